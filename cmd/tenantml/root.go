@@ -1,0 +1,21 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// newRootCmd builds the command tree. Each command is defined in its own file
+// as newXxxCmd() and added here, one line each.
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "tenantml",
+		Short:         "Self-hosted multi-tenant ML inference platform",
+		Long:          "tenantml serves many tenants' models behind AWS-compatible APIs while guaranteeing that no tenant can reach another tenant's models, data, keys or logs.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newVersionCmd(),
+	)
+	return root
+}
