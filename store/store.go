@@ -1,0 +1,30 @@
+package store
+
+import (
+	"context"
+
+	"github.com/tenantml/tenantml/tenant"
+)
+
+// Store is the metadata store.
+type Store interface {
+	// Tenants returns the tenant registry.
+	Tenants() tenant.Service
+	// Secrets returns the platform's sealed secrets (operator-only).
+	Secrets() Secrets
+	// Ping reports whether the store answers; /readyz uses it.
+	Ping(ctx context.Context) error
+	// Close releases the store's connections.
+	Close() error
+}
+
+// Secrets holds platform-wide values that are already sealed (encrypted or
+// hashed) by the caller, such as the operator's root credentials. Nothing
+// tenant-owned is stored here.
+type Secrets interface {
+	// GetSecret returns the value stored under name, or ENOTFOUND.
+	GetSecret(ctx context.Context, name string) ([]byte, error)
+	// PutSecretIfAbsent stores value under name unless a value already
+	// exists; it reports whether it stored.
+	PutSecretIfAbsent(ctx context.Context, name string, value []byte) (bool, error)
+}
