@@ -16,6 +16,8 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newVersionCmd(),
+		newServeCmd(),
+		newConfigCmd(),
 	)
 	return root
 }

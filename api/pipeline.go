@@ -1,0 +1,244 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/tenantml/tenantml"
+)
+
+// Caller is the authenticated principal of a request.
+type Caller struct {
+	// Type is the principal type as aws:PrincipalType names it: "Account"
+	// (the root user), "User", "AssumedRole", "FederatedUser".
+	Type string
+	// ARN is the principal's ARN.
+	ARN string
+	// AccountID is the 12-digit account the principal belongs to.
+	AccountID string
+	// UserID is the unique ID (aws:userid).
+	UserID string
+	// SessionName is set for role sessions.
+	SessionName string
+	// TenantID is the tenant the caller acts for, "" for platform principals.
+	TenantID string
+	// AccessKeyID is the key the request was signed with (never the secret).
+	AccessKeyID string
+}
+
+// Decision is the outcome of authorizing a request.
+type Decision struct {
+	// Effect is "Allowed", "ExplicitlyDenied" or "ImplicitlyDenied".
+	Effect string
+	// Statement names the deciding statement, e.g. `identity[0] statement[1] (Sid "AllowInvoke")`.
+	Statement string
+	// Reason explains the decision to the caller.
+	Reason string
+}
+
+// Allowed reports whether the decision allows the request.
+func (d Decision) Allowed() bool { return d.Effect == "Allowed" }
+
+// Authenticator establishes who sent a request. It returns an EUNAUTHORIZED
+// error when the request carries no valid credentials.
+type Authenticator interface {
+	Authenticate(r *http.Request) (*Caller, error)
+}
+
+// Authorizer decides whether caller may perform action on resource. An
+// error fails the request closed.
+type Authorizer interface {
+	Authorize(ctx context.Context, caller *Caller, action, resource string) (Decision, error)
+}
+
+// AuditRecord is what the pipeline reports to the audit log for every
+// request. It never holds secrets, tokens or payload bodies.
+type AuditRecord struct {
+	Time      time.Time
+	RequestID string
+	Action    string
+	Resource  string
+	// TenantID is the tenant the target resource belongs to, when known.
+	TenantID  string
+	Caller    *Caller // nil when authentication failed
+	SourceIP  string
+	UserAgent string
+	Decision  Decision
+	ErrorCode string
+	Status    int
+	Latency   time.Duration
+}
+
+// Auditor durably records an audit record; the response is sent only after
+// Record returns nil.
+type Auditor interface {
+	Record(ctx context.Context, rec *AuditRecord) error
+}
+
+// Op is one API operation: the IAM action it needs, the resource it acts on
+// and the handler that does the work once the pipeline has allowed it.
+type Op struct {
+	// Action is the IAM action, e.g. "tenantml:CreateTenant".
+	Action string
+	// Resource returns the ARN the action applies to.
+	Resource func(r *http.Request) string
+	// TenantID returns the tenant the resource belongs to, if any.
+	TenantID func(r *http.Request) string
+	// Handle does the work. It writes its response to w (buffered by the
+	// pipeline) or returns an error, which the pipeline writes.
+	Handle func(w http.ResponseWriter, r *http.Request, c *Caller) error
+}
+
+// ErrorWriter writes an error in a surface's wire format.
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
+
+// Pipeline runs every operation through authenticate → authorize → handle →
+// audit. All fields are required except WriteError (JSON by default).
+type Pipeline struct {
+	Authn      Authenticator
+	Authz      Authorizer
+	Audit      Auditor
+	Log        *slog.Logger
+	WriteError ErrorWriter
+	// Now returns the current time; tests replace it.
+	Now func() time.Time
+}
+
+// Handler returns the http.Handler that runs op through the pipeline.
+func (p *Pipeline) Handler(op Op) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.serve(w, r, op)
+	})
+}
+
+func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
+	start := p.Now()
+	rec := &AuditRecord{
+		Time:      start,
+		RequestID: RequestID(r.Context()),
+		Action:    op.Action,
+		SourceIP:  sourceIP(r),
+		UserAgent: r.UserAgent(),
+	}
+	buf := newBufferedResponse()
+	err := p.run(buf, r, op, rec)
+	if err != nil {
+		p.writeError(buf.reset(), r, err)
+		rec.ErrorCode = tenantml.ErrorCode(err)
+	}
+	rec.Status = buf.status
+	rec.Latency = p.Now().Sub(start)
+	if aerr := p.Audit.Record(r.Context(), rec); aerr != nil {
+		p.Log.ErrorContext(r.Context(), "audit record failed; refusing request", "requestId", rec.RequestID, "action", op.Action, "error", aerr)
+		p.writeError(w, r, &tenantml.Error{Code: tenantml.EUNAVAILABLE, Message: "the audit log is unavailable; the request was not completed", Err: aerr})
+		return
+	}
+	buf.flushTo(w)
+}
+
+// run authenticates, authorizes and handles, filling rec as it learns.
+func (p *Pipeline) run(w *bufferedResponse, r *http.Request, op Op, rec *AuditRecord) error {
+	caller, err := p.Authn.Authenticate(r)
+	if err != nil {
+		if tenantml.ErrorCode(err) == tenantml.EINTERNAL {
+			return err
+		}
+		rec.Decision = Decision{Effect: "ImplicitlyDenied", Reason: "authentication failed"}
+		return err
+	}
+	rec.Caller = caller
+	if op.Resource != nil {
+		rec.Resource = op.Resource(r)
+	}
+	if op.TenantID != nil {
+		rec.TenantID = op.TenantID(r)
+	}
+	d, err := p.Authz.Authorize(r.Context(), caller, op.Action, rec.Resource)
+	if err != nil {
+		rec.Decision = Decision{Effect: "ImplicitlyDenied", Reason: "authorization failed: " + tenantml.ErrorMessage(err)}
+		return err
+	}
+	rec.Decision = d
+	if !d.Allowed() {
+		return &tenantml.Error{Code: tenantml.EFORBIDDEN, Message: deniedMessage(caller, op.Action, rec.Resource, d)}
+	}
+	return op.Handle(w, r, caller)
+}
+
+// deniedMessage is the AWS-style explanation a denied caller reads. It names
+// only the caller's own identity and the resource it asked for.
+func deniedMessage(c *Caller, action, resource string, d Decision) string {
+	kind := "no identity-based policy allows"
+	if d.Effect == "ExplicitlyDenied" {
+		kind = "an explicit deny in a policy denies"
+	}
+	msg := "User: " + c.ARN + " is not authorized to perform: " + action
+	if resource != "" {
+		msg += " on resource: " + resource
+	}
+	return msg + " because " + kind + " the " + action + " action"
+}
+
+func (p *Pipeline) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if p.WriteError != nil {
+		p.WriteError(w, r, err)
+		return
+	}
+	Error(w, r, p.Log, err)
+}
+
+// sourceIP is the TCP peer address. X-Forwarded-For is ignored: trusting it
+// would let a client choose its aws:SourceIp.
+func sourceIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// bufferedResponse holds a handler's response until the audit record is
+// durable.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func newBufferedResponse() *bufferedResponse {
+	return &bufferedResponse{header: http.Header{}, status: http.StatusOK}
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+func (b *bufferedResponse) WriteHeader(status int) {
+	if !b.wrote {
+		b.status, b.wrote = status, true
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	b.wrote = true
+	return b.body.Write(p)
+}
+
+// reset discards anything written so that an error can replace it.
+func (b *bufferedResponse) reset() *bufferedResponse {
+	b.header = http.Header{}
+	b.status, b.wrote = http.StatusOK, false
+	b.body.Reset()
+	return b
+}
+
+func (b *bufferedResponse) flushTo(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(b.status)
+	_, _ = w.Write(b.body.Bytes()) // a client that went away is not an error: the audit record stands
+}

@@ -1,0 +1,46 @@
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+
+	"github.com/tenantml/tenantml"
+)
+
+// RootAuthenticator authenticates the operator's root user by HTTP Basic
+// authentication with the root access key ID as user name and the secret
+// access key as password. Both are compared in constant time (over SHA-256
+// digests, so that length is not revealed either).
+type RootAuthenticator struct {
+	AccessKeyID string
+	Secret      []byte
+	AccountID   string
+}
+
+// Authenticate implements Authenticator.
+func (a *RootAuthenticator) Authenticate(r *http.Request) (*Caller, error) {
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return nil, tenantml.Errorf(tenantml.EUNAUTHORIZED, "missing credentials: send the access key ID and secret access key")
+	}
+	idOK := SecretEqual([]byte(id), []byte(a.AccessKeyID))
+	secretOK := SecretEqual([]byte(secret), a.Secret)
+	if !idOK || !secretOK {
+		return nil, tenantml.Errorf(tenantml.EUNAUTHORIZED, "the security token included in the request is invalid")
+	}
+	return &Caller{
+		Type:        "Account",
+		ARN:         "arn:aws:iam::" + a.AccountID + ":root",
+		AccountID:   a.AccountID,
+		UserID:      a.AccountID,
+		AccessKeyID: a.AccessKeyID,
+	}, nil
+}
+
+// SecretEqual compares two secrets in constant time (over SHA-256 digests,
+// so that their lengths are not revealed either).
+func SecretEqual(a, b []byte) bool {
+	ha, hb := sha256.Sum256(a), sha256.Sum256(b)
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+}

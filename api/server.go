@@ -1,0 +1,104 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tenantml/tenantml"
+)
+
+// DefaultMaxBodyBytes is the body limit of control-plane APIs.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Server routes requests to the surfaces registered on it. It gives every
+// request an ID, a body limit, JSON 404/405 answers, panic recovery and
+// per-route metrics.
+type Server struct {
+	mux     *http.ServeMux
+	log     *slog.Logger
+	metrics *Metrics
+	limits  map[string]int64
+	now     func() time.Time
+}
+
+// NewServer returns an empty server. metrics may be nil.
+func NewServer(log *slog.Logger, metrics *Metrics) *Server {
+	return &Server{mux: http.NewServeMux(), log: log, metrics: metrics, limits: map[string]int64{}, now: time.Now}
+}
+
+// Handle registers h for pattern with the default body limit.
+func (s *Server) Handle(pattern string, h http.Handler) {
+	s.HandleWithLimit(pattern, DefaultMaxBodyBytes, h)
+}
+
+// HandleWithLimit registers h for pattern with a body limit of maxBody
+// bytes.
+func (s *Server) HandleWithLimit(pattern string, maxBody int64, h http.Handler) {
+	s.limits[pattern] = maxBody
+	s.mux.Handle(pattern, h)
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	withRequestID(http.HandlerFunc(s.route)).ServeHTTP(w, r)
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	start := s.now()
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	h, pattern := s.mux.Handler(r)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.ErrorContext(r.Context(), "handler panic", "requestId", RequestID(r.Context()), "route", pattern, "panic", v)
+			if !sw.wrote {
+				Error(sw, r, s.log, tenantml.Errorf(tenantml.EINTERNAL, "internal error"))
+			}
+		}
+		s.metrics.observe(pattern, r.Method, sw.status, s.now().Sub(start))
+	}()
+	if pattern == "" {
+		s.unmatched(sw, r, h)
+		return
+	}
+	r.Body = http.MaxBytesReader(sw, r.Body, s.limits[pattern])
+	h.ServeHTTP(sw, r)
+}
+
+// unmatched turns the mux's plain-text 404 and 405 answers into the JSON
+// error shape, keeping the Allow header.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	probe := newBufferedResponse()
+	h.ServeHTTP(probe, r.WithContext(context.WithoutCancel(r.Context())))
+	if probe.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		WriteJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: "method_not_allowed", Message: "method " + r.Method + " is not allowed on this route", RequestID: RequestID(r.Context())}})
+		return
+	}
+	Error(w, r, s.log, tenantml.Errorf(tenantml.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if !w.wrote {
+		w.status, w.wrote = status, true
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+// config is the server configuration. Every field can come from a flag, a
+// TENANTML_* environment variable or the YAML file given by --config, in
+// that order of precedence, over the defaults below.
+type config struct {
+	DataDir         string
+	Listen          string
+	Region          string
+	AccountID       string
+	Store           string
+	StoreAdmin      string
+	LogLevel        string
+	ShutdownTimeout time.Duration
+	MaxBodyBytes    int64
+	RootAccessKeyID string
+	RootSecretKey   string
+}
+
+// setting describes one configuration field in all its spellings.
+type setting struct {
+	name   string // flag name and YAML key
+	help   string
+	secret bool   // redacted by config show
+	noFlag bool   // secrets are never taken from flags (they would show in ps)
+	def    string // default as text
+	set    func(c *config, v string) error
+	get    func(c *config) string
+}
+
+func (s setting) env() string {
+	return "TENANTML_" + strings.ToUpper(strings.ReplaceAll(s.name, "-", "_"))
+}
+
+func stringSetting(name, def, help string, field func(*config) *string) setting {
+	return setting{name: name, def: def, help: help,
+		set: func(c *config, v string) error { *field(c) = v; return nil },
+		get: func(c *config) string { return *field(c) }}
+}
+
+func settings() []setting {
+	return []setting{
+		stringSetting("data-dir", "./tenantml-data", "directory for the embedded database, master key, blobs and audit log", func(c *config) *string { return &c.DataDir }),
+		stringSetting("listen", "127.0.0.1:8080", "address the API listens on", func(c *config) *string { return &c.Listen }),
+		stringSetting("region", "us-east-1", "region name used in ARNs and SigV4 scopes", func(c *config) *string { return &c.Region }),
+		stringSetting("account-id", "000000000000", "12-digit ID of the operator's account", func(c *config) *string { return &c.AccountID }),
+		stringSetting("store", "", "metadata store: empty for SQLite in the data dir, or postgres://user@host/db", func(c *config) *string { return &c.Store }),
+		{name: "store-admin", secret: true, help: "optional postgres:// URL of the owner role that runs migrations and creates the app role",
+			set: func(c *config, v string) error { c.StoreAdmin = v; return nil }, get: func(c *config) string { return c.StoreAdmin }},
+		stringSetting("log-level", "info", "log level: debug, info, warn, error", func(c *config) *string { return &c.LogLevel }),
+		{name: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown drains in-flight requests",
+			set: func(c *config, v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil || d <= 0 {
+					return fmt.Errorf("shutdown-timeout %q is not a positive duration", v)
+				}
+				c.ShutdownTimeout = d
+				return nil
+			}, get: func(c *config) string { return c.ShutdownTimeout.String() }},
+		{name: "max-body-bytes", def: "1048576", help: "body limit of the control-plane APIs",
+			set: func(c *config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n <= 0 {
+					return fmt.Errorf("max-body-bytes %q is not a positive integer", v)
+				}
+				c.MaxBodyBytes = n
+				return nil
+			}, get: func(c *config) string { return strconv.FormatInt(c.MaxBodyBytes, 10) }},
+		{name: "root-access-key-id", noFlag: true, help: "operator root access key ID used on first start (generated when unset)",
+			set: func(c *config, v string) error { c.RootAccessKeyID = v; return nil }, get: func(c *config) string { return c.RootAccessKeyID }},
+		{name: "root-secret-access-key", noFlag: true, secret: true, help: "operator root secret used on first start (generated when unset)",
+			set: func(c *config, v string) error { c.RootSecretKey = v; return nil }, get: func(c *config) string { return c.RootSecretKey }},
+	}
+}
+
+// addConfigFlags registers --config and one flag per setting on cmd.
+func addConfigFlags(cmd *cobra.Command) {
+	cmd.Flags().String("config", "", "YAML configuration file (keys as the flag names); env TENANTML_CONFIG")
+	for _, s := range settings() {
+		if s.noFlag {
+			continue
+		}
+		cmd.Flags().String(s.name, "", fmt.Sprintf("%s (env %s, default %q)", s.help, s.env(), s.def))
+	}
+}
+
+// loadConfig resolves the configuration: flag > env > file > default.
+func loadConfig(flags *pflag.FlagSet, getenv func(string) string) (*config, error) {
+	c := &config{}
+	all := settings()
+	for _, s := range all {
+		if err := s.set(c, s.def); err != nil {
+			return nil, err
+		}
+	}
+	path, _ := flags.GetString("config")
+	if path == "" {
+		path = getenv("TENANTML_CONFIG")
+	}
+	if path != "" {
+		if err := applyFile(c, all, path); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range all {
+		if v := getenv(s.env()); v != "" {
+			if err := s.set(c, v); err != nil {
+				return nil, fmt.Errorf("%s: %w", s.env(), err)
+			}
+		}
+		if f := flags.Lookup(s.name); f != nil && f.Changed {
+			if err := s.set(c, f.Value.String()); err != nil {
+				return nil, fmt.Errorf("--%s: %w", s.name, err)
+			}
+		}
+	}
+	return c, c.validate()
+}
+
+func applyFile(c *config, all []setting, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return fmt.Errorf("parse config %s: %w", path, err)
+	}
+	known := map[string]setting{}
+	for _, s := range all {
+		known[s.name] = s
+	}
+	for k, v := range raw {
+		s, ok := known[k]
+		if !ok {
+			return fmt.Errorf("config %s: unknown key %q", path, k)
+		}
+		if err := s.set(c, fmt.Sprint(v)); err != nil {
+			return fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+func (c *config) validate() error {
+	if len(c.AccountID) != 12 || strings.Trim(c.AccountID, "0123456789") != "" {
+		return fmt.Errorf("account-id %q must be 12 digits", c.AccountID)
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("data-dir must not be empty")
+	}
+	if (c.RootAccessKeyID == "") != (c.RootSecretKey == "") {
+		return fmt.Errorf("set both TENANTML_ROOT_ACCESS_KEY_ID and TENANTML_ROOT_SECRET_ACCESS_KEY, or neither")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log-level %q must be debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+// redacted returns the configuration as YAML-ready key/values with secrets
+// replaced.
+func (c *config) redacted() yaml.Node {
+	var n yaml.Node
+	n.Kind = yaml.MappingNode
+	for _, s := range settings() {
+		v := s.get(c)
+		if s.secret && v != "" {
+			v = "REDACTED"
+		}
+		if s.name == "store" {
+			v = redactURLPassword(v)
+		}
+		n.Content = append(n.Content,
+			&yaml.Node{Kind: yaml.ScalarNode, Value: s.name},
+			&yaml.Node{Kind: yaml.ScalarNode, Value: v, Style: yaml.DoubleQuotedStyle})
+	}
+	return n
+}
+
+// redactURLPassword hides the password of a connection URL.
+func redactURLPassword(u string) string {
+	at := strings.LastIndex(u, "@")
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return u
+	}
+	userinfo := u[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return u[:scheme+3] + userinfo[:i] + ":REDACTED" + u[at:]
+	}
+	return u
+}
+
+func newConfigCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Inspect the server configuration"}
+	show := &cobra.Command{
+		Use:     "show",
+		Short:   "Print the resolved configuration with secrets redacted",
+		Long:    "Print the configuration tenantml serve would use, resolved from flags, TENANTML_* environment variables, the --config file and defaults (in that order of precedence). Secrets are redacted.",
+		Example: "  tenantml config show\n  TENANTML_LISTEN=0.0.0.0:9000 tenantml config show --config /etc/tenantml.yaml",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := loadConfig(cmd.Flags(), os.Getenv)
+			if err != nil {
+				return err
+			}
+			n := c.redacted()
+			enc := yaml.NewEncoder(cmd.OutOrStdout())
+			defer enc.Close()
+			return enc.Encode(&n)
+		},
+	}
+	addConfigFlags(show)
+	cmd.AddCommand(show)
+	return cmd
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/tenantml/tenantml/api"
+	"github.com/tenantml/tenantml/api/manage"
+	"github.com/tenantml/tenantml/keys"
+	"github.com/tenantml/tenantml/store"
+	"github.com/tenantml/tenantml/store/sqlite"
+)
+
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the all-in-one server (management API, STS, gateway, workers)",
+		Long: `Run tenantml on one machine. On embedded defaults it needs no other
+service: SQLite metadata, a local master key and files, all under --data-dir.
+The first start initialises the data directory and prints the operator's
+root credentials once (unless TENANTML_ROOT_ACCESS_KEY_ID and
+TENANTML_ROOT_SECRET_ACCESS_KEY are set).`,
+		Example: "  tenantml serve\n  tenantml serve --data-dir /var/lib/tenantml --listen 0.0.0.0:8080\n  tenantml serve --store postgres://tenantml_app@db/tenantml --store-admin postgres://postgres@db/tenantml",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd.Flags(), os.Getenv)
+			if err != nil {
+				return err
+			}
+			s := &server{cfg: cfg, stdout: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr(), rand: rand.Reader, now: time.Now}
+			if err := s.open(cmd.Context()); err != nil {
+				_ = s.close(context.Background())
+				return err
+			}
+			return s.run(cmd.Context())
+		},
+	}
+	addConfigFlags(cmd)
+	return cmd
+}
+
+// server is one running tenantml serve: everything it opened, in the order
+// it opened them, so that close can undo them in reverse.
+type server struct {
+	cfg    *config
+	stdout io.Writer // the generated root secret is printed here, once
+	stderr io.Writer // JSON logs
+	rand   io.Reader
+	now    func() time.Time
+
+	log     *slog.Logger
+	store   store.Store
+	kek     keys.KEK
+	root    *rootCredentials
+	handler http.Handler
+	http    *http.Server
+	ln      net.Listener
+}
+
+// open initialises the data directory and every component, and binds the
+// listener; after open the server answers requests once run is called.
+func (s *server) open(ctx context.Context) error {
+	start := s.now()
+	s.log = newLogger(s.stderr, s.cfg.LogLevel)
+	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	kek, err := keys.OpenLocalKEK(filepath.Join(s.cfg.DataDir, "master.key"), s.rand)
+	if err != nil {
+		return fmt.Errorf("open master key: %w", err)
+	}
+	s.kek = kek
+	if s.store, err = openStore(ctx, s.cfg); err != nil {
+		return err
+	}
+	root, generated, err := bootstrapRoot(ctx, s.store.Secrets(), s.kek, s.cfg, s.rand)
+	if err != nil {
+		return err
+	}
+	s.root = root
+	if generated {
+		fmt.Fprintf(s.stdout, "Generated the operator's root credentials. They are shown only once; store them now:\n  export TENANTML_ACCESS_KEY_ID=%s\n  export TENANTML_SECRET_ACCESS_KEY=%s\n", root.AccessKeyID, root.Secret)
+	}
+	if err := s.buildHandler(); err != nil {
+		return err
+	}
+	if s.ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.log.Info("tenantml ready", "listen", s.ln.Addr().String(), "dataDir", s.cfg.DataDir, "store", storeKind(s.cfg.Store), "region", s.cfg.Region, "startupMs", float64(s.now().Sub(start).Microseconds())/1000)
+	return nil
+}
+
+func (s *server) buildHandler() error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := api.NewMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	srv := api.NewServer(s.log, metrics)
+	pipeline := &api.Pipeline{
+		Authn: &api.RootAuthenticator{AccessKeyID: s.root.AccessKeyID, Secret: s.root.Secret, AccountID: s.cfg.AccountID},
+		Authz: &api.RootOnlyAuthorizer{AccountID: s.cfg.AccountID},
+		Audit: nil,
+		Log:   s.log,
+		Now:   s.now,
+	}
+	srv.Handle("GET /healthz", api.Live())
+	srv.Handle("GET /readyz", api.Ready(map[string]api.Check{"store": s.store.Ping}))
+	srv.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	(&manage.Tenants{Service: s.store.Tenants(), Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
+	s.handler = srv
+	return nil
+}
+
+// run serves until ctx is cancelled (SIGINT/SIGTERM), then stops accepting
+// and drains in-flight requests for up to the shutdown timeout.
+func (s *server) run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		_ = s.close(context.Background())
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "drainTimeout", s.cfg.ShutdownTimeout.String())
+	drain, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := s.http.Shutdown(drain)
+	if cerr := s.close(drain); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
+
+// close releases what open acquired, keeping the first error.
+func (s *server) close(_ context.Context) error {
+	var errs []error
+	if s.ln != nil && s.http == nil {
+		errs = append(errs, s.ln.Close())
+	}
+	if s.store != nil {
+		errs = append(errs, s.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func openStore(ctx context.Context, cfg *config) (store.Store, error) {
+	switch {
+	case cfg.Store == "":
+		db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "metadata.db"))
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		return db, nil
+	default:
+		return nil, fmt.Errorf("store %q: want empty (SQLite in the data dir) or a postgres:// URL", redactURLPassword(cfg.Store))
+	}
+}
+
+func storeKind(url string) string {
+	if strings.HasPrefix(url, "postgres") {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // validated by config
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
