@@ -1,0 +1,75 @@
+package keys
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tenantml/tenantml"
+)
+
+// Exception is the AWS KMS error name of a failure (the "__type" of a JSON
+// 1.1 error response). Errors returned by Service are *tenantml.Error values
+// whose Err is an Exception; use ExceptionOf to read it.
+type Exception string
+
+// Error implements error.
+func (e Exception) Error() string { return string(e) }
+
+// The KMS exceptions Service returns.
+const (
+	ExcNotFound          Exception = "NotFoundException"
+	ExcDisabled          Exception = "DisabledException"
+	ExcInvalidState      Exception = "KMSInvalidStateException"
+	ExcInvalidCiphertext Exception = "InvalidCiphertextException"
+	ExcIncorrectKey      Exception = "IncorrectKeyException"
+	ExcAlreadyExists     Exception = "AlreadyExistsException"
+	ExcValidation        Exception = "ValidationException"
+	ExcMalformedPolicy   Exception = "MalformedPolicyDocumentException"
+	ExcInvalidAliasName  Exception = "InvalidAliasNameException"
+	ExcTag               Exception = "TagException"
+	ExcUnsupported       Exception = "UnsupportedOperationException"
+	ExcConflict          Exception = "ConflictException"
+	ExcInternal          Exception = "KMSInternalException"
+)
+
+// ExceptionOf returns the KMS exception carried by err, KMSInternalException
+// for any other non-nil error and "" for nil.
+func ExceptionOf(err error) Exception {
+	var e Exception
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &e):
+		return e
+	default:
+		return ExcInternal
+	}
+}
+
+// codeOf maps an exception to the application error code.
+func codeOf(e Exception) string {
+	switch e {
+	case ExcNotFound:
+		return tenantml.ENOTFOUND
+	case ExcAlreadyExists, ExcConflict:
+		return tenantml.ECONFLICT
+	case ExcInternal:
+		return tenantml.EINTERNAL
+	default:
+		return tenantml.EINVALID
+	}
+}
+
+func kmsErr(e Exception, format string, args ...any) error {
+	return &tenantml.Error{Code: codeOf(e), Message: fmt.Sprintf(format, args...), Err: e}
+}
+
+// errNotFound is the single not-found error for a key identifier: the same
+// for a missing key and for another tenant's key.
+func errNotFound(keyID string) error {
+	return kmsErr(ExcNotFound, "key %q does not exist", keyID)
+}
+
+func internalErr(op string, err error) error {
+	return &tenantml.Error{Code: tenantml.EINTERNAL, Message: "internal error", Err: fmt.Errorf("%s: %w", op, errors.Join(ExcInternal, err))}
+}
