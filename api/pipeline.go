@@ -34,10 +34,20 @@ type Caller struct {
 type Decision struct {
 	// Effect is "Allowed", "ExplicitlyDenied" or "ImplicitlyDenied".
 	Effect string
-	// Statement names the deciding statement, e.g. `identity[0] statement[1] (Sid "AllowInvoke")`.
-	Statement string
+	// Statement is the deciding statement; nil for an implicit deny.
+	Statement *StatementRef
 	// Reason explains the decision to the caller.
 	Reason string
+}
+
+// StatementRef names one statement of one policy.
+type StatementRef struct {
+	// Policy names the policy, e.g. "identity[0]" or a policy ARN.
+	Policy string
+	// Index is the statement's position in the policy.
+	Index int
+	// Sid is the statement's Sid, if any.
+	Sid string
 }
 
 // Allowed reports whether the decision allows the request.

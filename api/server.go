@@ -66,7 +66,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(sw, r.Body, s.limits[pattern])
-	h.ServeHTTP(sw, r)
+	s.mux.ServeHTTP(sw, r) // sets the path values that mux.Handler does not
 }
 
 // unmatched turns the mux's plain-text 404 and 405 answers into the JSON

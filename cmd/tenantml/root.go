@@ -18,6 +18,7 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newServeCmd(),
 		newConfigCmd(),
+		newTenantCmd(),
 	)
 	return root
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/api/manage"
+	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/store"
 	"github.com/tenantml/tenantml/store/sqlite"
@@ -66,6 +67,7 @@ type server struct {
 	log     *slog.Logger
 	store   store.Store
 	kek     keys.KEK
+	audit   *audit.Log
 	root    *rootCredentials
 	handler http.Handler
 	http    *http.Server
@@ -87,6 +89,9 @@ func (s *server) open(ctx context.Context) error {
 	s.kek = kek
 	if s.store, err = openStore(ctx, s.cfg); err != nil {
 		return err
+	}
+	if s.audit, err = audit.Open(ctx, audit.Config{Dir: filepath.Join(s.cfg.DataDir, "audit"), Origin: "tenantml.audit/" + s.cfg.AccountID, Logger: s.log, Now: s.now}); err != nil {
+		return fmt.Errorf("open audit log: %w", err)
 	}
 	root, generated, err := bootstrapRoot(ctx, s.store.Secrets(), s.kek, s.cfg, s.rand)
 	if err != nil {
@@ -119,16 +124,19 @@ func (s *server) buildHandler() error {
 	if err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
+	if err := registerAuditMetrics(reg, s.audit); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
 	srv := api.NewServer(s.log, metrics)
 	pipeline := &api.Pipeline{
 		Authn: &api.RootAuthenticator{AccessKeyID: s.root.AccessKeyID, Secret: s.root.Secret, AccountID: s.cfg.AccountID},
 		Authz: &api.RootOnlyAuthorizer{AccountID: s.cfg.AccountID},
-		Audit: nil,
+		Audit: &api.AuditLog{Log: s.audit},
 		Log:   s.log,
 		Now:   s.now,
 	}
 	srv.Handle("GET /healthz", api.Live())
-	srv.Handle("GET /readyz", api.Ready(map[string]api.Check{"store": s.store.Ping}))
+	srv.Handle("GET /readyz", api.Ready(map[string]api.Check{"store": s.store.Ping, "audit": func(context.Context) error { return s.audit.Healthy() }}))
 	srv.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	(&manage.Tenants{Service: s.store.Tenants(), Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
 	s.handler = srv
@@ -160,11 +168,14 @@ func (s *server) run(ctx context.Context) error {
 	return nil
 }
 
-// close releases what open acquired, keeping the first error.
-func (s *server) close(_ context.Context) error {
+// close releases what open acquired, keeping every error.
+func (s *server) close(ctx context.Context) error {
 	var errs []error
 	if s.ln != nil && s.http == nil {
 		errs = append(errs, s.ln.Close())
+	}
+	if s.audit != nil {
+		errs = append(errs, s.audit.Close(ctx))
 	}
 	if s.store != nil {
 		errs = append(errs, s.store.Close())
@@ -196,4 +207,33 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level)) // validated by config
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// registerAuditMetrics exposes the audit log's counters. They carry no
+// tenant label: a tenant's activity is not visible in metrics.
+func registerAuditMetrics(reg prometheus.Registerer, log *audit.Log) error {
+	counter := func(name, help string, v func(audit.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v(log.Stats())) })
+	}
+	gauge := func(name, help string, v func(audit.Stats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return v(log.Stats()) })
+	}
+	for _, c := range []prometheus.Collector{
+		counter("tenantml_audit_events_appended_total", "Audit events durably appended since start.", func(s audit.Stats) uint64 { return s.Appended }),
+		counter("tenantml_audit_append_failures_total", "Audit appends that failed (requests refused with 503).", func(s audit.Stats) uint64 { return s.AppendFailures }),
+		counter("tenantml_audit_group_commits_total", "Audit group commits (one fsync each).", func(s audit.Stats) uint64 { return s.Batches }),
+		gauge("tenantml_audit_tree_size", "Events in the audit log.", func(s audit.Stats) float64 { return float64(s.TreeSize) }),
+		gauge("tenantml_audit_checkpoint_size", "Tree size of the latest signed checkpoint.", func(s audit.Stats) float64 { return float64(s.CheckpointSize) }),
+		gauge("tenantml_audit_healthy", "1 while the audit log accepts writes, 0 while requests fail closed.", func(s audit.Stats) float64 {
+			if s.Healthy {
+				return 1
+			}
+			return 0
+		}),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// apiClient calls the management API with the caller's credentials.
+type apiClient struct {
+	endpoint    string
+	accessKeyID string
+	secret      string
+	http        *http.Client
+}
+
+// addClientFlags registers the flags every API-calling command shares.
+func addClientFlags(cmd *cobra.Command) {
+	f := cmd.PersistentFlags()
+	f.String("endpoint", "", "API endpoint (env TENANTML_ENDPOINT, default http://127.0.0.1:8080)")
+	f.String("profile", "", "profile in ~/.tenantml/credentials (env TENANTML_PROFILE, default \"default\")")
+	f.StringP("output", "o", "table", "output format: table, json or yaml")
+}
+
+// newAPIClient resolves endpoint and credentials: flags, then
+// TENANTML_ENDPOINT / TENANTML_ACCESS_KEY_ID / TENANTML_SECRET_ACCESS_KEY,
+// then the profile file.
+func newAPIClient(cmd *cobra.Command) (*apiClient, error) {
+	c := &apiClient{http: &http.Client{Timeout: 60 * time.Second}}
+	c.endpoint, _ = cmd.Flags().GetString("endpoint")
+	if c.endpoint == "" {
+		c.endpoint = os.Getenv("TENANTML_ENDPOINT")
+	}
+	profile, _ := cmd.Flags().GetString("profile")
+	if profile == "" {
+		profile = os.Getenv("TENANTML_PROFILE")
+	}
+	c.accessKeyID, c.secret = os.Getenv("TENANTML_ACCESS_KEY_ID"), os.Getenv("TENANTML_SECRET_ACCESS_KEY")
+	if c.accessKeyID == "" || profile != "" {
+		if profile == "" {
+			profile = "default"
+		}
+		p, err := readProfile(profile)
+		if err != nil {
+			return nil, err
+		}
+		c.accessKeyID, c.secret = p["access_key_id"], p["secret_access_key"]
+		if c.endpoint == "" {
+			c.endpoint = p["endpoint"]
+		}
+	}
+	if c.endpoint == "" {
+		c.endpoint = "http://127.0.0.1:8080"
+	}
+	c.endpoint = strings.TrimRight(c.endpoint, "/")
+	if c.accessKeyID == "" || c.secret == "" {
+		return nil, fmt.Errorf("no credentials: set TENANTML_ACCESS_KEY_ID and TENANTML_SECRET_ACCESS_KEY, or write a profile to ~/.tenantml/credentials")
+	}
+	return c, nil
+}
+
+// readProfile reads one [section] of ~/.tenantml/credentials (INI, like the
+// AWS CLI's credentials file). A missing file is not an error when the
+// default profile is asked for.
+func readProfile(name string) (map[string]string, error) {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return nil, fmt.Errorf("find home directory: %w", err)
+	}
+	path := filepath.Join(home, ".tenantml", "credentials")
+	f, err := os.Open(path)
+	if os.IsNotExist(err) && name == "default" {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open credentials: %w", err)
+	}
+	defer f.Close()
+	out, section, found := map[string]string{}, "", false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";"):
+		case strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]"):
+			section = strings.TrimSpace(line[1 : len(line)-1])
+			found = found || section == name
+		case section == name:
+			k, v, ok := strings.Cut(line, "=")
+			if ok {
+				out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read credentials: %w", err)
+	}
+	if !found && name != "default" {
+		return nil, fmt.Errorf("profile %q not found in %s", name, path)
+	}
+	return out, nil
+}
+
+// apiError is an error answer of the management API.
+type apiError struct {
+	Status    int
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"requestId"`
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("%s (%d %s, request %s)", e.Message, e.Status, e.Code, e.RequestID)
+}
+
+// do sends a JSON request and decodes a JSON response into out (if not nil).
+func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.endpoint+path, body)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.SetBasicAuth(c.accessKeyID, c.secret)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("call %s: %w", c.endpoint, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error apiError `json:"error"`
+		}
+		if json.Unmarshal(data, &e) != nil || e.Error.Code == "" {
+			return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+		}
+		e.Error.Status = resp.StatusCode
+		return &e.Error
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	return nil
+}
