@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -91,7 +92,9 @@ func migrate(ctx context.Context, conn *pgx.Conn) error {
 // ensureAppRole creates the app role if it is missing (LOGIN, no superuser,
 // no BYPASSRLS, no CREATEDB, no CREATEROLE) and grants it only data access:
 // SELECT, INSERT, UPDATE and DELETE on the schema's tables, USAGE on its
-// sequences, nothing on schema_migrations. An existing role keeps its
+// sequences, nothing on schema_migrations. The store's database is its own:
+// every other table in the schema is granted too, and Open refuses to
+// start if one of them lacks forced row-level security. An existing role keeps its
 // attributes; Open's role check refuses it if they are unsafe.
 func ensureAppRole(ctx context.Context, conn *pgx.Conn, role, password string) error {
 	var exists bool
@@ -111,20 +114,36 @@ func ensureAppRole(ctx context.Context, conn *pgx.Conn, role, password string) e
 			return fmt.Errorf("create app role: %w", err)
 		}
 	}
-	var schema string
-	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		return fmt.Errorf("read schema: %w", err)
-	}
-	r, s := pgx.Identifier{role}.Sanitize(), pgx.Identifier{schema}.Sanitize()
-	for _, stmt := range []string{
-		`GRANT USAGE ON SCHEMA ` + s + ` TO ` + r,
-		`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ` + s + ` TO ` + r,
-		`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ` + s + ` TO ` + r,
-		`REVOKE ALL ON schema_migrations FROM ` + r,
-	} {
-		if _, err := conn.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("grant app role: %w", err)
+	// One transaction, so a concurrent Open's role check never sees a
+	// half-granted state. schema_migrations is left out on purpose.
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		var schema string
+		var tables []string
+		err := tx.QueryRow(ctx, `SELECT current_schema(), COALESCE(array_agg(format('%I', c.relname) ORDER BY c.relname), '{}')
+			FROM pg_class c
+			WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> 'schema_migrations'`).
+			Scan(&schema, &tables)
+		if err != nil {
+			return fmt.Errorf("list tables: %w", err)
 		}
+		r, s := pgx.Identifier{role}.Sanitize(), pgx.Identifier{schema}.Sanitize()
+		stmts := []string{
+			`GRANT USAGE ON SCHEMA ` + s + ` TO ` + r,
+			`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ` + s + ` TO ` + r,
+			`REVOKE ALL ON schema_migrations FROM ` + r,
+		}
+		if len(tables) > 0 {
+			stmts = append(stmts, `GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE `+strings.Join(tables, ", ")+` TO `+r)
+		}
+		for _, stmt := range stmts {
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("grant app role: %w", err)
 	}
 	return nil
 }

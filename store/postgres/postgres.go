@@ -77,6 +77,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect postgres: %w", redact(err))
 	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
 	db := &DB{pool: pool, Now: time.Now}
 	if err := db.checkRole(ctx, adminDB); err != nil {
 		pool.Close()
@@ -157,7 +161,7 @@ func isUniqueViolation(err error) bool {
 func redact(err error) error {
 	var pe *pgconn.ParseConfigError
 	if errors.As(err, &pe) {
-		return errors.New("invalid connection string")
+		return errors.New("invalid connection string (check its form and parameters such as sslmode)")
 	}
 	return err
 }
