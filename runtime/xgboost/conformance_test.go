@@ -54,6 +54,7 @@ type caseSpec struct {
 	Dropped   []droppedSpec  `json:"dropped_formats"`
 	Artifact  string         `json:"artifact"`
 	Params    map[string]any `json:"params"`
+	Rounds    int            `json:"rounds"`
 }
 
 type formatSpec struct {
@@ -168,7 +169,7 @@ func TestModel_PredictConformance(t *testing.T) {
 					if err != nil {
 						t.Fatalf("Load: %v", err)
 					}
-					checkInfo(t, model.Info(), f, d)
+					checkInfo(t, model.Info(), c, f, d)
 					checkModel(t, model, d)
 				})
 			}
@@ -235,8 +236,11 @@ func checkCoverage(t *testing.T, m manifest) {
 	}
 }
 
-func checkInfo(t *testing.T, got runtime.Info, f formatSpec, d caseData) {
+func checkInfo(t *testing.T, got runtime.Info, c caseSpec, f formatSpec, d caseData) {
 	t.Helper()
+	if got.Booster != c.Booster {
+		t.Errorf("Info().Booster = %q, want %q", got.Booster, c.Booster)
+	}
 	if got.Format != f.Format {
 		t.Errorf("Info().Format = %q, want %q", got.Format, f.Format)
 	}
@@ -253,6 +257,16 @@ func checkInfo(t *testing.T, got runtime.Info, f formatSpec, d caseData) {
 	}
 	if got.NumOutputs != d.PredictOutputs {
 		t.Errorf("Info().NumOutputs = %d, want %d", got.NumOutputs, d.PredictOutputs)
+	}
+	if got.NumMargins != d.MarginOutputs {
+		t.Errorf("Info().NumMargins = %d, want %d", got.NumMargins, d.MarginOutputs)
+	}
+	wantIter := c.Rounds
+	if c.Booster == "gblinear" {
+		wantIter = 0
+	}
+	if got.NumIterations != wantIter {
+		t.Errorf("Info().NumIterations = %d, want %d", got.NumIterations, wantIter)
 	}
 	if got.MemoryBytes <= 0 {
 		t.Errorf("Info().MemoryBytes = %d, want > 0", got.MemoryBytes)
@@ -283,6 +297,14 @@ func checkModel(t *testing.T, m *xgboost.Model, d caseData) {
 			continue
 		}
 		compare(t, name, out, r.Predict, d.PredictOutputs)
+
+		margin := make([]float32, d.Rows*d.MarginOutputs)
+		name = fmt.Sprintf("PredictMarginRange(%d, %d)", r.Begin, r.End)
+		if err := m.PredictMarginRange(d.X, d.Rows, margin, r.Begin, r.End); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		compare(t, name, margin, r.Margin, d.MarginOutputs)
 	}
 }
 
