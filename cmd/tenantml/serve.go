@@ -24,6 +24,7 @@ import (
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/store"
+	"github.com/tenantml/tenantml/store/postgres"
 	"github.com/tenantml/tenantml/store/sqlite"
 )
 
@@ -187,6 +188,12 @@ func openStore(ctx context.Context, cfg *config) (store.Store, error) {
 	switch {
 	case cfg.Store == "":
 		db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "metadata.db"))
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		return db, nil
+	case strings.HasPrefix(cfg.Store, "postgres://"), strings.HasPrefix(cfg.Store, "postgresql://"):
+		db, err := postgres.Open(ctx, postgres.Config{URL: cfg.Store, AdminURL: cfg.StoreAdmin})
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
