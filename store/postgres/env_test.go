@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,9 +29,10 @@ type env struct {
 	roles   []string
 }
 
-// newEnv creates a fresh database with a random name. It skips the test when
-// PostgreSQL is unreachable, unless CI=true, where it fails.
-func newEnv(t *testing.T) *env {
+// newEnv creates a fresh database with a random name; createOptions are
+// appended to its CREATE DATABASE. It skips the test when PostgreSQL is
+// unreachable, unless CI=true, where it fails.
+func newEnv(t *testing.T, createOptions ...string) *env {
 	t.Helper()
 	raw := os.Getenv("TENANTML_TEST_POSTGRES")
 	if raw == "" {
@@ -54,7 +56,7 @@ func newEnv(t *testing.T) *env {
 	suffix := randomHex(t)
 	e := &env{base: base, dbName: "tenantml_test_" + suffix, appRole: "tenantml_app_" + suffix, appPass: "pw-" + suffix}
 	e.roles = append(e.roles, e.appRole)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{e.dbName}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{e.dbName}.Sanitize()+" "+strings.Join(createOptions, " ")); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() { e.drop(t) })
@@ -154,4 +156,12 @@ func open(t *testing.T, cfg postgres.Config) *postgres.DB {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// quote quotes an SQL identifier.
+func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+// postgresConfig is a Config with the given app and admin URLs.
+func postgresConfig(appURL, adminURL string) postgres.Config {
+	return postgres.Config{URL: appURL, AdminURL: adminURL}
 }
