@@ -1,0 +1,373 @@
+package iam
+
+import (
+	"strings"
+
+	"github.com/tenantml/tenantml/iam/arn"
+)
+
+// PolicySet is every policy that takes part in one decision. Nil or empty
+// fields are absent policy types: no permissions boundary means no boundary
+// limit, no session policy means no session limit, no guardrail levels means
+// no guardrails. A PolicySet is read-only during Authorize and may be shared
+// by concurrent calls.
+type PolicySet struct {
+	// Identity holds the caller's identity-based policies; any may allow.
+	Identity []*Policy
+	// Resource is the resource-based policy of the resource, if any.
+	Resource *Policy
+	// Boundaries are the permissions boundary policies; when present, one of
+	// them must allow.
+	Boundaries []*Policy
+	// Session holds the session policies; when present, one must allow.
+	Session []*Policy
+	// Guardrails are the platform guardrail levels (service control
+	// policies), outermost first; every level must allow.
+	Guardrails []GuardrailLevel
+}
+
+// GuardrailLevel is one level of guardrails (an organization root, OU or
+// account in AWS terms): at least one of its policies must allow.
+type GuardrailLevel struct {
+	// Name identifies the level in explanations ("root", "ou-tenants").
+	Name     string
+	Policies []*Policy
+}
+
+// Decision is the result of Authorize.
+type Decision uint8
+
+const (
+	// ImplicitlyDenied: no applicable allow (the default).
+	ImplicitlyDenied Decision = iota
+	// Allowed: every required policy type allows and nothing denies.
+	Allowed
+	// ExplicitlyDenied: a Deny statement matched.
+	ExplicitlyDenied
+)
+
+// String returns "Allowed", "ExplicitlyDenied" or "ImplicitlyDenied".
+func (d Decision) String() string {
+	switch d {
+	case Allowed:
+		return "Allowed"
+	case ExplicitlyDenied:
+		return "ExplicitlyDenied"
+	}
+	return "ImplicitlyDenied"
+}
+
+// MaxVariables is the number of distinct policy variables one statement may
+// use; Parse rejects statements with more. The bound lets Authorize resolve
+// variables into a fixed array without allocating.
+const MaxVariables = 16
+
+// evalState is the per-call scratch space of Authorize; it lives on the stack.
+// It must not point at the Diagnostics: escape analysis is field-insensitive,
+// and the Diagnostics' overflow slices reach the heap.
+type evalState struct {
+	req    *Request
+	caller caller
+	lower  [128]byte
+	nLower int // -1: action too long to index
+
+	resourceAccount string
+	crossAccount    bool
+}
+
+// Authorize decides req against set. It is a pure function: no I/O, no
+// context, no error. Malformed requests (empty action, unparsable ARNs) fail
+// closed as ImplicitlyDenied. The evaluation order is the IAM User Guide's:
+//
+//  1. An explicit Deny in any policy (guardrail, resource, identity,
+//     boundary, session) denies.
+//  2. Every guardrail level must allow.
+//  3. Within one account, a resource-based policy that grants to the
+//     caller's own ARN (session or user ARN, or "*") allows on its own.
+//  4. Otherwise an identity-based policy, or a resource-based policy that
+//     grants to the caller's role, must allow; then the permissions boundary
+//     and the session policies, when present, must allow too.
+//  5. Across accounts (caller account != resource account) the caller's side
+//     (identity, boundary, session) must allow AND the resource owner's
+//     resource-based policy must allow the caller (its account, role or ARN).
+//
+// Authorize does not allocate for requests whose policies use only literal
+// and wildcard matching and policy variables bound to request values.
+func Authorize(set *PolicySet, req *Request) (Decision, Diagnostics) {
+	var d Diagnostics
+	d.Principal, d.Action, d.Resource = req.Principal, req.Action, req.Resource
+	if set == nil || req.Action == "" {
+		d.missing = missingIdentity
+		return ImplicitlyDenied, d
+	}
+	e := evalState{req: req, caller: classify(req)}
+	if len(req.Action) <= len(e.lower) {
+		for i := 0; i < len(req.Action); i++ {
+			c := req.Action[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			e.lower[i] = c
+		}
+		e.nLower = len(req.Action)
+	} else {
+		e.nLower = -1
+	}
+	resAccount := req.ResourceAccount
+	if resAccount == "" {
+		resAccount = arn.AccountOf(req.Resource)
+	}
+	e.crossAccount = resAccount != "" && e.caller.account != "" && resAccount != e.caller.account
+	d.crossAccount = e.crossAccount
+	d.resourceAccount = resAccount
+	e.resourceAccount = resAccount
+
+	var ov overflow
+	dec := e.decide(set, &d, &ov)
+	d.moreAllows, d.moreDenies = ov.allows, ov.denies
+	return dec, d
+}
+
+// decide runs the evaluation order documented on Authorize.
+func (e *evalState) decide(set *PolicySet, d *Diagnostics, ov *overflow) Decision {
+	// One pass over every policy collects denies and allows.
+	denied := false
+	guardOK := true
+	for i := range set.Guardrails {
+		lvl := &set.Guardrails[i]
+		allow := false
+		for j, p := range lvl.Policies {
+			a, dn, _ := e.evalPolicy(d, ov, p, KindGuardrail, j, lvl.Name)
+			allow = allow || a
+			denied = denied || dn
+		}
+		if !allow && guardOK {
+			guardOK = false
+			d.level = lvl.Name
+		}
+	}
+	idAllow := false
+	for i, p := range set.Identity {
+		a, dn, _ := e.evalPolicy(d, ov, p, KindIdentity, i, "")
+		idAllow = idAllow || a
+		denied = denied || dn
+	}
+	var rbp grant
+	if set.Resource != nil {
+		_, dn, g := e.evalPolicy(d, ov, set.Resource, KindResource, 0, "")
+		rbp = g
+		denied = denied || dn
+	}
+	boundOK := len(set.Boundaries) == 0
+	for i, p := range set.Boundaries {
+		a, dn, _ := e.evalPolicy(d, ov, p, KindBoundary, i, "")
+		boundOK = boundOK || a
+		denied = denied || dn
+	}
+	sessOK := len(set.Session) == 0
+	for i, p := range set.Session {
+		a, dn, _ := e.evalPolicy(d, ov, p, KindSession, i, "")
+		sessOK = sessOK || a
+		denied = denied || dn
+	}
+
+	switch {
+	case denied:
+		d.useDenies = true
+		return ExplicitlyDenied
+	case !guardOK:
+		d.missing = missingGuardrail
+		return ImplicitlyDenied
+	}
+	if e.crossAccount {
+		switch {
+		case !idAllow:
+			d.missing = missingIdentity
+		case !boundOK:
+			d.missing = missingBoundary
+		case !sessOK:
+			d.missing = missingSession
+		case rbp == grantNone:
+			d.missing = missingResource
+		default:
+			return Allowed
+		}
+		return ImplicitlyDenied
+	}
+	if rbp == grantDirect {
+		d.direct = true
+		return Allowed
+	}
+	switch {
+	case !idAllow && rbp != grantRole:
+		d.missing = missingIdentity
+	case !boundOK:
+		d.missing = missingBoundary
+	case !sessOK:
+		d.missing = missingSession
+	default:
+		return Allowed
+	}
+	return ImplicitlyDenied
+}
+
+// evalPolicy evaluates every statement of p that can match the action and
+// records the applicable ones. It returns whether an Allow applied, whether a
+// Deny applied, and for a resource-based policy the strongest grant of its
+// applicable Allow statements.
+func (e *evalState) evalPolicy(d *Diagnostics, ov *overflow, p *Policy, kind Kind, idx int, level string) (allowed, denied bool, g grant) {
+	if p == nil {
+		return false, false, grantNone
+	}
+	visit := func(i int) {
+		st := &p.Statements[i]
+		ok, sg := e.applies(st)
+		if !ok {
+			return
+		}
+		ref := StatementRef{Kind: kind, Policy: idx, Level: level, Index: i, Sid: st.Sid, Effect: st.Effect}
+		if st.Effect == Deny {
+			denied = true
+			d.addDeny(ref, ov)
+			return
+		}
+		allowed = true
+		if sg > g {
+			g = sg
+		}
+		d.addAllow(ref, ov)
+	}
+	if p.index != nil && e.nLower >= 0 {
+		for _, i := range p.index[string(e.lower[:e.nLower])] {
+			visit(int(i))
+		}
+		for _, i := range p.wild {
+			visit(int(i))
+		}
+		return allowed, denied, g
+	}
+	for i := range p.Statements {
+		visit(i)
+	}
+	return allowed, denied, g
+}
+
+// applies reports whether st applies to the request and, for a statement with
+// a Principal, how it granted.
+func (e *evalState) applies(st *Statement) (bool, grant) {
+	req := e.req
+	hit := false
+	for i := range st.actions {
+		if st.actions[i].Match(req.Action, nil) {
+			hit = true
+			break
+		}
+	}
+	if hit == st.notAction {
+		return false, grantNone
+	}
+	g := grantDirect
+	if st.hasPrinc {
+		if st.notPrinc {
+			if st.principal.excludes(req, &e.caller) {
+				return false, grantNone
+			}
+		} else if g = st.principal.match(req, &e.caller); g == grantNone {
+			return false, grantNone
+		}
+	}
+	var buf [MaxVariables]string
+	for i := range st.vars {
+		v, ok := e.resolve(&st.vars[i])
+		if !ok {
+			return false, grantNone // an unresolvable variable: the statement does not apply
+		}
+		buf[i] = v
+	}
+	vars := buf[:len(st.vars)]
+	if st.hasResource {
+		hit = false
+		for i := range st.resources {
+			if st.resources[i].Match(req.Resource, vars) {
+				hit = true
+				break
+			}
+		}
+		if hit == st.notResource {
+			return false, grantNone
+		}
+	}
+	for i := range st.conds {
+		c := &st.conds[i]
+		vs, present := e.lookup(c.key)
+		if !c.eval(vs, present, vars) {
+			return false, grantNone
+		}
+	}
+	return true, g
+}
+
+// resolve returns the value of a policy variable: a single-valued context
+// key, or the default. Multi-valued and missing keys without a default do
+// not resolve.
+func (e *evalState) resolve(v *variable) (string, bool) {
+	vs, ok := e.lookup(v.key)
+	if ok && !vs.multi {
+		return vs.one, true
+	}
+	if ok && vs.multi && len(vs.many) == 1 {
+		return vs.many[0], true
+	}
+	if v.hasDefault {
+		return v.def, true
+	}
+	return "", false
+}
+
+// lookup finds a condition key: the request context first, then the keys the
+// engine derives from the request itself (aws:PrincipalArn,
+// aws:PrincipalAccount, aws:ResourceAccount, aws:username).
+func (e *evalState) lookup(key string) (values, bool) {
+	ctx := e.req.Context
+	for i := range ctx {
+		if strings.EqualFold(ctx[i].Key, key) {
+			kv := &ctx[i]
+			return values{one: kv.Value, many: kv.Values, multi: kv.Multi}, true
+		}
+	}
+	if len(key) < 4 || !strings.EqualFold(key[:4], "aws:") {
+		return values{}, false
+	}
+	switch name := key[4:]; {
+	case strings.EqualFold(name, "PrincipalArn"):
+		if v := e.principalARN(); v != "" {
+			return values{one: v}, true
+		}
+	case strings.EqualFold(name, "PrincipalAccount"):
+		if e.caller.account != "" {
+			return values{one: e.caller.account}, true
+		}
+	case strings.EqualFold(name, "ResourceAccount"):
+		if e.resourceAccount != "" {
+			return values{one: e.resourceAccount}, true
+		}
+	case strings.EqualFold(name, "username"):
+		if e.caller.kind == principalUser {
+			return values{one: e.caller.userName}, true
+		}
+	}
+	return values{}, false
+}
+
+// principalARN is aws:PrincipalArn: for a role session the role's ARN, else
+// the caller's ARN.
+func (e *evalState) principalARN() string {
+	if e.caller.kind != principalSession {
+		return e.req.Principal
+	}
+	if e.req.RoleARN != "" {
+		return e.req.RoleARN
+	}
+	parts, _ := arn.Split(e.req.Principal)
+	return "arn:" + parts[1] + ":iam::" + e.caller.account + ":role/" + e.caller.roleName
+}

@@ -1,0 +1,191 @@
+package iam
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// StatementRef identifies a statement that took part in a decision.
+type StatementRef struct {
+	// Kind is the type of the policy holding the statement.
+	Kind Kind
+	// Policy is the position of the policy in its PolicySet field (always 0
+	// for the resource-based policy).
+	Policy int
+	// Level is the guardrail level name, for KindGuardrail.
+	Level string
+	// Index is the statement's position in the policy.
+	Index int
+	// Sid is the statement's Sid, possibly empty.
+	Sid string
+	// Effect is the statement's effect.
+	Effect Effect
+}
+
+// PolicyLabel names the policy the way diagnostics and the simulator do:
+// "identity[0]", "resource", "boundary[0]", "session[0]", "scp[root][0]".
+func (r StatementRef) PolicyLabel() string {
+	switch r.Kind {
+	case KindResource:
+		return "resource"
+	case KindGuardrail:
+		return "scp[" + r.Level + "][" + strconv.Itoa(r.Policy) + "]"
+	}
+	return r.Kind.String() + "[" + strconv.Itoa(r.Policy) + "]"
+}
+
+// String describes the statement: `statement 0 (Sid "X") of identity[0]`.
+func (r StatementRef) String() string {
+	s := "statement " + strconv.Itoa(r.Index)
+	if r.Sid != "" {
+		s += fmt.Sprintf(" (Sid %q)", r.Sid)
+	}
+	return s + " of " + r.PolicyLabel()
+}
+
+// missing says which policy type lacked an allow in an implicit deny.
+type missing uint8
+
+const (
+	missingNone      missing = iota
+	missingIdentity          // no identity-based (or same-account resource-based) allow
+	missingResource          // cross-account: the resource owner's policy does not allow
+	missingBoundary          // the permissions boundary does not allow
+	missingSession           // the session policy does not allow
+	missingGuardrail         // a guardrail level does not allow
+)
+
+// inlineRefs is the number of statement references kept without allocating.
+const inlineRefs = 4
+
+// Diagnostics explain a decision. The zero value explains a default deny.
+// Diagnostics are built without allocating for up to four deciding
+// statements; Statements and Reason allocate and are meant for the audit log
+// and for users.
+type Diagnostics struct {
+	// Principal, Action and Resource echo the request.
+	Principal, Action, Resource string
+
+	resourceAccount string
+	crossAccount    bool
+	direct          bool // allowed by a direct resource-based grant
+	missing         missing
+	level           string // guardrail level lacking an allow
+	useDenies       bool
+
+	nAllow, nDeny int
+	allows        [inlineRefs]StatementRef
+	denies        [inlineRefs]StatementRef
+	moreAllows    []StatementRef
+	moreDenies    []StatementRef
+}
+
+// overflow holds statement references beyond the inline ones. It is kept
+// apart from Diagnostics during evaluation because escape analysis is
+// field-insensitive: appending inside Diagnostics would push the request's
+// strings, and with them its context, onto the heap.
+type overflow struct {
+	allows, denies []StatementRef
+}
+
+func (d *Diagnostics) addAllow(r StatementRef, ov *overflow) {
+	if d.nAllow < inlineRefs {
+		d.allows[d.nAllow] = r
+	} else {
+		ov.allows = append(ov.allows, r)
+	}
+	d.nAllow++
+}
+
+func (d *Diagnostics) addDeny(r StatementRef, ov *overflow) {
+	if d.nDeny < inlineRefs {
+		d.denies[d.nDeny] = r
+	} else {
+		ov.denies = append(ov.denies, r)
+	}
+	d.nDeny++
+}
+
+// Statements returns the deciding statements: the Deny statements that
+// matched for an explicit deny; otherwise the Allow statements that applied
+// (for an implicit deny, the allows that were not enough).
+func (d *Diagnostics) Statements() []StatementRef {
+	if d.useDenies {
+		return joinRefs(d.denies[:min(d.nDeny, inlineRefs)], d.moreDenies)
+	}
+	return joinRefs(d.allows[:min(d.nAllow, inlineRefs)], d.moreAllows)
+}
+
+func joinRefs(a, b []StatementRef) []StatementRef {
+	out := make([]StatementRef, 0, len(a)+len(b))
+	return append(append(out, a...), b...)
+}
+
+// MissingAllow names the policy type that lacked an allow in an implicit
+// deny: "identity", "resource", "boundary", "session", "scp", or "" when the
+// decision was not an implicit deny for that reason.
+func (d *Diagnostics) MissingAllow() string {
+	switch d.missing {
+	case missingIdentity:
+		return "identity"
+	case missingResource:
+		return "resource"
+	case missingBoundary:
+		return "boundary"
+	case missingSession:
+		return "session"
+	case missingGuardrail:
+		return "scp"
+	}
+	return ""
+}
+
+// Reason is a sentence for the person whose request was decided: what was
+// decided, which statements decided it, and for an implicit deny which
+// policy lacked an allow and what to change.
+func (d *Diagnostics) Reason() string {
+	what := fmt.Sprintf("%q on %q by %q", d.Action, d.Resource, d.Principal)
+	refs := d.Statements()
+	list := func() string {
+		parts := make([]string, len(refs))
+		for i, r := range refs {
+			parts[i] = r.String()
+		}
+		return strings.Join(parts, ", ")
+	}
+	if d.useDenies {
+		return fmt.Sprintf("explicitly denied: %s is denied by %s; an explicit Deny overrides every Allow", what, list())
+	}
+	if d.missing == missingNone {
+		if len(refs) == 0 {
+			return fmt.Sprintf("implicitly denied: no policy allows %s", what)
+		}
+		s := fmt.Sprintf("allowed: %s is allowed by %s", what, list())
+		if d.direct {
+			s += " (the resource-based policy grants to the caller directly)"
+		}
+		return s
+	}
+	var s string
+	switch d.missing {
+	case missingIdentity:
+		if d.crossAccount {
+			s = fmt.Sprintf("implicitly denied: no identity-based policy of the caller's account allows %s; a cross-account request needs an allow from the caller's identity-based policies as well as from the resource-based policy", what)
+		} else {
+			s = fmt.Sprintf("implicitly denied: no identity-based or resource-based policy allows %s", what)
+		}
+	case missingResource:
+		s = fmt.Sprintf("implicitly denied: %s is a cross-account request and the resource-based policy of account %s does not allow the caller", what, d.resourceAccount)
+	case missingBoundary:
+		s = fmt.Sprintf("implicitly denied: the permissions boundary does not allow %s; a boundary caps the permissions that identity-based policies grant", what)
+	case missingSession:
+		s = fmt.Sprintf("implicitly denied: the session policy does not allow %s; a session policy caps the permissions of the role session", what)
+	case missingGuardrail:
+		s = fmt.Sprintf("implicitly denied: the guardrail level %q (service control policies) does not allow %s; every guardrail level must allow", d.level, what)
+	}
+	if len(refs) > 0 {
+		s += "; allowing statements that were not enough: " + list()
+	}
+	return s
+}

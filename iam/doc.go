@@ -1,0 +1,68 @@
+// Package iam is tenantml's IAM policy language: it parses, validates,
+// compiles and evaluates policies written for AWS IAM, verbatim, with AWS's
+// documented semantics. It is hand-written because no maintained Go library
+// implements IAM policy semantics (cedar-go and OPA implement other
+// languages); it does no I/O and holds no package-level state.
+//
+// # Parsing
+//
+// Parse turns a JSON document into a compiled *Policy, validating it for the
+// Kind of policy it is (identity, resource, boundary, session, guardrail):
+// string-or-array forms; unknown elements; duplicate Sids; empty lists;
+// Action with NotAction (and the other element pairs); Version 2012-10-17 or
+// 2008-10-17 (missing means 2008-10-17, under which ${...} is literal text);
+// malformed actions and ARNs; Principal outside resource-based policies (and
+// missing from them); unknown condition operators and values the operator
+// cannot read; size limits in characters with whitespace excluded (managed
+// 6,144, inline 10,240, session 2,048). Errors name the statement, its Sid,
+// the element and the bad value:
+//
+//	statement[1] (Sid "AllowInvoke"): Condition: unknown operator "StringEqual"
+//
+// The JSON wire form is read into generic maps and converted; the compiled
+// Policy holds only matchers (package arn globs, an action index, parsed
+// condition values), so the evaluator never touches JSON.
+//
+// # Matching
+//
+// Actions match case-insensitively with '*' and '?'. Resource/NotResource
+// match ARNs case-sensitively, component by component (see package arn).
+// Principal/NotPrincipal accept "*", {"AWS": account ID | ARN | "*"},
+// Service, Federated and CanonicalUser; an account ID and its root ARN name
+// the account.
+//
+// Conditions support every operator family (String*, Numeric*, Date* with
+// ISO 8601 or epoch seconds, Bool, BinaryEquals, IpAddress/NotIpAddress with
+// IPv4/IPv6 CIDRs, Arn*, Null), every ...IfExists variant and the
+// ForAllValues:/ForAnyValue: qualifiers: AND across operators and keys, OR
+// across the values of one key, NOR for negated operators. A missing key
+// makes a positive operator false and a negated one true; IfExists makes it
+// true; ForAllValues is true and ForAnyValue false on a missing key or empty
+// set. Key names are case-insensitive.
+//
+// Policy variables (${aws:PrincipalTag/TenantID}, ${aws:username}, any
+// request key, with defaults ${key, 'default'} and the escapes ${*} ${?}
+// ${$}) are substituted in Resource/NotResource and in String* and Arn*
+// condition values. A substituted value is literal text: a '*' inside it is
+// not a wildcard. A variable that cannot be resolved (missing or
+// multi-valued key without a default) makes its statement not apply.
+//
+// # Evaluation
+//
+// Authorize(set, request) (Decision, Diagnostics) is pure (no ctx, no error,
+// no I/O) and, for the policies tenantml generates, allocation-free. The
+// evaluation order is documented on Authorize: explicit deny anywhere wins;
+// every guardrail level must allow; within an account a resource-based
+// policy granting to the caller's own ARN allows by itself while one
+// granting to the caller's role is limited by boundaries and session
+// policies; identity-based policies, permissions boundaries and session
+// policies intersect; cross-account requests need the caller's identity
+// allow and the resource owner's resource-policy allow. The Diagnostics name
+// the deciding statements (policy label such as "identity[0]", statement
+// index, Sid, effect) and, for an implicit deny, the policy type that lacked
+// an allow, with a Reason sentence fit to show the denied user.
+//
+// Compile once, decide many times: Parse builds an action index for policies
+// with more than a few statements, so deciding stays flat however many
+// statements or tenants are loaded (callers index policy sets by principal).
+package iam
