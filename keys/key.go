@@ -113,12 +113,12 @@ type AliasEntry struct {
 
 // keyDoc is the metadata document stored in Record.Meta.
 type keyDoc struct {
-	V        int            `json:"v"`
-	Meta     KeyMetadata    `json:"meta"`
-	Policy   string         `json:"policy"`
-	Tags     []Tag          `json:"tags,omitempty"`
-	Rotation rotationDoc    `json:"rotation"`
-	Versions []versionDoc   `json:"versions"`
+	V        int          `json:"v"`
+	Meta     KeyMetadata  `json:"meta"`
+	Policy   string       `json:"policy"`
+	Tags     []Tag        `json:"tags,omitempty"`
+	Rotation rotationDoc  `json:"rotation"`
+	Versions []versionDoc `json:"versions"`
 }
 
 type rotationDoc struct {
