@@ -1,0 +1,363 @@
+package audit_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tenantml/tenantml/audit"
+)
+
+func TestLog_Append(t *testing.T) {
+	ctx := context.Background()
+	t.Run("OK", func(t *testing.T) {
+		tl := openTestLog(t, t.TempDir(), nil)
+		defer tl.close(t)
+		for i := range 3 {
+			r := mustAppend(t, tl.Log, event("acme", "alice", "InvokeEndpoint", audit.Allowed))
+			if got, want := r.Seq, int64(i); got != want {
+				t.Errorf("Seq = %d, want %d", got, want)
+			}
+			if r.EventID == "" || !r.EventTime.Equal(tl.clock.Now()) {
+				t.Errorf("receipt %+v: want EventID and EventTime filled", r)
+			}
+		}
+		if got, want := tl.Size(), int64(3); got != want {
+			t.Errorf("Size = %d, want %d", got, want)
+		}
+		st := tl.Stats()
+		if st.Appended != 3 || !st.Healthy || st.TreeSize != 3 {
+			t.Errorf("Stats = %+v", st)
+		}
+	})
+	t.Run("Concurrent", func(t *testing.T) {
+		tl := openTestLog(t, t.TempDir(), nil)
+		defer tl.close(t)
+		const workers, each = 8, 50
+		seen := make(chan int64, workers*each)
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Go(func() {
+				for range each {
+					r, err := tl.Append(ctx, event("acme", "bob", "InvokeEndpoint", audit.Allowed))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					seen <- r.Seq
+				}
+			})
+		}
+		wg.Wait()
+		close(seen)
+		got := map[int64]bool{}
+		for s := range seen {
+			if got[s] {
+				t.Fatalf("seq %d acknowledged twice", s)
+			}
+			got[s] = true
+		}
+		if len(got) != workers*each {
+			t.Fatalf("%d distinct seqs, want %d", len(got), workers*each)
+		}
+		if st := tl.Stats(); st.Batches > st.Appended {
+			t.Errorf("Stats = %+v: more batches than events", st)
+		}
+	})
+	t.Run("ErrInvalidEvent", func(t *testing.T) {
+		tl := openTestLog(t, t.TempDir(), nil)
+		defer tl.close(t)
+		for name, ev := range map[string]audit.Event{
+			"no name":    {EventSource: "x", Decision: audit.Decision{Effect: audit.Allowed}},
+			"no source":  {EventName: "x", Decision: audit.Decision{Effect: audit.Allowed}},
+			"bad effect": {EventName: "x", EventSource: "x", Decision: audit.Decision{Effect: "Maybe"}},
+			"too large":  {EventName: "x", EventSource: "x", Decision: audit.Decision{Effect: audit.Allowed}, ErrorMessage: string(make([]byte, 70<<10))},
+		} {
+			if _, err := tl.Append(ctx, ev); !errors.Is(err, audit.ErrInvalidEvent) {
+				t.Errorf("%s: err = %v, want ErrInvalidEvent", name, err)
+			}
+		}
+		if tl.Size() != 0 {
+			t.Errorf("Size = %d after invalid events", tl.Size())
+		}
+	})
+	t.Run("ErrClosed", func(t *testing.T) {
+		tl := openTestLog(t, t.TempDir(), nil)
+		tl.close(t)
+		if _, err := tl.Append(ctx, event("acme", "a", "X", audit.Allowed)); !errors.Is(err, audit.ErrClosed) {
+			t.Errorf("err = %v, want ErrClosed", err)
+		}
+	})
+}
+
+func TestLog_Open(t *testing.T) {
+	ctx := context.Background()
+	t.Run("Reopen", func(t *testing.T) {
+		dir := t.TempDir()
+		tl := openTestLog(t, dir, nil)
+		for range 5 {
+			mustAppend(t, tl.Log, event("acme", "alice", "InvokeEndpoint", audit.Allowed))
+		}
+		tl.close(t)
+		tl = openTestLog(t, dir, nil)
+		defer tl.close(t)
+		if got, want := tl.Size(), int64(5); got != want {
+			t.Fatalf("Size = %d, want %d", got, want)
+		}
+		if got := mustAppend(t, tl.Log, event("acme", "alice", "InvokeEndpoint", audit.Allowed)).Seq; got != 5 {
+			t.Errorf("next Seq = %d, want 5", got)
+		}
+		page, err := tl.Lookup(ctx, audit.Filter{TenantID: "acme", Limit: 100})
+		if err != nil || len(page.Events) != 6 {
+			t.Fatalf("Lookup = %d events, %v; want 6", len(page.Events), err)
+		}
+	})
+	t.Run("TornTail", func(t *testing.T) {
+		dir := t.TempDir()
+		tl := openTestLog(t, dir, nil)
+		for range 3 {
+			mustAppend(t, tl.Log, event("acme", "alice", "InvokeEndpoint", audit.Allowed))
+		}
+		tl.close(t)
+		// A crash mid-write leaves a partial record.
+		f, err := os.OpenFile(segmentPath(t, dir, 0), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write([]byte{0, 0, 1, 0, 9, 9, 9, 9, '{', '"'})
+		f.Close()
+		tl = openTestLog(t, dir, nil)
+		if got := mustAppend(t, tl.Log, event("acme", "alice", "InvokeEndpoint", audit.Allowed)).Seq; got != 3 {
+			t.Errorf("Seq after torn tail = %d, want 3", got)
+		}
+		tl.close(t)
+		rep, err := audit.Verify(dir, audit.VerifyOptions{})
+		if err != nil || !rep.OK() || rep.Events != 4 {
+			t.Errorf("Verify = %+v, %v; want OK with 4 events", rep, err)
+		}
+	})
+	t.Run("ErrCorrupt", func(t *testing.T) {
+		dir := t.TempDir()
+		tl := openTestLog(t, dir, nil)
+		for range 3 {
+			mustAppend(t, tl.Log, event("acme", "alice", "InvokeEndpoint", audit.Allowed))
+		}
+		tl.close(t)
+		// Flip a byte inside the first record: not a torn tail.
+		path := segmentPath(t, dir, 0)
+		b, _ := os.ReadFile(path)
+		b[20] ^= 0xff
+		os.WriteFile(path, b, 0o600)
+		_, err := audit.Open(ctx, audit.Config{Dir: dir})
+		if !errors.Is(err, audit.ErrCorrupt) {
+			t.Errorf("Open = %v, want ErrCorrupt", err)
+		}
+	})
+	t.Run("ErrCorruptTruncatedBelowCheckpoint", func(t *testing.T) {
+		dir := t.TempDir()
+		tl := openTestLog(t, dir, nil)
+		for range 3 {
+			mustAppend(t, tl.Log, event("acme", "alice", "InvokeEndpoint", audit.Allowed))
+		}
+		tl.close(t) // final checkpoint covers 3 events
+		path := segmentPath(t, dir, 0)
+		st, _ := os.Stat(path)
+		os.Truncate(path, st.Size()-10)
+		_, err := audit.Open(ctx, audit.Config{Dir: dir})
+		if !errors.Is(err, audit.ErrCorrupt) {
+			t.Errorf("Open = %v, want ErrCorrupt", err)
+		}
+	})
+	t.Run("ErrUnavailable", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "file")
+		os.WriteFile(file, nil, 0o600)
+		_, err := audit.Open(ctx, audit.Config{Dir: filepath.Join(file, "audit")})
+		if !errors.Is(err, audit.ErrUnavailable) {
+			t.Errorf("Open under a file = %v, want ErrUnavailable", err)
+		}
+		ffs := &faultFS{}
+		ffs.openFail.Store(true)
+		_, err = audit.Open(ctx, audit.Config{Dir: t.TempDir(), OpenFile: ffs.OpenFile})
+		if !errors.Is(err, audit.ErrUnavailable) {
+			t.Errorf("Open read-only = %v, want ErrUnavailable", err)
+		}
+	})
+	t.Run("ErrLocked", func(t *testing.T) {
+		dir := t.TempDir()
+		tl := openTestLog(t, dir, nil)
+		defer tl.close(t)
+		if _, err := audit.Open(ctx, audit.Config{Dir: dir}); err == nil {
+			t.Error("second Open of the same directory succeeded")
+		}
+	})
+	t.Run("KeyFileMode", func(t *testing.T) {
+		dir := t.TempDir()
+		tl := openTestLog(t, dir, nil)
+		tl.close(t)
+		st, err := os.Stat(filepath.Join(dir, "checkpoint.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode().Perm(); got != 0o600 {
+			t.Errorf("checkpoint.key mode = %o, want 600", got)
+		}
+	})
+	t.Run("Segments", func(t *testing.T) {
+		dir := t.TempDir()
+		tl := openTestLog(t, dir, func(c *audit.Config) { c.SegmentSize = 2048 })
+		for range 40 {
+			mustAppend(t, tl.Log, event("acme", "alice", "InvokeEndpoint", audit.Allowed))
+		}
+		if got := tl.Stats().SegmentsWritten; got < 3 {
+			t.Errorf("SegmentsWritten = %d, want several", got)
+		}
+		tl.close(t)
+		os.Remove(filepath.Join(dir, "events.index")) // forces a rebuild
+		tl = openTestLog(t, dir, nil)
+		page, err := tl.Lookup(ctx, audit.Filter{TenantID: "acme", Limit: 1000, OldestFirst: true})
+		if err != nil || len(page.Events) != 40 || page.Events[39].Seq != 39 {
+			t.Errorf("Lookup after index rebuild = %d events, %v", len(page.Events), err)
+		}
+		tl.close(t)
+		if rep, err := audit.Verify(dir, audit.VerifyOptions{}); err != nil || !rep.OK() {
+			t.Errorf("Verify = %+v, %v", rep, err)
+		}
+	})
+}
+
+func TestLog_FailClosed(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name  string
+		fault error
+	}{
+		{"DiskFull", syscall.ENOSPC},
+		{"FsyncError", syscall.EIO},
+		{"ReadOnly", syscall.EROFS},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ffs := &faultFS{}
+			obs := &recordingObserver{}
+			tl := openTestLog(t, dir, func(c *audit.Config) { c.OpenFile = ffs.OpenFile; c.Observer = obs })
+			for range 3 {
+				mustAppend(t, tl.Log, event("acme", "alice", "InvokeEndpoint", audit.Allowed))
+			}
+			ffs.set(tc.fault)
+			_, err := tl.Append(ctx, event("acme", "alice", "InvokeEndpoint", audit.Allowed))
+			if !errors.Is(err, audit.ErrUnavailable) || !errors.Is(err, tc.fault) {
+				t.Fatalf("Append during fault = %v, want ErrUnavailable wrapping %v", err, tc.fault)
+			}
+			if err := tl.Healthy(); !errors.Is(err, audit.ErrUnavailable) {
+				t.Errorf("Healthy = %v, want ErrUnavailable", err)
+			}
+			if st := tl.Stats(); st.Healthy || st.AppendFailures != 1 {
+				t.Errorf("Stats = %+v, want unhealthy with 1 failure", st)
+			}
+			if got := obs.failures(); got != 1 {
+				t.Errorf("observer saw %d failures, want 1", got)
+			}
+			// Still failing: a tick retries and stays unhealthy.
+			tl.tickAndSync(t)
+			if tl.Healthy() == nil {
+				t.Error("healthy while the disk still fails")
+			}
+			// The disk recovers: the next tick heals the log.
+			ffs.set(nil)
+			tl.tickAndSync(t)
+			if err := tl.Healthy(); err != nil {
+				t.Fatalf("Healthy after recovery = %v", err)
+			}
+			if got := mustAppend(t, tl.Log, event("acme", "alice", "InvokeEndpoint", audit.Allowed)).Seq; got != 3 {
+				t.Errorf("Seq after recovery = %d, want 3 (failed event not kept)", got)
+			}
+			tl.close(t)
+			rep, err := audit.Verify(dir, audit.VerifyOptions{})
+			if err != nil || !rep.OK() || rep.Events != 4 {
+				t.Errorf("Verify = %+v, %v; want OK with 4 events", rep, err)
+			}
+		})
+	}
+}
+
+type recordingObserver struct {
+	mu     sync.Mutex
+	events []audit.Event
+	fails  int
+}
+
+func (o *recordingObserver) ObserveEvent(ev audit.Event) {
+	o.mu.Lock()
+	o.events = append(o.events, ev)
+	o.mu.Unlock()
+}
+
+func (o *recordingObserver) ObserveFailure(error) {
+	o.mu.Lock()
+	o.fails++
+	o.mu.Unlock()
+}
+
+func (o *recordingObserver) failures() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.fails
+}
+
+func TestLog_Checkpoint(t *testing.T) {
+	ctx := context.Background()
+	t.Run("EveryMinuteUnderLoad", func(t *testing.T) {
+		tl := openTestLog(t, t.TempDir(), nil)
+		defer tl.close(t)
+		cp0, _ := tl.LatestCheckpoint()
+		mustAppend(t, tl.Log, event("acme", "a", "X", audit.Allowed))
+		tl.clock.Advance(30 * time.Second)
+		tl.tickAndSync(t)
+		if cp, _ := tl.LatestCheckpoint(); cp.Number != cp0.Number {
+			t.Errorf("checkpoint after 30s: %d, want none new", cp.Number)
+		}
+		tl.clock.Advance(31 * time.Second)
+		tl.tickAndSync(t)
+		cp, msg := tl.LatestCheckpoint()
+		if cp.Number != cp0.Number+1 || cp.Size != 1 {
+			t.Errorf("checkpoint after 61s = %+v, want number %d size 1", cp, cp0.Number+1)
+		}
+		if _, err := audit.OpenCheckpoint(msg, tl.Verifier()); err != nil {
+			t.Errorf("OpenCheckpoint: %v", err)
+		}
+	})
+	t.Run("EveryHourWhenIdle", func(t *testing.T) {
+		tl := openTestLog(t, t.TempDir(), nil)
+		defer tl.close(t)
+		cp0, _ := tl.LatestCheckpoint()
+		tl.clock.Advance(59 * time.Minute)
+		tl.tickAndSync(t)
+		if cp, _ := tl.LatestCheckpoint(); cp.Number != cp0.Number {
+			t.Errorf("idle checkpoint after 59m")
+		}
+		tl.clock.Advance(time.Minute)
+		tl.tickAndSync(t)
+		cp, _ := tl.LatestCheckpoint()
+		if cp.Number != cp0.Number+1 || cp.Size != 0 || !cp.Time.Equal(tl.clock.Now()) {
+			t.Errorf("idle checkpoint = %+v", cp)
+		}
+	})
+	t.Run("Forced", func(t *testing.T) {
+		tl := openTestLog(t, t.TempDir(), nil)
+		defer tl.close(t)
+		mustAppend(t, tl.Log, event("acme", "a", "X", audit.Allowed))
+		cp, msg, err := tl.Checkpoint(ctx)
+		if err != nil || cp.Size != 1 || cp.Origin != "tenantml.audit/test" {
+			t.Fatalf("Checkpoint = %+v, %v", cp, err)
+		}
+		got, err := audit.OpenCheckpoint(msg, tl.Verifier())
+		if err != nil || got != cp {
+			t.Errorf("OpenCheckpoint = %+v, %v; want %+v", got, err, cp)
+		}
+	})
+}

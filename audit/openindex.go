@@ -1,0 +1,157 @@
+package audit
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// openIndex loads the index file, trusting entries only up to the latest
+// checkpoint (the index is synced before each checkpoint), and rebuilds the
+// rest from the segments.
+func (l *Log) openIndex() error {
+	f, err := l.cfg.OpenFile(filepath.Join(l.cfg.Dir, indexFile), osCreateFlags, 0o600)
+	if err != nil {
+		return fmt.Errorf("open audit log: index: %w: %w", ErrUnavailable, err)
+	}
+	l.indexF = f
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("open audit log: index: %w: %w", ErrUnavailable, err)
+	}
+	trusted := min(st.Size()/indexEntrySize, l.n, l.lastCP.Size)
+	if trusted > 0 {
+		if _, err := l.readLeafAt(trusted - 1); err != nil {
+			l.cfg.Logger.Warn("audit: rebuilding index", "err", err)
+			trusted = 0
+		}
+	}
+	const chunk = 1 << 14
+	for first := int64(0); first < trusted; first += chunk {
+		es, err := readIndexEntries(f, first, min(chunk, trusted-first))
+		if err != nil {
+			return fmt.Errorf("open audit log: %w: %w", ErrUnavailable, err)
+		}
+		for i, e := range es {
+			if int(e.seg) >= len(l.segs) {
+				return fmt.Errorf("open audit log: %w: index entry %d names segment %d", ErrCorrupt, first+int64(i), e.seg)
+			}
+			l.mem.addLocked(first+int64(i), e)
+		}
+	}
+	// Rebuild [trusted, n) from the segments.
+	k := 0
+	for i, s := range l.segs {
+		if s.firstSeq <= trusted {
+			k = i
+		}
+	}
+	var buf []byte
+	for i := k; i < len(l.segs) && trusted < l.n; i++ {
+		s := l.segs[i]
+		_, err := scanRecords(s.f, maxEventBytes+64, false, func(payload []byte, off int64) error {
+			seq, err := leafSeq(payload)
+			if err != nil {
+				return fmt.Errorf("open audit log: %w: %s offset %d: %w", ErrCorrupt, s.name, off, err)
+			}
+			if seq < trusted {
+				return nil
+			}
+			e, err := leafIndexEntry(payload, i, off)
+			if err != nil {
+				return fmt.Errorf("open audit log: %w: %s offset %d: %w", ErrCorrupt, s.name, off, err)
+			}
+			buf = e.append(buf)
+			l.mem.addLocked(seq, e)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(buf) > 0 {
+		if _, err := f.WriteAt(buf, trusted*indexEntrySize); err != nil {
+			return fmt.Errorf("open audit log: index: %w: %w", ErrUnavailable, err)
+		}
+	}
+	if err := f.Truncate(l.n * indexEntrySize); err != nil {
+		return fmt.Errorf("open audit log: index: %w: %w", ErrUnavailable, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("open audit log: index: %w: %w", ErrUnavailable, err)
+	}
+	l.indexCount = l.n
+	return nil
+}
+
+// openHashes loads tree.hashes, truncating hashes of events that never
+// became durable and recomputing any that are missing.
+func (l *Log) openHashes() error {
+	f, err := l.cfg.OpenFile(filepath.Join(l.cfg.Dir, hashesFile), osCreateFlags, 0o600)
+	if err != nil {
+		return fmt.Errorf("open audit log: tree hashes: %w: %w", ErrUnavailable, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("open audit log: tree hashes: %w: %w", ErrUnavailable, err)
+	}
+	have := st.Size() / tlog.HashSize
+	want := tlog.StoredHashCount(l.n)
+	from := l.n
+	if have < want {
+		from = 0
+		for from < l.n && tlog.StoredHashCount(from+1) <= have {
+			from++
+		}
+		want = tlog.StoredHashCount(from)
+	}
+	if err := f.Truncate(want * tlog.HashSize); err != nil {
+		f.Close()
+		return fmt.Errorf("open audit log: tree hashes: %w: %w", ErrUnavailable, err)
+	}
+	l.hashes = newHashStore(f, want)
+	for seq := from; seq < l.n; seq++ {
+		leaf, err := l.readLeafAt(seq)
+		if err != nil {
+			return fmt.Errorf("open audit log: %w: %w", ErrCorrupt, err)
+		}
+		hs, err := tlog.StoredHashes(seq, leaf, l.hashes)
+		if err != nil {
+			return fmt.Errorf("open audit log: %w: %w", ErrCorrupt, err)
+		}
+		l.hashes.add(hs)
+		if len(l.hashes.pending) > 1<<20 || seq == l.n-1 {
+			if err := l.hashes.flush(); err != nil {
+				return fmt.Errorf("open audit log: %w: %w", ErrUnavailable, err)
+			}
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("open audit log: tree hashes: %w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// readLeafAt returns the stored event seq, located through the index file.
+// Callers other than the writer hold filesMu for reading.
+func (l *Log) readLeafAt(seq int64) ([]byte, error) {
+	es, err := readIndexEntries(l.indexF, seq, 1)
+	if err != nil {
+		return nil, err
+	}
+	e := es[0]
+	if int(e.seg) >= len(l.segs) {
+		return nil, fmt.Errorf("index entry %d names segment %d", seq, e.seg)
+	}
+	leaf, err := readRecordAt(l.segs[e.seg].f, int64(e.off), maxEventBytes+64)
+	if err != nil {
+		return nil, fmt.Errorf("read event %d: %w", seq, err)
+	}
+	got, err := leafSeq(leaf)
+	if err != nil || got != seq {
+		return nil, fmt.Errorf("read event %d: index points at event %d", seq, got)
+	}
+	return leaf, nil
+}

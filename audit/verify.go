@@ -1,0 +1,404 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// ProblemKind classifies what Verify found.
+type ProblemKind string
+
+// The problems Verify reports.
+const (
+	ModifiedEvent     ProblemKind = "modified-event"
+	DeletedEvent      ProblemKind = "deleted-event"
+	ReorderedEvents   ProblemKind = "reordered-events"
+	TruncatedTail     ProblemKind = "truncated-tail"
+	ForgedCheckpoint  ProblemKind = "forged-checkpoint"
+	MissingCheckpoint ProblemKind = "missing-checkpoint"
+	CorruptFile       ProblemKind = "corrupt-file"
+	// TornRecord is a warning: a partial last record left by a crash,
+	// never acknowledged; Open truncates it.
+	TornRecord ProblemKind = "torn-record"
+	// UnsignedTail is a warning: events after the latest checkpoint.
+	UnsignedTail ProblemKind = "unsigned-tail"
+	// CheckpointGap is a warning: two checkpoints further apart than the
+	// idle interval allows (the log was down, or checkpoints were removed).
+	CheckpointGap ProblemKind = "checkpoint-gap"
+)
+
+// Problem is one finding of Verify with its location.
+type Problem struct {
+	Kind ProblemKind `json:"kind"`
+	// File is the file name inside the audit directory.
+	File string `json:"file,omitempty"`
+	// Offset is the byte offset of the record in File, or -1.
+	Offset int64 `json:"offset"`
+	// Seq is the event position concerned, or -1.
+	Seq int64 `json:"seq"`
+	// Checkpoint is the checkpoint number concerned, or -1.
+	Checkpoint int64  `json:"checkpoint"`
+	Message    string `json:"message"`
+}
+
+func (p Problem) String() string {
+	loc := p.File
+	if p.Offset >= 0 {
+		loc += fmt.Sprintf(" offset %d", p.Offset)
+	}
+	if p.Seq >= 0 {
+		loc += fmt.Sprintf(" seq %d", p.Seq)
+	}
+	if p.Checkpoint >= 0 {
+		loc += fmt.Sprintf(" checkpoint %d", p.Checkpoint)
+	}
+	return fmt.Sprintf("%s: %s: %s", p.Kind, loc, p.Message)
+}
+
+// Report is the result of Verify.
+type Report struct {
+	Events      int64 `json:"events"`
+	Segments    int   `json:"segments"`
+	Checkpoints int   `json:"checkpoints"`
+	// ValidCheckpoints have a good signature and match the events.
+	ValidCheckpoints int       `json:"validCheckpoints"`
+	Problems         []Problem `json:"problems"`
+	Warnings         []Problem `json:"warnings"`
+}
+
+// OK reports whether Verify found no problem (warnings allowed).
+func (r Report) OK() bool { return len(r.Problems) == 0 }
+
+// Summary is the one-line result, e.g. "12 events, 3 checkpoints valid".
+func (r Report) Summary() string {
+	s := fmt.Sprintf("%d events, %d checkpoints valid", r.Events, r.ValidCheckpoints)
+	if !r.OK() {
+		s += fmt.Sprintf(", %d problems", len(r.Problems))
+	}
+	if len(r.Warnings) > 0 {
+		s += fmt.Sprintf(", %d warnings", len(r.Warnings))
+	}
+	return s
+}
+
+// VerifyOptions tunes Verify.
+type VerifyOptions struct {
+	// Verifier checks checkpoint signatures; default: checkpoint.pub in dir.
+	// Pass the key from a trusted copy, since an attacker who rewrites the
+	// directory can replace checkpoint.pub.
+	Verifier note.Verifier
+	// MaxCheckpointGap is the longest expected time between checkpoints;
+	// default 65 minutes (the idle interval plus slack).
+	MaxCheckpointGap time.Duration
+	// MaxProblems bounds the findings reported per kind; default 100.
+	MaxProblems int
+}
+
+// Verify checks an audit directory offline, without modifying it:
+// it recomputes every leaf and tree hash, compares them with tree.hashes and
+// with every checkpoint, checks each checkpoint's signature and the
+// sequence of checkpoints, and reports every problem with its location. An
+// error is returned only when the directory cannot be read at all.
+func Verify(dir string, opts VerifyOptions) (Report, error) {
+	if opts.MaxCheckpointGap <= 0 {
+		opts.MaxCheckpointGap = 65 * time.Minute
+	}
+	if opts.MaxProblems <= 0 {
+		opts.MaxProblems = 100
+	}
+	if opts.Verifier == nil {
+		v, err := ReadVerifierKey(filepath.Join(dir, publicKeyFile))
+		if err != nil {
+			return Report{}, fmt.Errorf("verify: %w", err)
+		}
+		opts.Verifier = v
+	}
+	v := &verifier{dir: dir, opts: opts, counts: map[ProblemKind]int{}}
+	if err := v.events(); err != nil {
+		return Report{}, err
+	}
+	v.storedHashes()
+	if err := v.checkpoints(); err != nil {
+		return Report{}, err
+	}
+	return v.report, nil
+}
+
+type verifier struct {
+	dir    string
+	opts   VerifyOptions
+	report Report
+	counts map[ProblemKind]int
+	hashes []tlog.Hash // recomputed stored hashes
+	n      int64       // leaves in file order
+	gaps   []seqGap       // seqs skipped by a forward jump
+	late   map[int64]bool // seqs that arrived after a higher one
+}
+
+// seqGap is a run of seqs [lo, hi] missing where a record jumped forward.
+type seqGap struct {
+	lo, hi int64
+	file   string
+	off    int64
+}
+
+func (v *verifier) add(warn bool, p Problem) {
+	v.counts[p.Kind]++
+	if v.counts[p.Kind] > v.opts.MaxProblems {
+		return
+	}
+	if warn {
+		v.report.Warnings = append(v.report.Warnings, p)
+	} else {
+		v.report.Problems = append(v.report.Problems, p)
+	}
+}
+
+func (v *verifier) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, idx := range indexes {
+		if idx < 0 || idx >= int64(len(v.hashes)) {
+			return nil, fmt.Errorf("hash %d not computed", idx)
+		}
+		out[i] = v.hashes[idx]
+	}
+	return out, nil
+}
+
+// events scans every segment in order, hashing each record as a leaf.
+func (v *verifier) events() error {
+	segs, err := listSegments(v.dir)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	v.report.Segments = len(segs)
+	v.late = map[int64]bool{}
+	next := int64(0)
+	for i, s := range segs {
+		if err := v.segment(s, i == len(segs)-1, &next); err != nil {
+			return err
+		}
+	}
+	v.report.Events = v.n
+	// Seqs skipped by a jump and never seen later were deleted.
+	for _, g := range v.gaps {
+		for lo := g.lo; lo <= g.hi; {
+			if v.late[lo] {
+				lo++
+				continue
+			}
+			hi := lo
+			for hi+1 <= g.hi && !v.late[hi+1] {
+				hi++
+			}
+			msg := fmt.Sprintf("event %d is missing before this record", lo)
+			if hi > lo {
+				msg = fmt.Sprintf("events %d to %d are missing before this record", lo, hi)
+			}
+			v.add(false, Problem{DeletedEvent, g.file, g.off, lo, -1, msg})
+			lo = hi + 1
+		}
+	}
+	return nil
+}
+
+func (v *verifier) segment(s segmentInfo, last bool, next *int64) error {
+	f, err := os.Open(filepath.Join(v.dir, s.name))
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	defer f.Close()
+	sc := newRecordScanner(f, maxEventBytes+64)
+	first := true
+	for {
+		payload, off, err := sc.next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if errors.Is(err, errTornRecord) {
+			if last {
+				v.add(true, Problem{TornRecord, s.name, off, *next, -1, "partial record at end of the log (a crash before it was acknowledged)"})
+			} else {
+				v.add(false, Problem{TruncatedTail, s.name, off, *next, -1, "segment ends in a partial record"})
+			}
+			return nil
+		}
+		if err != nil && payload == nil {
+			v.add(false, Problem{CorruptFile, s.name, off, *next, -1, fmt.Sprintf("unreadable record (%v); the rest of the segment is skipped", err)})
+			return nil
+		}
+		seq, serr := leafSeq(payload)
+		if err != nil {
+			v.add(false, Problem{ModifiedEvent, s.name, off, seq, -1, "event bytes do not match their checksum"})
+		}
+		switch {
+		case serr != nil:
+			v.add(false, Problem{ModifiedEvent, s.name, off, -1, -1, "record is not an audit event"})
+			seq = *next
+		case first && seq != s.firstSeq && seq == *next:
+			v.add(false, Problem{CorruptFile, s.name, off, seq, -1, fmt.Sprintf("segment named for seq %d starts at %d", s.firstSeq, seq)})
+		case seq > *next:
+			v.gaps = append(v.gaps, seqGap{*next, seq - 1, s.name, off})
+		case seq < *next:
+			v.add(false, Problem{ReorderedEvents, s.name, off, seq, -1, fmt.Sprintf("event %d appears after event %d", seq, *next-1)})
+			v.late[seq] = true
+		}
+		first = false
+		if seq >= *next {
+			*next = seq + 1
+		}
+		hs, err := tlog.StoredHashes(v.n, payload, v)
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		v.hashes = append(v.hashes, hs...)
+		v.n++
+	}
+}
+
+// storedHashes compares tree.hashes with the recomputed hashes.
+func (v *verifier) storedHashes() {
+	f, err := os.Open(filepath.Join(v.dir, hashesFile))
+	if err != nil {
+		v.add(false, Problem{CorruptFile, hashesFile, -1, -1, -1, fmt.Sprintf("cannot read stored tree hashes: %v", err)})
+		return
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<16*tlog.HashSize)
+	var idx int64
+	for idx < int64(len(v.hashes)) {
+		n, err := io.ReadFull(f, buf)
+		got := int64(n / tlog.HashSize)
+		for i := int64(0); i < got && idx < int64(len(v.hashes)); i, idx = i+1, idx+1 {
+			var h tlog.Hash
+			copy(h[:], buf[i*tlog.HashSize:])
+			if h == v.hashes[idx] {
+				continue
+			}
+			level, seq := tlog.SplitStoredHashIndex(idx)
+			if level == 0 {
+				v.add(false, Problem{ModifiedEvent, hashesFile, idx * tlog.HashSize, seq, -1, "event does not match the hash recorded when it was appended"})
+			} else {
+				v.add(false, Problem{CorruptFile, hashesFile, idx * tlog.HashSize, seq << level, -1, fmt.Sprintf("stored level-%d tree hash differs from the recomputed one", level)})
+			}
+		}
+		if err != nil {
+			if idx < int64(len(v.hashes)) {
+				_, seq := tlog.SplitStoredHashIndex(idx)
+				v.add(false, Problem{CorruptFile, hashesFile, idx * tlog.HashSize, seq, -1, "stored tree hashes end before the events do"})
+			}
+			return
+		}
+	}
+}
+
+// checkpoints verifies each signed checkpoint against the recomputed tree.
+func (v *verifier) checkpoints() error {
+	f, err := os.Open(filepath.Join(v.dir, checkpointsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		v.add(false, Problem{MissingCheckpoint, checkpointsFile, -1, -1, -1, "no checkpoints file"})
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	defer f.Close()
+	sc := newRecordScanner(f, 1<<16)
+	var prev *Checkpoint
+	goodSize := int64(0) // largest size whose root matched
+	truncated := false
+	for {
+		msg, off, err := sc.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if errors.Is(err, errTornRecord) {
+			v.add(true, Problem{TornRecord, checkpointsFile, off, -1, -1, "partial checkpoint at end of file (a crash while writing it)"})
+			break
+		}
+		if err != nil && msg == nil {
+			v.add(false, Problem{CorruptFile, checkpointsFile, off, -1, -1, fmt.Sprintf("unreadable record (%v); later checkpoints are skipped", err)})
+			break
+		}
+		v.report.Checkpoints++
+		cp, oerr := OpenCheckpoint(msg, v.opts.Verifier)
+		if err != nil || oerr != nil {
+			num := int64(-1)
+			if p, perr := ParseCheckpoint(checkpointText(msg)); perr == nil {
+				num = p.Number
+			}
+			v.add(false, Problem{ForgedCheckpoint, checkpointsFile, off, -1, num, fmt.Sprintf("signature does not verify: %v", firstErr(oerr, err))})
+			continue
+		}
+		want := int64(0)
+		if prev != nil {
+			want = prev.Number + 1
+		}
+		switch {
+		case cp.Number > want:
+			v.add(false, Problem{MissingCheckpoint, checkpointsFile, off, -1, cp.Number, fmt.Sprintf("checkpoints %d to %d are missing", want, cp.Number-1)})
+		case cp.Number < want:
+			v.add(false, Problem{ForgedCheckpoint, checkpointsFile, off, -1, cp.Number, fmt.Sprintf("checkpoint number %d repeats or goes back (want %d)", cp.Number, want)})
+		}
+		if prev != nil {
+			if cp.Size < prev.Size {
+				v.add(false, Problem{ForgedCheckpoint, checkpointsFile, off, -1, cp.Number, fmt.Sprintf("tree shrank from %d to %d events", prev.Size, cp.Size)})
+			}
+			if gap := cp.Time.Sub(prev.Time); gap > v.opts.MaxCheckpointGap {
+				v.add(true, Problem{CheckpointGap, checkpointsFile, off, -1, cp.Number, fmt.Sprintf("no checkpoint for %s after %s (log down, or checkpoints removed)", gap.Round(time.Second), prev.Time.Format(time.RFC3339))})
+			}
+		}
+		prev = &cp
+		if cp.Size > v.n {
+			if !truncated {
+				v.add(false, Problem{TruncatedTail, checkpointsFile, off, v.n, cp.Number, fmt.Sprintf("checkpoint covers %d events but the log holds %d: events at the end were removed", cp.Size, v.n)})
+				truncated = true
+			}
+			continue
+		}
+		root, err := tlog.TreeHash(cp.Size, v)
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		if root != cp.Root {
+			v.add(false, Problem{ModifiedEvent, checkpointsFile, off, goodSize, cp.Number, fmt.Sprintf("root hash of the first %d events differs from the signed one: events between %d and %d were modified, removed or reordered", cp.Size, goodSize, cp.Size-1)})
+			continue
+		}
+		goodSize = max(goodSize, cp.Size)
+		v.report.ValidCheckpoints++
+	}
+	switch {
+	case prev == nil:
+		v.add(false, Problem{MissingCheckpoint, checkpointsFile, -1, -1, -1, "no valid checkpoint"})
+	case prev.Size < v.n:
+		v.add(true, Problem{UnsignedTail, checkpointsFile, -1, prev.Size, prev.Number, fmt.Sprintf("%d events after the latest checkpoint are not yet signed (the log is running, crashed, or its latest checkpoints were removed)", v.n-prev.Size)})
+	}
+	return nil
+}
+
+// checkpointText returns the text part of a signed note, for locating a
+// checkpoint whose signature failed.
+func checkpointText(msg []byte) []byte {
+	for i := 0; i+1 < len(msg); i++ {
+		if msg[i] == '\n' && msg[i+1] == '\n' {
+			return msg[:i+1]
+		}
+	}
+	return msg
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
