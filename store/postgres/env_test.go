@@ -32,7 +32,7 @@ type env struct {
 // newEnv creates a fresh database with a random name; createOptions are
 // appended to its CREATE DATABASE. It skips the test when PostgreSQL is
 // unreachable, unless CI=true, where it fails.
-func newEnv(t *testing.T, createOptions ...string) *env {
+func newEnv(t testing.TB, createOptions ...string) *env {
 	t.Helper()
 	raw := os.Getenv("TENANTML_TEST_POSTGRES")
 	if raw == "" {
@@ -63,7 +63,7 @@ func newEnv(t *testing.T, createOptions ...string) *env {
 	return e
 }
 
-func (e *env) drop(t *testing.T) {
+func (e *env) drop(t testing.TB) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, e.base.String())
@@ -82,7 +82,7 @@ func (e *env) drop(t *testing.T) {
 	}
 }
 
-func randomHex(t *testing.T) string {
+func randomHex(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 6)
 	if _, err := rand.Read(b); err != nil {
@@ -148,7 +148,7 @@ func (e *env) addRole(t *testing.T, name, attrs string) {
 }
 
 // open opens a store and closes it when the test ends.
-func open(t *testing.T, cfg postgres.Config) *postgres.DB {
+func open(t testing.TB, cfg postgres.Config) *postgres.DB {
 	t.Helper()
 	db, err := postgres.Open(context.Background(), cfg)
 	if err != nil {

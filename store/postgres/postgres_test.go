@@ -29,7 +29,7 @@ func TestDB_Contract(t *testing.T) {
 
 // seed creates tenants a and b through the service (operator path) and
 // returns the open store.
-func seed(t *testing.T, e *env, ids ...string) *postgres.DB {
+func seed(t testing.TB, e *env, ids ...string) *postgres.DB {
 	t.Helper()
 	db := open(t, e.config())
 	for _, id := range ids {
