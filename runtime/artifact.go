@@ -186,7 +186,7 @@ func readTar(r io.Reader, reg *Registry, limits Limits) (string, []byte, error) 
 			return "", nil, err
 		}
 		switch hdr.Typeflag {
-		case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // TypeRegA still appears in old archives.
+		case tar.TypeReg: // tar.Reader reports old TypeRegA entries as TypeReg.
 		case tar.TypeDir:
 			continue
 		case tar.TypeSymlink, tar.TypeLink:

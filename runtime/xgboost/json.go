@@ -52,16 +52,16 @@ type jsonModel struct {
 }
 
 type jsonTree struct {
-	Categories         []int32   `json:"categories"`
-	CategoriesNodes    []int32   `json:"categories_nodes"`
-	CategoriesSegments []uint64  `json:"categories_segments"`
-	CategoriesSizes    []uint64  `json:"categories_sizes"`
-	DefaultLeft        flexBools `json:"default_left"`
-	LeftChildren       []int32   `json:"left_children"`
-	RightChildren      []int32   `json:"right_children"`
+	Categories         []int32    `json:"categories"`
+	CategoriesNodes    []int32    `json:"categories_nodes"`
+	CategoriesSegments []uint64   `json:"categories_segments"`
+	CategoriesSizes    []uint64   `json:"categories_sizes"`
+	DefaultLeft        flexBools  `json:"default_left"`
+	LeftChildren       []int32    `json:"left_children"`
+	RightChildren      []int32    `json:"right_children"`
 	SplitConditions    flexFloats `json:"split_conditions"`
-	SplitIndices       []uint32  `json:"split_indices"`
-	SplitType          []uint8   `json:"split_type"`
+	SplitIndices       []uint32   `json:"split_indices"`
+	SplitType          []uint8    `json:"split_type"`
 	TreeParam          struct {
 		NumNodes       param `json:"num_nodes"`
 		SizeLeafVector param `json:"size_leaf_vector"`

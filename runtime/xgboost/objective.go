@@ -58,7 +58,8 @@ func lookupObjective(name string) (objective, error) {
 	case "binary:logistic":
 		o.transform, o.link = transformSigmoid, linkLogit
 	case "binary:logitraw":
-		o.transform, o.link = transformIdentity, linkLogit
+		// LogisticRaw keeps the default identity ProbToMargin in 1.7.
+		o.transform, o.link = transformIdentity, linkIdentity
 	case "binary:hinge":
 		o.transform, o.link = transformHinge, linkIdentity
 	case "reg:gamma":
