@@ -268,8 +268,12 @@ func (e *evalState) applies(st *Statement) (bool, grant) {
 	}
 	g := grantDirect
 	if st.hasPrinc {
-		if st.notPrinc {
+		if st.notPrinc && st.Effect == Deny {
 			if st.principal.excludes(req, &e.caller) {
+				return false, grantNone
+			}
+		} else if st.notPrinc {
+			if g = st.principal.notGrant(req, &e.caller); g == grantNone {
 				return false, grantNone
 			}
 		} else if g = st.principal.match(req, &e.caller); g == grantNone {

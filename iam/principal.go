@@ -154,6 +154,37 @@ func (ps *principalSet) match(req *Request, c *caller) grant {
 	return grantNone
 }
 
+// notGrant is the grant an Allow statement with NotPrincipal gives the
+// caller: "everyone except the listed principals". A caller whose own ARN
+// (for a session: its session or role ARN) is listed gets nothing from it,
+// except that its account, when not listed, still receives an account-level
+// grant (which only delegates to identity-based policies).
+func (ps *principalSet) notGrant(req *Request, c *caller) grant {
+	if ps.any {
+		return grantNone
+	}
+	self := slices.Contains(ps.exact, req.Principal)
+	if !self && (c.kind == principalSession || c.kind == principalRole) {
+		for i := range ps.roles {
+			if ps.roles[i].matches(req, c) {
+				self = true
+				break
+			}
+		}
+	}
+	account := c.account != "" && slices.Contains(ps.accounts, c.account)
+	if c.kind == principalRoot {
+		self = self || account
+	}
+	switch {
+	case !self:
+		return grantDirect
+	case !account && c.account != "":
+		return grantAccount
+	}
+	return grantNone
+}
+
 // excludes reports whether a NotPrincipal set lists every identity the caller
 // acts as: its own ARN, for a session also its role, and its account. As the
 // IAM User Guide explains for NotPrincipal with Deny, exempting a role session
