@@ -77,6 +77,7 @@ func TestOpen_ErrConfig(t *testing.T) {
 		{"BadURL", postgres.Config{URL: "postgres://u:s3cret-pw@127.0.0.1:5432/db?sslmode=bogus"}, "invalid connection string"},
 		{"BadAdminURL", postgres.Config{URL: e.appURL(), AdminURL: "postgres://u:s3cret-pw@127.0.0.1:5432/db?sslmode=bogus"}, "invalid connection string"},
 		{"Unreachable", postgres.Config{URL: "postgres://u:s3cret-pw@127.0.0.1:1/db?connect_timeout=5"}, "connect"},
+		{"EmptyURL", postgres.Config{AdminURL: e.adminURL()}, "url is required"},
 		{"NotURL", postgres.Config{URL: "::not a url"}, "parse postgres url"},
 	}
 	for _, tt := range tests {

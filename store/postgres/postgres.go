@@ -53,6 +53,9 @@ var ErrUnsafeRole = errors.New("unsafe app role")
 // Open migrates the database (when cfg.AdminURL is set), connects as the
 // application role and verifies that role cannot bypass row-level security.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("postgres url is required")
+	}
 	poolCfg, err := pgxpool.ParseConfig(cfg.URL)
 	if err != nil {
 		return nil, fmt.Errorf("parse postgres url: %w", redact(err))
@@ -62,9 +65,6 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		cfg.AppRole = poolCfg.ConnConfig.User
 	case poolCfg.ConnConfig.User != cfg.AppRole:
 		return nil, fmt.Errorf("app role %q differs from the url's user %q", cfg.AppRole, poolCfg.ConnConfig.User)
-	}
-	if cfg.AppRole == "" {
-		return nil, errors.New("postgres url names no user")
 	}
 	var adminDB string
 	if cfg.AdminURL != "" {
