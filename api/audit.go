@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/tenantml/tenantml/audit"
+	"github.com/tenantml/tenantml/authn"
 )
 
 // AuditLog records the pipeline's audit records in the tamper-evident audit
@@ -46,12 +47,16 @@ func EventFor(rec *AuditRecord) audit.Event {
 		ev.Decision.Statement = &audit.Statement{Policy: s.Policy, Index: s.Index, Sid: s.Sid}
 	}
 	if c := rec.Caller; c != nil {
-		ev.UserIdentity = audit.UserIdentity{Type: identityType(c.Type), PrincipalID: c.UserID, ARN: c.ARN, AccountID: c.AccountID, SessionName: c.SessionName}
-		ev.RecipientAccountID = c.AccountID
-		if ev.TenantID == "" {
-			ev.TenantID = c.TenantID
+		ev.UserIdentity = audit.UserIdentity{Type: identityType(c.Type), PrincipalID: c.UserID, ARN: c.ARN, AccountID: c.Account}
+		if c.Session != nil {
+			ev.UserIdentity.SessionName = c.Session.Name
 		}
-		ev.CrossTenant = c.TenantID != "" && rec.TenantID != "" && c.TenantID != rec.TenantID
+		ev.RecipientAccountID = c.Account
+		callerTenant := c.Tags[TenantTag]
+		if ev.TenantID == "" {
+			ev.TenantID = callerTenant
+		}
+		ev.CrossTenant = callerTenant != "" && rec.TenantID != "" && callerTenant != rec.TenantID
 	} else {
 		ev.UserIdentity = audit.UserIdentity{Type: "Anonymous"}
 	}
@@ -78,12 +83,16 @@ func readOnly(name string) bool {
 	return false
 }
 
-func identityType(callerType string) string {
-	if callerType == "Account" {
+// TenantTag is the principal tag that names the tenant a principal acts for.
+const TenantTag = "TenantID"
+
+// identityType maps aws:PrincipalType to CloudTrail's userIdentity.type.
+func identityType(t authn.PrincipalType) string {
+	switch t {
+	case authn.Root:
 		return "Root"
-	}
-	if callerType == "User" {
+	case authn.IAMUser:
 		return "IAMUser"
 	}
-	return callerType
+	return string(t)
 }

@@ -9,26 +9,8 @@ import (
 	"time"
 
 	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/authn"
 )
-
-// Caller is the authenticated principal of a request.
-type Caller struct {
-	// Type is the principal type as aws:PrincipalType names it: "Account"
-	// (the root user), "User", "AssumedRole", "FederatedUser".
-	Type string
-	// ARN is the principal's ARN.
-	ARN string
-	// AccountID is the 12-digit account the principal belongs to.
-	AccountID string
-	// UserID is the unique ID (aws:userid).
-	UserID string
-	// SessionName is set for role sessions.
-	SessionName string
-	// TenantID is the tenant the caller acts for, "" for platform principals.
-	TenantID string
-	// AccessKeyID is the key the request was signed with (never the secret).
-	AccessKeyID string
-}
 
 // Decision is the outcome of authorizing a request.
 type Decision struct {
@@ -56,13 +38,13 @@ func (d Decision) Allowed() bool { return d.Effect == "Allowed" }
 // Authenticator establishes who sent a request. It returns an EUNAUTHORIZED
 // error when the request carries no valid credentials.
 type Authenticator interface {
-	Authenticate(r *http.Request) (*Caller, error)
+	Authenticate(r *http.Request) (*authn.Principal, error)
 }
 
 // Authorizer decides whether caller may perform action on resource. An
 // error fails the request closed.
 type Authorizer interface {
-	Authorize(ctx context.Context, caller *Caller, action, resource string) (Decision, error)
+	Authorize(ctx context.Context, caller *authn.Principal, action, resource string) (Decision, error)
 }
 
 // AuditRecord is what the pipeline reports to the audit log for every
@@ -74,7 +56,7 @@ type AuditRecord struct {
 	Resource  string
 	// TenantID is the tenant the target resource belongs to, when known.
 	TenantID  string
-	Caller    *Caller // nil when authentication failed
+	Caller    *authn.Principal // nil when authentication failed
 	SourceIP  string
 	UserAgent string
 	Decision  Decision
@@ -100,7 +82,7 @@ type Op struct {
 	TenantID func(r *http.Request) string
 	// Handle does the work. It writes its response to w (buffered by the
 	// pipeline) or returns an error, which the pipeline writes.
-	Handle func(w http.ResponseWriter, r *http.Request, c *Caller) error
+	Handle func(w http.ResponseWriter, r *http.Request, c *authn.Principal) error
 }
 
 // ErrorWriter writes an error in a surface's wire format.
@@ -138,7 +120,7 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 	err := p.run(buf, r, op, rec)
 	if err != nil {
 		p.writeError(buf.reset(), r, err)
-		rec.ErrorCode = tenantml.ErrorCode(err)
+		rec.ErrorCode = ErrorCode(err)
 	}
 	rec.Status = buf.status
 	rec.Latency = p.Now().Sub(start)
@@ -154,9 +136,6 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 func (p *Pipeline) run(w *bufferedResponse, r *http.Request, op Op, rec *AuditRecord) error {
 	caller, err := p.Authn.Authenticate(r)
 	if err != nil {
-		if tenantml.ErrorCode(err) == tenantml.EINTERNAL {
-			return err
-		}
 		rec.Decision = Decision{Effect: "ImplicitlyDenied", Reason: "authentication failed"}
 		return err
 	}
@@ -176,12 +155,12 @@ func (p *Pipeline) run(w *bufferedResponse, r *http.Request, op Op, rec *AuditRe
 	if !d.Allowed() {
 		return &tenantml.Error{Code: tenantml.EFORBIDDEN, Message: deniedMessage(caller, op.Action, rec.Resource, d)}
 	}
-	return op.Handle(w, r, caller)
+	return op.Handle(w, r.WithContext(authn.NewContext(r.Context(), caller)), caller)
 }
 
 // deniedMessage is the AWS-style explanation a denied caller reads. It names
 // only the caller's own identity and the resource it asked for.
-func deniedMessage(c *Caller, action, resource string, d Decision) string {
+func deniedMessage(c *authn.Principal, action, resource string, d Decision) string {
 	kind := "no identity-based policy allows"
 	if d.Effect == "ExplicitlyDenied" {
 		kind = "an explicit deny in a policy denies"

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
+	"github.com/tenantml/tenantml/authn"
 )
 
 // recordingAuditor keeps every record, or fails when err is set.
@@ -78,7 +79,7 @@ func newFixture(t *testing.T) *fixture {
 	f.srv.Handle("POST /things", p.Handler(api.Op{
 		Action:   "test:CreateThing",
 		Resource: func(*http.Request) string { return "arn:aws:test:us-east-1:" + testAccount + ":thing/x" },
-		Handle: func(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+		Handle: func(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
 			var in struct {
 				Name string `json:"name"`
 			}
@@ -131,7 +132,7 @@ func TestPipeline_Handler(t *testing.T) {
 		wantEffect string
 	}{
 		{name: "OK", body: `{"name":"a"}`, auth: true, wantStatus: 201, wantEffect: "Allowed"},
-		{name: "ErrNoCredentials", body: `{"name":"a"}`, wantStatus: 401, wantCode: tenantml.EUNAUTHORIZED, wantEffect: "ImplicitlyDenied"},
+		{name: "ErrNoCredentials", body: `{"name":"a"}`, wantStatus: 401, wantCode: authn.CodeMissingAuthenticationToken, wantEffect: "ImplicitlyDenied"},
 		{name: "ErrMalformedJSON", body: `{"name":`, auth: true, wantStatus: 400, wantCode: tenantml.EINVALID, wantEffect: "Allowed"},
 		{name: "ErrUnknownField", body: `{"name":"a","extra":1}`, auth: true, wantStatus: 400, wantCode: tenantml.EINVALID, wantEffect: "Allowed"},
 		{name: "ErrTrailingData", body: `{"name":"a"} {}`, auth: true, wantStatus: 400, wantCode: tenantml.EINVALID, wantEffect: "Allowed"},

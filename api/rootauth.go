@@ -5,7 +5,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 
-	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/authn"
 )
 
 // RootAuthenticator authenticates the operator's root user by HTTP Basic
@@ -19,20 +19,20 @@ type RootAuthenticator struct {
 }
 
 // Authenticate implements Authenticator.
-func (a *RootAuthenticator) Authenticate(r *http.Request) (*Caller, error) {
+func (a *RootAuthenticator) Authenticate(r *http.Request) (*authn.Principal, error) {
 	id, secret, ok := r.BasicAuth()
 	if !ok {
-		return nil, tenantml.Errorf(tenantml.EUNAUTHORIZED, "missing credentials: send the access key ID and secret access key")
+		return nil, authn.Errorf(authn.CodeMissingAuthenticationToken, "the request has no credentials: sign it or send the access key ID and secret access key")
 	}
 	idOK := SecretEqual([]byte(id), []byte(a.AccessKeyID))
 	secretOK := SecretEqual([]byte(secret), a.Secret)
 	if !idOK || !secretOK {
-		return nil, tenantml.Errorf(tenantml.EUNAUTHORIZED, "the security token included in the request is invalid")
+		return nil, authn.Errorf(authn.CodeInvalidClientTokenID, "the security token included in the request is invalid")
 	}
-	return &Caller{
-		Type:        "Account",
+	return &authn.Principal{
+		Type:        authn.Root,
 		ARN:         "arn:aws:iam::" + a.AccountID + ":root",
-		AccountID:   a.AccountID,
+		Account:     a.AccountID,
 		UserID:      a.AccountID,
 		AccessKeyID: a.AccessKeyID,
 	}, nil

@@ -1,6 +1,10 @@
 package api
 
-import "context"
+import (
+	"context"
+
+	"github.com/tenantml/tenantml/authn"
+)
 
 // RootOnlyAuthorizer allows every action to the root user of the operator's
 // account, as AWS does for an account's root user, and denies everyone
@@ -11,8 +15,8 @@ type RootOnlyAuthorizer struct {
 }
 
 // Authorize implements Authorizer.
-func (a *RootOnlyAuthorizer) Authorize(_ context.Context, c *Caller, _, _ string) (Decision, error) {
-	if c != nil && c.Type == "Account" && c.AccountID == a.AccountID {
+func (a *RootOnlyAuthorizer) Authorize(_ context.Context, c *authn.Principal, _, _ string) (Decision, error) {
+	if c != nil && c.Type == authn.Root && c.Account == a.AccountID {
 		return Decision{Effect: "Allowed", Reason: "the account root user may perform every action in its account"}, nil
 	}
 	return Decision{Effect: "ImplicitlyDenied", Reason: "no policy allows the action"}, nil

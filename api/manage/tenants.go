@@ -6,6 +6,7 @@ import (
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
+	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/tenant"
 )
 
@@ -52,7 +53,7 @@ func (h *Tenants) arn(id string) string {
 	return "arn:aws:tenantml:" + h.Region + ":" + h.AccountID + ":tenant/" + id
 }
 
-func (h *Tenants) create(w http.ResponseWriter, r *http.Request, _ *api.Caller) error {
+func (h *Tenants) create(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
 	var in CreateTenantInput
 	if err := api.DecodeJSON(r, &in); err != nil {
 		return err
@@ -72,7 +73,7 @@ func (h *Tenants) create(w http.ResponseWriter, r *http.Request, _ *api.Caller) 
 	return nil
 }
 
-func (h *Tenants) get(w http.ResponseWriter, r *http.Request, _ *api.Caller) error {
+func (h *Tenants) get(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
 	t, err := h.Service.FindTenant(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -81,7 +82,7 @@ func (h *Tenants) get(w http.ResponseWriter, r *http.Request, _ *api.Caller) err
 	return nil
 }
 
-func (h *Tenants) list(w http.ResponseWriter, r *http.Request, _ *api.Caller) error {
+func (h *Tenants) list(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
 	q := r.URL.Query()
 	f := tenant.Filter{After: q.Get("nextToken"), Status: tenant.Status(q.Get("status")), Isolation: tenant.Isolation(q.Get("isolation"))}
 	if s := q.Get("limit"); s != "" {
@@ -107,7 +108,7 @@ func (h *Tenants) list(w http.ResponseWriter, r *http.Request, _ *api.Caller) er
 	return nil
 }
 
-func (h *Tenants) update(w http.ResponseWriter, r *http.Request, _ *api.Caller) error {
+func (h *Tenants) update(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
 	var u tenant.Update
 	if err := api.DecodeJSON(r, &u); err != nil {
 		return err
@@ -120,8 +121,8 @@ func (h *Tenants) update(w http.ResponseWriter, r *http.Request, _ *api.Caller) 
 	return nil
 }
 
-func (h *Tenants) status(to tenant.Status) func(http.ResponseWriter, *http.Request, *api.Caller) error {
-	return func(w http.ResponseWriter, r *http.Request, _ *api.Caller) error {
+func (h *Tenants) status(to tenant.Status) func(http.ResponseWriter, *http.Request, *authn.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
 		t, err := h.Service.SetStatus(r.Context(), r.PathValue("id"), to)
 		if err != nil {
 			return err
