@@ -320,6 +320,52 @@ def all_cases(seed):
                "train": {"data": x, "label": y}, "test": test,
                "feature_names": names, "tags": ["feature_names"]}
 
+    # Multi-target regression: one tree per target per iteration.
+    x, y, test = ds_regression(rng)
+    y2 = np.column_stack([y, np.log(y), -0.5 * y]).astype(np.float64)
+    for booster in ("gbtree", "gblinear"):
+        params = {"objective": "reg:squarederror", "tree_method": "hist"}
+        params.update(booster_params(booster))
+        yield {"name": f"multi_target-{booster}",
+               "objective": "reg:squarederror", "booster": booster,
+               "params": params, "rounds": 4,
+               "train": {"data": x, "label": y2}, "test": test,
+               "tags": ["num_target"]}
+
+    # Many classes: more output groups than a small fixed buffer holds.
+    x = f32(rng.normal(size=(800, 8)))
+    y = np.floor((x[:, 0] + 4) * 10).clip(0, 79).astype(np.float64)
+    for objective in ("multi:softmax", "multi:softprob"):
+        params = {"objective": objective, "num_class": 80,
+                  "booster": "gbtree", "max_depth": 2, "eta": 0.5}
+        yield {"name": f"classes80-{objective.replace(':', '_')}",
+               "objective": objective, "booster": "gbtree",
+               "params": params, "rounds": 2,
+               "train": {"data": x[:700], "label": y[:700]},
+               "test": x[700:], "tags": ["many_classes"]}
+
+    # Dart on a forest, gblinear's other updater, AFT's other distributions.
+    params, train, test = objective_case("binary:logistic", rng)
+    params.update(booster_params("dart"))
+    params.update({"num_parallel_tree": 3, "subsample": 0.7})
+    yield {"name": "dart-forest-binary_logistic", "objective":
+           "binary:logistic", "booster": "dart", "params": params,
+           "rounds": 5, "train": train, "test": test,
+           "tags": ["dart", "num_parallel_tree"]}
+    params, train, test = objective_case("reg:squarederror", rng)
+    params.update(booster_params("gblinear"))
+    params.update({"updater": "shotgun", "feature_selector": "shuffle"})
+    yield {"name": "gblinear-shotgun-reg_squarederror", "objective":
+           "reg:squarederror", "booster": "gblinear", "params": params,
+           "rounds": 6, "train": train, "test": test, "tags": ["gblinear"]}
+    for dist in ("logistic", "extreme"):
+        params, train, test = objective_case("survival:aft", rng)
+        params.update(booster_params("gbtree"))
+        params["aft_loss_distribution"] = dist
+        yield {"name": f"aft_{dist}-gbtree", "objective": "survival:aft",
+               "booster": "gbtree", "params": params, "rounds": 5,
+               "train": train, "test": test, "tags": ["aft"]}
+
     # Categorical features: one-hot and partition splits, unseen categories.
     x, y, test = ds_categorical(rng)
     ftypes = ["q", "c", "q", "c"]
@@ -345,6 +391,36 @@ def all_cases(seed):
 
 
 # ---------------------------------------------------------------- output
+
+
+def threshold_rows(bst, test, rng, n=24):
+    """Rows whose features sit exactly on the model's split thresholds.
+
+    xgboost sends a value equal to a numeric split's threshold right
+    (the test is value < threshold); these rows pin that comparison.
+    Categorical splits are left out. Returns an empty block for gblinear.
+    """
+    model = json.loads(bst.save_raw(raw_format="json"))
+    gb = model["learner"]["gradient_booster"]
+    if "gbtree" in gb:  # dart nests its gbtree
+        gb = gb["gbtree"]
+    trees = gb.get("model", {}).get("trees", [])
+    splits = {}
+    for t in trees:
+        types = t.get("split_type") or [0] * len(t["split_indices"])
+        for left, feat, cond, kind in zip(t["left_children"],
+                                          t["split_indices"],
+                                          t["split_conditions"], types):
+            if left != -1 and kind == 0:
+                splits.setdefault(feat, set()).add(cond)
+    if not splits:
+        return test[:0]
+    rows = test[rng.integers(0, len(test), size=n)].copy()
+    feats = sorted(splits)
+    for r in rows:
+        for feat in rng.choice(feats, size=min(3, len(feats)), replace=False):
+            r[feat] = rng.choice(sorted(splits[feat]))
+    return rows
 
 
 def predict_all(bst, dtest, case):
@@ -386,7 +462,8 @@ def write_case(outdir, case):
     test = f32(case["test"])
     rng = np.random.default_rng(len(name))
     # Half the rows as given, half with extra NaNs: default directions.
-    rows = np.concatenate([test, with_missing(test, rng, 0.25)])
+    rows = np.concatenate([test, with_missing(test, rng, 0.25),
+                           threshold_rows(bst, test, rng)])
     dtest = dmatrix({"data": rows}, ftypes, fnames)
     pred, margin, ranges = predict_all(bst, dtest, case)
     n = rows.shape[0]
