@@ -101,16 +101,16 @@ func Parse(doc []byte, opts ParseOptions) (*Policy, error) {
 	sids := make(map[string]int)
 	for i, r := range raws {
 		st, err := parseStatement(r, p.Version, opts.Kind)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("statement[%d]%s: %w", i, sidLabel(st.Sid), err))
-			continue
-		}
 		if st.Sid != "" {
 			if j, dup := sids[st.Sid]; dup {
 				fail("statement[%d]%s: Sid: duplicate Sid %q (also statement[%d])", i, sidLabel(st.Sid), st.Sid, j)
-				continue
+			} else {
+				sids[st.Sid] = i
 			}
-			sids[st.Sid] = i
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("statement[%d]%s: %w", i, sidLabel(st.Sid), err))
+			continue
 		}
 		p.Statements = append(p.Statements, st)
 	}
