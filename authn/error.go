@@ -44,7 +44,10 @@ func statusOf(code string) int {
 type Error struct {
 	Code    string
 	Message string
-	Err     error
+	// Status overrides the code's usual HTTP status when set: STS answers
+	// ExpiredToken for an expired web identity token with 400, not 403.
+	Status int
+	Err    error
 }
 
 // Errorf returns an *Error with the given AWS code and a formatted,
@@ -65,7 +68,12 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // HTTPStatus is the status AWS answers with for e's code.
-func (e *Error) HTTPStatus() int { return statusOf(e.Code) }
+func (e *Error) HTTPStatus() int {
+	if e.Status != 0 {
+		return e.Status
+	}
+	return statusOf(e.Code)
+}
 
 // ErrorCode returns the code of the first *Error in err's chain,
 // CodeInternalFailure for any other non-nil error and "" for nil.
