@@ -206,6 +206,7 @@ func TestDB_AppRole(t *testing.T) {
 		{"DataPrivileges", `SELECT has_table_privilege($1, 'tenants', 'SELECT')::text || has_table_privilege($1, 'tenants', 'INSERT')::text || has_table_privilege($1, 'tenants', 'UPDATE')::text || has_table_privilege($1, 'tenants', 'DELETE')::text`, "truetruetruetrue"},
 		{"NoTruncateReferencesTrigger", `SELECT (has_table_privilege($1, 'tenants', 'TRUNCATE') OR has_table_privilege($1, 'tenants', 'REFERENCES') OR has_table_privilege($1, 'tenants', 'TRIGGER'))::text`, "false"},
 		{"NoMigrationsTable", `SELECT has_table_privilege($1, 'schema_migrations', 'SELECT, INSERT, UPDATE, DELETE')::text`, "false"},
+		{"PasswordFromURL", `SELECT (rolpassword IS NOT NULL)::text FROM pg_authid WHERE rolname = $1`, "true"},
 		{"NotMemberOfOwner", `SELECT pg_has_role($1, (SELECT relowner FROM pg_class WHERE relname = 'tenants'), 'MEMBER')::text`, "false"},
 	}
 	for _, c := range checks {
