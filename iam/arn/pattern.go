@@ -2,13 +2,15 @@ package arn
 
 import "strings"
 
-// ARNPattern is a compiled Resource (or ArnLike) pattern. When the pattern is
-// an ARN it is matched component by component; "*" matches everything; any
-// other pattern is matched as a whole-string wildcard pattern. An ARNPattern
-// is immutable and safe for concurrent use.
+// ARNPattern is a compiled Resource (or ArnLike) pattern. An ARN pattern is
+// matched component by component; "*" matches everything; a pattern with
+// fewer than six components matches its components in order, its last
+// component against the rest of the input ("arn:*" matches every ARN); a
+// pattern without a colon is matched as a whole-string wildcard pattern. An
+// ARNPattern is immutable and safe for concurrent use.
 type ARNPattern struct {
 	all     bool
-	arn     bool
+	nparts  int // components compared; 0 means whole-string
 	parts   [6]Glob
 	whole   Glob
 	literal string
@@ -55,11 +57,11 @@ func NewARNPattern(toks []Token) ARNPattern {
 			comps[n] = append(comps[n], Token{Kind: TokenText, Text: text})
 		}
 	}
-	if n < 5 {
+	if n == 0 {
 		return p
 	}
-	p.arn = true
-	for i := range comps {
+	p.nparts = n + 1
+	for i := 0; i <= n; i++ {
 		p.parts[i] = NewGlob(comps[i], false)
 	}
 	return p
@@ -79,17 +81,18 @@ func (p *ARNPattern) Match(s string, vals []string) bool {
 		return true
 	case p.isLit:
 		return s == p.literal
-	case !p.arn:
+	case p.nparts == 0:
 		return p.whole.Match(s, vals)
 	}
-	parts, ok := Split(s)
-	if !ok {
-		return false
-	}
-	for i := range parts {
-		if !p.parts[i].Match(parts[i], vals) {
+	for i := 0; i < p.nparts-1; i++ {
+		j := strings.IndexByte(s, ':')
+		if j < 0 {
 			return false
 		}
+		if !p.parts[i].Match(s[:j], vals) {
+			return false
+		}
+		s = s[j+1:]
 	}
-	return true
+	return p.parts[p.nparts-1].Match(s, vals)
 }
