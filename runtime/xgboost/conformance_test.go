@@ -52,7 +52,7 @@ type caseSpec struct {
 	Data      string         `json:"data"`
 	Formats   []formatSpec   `json:"formats"`
 	Dropped   []droppedSpec  `json:"dropped_formats"`
-	Artifact  string         `json:"artifact"`
+	Artifacts []artifactSpec `json:"artifacts"`
 	Params    map[string]any `json:"params"`
 	Rounds    int            `json:"rounds"`
 }
@@ -63,6 +63,12 @@ type formatSpec struct {
 	NumFeatures  int      `json:"num_features"`
 	FeatureNames []string `json:"feature_names"`
 	Objective    string   `json:"objective"`
+}
+
+type artifactSpec struct {
+	File   string `json:"file"`
+	Member string `json:"member"`
+	Format string `json:"format"`
 }
 
 type droppedSpec struct {
@@ -173,27 +179,26 @@ func TestModel_PredictConformance(t *testing.T) {
 					checkModel(t, model, d)
 				})
 			}
-			if c.Artifact == "" {
-				return
+			for _, a := range c.Artifacts {
+				t.Run(filepath.Base(a.File), func(t *testing.T) {
+					b, err := os.ReadFile(filepath.Join(dir, a.File))
+					if err != nil {
+						t.Fatal(err)
+					}
+					model, err := runtime.LoadArtifact(bytes.NewReader(b), reg, runtime.Limits{})
+					if err != nil {
+						t.Fatalf("LoadArtifact (%s inside): %v", a.Member, err)
+					}
+					if got := model.Info().Format; got != a.Format {
+						t.Errorf("Info().Format = %q, want %q", got, a.Format)
+					}
+					out := make([]float32, d.Rows*d.PredictOutputs)
+					if err := model.Predict(d.X, d.Rows, out); err != nil {
+						t.Fatalf("Predict: %v", err)
+					}
+					compare(t, "Predict", out, d.Predict, d.PredictOutputs)
+				})
 			}
-			t.Run("model.tar.gz", func(t *testing.T) {
-				b, err := os.ReadFile(filepath.Join(dir, c.Artifact))
-				if err != nil {
-					t.Fatal(err)
-				}
-				model, err := runtime.LoadArtifact(bytes.NewReader(b), reg, runtime.Limits{})
-				if err != nil {
-					t.Fatalf("LoadArtifact: %v", err)
-				}
-				if got, want := model.Info().Format, "xgboost-binary"; got != want {
-					t.Errorf("Info().Format = %q, want %q", got, want)
-				}
-				out := make([]float32, d.Rows*d.PredictOutputs)
-				if err := model.Predict(d.X, d.Rows, out); err != nil {
-					t.Fatalf("Predict: %v", err)
-				}
-				compare(t, "Predict", out, d.Predict, d.PredictOutputs)
-			})
 		})
 	}
 }

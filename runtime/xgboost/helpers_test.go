@@ -108,10 +108,16 @@ func synthSpec(objective string, trees, depth, features int, seed uint64) *spec 
 
 // synthRows returns rows*features standard normal values, about 5% NaN.
 func synthRows(rows, features int, seed uint64) []float32 {
+	return synthRowsMissing(rows, features, seed, 0.05)
+}
+
+// synthRowsMissing returns rows*features standard normal values, a
+// fraction missing of them NaN.
+func synthRowsMissing(rows, features int, seed uint64, missing float64) []float32 {
 	rng := rand.New(rand.NewPCG(seed, 2))
 	x := make([]float32, rows*features)
 	for i := range x {
-		if rng.Float64() < 0.05 {
+		if rng.Float64() < missing {
 			x[i] = float32(math.NaN())
 		} else {
 			x[i] = float32(rng.NormFloat64())

@@ -27,6 +27,8 @@ type Model struct {
 	treeGroup  []int32   // per tree, the output group it adds to
 	weightDrop []float32 // dart: per tree weight; nil for gbtree
 	perIter    int       // trees per iteration: num_parallel_tree * groups
+	depth      []int32   // per tree, its depth (root only: 0)
+	hasCat     []bool    // per tree, whether it has categorical splits
 	cats       []int32   // sorted category sets of categorical splits
 	catSpans   []catSpan
 
@@ -76,7 +78,7 @@ func (m *Model) numIterations() int {
 func (m *Model) memoryBytes() int64 {
 	n := int64(unsafe.Sizeof(*m))
 	n += int64(len(m.nodes)) * int64(unsafe.Sizeof(node{}))
-	n += int64(len(m.roots)+len(m.treeGroup)+len(m.weightDrop)+len(m.cats)+len(m.weights)) * 4
+	n += int64(len(m.roots)+len(m.treeGroup)+len(m.weightDrop)+len(m.depth)+len(m.cats)+len(m.weights))*4 + int64(len(m.hasCat))
 	n += int64(len(m.catSpans)) * int64(unsafe.Sizeof(catSpan{}))
 	for _, s := range m.names {
 		n += int64(len(s)) + int64(unsafe.Sizeof(s))
@@ -185,104 +187,4 @@ func (m *Model) check(x []float32, rows int, out []float32, perRow, begin, end i
 		te = len(m.roots)
 	}
 	return tb, te, nil
-}
-
-// marginRows writes rows*groups margins using trees [tb, te).
-func (m *Model) marginRows(x []float32, rows int, out []float32, tb, te int) {
-	nf, g := m.numFeature, m.groups
-	if g == 1 && m.weights == nil && m.weightDrop == nil {
-		roots := m.roots[tb:te]
-		for r := range rows {
-			row := x[r*nf : (r+1)*nf]
-			sum := m.base
-			for _, root := range roots {
-				sum += m.leaf(root, row)
-			}
-			out[r] = sum
-		}
-		return
-	}
-	for r := range rows {
-		m.margins(x[r*nf:(r+1)*nf], out[r*g:(r+1)*g], tb, te)
-	}
-}
-
-// margins computes one row's margins into o (len groups), adding trees in
-// order in float32 as xgboost's CPU predictor does.
-func (m *Model) margins(row, o []float32, tb, te int) {
-	for i := range o {
-		o[i] = m.base
-	}
-	if m.weights != nil {
-		m.linear(row, o)
-		return
-	}
-	if m.weightDrop != nil {
-		for t := tb; t < te; t++ {
-			// Explicit conversion keeps the product rounded to float32
-			// before the add, as in xgboost (no fused multiply-add).
-			o[m.treeGroup[t]] += float32(m.leaf(m.roots[t], row) * m.weightDrop[t])
-		}
-		return
-	}
-	for t := tb; t < te; t++ {
-		o[m.treeGroup[t]] += m.leaf(m.roots[t], row)
-	}
-}
-
-// linear is gblinear's prediction: bias + base, then each present feature's
-// contribution in feature order.
-func (m *Model) linear(row, o []float32) {
-	g := len(o)
-	bias := m.weights[m.numFeature*g:]
-	for gid := range o {
-		sum := bias[gid] + o[gid]
-		for f, v := range row {
-			if v == v {
-				sum += float32(v * m.weights[f*g+gid])
-			}
-		}
-		o[gid] = sum
-	}
-}
-
-// leaf walks one tree from root and returns the leaf value row reaches.
-func (m *Model) leaf(i int32, row []float32) float32 {
-	nodes := m.nodes
-	for {
-		n := &nodes[i]
-		if n.left == 0 {
-			return n.cond
-		}
-		v := row[n.feat&featMask]
-		switch {
-		case v != v:
-			if n.feat&flagDefaultLeft != 0 {
-				i = n.left
-			} else {
-				i = n.left + 1
-			}
-		case n.feat&flagCategorical != 0:
-			if m.inCategory(n.cats, v) {
-				i = n.left + 1
-			} else {
-				i = n.left
-			}
-		case v < n.cond:
-			i = n.left
-		default:
-			i = n.left + 1
-		}
-	}
-}
-
-// inCategory reports whether v is a valid category in the split's set;
-// xgboost sends such rows right and every other row left.
-func (m *Model) inCategory(span int32, v float32) bool {
-	if v < 0 || v >= maxCategory {
-		return false
-	}
-	s := m.catSpans[span]
-	_, ok := slices.BinarySearch(m.cats[s.off:s.off+s.n], int32(v))
-	return ok
 }

@@ -41,13 +41,16 @@ type treeSpec struct {
 }
 
 // node is one node of the flattened forest. Children of a split are
-// adjacent: the left child is at index left, the right at left+1. Leaves have
-// left == 0 (index 0 is a root, never a child).
+// adjacent: the left child is at index left, the right at left+1. A leaf
+// points to itself (left is its own index) with a NaN threshold and the
+// default-left flag, so stepping from a leaf stays on it: the predictor can
+// walk several trees in lockstep for a fixed number of steps without
+// testing for leaves.
 type node struct {
-	cond float32 // split threshold, or the leaf value
+	cond float32 // split threshold; NaN on leaves and categorical splits
 	feat uint32  // feature index | flagDefaultLeft | flagCategorical
 	left int32
-	cats int32 // categorical split: index into Model.catSpans
+	aux  uint32 // leaf: the leaf value's float32 bits; categorical split: index into Model.catSpans
 }
 
 const (
@@ -185,11 +188,13 @@ func (m *Model) addTree(t *treeSpec) error {
 	}
 	seen := make([]bool, n)
 	seen[0] = true
-	order := []int32{0} // old ids in new order, relative to base
+	depth := make([]int32, n) // per position in order
+	order := []int32{0}       // old ids in new order, relative to base
 	base := int32(len(m.nodes))
 	for k := 0; k < len(order); k++ {
 		old := order[k]
 		l, r := t.left[old], t.right[old]
+		self := base + int32(k)
 		nd := node{cond: t.splitCond[old]}
 		if l == -1 || r == -1 {
 			if l != r {
@@ -198,6 +203,7 @@ func (m *Model) addTree(t *treeSpec) error {
 			if nd.cond != nd.cond {
 				return fmt.Errorf("node %d: leaf value is NaN", old)
 			}
+			nd = node{cond: float32(math.NaN()), feat: flagDefaultLeft, left: self, aux: math.Float32bits(nd.cond)}
 			m.nodes = append(m.nodes, nd)
 			continue
 		}
@@ -224,14 +230,19 @@ func (m *Model) addTree(t *treeSpec) error {
 				return fmt.Errorf("node %d: categorical split without categories", old)
 			}
 			nd.feat |= flagCategorical
-			nd.cats = span
+			nd.cond = float32(math.NaN())
+			nd.aux = uint32(span)
 		} else if nd.cond != nd.cond {
 			return fmt.Errorf("node %d: split condition is NaN", old)
 		}
 		nd.left = base + int32(len(order))
 		order = append(order, l, r)
+		depth[len(order)-1] = depth[k] + 1
+		depth[len(order)-2] = depth[k] + 1
 		m.nodes = append(m.nodes, nd)
 	}
+	m.depth = append(m.depth, slices.Max(depth[:len(order)]))
+	m.hasCat = append(m.hasCat, len(catOf) > 0)
 	return nil
 }
 

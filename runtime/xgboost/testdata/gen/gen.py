@@ -12,6 +12,8 @@ each case a directory OUTDIR/<case>/ holding:
                                      format from the extension; .bin is binary)
   model.tar.gz                       a SageMaker-style artifact: one member
                                      named xgboost-model in the binary format
+  model-json.tar.gz, model-ubj.tar.gz  the same with xgboost-model.json or
+                                     model.ubj inside
   data.json                          input rows and xgboost's predictions
 
 and OUTDIR/manifest.json listing the cases. All floats are float32 values
@@ -494,16 +496,23 @@ def write_case(outdir, case):
             "objective": objective_name(re),
         })
 
-    artifact = None
-    if any(f["format"] == "xgboost-binary" for f in formats):
-        artifact = f"{name}/model.tar.gz"
-        with open(os.path.join(cdir, "model.bin"), "rb") as fh:
+    # SageMaker-style artifacts: the built-in algorithm's xgboost-model
+    # (legacy binary) and, as users pack them, a JSON or UBJSON file.
+    artifacts = []
+    members = {"xgboost-binary": ("model.tar.gz", "xgboost-model"),
+               "xgboost-json": ("model-json.tar.gz", "xgboost-model.json"),
+               "xgboost-ubj": ("model-ubj.tar.gz", "model.ubj")}
+    for f in formats:
+        tarname, member = members[f["format"]]
+        with open(os.path.join(outdir, f["file"]), "rb") as fh:
             raw = fh.read()
-        with tarfile.open(os.path.join(outdir, artifact), "w:gz") as tf:
-            info = tarfile.TarInfo("xgboost-model")
+        with tarfile.open(os.path.join(cdir, tarname), "w:gz") as tf:
+            info = tarfile.TarInfo(member)
             info.size = len(raw)
             info.mode = 0o644
             tf.addfile(info, io.BytesIO(raw))
+        artifacts.append({"file": f"{name}/{tarname}", "member": member,
+                          "format": f["format"]})
 
     data = {
         "rows": n, "num_features": rows.shape[1], "x": floats(rows),
@@ -522,7 +531,7 @@ def write_case(outdir, case):
         "params": {k: v for k, v in params.items()},
         "rounds": case["rounds"], "data": f"{name}/data.json",
         "formats": formats, "dropped_formats": dropped,
-        "artifact": artifact,
+        "artifacts": artifacts,
     }
 
 
