@@ -10,12 +10,14 @@ import (
 // hashStore keeps the tlog stored hashes (every complete subtree hash, in
 // tlog.StoredHashIndex order) in an append-only file of 32-byte entries, so
 // proofs and tree hashes never rehash the log. The writer goroutine adds
-// hashes to a pending tail and a ring of recent hashes; flush writes and
-// fsyncs them. Readers on other goroutines use only the durable prefix.
+// hashes to a pending tail and a ring of recent hashes; flush writes them
+// (without fsync: the file is synced before each checkpoint, and Open
+// recomputes the hashes of events after the latest checkpoint). Readers on
+// other goroutines use only the written prefix.
 type hashStore struct {
 	f       File
 	count   int64        // hashes added, including pending
-	durable atomic.Int64 // hashes written and synced
+	durable atomic.Int64 // hashes written to the file
 	pending []byte
 
 	ring    []tlog.Hash // ring[i%len] holds hash i for i in [ringLow, count)
@@ -60,7 +62,7 @@ func (h *hashStore) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return out, nil
 }
 
-// flush writes and syncs the pending hashes.
+// flush writes the pending hashes.
 func (h *hashStore) flush() error {
 	if len(h.pending) == 0 {
 		return nil
@@ -68,9 +70,6 @@ func (h *hashStore) flush() error {
 	start := h.durable.Load()
 	if _, err := h.f.WriteAt(h.pending, start*tlog.HashSize); err != nil {
 		return fmt.Errorf("write tree hashes: %w", err)
-	}
-	if err := h.f.Sync(); err != nil {
-		return fmt.Errorf("sync tree hashes: %w", err)
 	}
 	h.pending = h.pending[:0]
 	h.durable.Store(h.count)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -269,3 +270,5 @@ func segmentPath(tb testing.TB, dir string, first int64) string {
 	tb.Helper()
 	return filepath.Join(dir, fmt.Sprintf("events-%020d.log", first))
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -85,8 +85,9 @@ func (l *Log) openIndex() error {
 	return nil
 }
 
-// openHashes loads tree.hashes, truncating hashes of events that never
-// became durable and recomputing any that are missing.
+// openHashes loads tree.hashes, trusting it only up to the latest
+// checkpoint (it is synced before each one), and recomputes the hashes of
+// later events from the segments.
 func (l *Log) openHashes() error {
 	f, err := l.cfg.OpenFile(filepath.Join(l.cfg.Dir, hashesFile), osCreateFlags, 0o600)
 	if err != nil {
@@ -98,15 +99,22 @@ func (l *Log) openHashes() error {
 		return fmt.Errorf("open audit log: tree hashes: %w: %w", ErrUnavailable, err)
 	}
 	have := st.Size() / tlog.HashSize
-	want := tlog.StoredHashCount(l.n)
-	from := l.n
-	if have < want {
-		from = 0
-		for from < l.n && tlog.StoredHashCount(from+1) <= have {
-			from++
+	from := l.lastCP.Size
+	if have < tlog.StoredHashCount(from) {
+		// Damaged below the checkpoint: recompute from the last complete
+		// record the file still covers.
+		lo, hi := int64(0), from
+		for lo < hi {
+			mid := (lo + hi + 1) / 2
+			if tlog.StoredHashCount(mid) <= have {
+				lo = mid
+			} else {
+				hi = mid - 1
+			}
 		}
-		want = tlog.StoredHashCount(from)
+		from = lo
 	}
+	want := tlog.StoredHashCount(from)
 	if err := f.Truncate(want * tlog.HashSize); err != nil {
 		f.Close()
 		return fmt.Errorf("open audit log: tree hashes: %w: %w", ErrUnavailable, err)

@@ -9,17 +9,19 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// The writer goroutine owns all writes. Each batch is committed in this
-// order, so that a crash at any point leaves state Open can repair without
-// losing an acknowledged event:
+// The writer goroutine owns all writes. Each batch is committed so that a
+// crash at any point leaves state Open can repair without losing an
+// acknowledged event:
 //
-//  1. append the batch's tree hashes to tree.hashes and fsync;
-//  2. append the framed events to the current segment and fsync;
-//  3. append the index entries (no fsync: rebuilt from segments on Open);
+//  1. write the batch's tree hashes to tree.hashes (no fsync);
+//  2. append the framed events to the current segment and fsync: the one
+//     fsync per batch, shared by every Append in it;
+//  3. write the index entries (no fsync);
 //  4. acknowledge every Append of the batch.
 //
-// Hashes ahead of events are truncated on Open; events are never ahead of
-// their hashes.
+// tree.hashes and events.index are derived data: both are fsynced before
+// each checkpoint is written, and Open recomputes whatever follows the
+// latest checkpoint from the segments.
 
 func (l *Log) run(tick <-chan time.Time) {
 	defer close(l.done)
@@ -271,6 +273,9 @@ func (l *Log) checkpoint() error {
 	}
 	if err := l.indexF.Sync(); err != nil {
 		return l.fail(fmt.Errorf("sync index: %w", err))
+	}
+	if err := l.hashes.f.Sync(); err != nil {
+		return l.fail(fmt.Errorf("sync tree hashes: %w", err))
 	}
 	root, err := tlog.TreeHash(l.n, l.hashes)
 	if err != nil {
