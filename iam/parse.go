@@ -246,7 +246,7 @@ func parseStatement(raw json.RawMessage, version string, kind Kind) (Statement, 
 		if hasNP {
 			name = "NotPrincipal"
 		}
-		return st, fmt.Errorf("%s: not allowed in a %s policy (only resource-based policies name a principal)", name, kind)
+		return st, fmt.Errorf("%s: not allowed in %s policies (only resource-based policies name a principal)", name, kind)
 	case !hasP && !hasNP && kind == KindResource:
 		return st, fmt.Errorf("missing Principal or NotPrincipal (required in a resource-based policy)")
 	}
