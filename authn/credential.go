@@ -22,8 +22,9 @@ type CredentialSource interface {
 // belongs to. Its String, GoString and LogValue methods redact the secret.
 type Credential struct {
 	AccessKeyID string
-	// Secret is the secret access key; it signs and is never shown.
-	Secret string
+	// Secret is the secret access key; it signs and is never shown, not
+	// even by encoding/json.
+	Secret string `json:"-"`
 	// Principal is who the key authenticates.
 	Principal *Principal
 }
@@ -31,15 +32,15 @@ type Credential struct {
 const redacted = "[REDACTED]"
 
 // String implements fmt.Stringer without revealing the secret.
-func (c *Credential) String() string {
+func (c Credential) String() string {
 	return "Credential{AccessKeyID:" + c.AccessKeyID + " Secret:" + redacted + "}"
 }
 
 // GoString implements fmt.GoStringer without revealing the secret.
-func (c *Credential) GoString() string { return c.String() }
+func (c Credential) GoString() string { return c.String() }
 
 // LogValue implements slog.LogValuer without revealing the secret.
-func (c *Credential) LogValue() slog.Value {
+func (c Credential) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("access_key_id", c.AccessKeyID), slog.String("secret", redacted))
 }
 

@@ -165,20 +165,20 @@ func (is *Issuer) seal(plain sealed) (string, error) {
 type Opened struct {
 	AccessKeyID string
 	// Secret is the temporary secret access key; never log it.
-	Secret  string
+	Secret  string `json:"-"`
 	Session Session
 }
 
 // String implements fmt.Stringer without revealing the secret.
-func (o *Opened) String() string {
+func (o Opened) String() string {
 	return "Opened{AccessKeyID:" + o.AccessKeyID + " Secret:[REDACTED] Session:" + o.Session.AssumedRoleARN + "}"
 }
 
 // GoString implements fmt.GoStringer without revealing the secret.
-func (o *Opened) GoString() string { return o.String() }
+func (o Opened) GoString() string { return o.String() }
 
 // LogValue implements slog.LogValuer without revealing the secret.
-func (o *Opened) LogValue() slog.Value {
+func (o Opened) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("access_key_id", o.AccessKeyID), slog.String("session", o.Session.AssumedRoleARN))
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -44,6 +45,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Now is the clock; time.Now by default.
 	Now func() time.Time
+	// Logger, when set, receives one debug record per rejected token: the
+	// AWS code, the provider and the internal cause, never the token.
+	Logger *slog.Logger
 }
 
 // Identity is a verified web identity token.
@@ -71,6 +75,7 @@ type Verifier struct {
 	provider string
 	client   *http.Client
 	now      func() time.Time
+	logger   *slog.Logger
 
 	mu       sync.Mutex
 	verifier *gooidc.IDTokenVerifier
@@ -109,7 +114,7 @@ func NewVerifier(cfg ProviderConfig, opts Options) (*Verifier, error) {
 			return nil, fmt.Errorf("oidc provider %s: transitive tag %q is not a mapped tag", provider, k)
 		}
 	}
-	v := &Verifier{cfg: cfg, provider: provider, client: opts.HTTPClient, now: opts.Now}
+	v := &Verifier{cfg: cfg, provider: provider, client: opts.HTTPClient, now: opts.Now, logger: opts.Logger}
 	if v.client == nil {
 		v.client = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -255,6 +260,15 @@ const MaxTokenLen = 20000
 // Verify verifies rawToken and returns the identity it asserts. Every error
 // is an *authn.Error.
 func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Identity, error) {
+	id, err := v.verify(ctx, rawToken)
+	if err != nil && v.logger != nil {
+		v.logger.LogAttrs(ctx, slog.LevelDebug, "oidc: token rejected",
+			slog.String("code", authn.ErrorCode(err)), slog.String("provider", v.provider), slog.Any("err", err))
+	}
+	return id, err
+}
+
+func (v *Verifier) verify(ctx context.Context, rawToken string) (*Identity, error) {
 	if len(rawToken) < 4 || len(rawToken) > MaxTokenLen {
 		return nil, invalidToken("The web identity token must be 4 to %d characters.", MaxTokenLen)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -42,6 +43,10 @@ type Verifier struct {
 	// header-signed requests (the body is then not covered by the
 	// signature). Presigned URLs always allow it.
 	AllowUnsignedPayload bool
+	// Logger, when set, receives one debug record per rejected request:
+	// the AWS code, the access key ID and the internal cause. It never
+	// receives a secret.
+	Logger *slog.Logger
 
 	signer *v4.Signer
 }
@@ -78,38 +83,47 @@ type Result struct {
 // an equivalent reader so the handler sees the same bytes. Every error is an
 // *authn.Error.
 func (v *Verifier) Verify(r *http.Request) (*Result, error) {
+	res, keyID, err := v.verify(r)
+	if err != nil && v.Logger != nil {
+		v.Logger.LogAttrs(r.Context(), slog.LevelDebug, "sigv4: request rejected",
+			slog.String("code", authn.ErrorCode(err)), slog.String("access_key_id", keyID), slog.Any("err", err))
+	}
+	return res, err
+}
+
+func (v *Verifier) verify(r *http.Request) (*Result, string, error) {
 	sig, err := parseRequest(r)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	now := v.now()
 	if err := v.checkTime(sig, now); err != nil {
-		return nil, err
+		return nil, sig.accessKeyID, err
 	}
 	if v.Credentials == nil {
-		return nil, &authn.Error{Code: authn.CodeInternalFailure, Message: "internal failure", Err: errors.New("sigv4: no credential source")}
+		return nil, sig.accessKeyID, &authn.Error{Code: authn.CodeInternalFailure, Message: "internal failure", Err: errors.New("sigv4: no credential source")}
 	}
 	cred, err := v.Credentials.Credential(r.Context(), sig.accessKeyID, sig.sessionToken)
 	if err != nil {
 		var ae *authn.Error
 		if errors.As(err, &ae) {
-			return nil, err
+			return nil, sig.accessKeyID, err
 		}
-		return nil, &authn.Error{Code: authn.CodeInternalFailure, Message: "internal failure", Err: fmt.Errorf("resolve access key: %w", err)}
+		return nil, sig.accessKeyID, &authn.Error{Code: authn.CodeInternalFailure, Message: "internal failure", Err: fmt.Errorf("resolve access key: %w", err)}
 	}
 	if cred == nil || cred.Principal == nil || cred.Secret == "" {
-		return nil, authn.Errorf(authn.CodeInvalidClientTokenID, "The security token included in the request is invalid.")
+		return nil, sig.accessKeyID, authn.Errorf(authn.CodeInvalidClientTokenID, "The security token included in the request is invalid.")
 	}
 
 	hashes, err := v.payloadHashes(r, sig)
 	if err != nil {
-		return nil, err
+		return nil, sig.accessKeyID, err
 	}
 	ok := false
 	for _, h := range hashes {
 		got, err := v.expected(r, sig, cred, h)
 		if err != nil {
-			return nil, err
+			return nil, sig.accessKeyID, err
 		}
 		// Constant time: the comparison must not reveal how many leading
 		// characters of a forged signature were right.
@@ -118,7 +132,7 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 		}
 	}
 	if !ok {
-		return nil, authn.Errorf(authn.CodeSignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
+		return nil, sig.accessKeyID, authn.Errorf(authn.CodeSignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 	}
 
 	p := *cred.Principal
@@ -134,7 +148,7 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	if sig.presigned {
 		res.Expires = sig.date.Add(sig.expires)
 	}
-	return res, nil
+	return res, sig.accessKeyID, nil
 }
 
 func (v *Verifier) now() time.Time {
