@@ -20,6 +20,7 @@ func newRootCmd() *cobra.Command {
 		newConfigCmd(),
 		newTenantCmd(),
 		newPolicyCmd(),
+		newAuditCmd(),
 	)
 	return root
 }

@@ -21,11 +21,14 @@ import (
 
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/api/manage"
+	apists "github.com/tenantml/tenantml/api/sts"
 	"github.com/tenantml/tenantml/audit"
+	"github.com/tenantml/tenantml/authn/sigv4"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/store"
 	"github.com/tenantml/tenantml/store/postgres"
 	"github.com/tenantml/tenantml/store/sqlite"
+	"github.com/tenantml/tenantml/sts"
 )
 
 func newServeCmd() *cobra.Command {
@@ -70,6 +73,7 @@ type server struct {
 	kek     keys.KEK
 	audit   *audit.Log
 	root    *rootCredentials
+	issuer  *sts.Issuer
 	handler http.Handler
 	http    *http.Server
 	ln      net.Listener
@@ -102,6 +106,11 @@ func (s *server) open(ctx context.Context) error {
 	if generated {
 		fmt.Fprintf(s.stdout, "Generated the operator's root credentials. They are shown only once; store them now:\n  export TENANTML_ACCESS_KEY_ID=%s\n  export TENANTML_SECRET_ACCESS_KEY=%s\n", root.AccessKeyID, root.Secret)
 	}
+	ring, err := bootstrapSTSKeys(ctx, s.store.Secrets(), s.kek, s.rand)
+	if err != nil {
+		return err
+	}
+	s.issuer = &sts.Issuer{Keys: ring, Now: s.now, Rand: s.rand}
 	if err := s.buildHandler(); err != nil {
 		return err
 	}
@@ -129,8 +138,11 @@ func (s *server) buildHandler() error {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	srv := api.NewServer(s.log, metrics)
+	verifier := sigv4.NewVerifier(&credentialSource{root: s.root, account: s.cfg.AccountID, sessions: &sts.Source{Issuer: s.issuer}})
+	verifier.Now = s.now
+	sigV4 := &api.SigV4Authenticator{Verifier: verifier}
 	pipeline := &api.Pipeline{
-		Authn: &api.RootAuthenticator{AccessKeyID: s.root.AccessKeyID, Secret: s.root.Secret, AccountID: s.cfg.AccountID},
+		Authn: &api.Authenticators{SigV4: sigV4, Basic: &api.RootAuthenticator{AccessKeyID: s.root.AccessKeyID, Secret: s.root.Secret, AccountID: s.cfg.AccountID}},
 		Authz: &api.RootOnlyAuthorizer{AccountID: s.cfg.AccountID},
 		Audit: &api.AuditLog{Log: s.audit},
 		Log:   s.log,
@@ -139,6 +151,13 @@ func (s *server) buildHandler() error {
 	srv.Handle("GET /healthz", api.Live())
 	srv.Handle("GET /readyz", api.Ready(map[string]api.Check{"store": s.store.Ping, "audit": func(context.Context) error { return s.audit.Healthy() }}))
 	srv.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	awsPipeline := *pipeline
+	awsPipeline.Authn = &api.Authenticators{SigV4: sigV4}
+	stsProtocol := &api.QueryProtocol{Namespace: apists.Namespace, NotFound: "NoSuchEntity", Log: s.log}
+	queries := api.NewQueryRouter(&awsPipeline, stsProtocol)
+	(&apists.Surface{Pipeline: &awsPipeline, Protocol: stsProtocol}).Register(queries)
+	srv.Handle("POST /{$}", queries)
+	srv.Handle("GET /{$}", queries)
 	(&manage.Tenants{Service: s.store.Tenants(), Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
 	s.handler = srv
 	return nil

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/keys"
+	"github.com/tenantml/tenantml/store"
+	"github.com/tenantml/tenantml/sts"
+)
+
+// credentialSource resolves the access key of a SigV4 request: temporary
+// (ASIA) keys by opening their session token, the operator's root key, and
+// (once IAM users exist) users' long-term keys from the store.
+type credentialSource struct {
+	root     *rootCredentials
+	account  string
+	sessions *sts.Source
+}
+
+var _ authn.CredentialSource = (*credentialSource)(nil)
+
+// Credential implements authn.CredentialSource.
+func (c *credentialSource) Credential(ctx context.Context, accessKeyID, sessionToken string) (*authn.Credential, error) {
+	if sessionToken != "" || strings.HasPrefix(accessKeyID, "ASIA") {
+		return c.sessions.Credential(ctx, accessKeyID, sessionToken)
+	}
+	if subtle.ConstantTimeCompare([]byte(accessKeyID), []byte(c.root.AccessKeyID)) == 1 {
+		return &authn.Credential{
+			AccessKeyID: accessKeyID,
+			Secret:      string(c.root.Secret),
+			Principal:   &authn.Principal{Type: authn.Root, ARN: "arn:aws:iam::" + c.account + ":root", Account: c.account, UserID: c.account},
+		}, nil
+	}
+	return nil, authn.Errorf(authn.CodeInvalidClientTokenID, "The security token included in the request is invalid.")
+}
+
+// stsKeysSecretName is where the sealed session-token key ring lives.
+const stsKeysSecretName = "sts-token-keys"
+
+var stsKeysAAD = []byte("tenantml:sts-token-keys:v1")
+
+// stsKeyRing is the persisted form of the session-token key ring.
+type stsKeyRing struct {
+	Primary uint32            `json:"primary"`
+	Keys    map[uint32][]byte `json:"keys"`
+}
+
+// bootstrapSTSKeys loads the session-token key ring, creating a first
+// 32-byte key on first start. The ring is stored sealed under the master key
+// so that every gateway over the same store opens every other's tokens.
+func bootstrapSTSKeys(ctx context.Context, sec store.Secrets, kek keys.KEK, rand io.Reader) (*sts.KeyRing, error) {
+	sealed, err := sec.GetSecret(ctx, stsKeysSecretName)
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+		if err := createSTSKeys(ctx, sec, kek, rand); err != nil {
+			return nil, err
+		}
+		// Another gateway may have won the race: read back what is stored.
+		sealed, err = sec.GetSecret(ctx, stsKeysSecretName)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read session token keys: %w", err)
+	}
+	plain, err := kek.DecryptWithContext(ctx, sealed, stsKeysAAD)
+	if err != nil {
+		return nil, fmt.Errorf("unseal session token keys: %w", err)
+	}
+	var ring stsKeyRing
+	if err := json.Unmarshal(plain, &ring); err != nil {
+		return nil, fmt.Errorf("decode session token keys: %w", err)
+	}
+	return sts.NewKeyRing(ring.Primary, ring.Keys)
+}
+
+func createSTSKeys(ctx context.Context, sec store.Secrets, kek keys.KEK, rand io.Reader) error {
+	ring := stsKeyRing{Primary: 1, Keys: map[uint32][]byte{1: make([]byte, 32)}}
+	if _, err := io.ReadFull(rand, ring.Keys[1]); err != nil {
+		return fmt.Errorf("generate session token key: %w", err)
+	}
+	plain, err := json.Marshal(ring)
+	if err != nil {
+		return fmt.Errorf("encode session token keys: %w", err)
+	}
+	sealed, err := kek.EncryptWithContext(ctx, plain, stsKeysAAD)
+	if err != nil {
+		return fmt.Errorf("seal session token keys: %w", err)
+	}
+	if _, err := sec.PutSecretIfAbsent(ctx, stsKeysSecretName, sealed); err != nil {
+		return fmt.Errorf("store session token keys: %w", err)
+	}
+	return nil
+}
