@@ -13,17 +13,6 @@ func siloPolicy(tenant string) string {
 	return fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Sid":"InvokeOwnEndpoint","Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"arn:aws:sagemaker:us-east-1:111122223333:endpoint/%s"}]}`, tenant)
 }
 
-func poolRequest(tenant, model string, ctx *[2]KeyValue) Request {
-	ctx[0] = Single("aws:PrincipalTag/TenantID", tenant)
-	ctx[1] = Single("sagemaker:TargetModel", model)
-	return Request{
-		Principal: "arn:aws:sts::111122223333:assumed-role/PoolInvokeRole/" + tenant,
-		Action:    "sagemaker:InvokeEndpoint",
-		Resource:  "arn:aws:sagemaker:us-east-1:111122223333:endpoint/pool-endpoint",
-		Context:   ctx[:],
-	}
-}
-
 // BenchmarkAuthorize_Pool decides the pool-model policy for one request.
 func BenchmarkAuthorize_Pool(b *testing.B) {
 	set := &PolicySet{Identity: []*Policy{MustParse(poolPolicy, KindIdentity)}}

@@ -228,7 +228,7 @@ func (c *condition) compileValues(vals []string, tz tokenizer) error {
 				return fmt.Errorf("invalid Null value %q (want \"true\" or \"false\")", v)
 			}
 			if len(vals) > 1 {
-				return fmt.Errorf("Null takes a single value")
+				return fmt.Errorf("the Null operator takes a single value")
 			}
 			c.null = b
 		}

@@ -157,7 +157,7 @@ func parseStatement(raw json.RawMessage, version string, kind Kind) (Statement, 
 	}
 	if r, ok := m["Sid"]; ok {
 		if json.Unmarshal(r, &st.Sid) != nil {
-			return st, fmt.Errorf("Sid: must be a string")
+			return st, fmt.Errorf("%s: must be a string", "Sid")
 		}
 	}
 	for _, k := range sortedKeys(m) {
@@ -172,7 +172,7 @@ func parseStatement(raw json.RawMessage, version string, kind Kind) (Statement, 
 	}
 	var eff string
 	if json.Unmarshal(r, &eff) != nil {
-		return st, fmt.Errorf("Effect: must be a string")
+		return st, fmt.Errorf("%s: must be a string", "Effect")
 	}
 	switch eff {
 	case "Allow":
@@ -180,7 +180,7 @@ func parseStatement(raw json.RawMessage, version string, kind Kind) (Statement, 
 	case "Deny":
 		st.Effect = Deny
 	default:
-		return st, fmt.Errorf("Effect: unknown effect %q (want \"Allow\" or \"Deny\")", eff)
+		return st, fmt.Errorf("%s: unknown effect %q (want \"Allow\" or \"Deny\")", "Effect", eff)
 	}
 	tz := tokenizer{vars: &st.vars, variables: version == Version2012}
 
@@ -189,7 +189,7 @@ func parseStatement(raw json.RawMessage, version string, kind Kind) (Statement, 
 	notActRaw, hasNA := m["NotAction"]
 	switch {
 	case hasA && hasNA:
-		return st, fmt.Errorf("Action and NotAction: only one of them may be used")
+		return st, fmt.Errorf("%s and %s: only one of them may be used", "Action", "NotAction")
 	case !hasA && !hasNA:
 		return st, fmt.Errorf("missing Action or NotAction")
 	}
@@ -213,7 +213,7 @@ func parseStatement(raw json.RawMessage, version string, kind Kind) (Statement, 
 	notResRaw, hasNR := m["NotResource"]
 	switch {
 	case hasR && hasNR:
-		return st, fmt.Errorf("Resource and NotResource: only one of them may be used")
+		return st, fmt.Errorf("%s and %s: only one of them may be used", "Resource", "NotResource")
 	case !hasR && !hasNR && kind != KindResource:
 		return st, fmt.Errorf("missing Resource or NotResource")
 	}
@@ -240,7 +240,7 @@ func parseStatement(raw json.RawMessage, version string, kind Kind) (Statement, 
 	npRaw, hasNP := m["NotPrincipal"]
 	switch {
 	case hasP && hasNP:
-		return st, fmt.Errorf("Principal and NotPrincipal: only one of them may be used")
+		return st, fmt.Errorf("%s and %s: only one of them may be used", "Principal", "NotPrincipal")
 	case (hasP || hasNP) && kind != KindResource:
 		name := "Principal"
 		if hasNP {
@@ -267,7 +267,7 @@ func parseStatement(raw json.RawMessage, version string, kind Kind) (Statement, 
 	if cRaw, ok := m["Condition"]; ok {
 		conds, err := parseConditions(cRaw, tz)
 		if err != nil {
-			return st, fmt.Errorf("Condition: %w", err)
+			return st, fmt.Errorf("%s: %w", "Condition", err)
 		}
 		st.conds = conds
 	}

@@ -69,11 +69,6 @@ func (tz tokenizer) tokens(s string, wildcards bool) []arn.Token {
 	}
 }
 
-// hasVariable reports whether s contains a policy variable reference.
-func (tz tokenizer) hasVariable(s string) bool {
-	return tz.variables && strings.Contains(s, "${")
-}
-
 func (tz tokenizer) slot(v variable) int {
 	for i, w := range *tz.vars {
 		if strings.EqualFold(w.key, v.key) && w.hasDefault == v.hasDefault && w.def == v.def {
