@@ -136,8 +136,8 @@ type verifier struct {
 	opts   VerifyOptions
 	report Report
 	counts map[ProblemKind]int
-	hashes []tlog.Hash // recomputed stored hashes
-	n      int64       // leaves in file order
+	hashes []tlog.Hash    // recomputed stored hashes
+	n      int64          // leaves in file order
 	gaps   []seqGap       // seqs skipped by a forward jump
 	late   map[int64]bool // seqs that arrived after a higher one
 }
