@@ -55,7 +55,7 @@ func TestSource_Credential(t *testing.T) {
 		{"OKRevokedOlder", &sts.Source{Issuer: is, Revocations: revocations{role: t0.Add(-time.Minute)}}, creds.AccessKeyID, creds.SessionToken, t0, ""},
 		{"ErrNoToken", &sts.Source{Issuer: is}, creds.AccessKeyID, "", t0, authn.CodeInvalidClientTokenID},
 		{"ErrOtherKeysToken", &sts.Source{Issuer: is}, creds.AccessKeyID, other.SessionToken, t0, authn.CodeInvalidClientTokenID},
-		{"ErrTampered", &sts.Source{Issuer: is}, creds.AccessKeyID, creds.SessionToken[:len(creds.SessionToken)-2] + "AA", t0, authn.CodeInvalidClientTokenID},
+		{"ErrTampered", &sts.Source{Issuer: is}, creds.AccessKeyID, tamper(creds.SessionToken), t0, authn.CodeInvalidClientTokenID},
 		{"ErrExpired", &sts.Source{Issuer: is}, creds.AccessKeyID, creds.SessionToken, t0.Add(2 * time.Hour), authn.CodeExpiredToken},
 		{"ErrRevoked", &sts.Source{Issuer: is, Revocations: revocations{role: t0.Add(time.Second)}}, creds.AccessKeyID, creds.SessionToken, t0.Add(time.Minute), authn.CodeAccessDenied},
 		{"ErrRevocationUnavailable", &sts.Source{Issuer: is, Revocations: failingRevocations{}}, creds.AccessKeyID, creds.SessionToken, t0, authn.CodeInternalFailure},
@@ -137,7 +137,7 @@ func TestSource_Credential_awsCLI(t *testing.T) {
 	})
 	t.Run("ErrTamperedToken", func(t *testing.T) {
 		bad := keys
-		bad.SessionToken = "x" + keys.SessionToken[1:]
+		bad.SessionToken = tamper(keys.SessionToken)
 		_, stderr, err := sigv4test.RunCLI(t, bad, srv.URL, "sts", "get-caller-identity")
 		if err == nil || !strings.Contains(stderr, "InvalidClientTokenId") {
 			t.Fatalf("err = %v, stderr = %q, want InvalidClientTokenId", err, stderr)
