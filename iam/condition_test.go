@@ -125,7 +125,9 @@ func TestCondition_Eval(t *testing.T) {
 }
 
 func TestCondition_Variables(t *testing.T) {
-	tag := func(v string) Context { return Context{Single("aws:PrincipalTag/TenantID", v), Single("sagemaker:TargetModel", "acme.tar.gz")} }
+	tag := func(v string) Context {
+		return Context{Single("aws:PrincipalTag/TenantID", v), Single("sagemaker:TargetModel", "acme.tar.gz")}
+	}
 	tests := []struct {
 		name    string
 		version string
