@@ -1,0 +1,283 @@
+package artifact
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+
+	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/keys"
+)
+
+// ErrIntegrity reports an artifact whose bytes do not authenticate: a
+// tampered or truncated body, or a plaintext whose size or SHA-256 differs
+// from the manifest's. Test with errors.Is.
+var ErrIntegrity = errors.New("artifact integrity check failed")
+
+func (s *Store) readManifest(ctx context.Context, rf ref) (*manifest, error) {
+	r, err := s.bucket.NewReader(ctx, rf.manifestPath(), nil)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, notFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open manifest: %w", err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, maxManifest+1))
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	if len(b) > maxManifest {
+		return nil, fmt.Errorf("%w: manifest exceeds %d bytes", ErrIntegrity, maxManifest)
+	}
+	m, err := decodeManifest(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrIntegrity, err)
+	}
+	if err := m.check(rf); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrIntegrity, err)
+	}
+	return m, nil
+}
+
+// Stat returns the artifact's description without reading its body.
+func (s *Store) Stat(ctx context.Context, tenant, key, version string) (*Info, error) {
+	rf, err := newRef(tenant, key, version)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.readManifest(ctx, rf)
+	if err != nil {
+		return nil, err
+	}
+	return m.info(), nil
+}
+
+// Get opens the artifact for streaming decryption. The reader verifies each
+// 1 MiB segment as it goes and the plaintext's size and SHA-256 at the end:
+// it returns an error wrapping ErrIntegrity instead of io.EOF if they do not
+// match, so only a reader drained to io.EOF has delivered the artifact.
+func (s *Store) Get(ctx context.Context, tenant, key, version string) (io.ReadCloser, *Info, error) {
+	rf, err := newRef(tenant, key, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := s.readManifest(ctx, rf)
+	if err != nil {
+		return nil, nil, err
+	}
+	dk, err := s.cfg.Keys.Decrypt(ctx, tenant, keys.DecryptInput{CiphertextBlob: m.WrappedKey, EncryptionContext: rf.encryptionContext()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("unwrap data key: %w", err)
+	}
+	cipher, err := newStreamCipher(dk.Plaintext)
+	clear(dk.Plaintext)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrIntegrity, err)
+	}
+	br, err := s.bucket.NewReader(ctx, m.Body, nil)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, nil, notFound()
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("open artifact body: %w", err)
+	}
+	dr, err := cipher.NewDecryptingReader(bodyReader{br}, streamAD(rf.tenant, rf.key, rf.version))
+	if err != nil {
+		br.Close()
+		return nil, nil, fmt.Errorf("%w: %w", ErrIntegrity, err)
+	}
+	want, err := hex.DecodeString(m.SHA256)
+	if err != nil {
+		br.Close()
+		return nil, nil, fmt.Errorf("%w: manifest digest: %w", ErrIntegrity, err)
+	}
+	return &verifyingReader{r: dr, body: br, h: sha256.New(), want: want, size: m.Size}, m.info(), nil
+}
+
+// verifyingReader decrypts and, at the end of the stream, checks the
+// plaintext's size and SHA-256. Errors are sticky.
+type verifyingReader struct {
+	r    io.Reader
+	body *blob.Reader
+	h    hash.Hash
+	want []byte
+	size int64
+	n    int64
+	err  error
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	n, err := v.r.Read(p)
+	v.h.Write(p[:n])
+	v.n += int64(n)
+	switch {
+	case v.n > v.size:
+		v.err = fmt.Errorf("%w: plaintext longer than recorded %d bytes", ErrIntegrity, v.size)
+		return 0, v.err
+	case err == io.EOF:
+		if v.n != v.size {
+			v.err = fmt.Errorf("%w: plaintext is %d bytes, recorded %d", ErrIntegrity, v.n, v.size)
+		} else if subtle.ConstantTimeCompare(v.h.Sum(nil), v.want) != 1 {
+			v.err = fmt.Errorf("%w: plaintext SHA-256 does not match the manifest", ErrIntegrity)
+		} else {
+			v.err = io.EOF
+		}
+		return n, v.err
+	case err != nil:
+		var be bodyError
+		if errors.As(err, &be) {
+			v.err = fmt.Errorf("read artifact body: %w", be.err)
+		} else {
+			// The AEAD refused a segment: tampered or truncated.
+			v.err = fmt.Errorf("%w: %w", ErrIntegrity, err)
+		}
+		return n, v.err
+	}
+	return n, nil
+}
+
+// bodyError marks an I/O error of the body reader, to tell it from a
+// decryption failure.
+type bodyError struct{ err error }
+
+func (e bodyError) Error() string { return e.err.Error() }
+
+// bodyReader tags the body's I/O errors, passing io.EOF and
+// io.ErrUnexpectedEOF through untouched for the AEAD reader.
+type bodyReader struct{ r io.Reader }
+
+func (b bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		err = bodyError{err}
+	}
+	return n, err
+}
+
+// Close closes the body reader.
+func (v *verifyingReader) Close() error { return v.body.Close() }
+
+// Delete removes an artifact: its manifest first (so it disappears at
+// once), then its bodies.
+func (s *Store) Delete(ctx context.Context, tenant, key, version string) error {
+	rf, err := newRef(tenant, key, version)
+	if err != nil {
+		return err
+	}
+	if err := s.bucket.Delete(ctx, rf.manifestPath()); err != nil {
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return notFound()
+		}
+		return fmt.Errorf("delete manifest: %w", err)
+	}
+	if _, err := s.deletePrefix(ctx, rf.bodyDir()); err != nil {
+		return err
+	}
+	return nil
+}
+
+// List describes the tenant's artifacts whose layout path under
+// tenants/<tenant>/models/ ("<model-name>/<version>/<file>") starts with
+// prefix.
+func (s *Store) List(ctx context.Context, tenant, prefix string) ([]*Info, error) {
+	var out []*Info
+	err := s.eachManifest(ctx, tenant, prefix, func(rf ref, m *manifest) error {
+		out = append(out, m.info())
+		return nil
+	})
+	return out, err
+}
+
+// eachManifest calls fn for every artifact of tenant under prefix.
+func (s *Store) eachManifest(ctx context.Context, tenant, prefix string, fn func(ref, *manifest) error) error {
+	if !tenantRE.MatchString(tenant) {
+		return tenantml.Errorf(tenantml.EINVALID, "invalid tenant")
+	}
+	base := tenantPrefix(tenant) + "models/"
+	it := s.bucket.List(&blob.ListOptions{Prefix: base + prefix})
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("list artifacts: %w", err)
+		}
+		if obj.IsDir {
+			continue
+		}
+		rel := obj.Key[len(base):]
+		rf, ok := refFromLayout(tenant, rel)
+		if !ok {
+			continue
+		}
+		m, err := s.readManifest(ctx, rf)
+		if err != nil {
+			if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+				continue // deleted meanwhile
+			}
+			return err
+		}
+		if err := fn(rf, m); err != nil {
+			return err
+		}
+	}
+}
+
+// refFromLayout parses "<name>/<version>/<file>".
+func refFromLayout(tenant, rel string) (ref, bool) {
+	name, rest, ok := strings.Cut(rel, "/")
+	if !ok {
+		return ref{}, false
+	}
+	version, file, ok := strings.Cut(rest, "/")
+	if !ok {
+		return ref{}, false
+	}
+	rf, err := newRef(tenant, name+"/"+file, version)
+	return rf, err == nil
+}
+
+func (s *Store) deletePrefix(ctx context.Context, prefix string) (int, error) {
+	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+	n := 0
+	for {
+		obj, err := it.Next(ctx)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("list %s: %w", prefix, err)
+		}
+		if obj.IsDir {
+			continue
+		}
+		if err := s.bucket.Delete(ctx, obj.Key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+			return n, fmt.Errorf("delete %s: %w", obj.Key, err)
+		}
+		n++
+	}
+}
+
+// DeleteTenant deletes every blob of tenant (manifests and bodies) and
+// returns how many it deleted. Run it after the tenant's keys are destroyed:
+// the bodies are already undecryptable; this reclaims the space.
+func (s *Store) DeleteTenant(ctx context.Context, tenant string) (int, error) {
+	if !tenantRE.MatchString(tenant) {
+		return 0, tenantml.Errorf(tenantml.EINVALID, "invalid tenant")
+	}
+	return s.deletePrefix(ctx, tenantPrefix(tenant))
+}
