@@ -108,7 +108,15 @@ func ReadArtifact(r io.Reader, reg *Registry, limits Limits) (name string, data 
 			}
 			return "", data, nil
 		}
-		return readTar(lr, reg, limits)
+		name, data, err := readTar(lr, reg, limits)
+		if err != nil {
+			return "", nil, err
+		}
+		// Read to the end so that gzip verifies its checksum.
+		if _, err := io.Copy(io.Discard, lr); err != nil {
+			return "", nil, fmt.Errorf("read gzip: %w", err)
+		}
+		return name, data, nil
 	case isTar(raw):
 		return readTar(bytes.NewReader(raw), reg, limits)
 	default:
