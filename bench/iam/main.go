@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"testing"
+	"time"
+)
+
+func main() {
+	testing.Init()
+	silo := flag.Int("tenants", 10000, "number of further (silo) tenants whose policies are loaded in the second scenario")
+	benchtime := flag.Duration("benchtime", time.Second, "target run time of each benchmark")
+	flag.Parse()
+	if err := flag.Set("test.benchtime", benchtime.String()); err != nil {
+		fmt.Fprintln(os.Stderr, "iambench:", err)
+		os.Exit(2)
+	}
+	if err := run(context.Background(), os.Stdout, *silo); err != nil {
+		fmt.Fprintln(os.Stderr, "iambench:", err)
+		os.Exit(1)
+	}
+}
+
+// poolTenants are the tenants onboarded in the pool model in every scenario.
+var poolTenants = []string{"tenant-a", "tenant-b"}
+
+// timed is the request every engine decides in the timed loop.
+var timed = request{Role: poolRole, Session: "tenant-a-session", TenantTag: "tenant-a",
+	Endpoint: "pool-endpoint", TargetModel: "tenant-a.tar.gz"}
+
+// check is one request of the agreement table with the decision all engines
+// must reach.
+type check struct {
+	name string
+	req  request
+	want bool
+}
+
+func checks(silo int) []check {
+	cs := []check{
+		{"pool own model", timed, true},
+		{"pool cross-tenant model", request{Role: poolRole, Session: "tenant-a-session", TenantTag: "tenant-a",
+			Endpoint: "pool-endpoint", TargetModel: "tenant-b.tar.gz"}, false},
+		{"pool tenant-b own model", request{Role: poolRole, Session: "tenant-b-session", TenantTag: "tenant-b",
+			Endpoint: "pool-endpoint", TargetModel: "tenant-b.tar.gz"}, true},
+		{"pool untagged session", request{Role: poolRole, Session: "x", Endpoint: "pool-endpoint",
+			TargetModel: "tenant-a.tar.gz"}, false},
+		{"pool no target model", request{Role: poolRole, Session: "tenant-a-session", TenantTag: "tenant-a",
+			Endpoint: "pool-endpoint"}, false},
+		{"pool other endpoint", request{Role: poolRole, Session: "tenant-a-session", TenantTag: "tenant-a",
+			Endpoint: "other-endpoint", TargetModel: "tenant-a.tar.gz"}, false},
+	}
+	if silo >= 2 {
+		last := siloName(silo - 1)
+		cs = append(cs,
+			check{"silo own endpoint", request{Role: last + "-invoke", Session: "s", Endpoint: last + "-endpoint"}, true},
+			check{"silo neighbour endpoint", request{Role: last + "-invoke", Session: "s", Endpoint: siloName(0) + "-endpoint"}, false},
+			check{"pool role on silo endpoint", request{Role: poolRole, Session: "tenant-a-session", TenantTag: "tenant-a",
+				Endpoint: last + "-endpoint", TargetModel: "tenant-a.tar.gz"}, false},
+		)
+	}
+	return cs
+}
+
+func build(ctx context.Context, w world) ([]engine, error) {
+	ie, err := newIAM(w)
+	if err != nil {
+		return nil, err
+	}
+	ce, err := newCedar(w)
+	if err != nil {
+		return nil, err
+	}
+	cr, err := newCedarByRole(w)
+	if err != nil {
+		return nil, err
+	}
+	oe, err := newOPA(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	return []engine{ie, ce, cr, oe}, nil
+}
+
+// agree decides every check with every engine and fails on the first
+// disagreement with the expected decision.
+func agree(engines []engine, cs []check) error {
+	for _, c := range cs {
+		for _, e := range engines {
+			decide, err := e.Prepare(c.req)
+			if err != nil {
+				return fmt.Errorf("%s: %s: %w", e.Name(), c.name, err)
+			}
+			got, err := decide()
+			if err != nil {
+				return fmt.Errorf("%s: %s: %w", e.Name(), c.name, err)
+			}
+			if got != c.want {
+				return fmt.Errorf("%s: %s: allowed = %v, want %v", e.Name(), c.name, got, c.want)
+			}
+		}
+	}
+	return nil
+}
+
+// result is one engine's benchmark figures.
+type result struct {
+	name   string
+	ns     float64
+	allocs int64
+	bytes  int64
+}
+
+func measure(e engine, r request) (result, error) {
+	decide, err := e.Prepare(r)
+	if err != nil {
+		return result{}, err
+	}
+	var failure error
+	br := testing.Benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ok, err := decide()
+			if err != nil || !ok {
+				failure = fmt.Errorf("%s: decision changed during the benchmark: allowed=%v err=%v", e.Name(), ok, err)
+				b.FailNow()
+			}
+		}
+	})
+	if failure != nil {
+		return result{}, failure
+	}
+	if br.N == 0 {
+		return result{}, fmt.Errorf("%s: benchmark did not run", e.Name())
+	}
+	return result{name: e.Name(), ns: float64(br.T.Nanoseconds()) / float64(br.N),
+		allocs: br.AllocsPerOp(), bytes: br.AllocedBytesPerOp()}, nil
+}
+
+func run(ctx context.Context, out io.Writer, silo int) error {
+	scenarios := []world{{Pool: poolTenants}, {Pool: poolTenants, Silo: silo}}
+	for _, w := range scenarios {
+		start := time.Now()
+		engines, err := build(ctx, w)
+		if err != nil {
+			return err
+		}
+		loaded := time.Since(start)
+		if err := agree(engines, checks(w.Silo)); err != nil {
+			return fmt.Errorf("engines disagree (%d silo tenants): %w", w.Silo, err)
+		}
+		fmt.Fprintf(out, "scenario: %d pool tenants + %d silo tenants' policies loaded (built in %v); all engines agree on %d checks\n",
+			len(w.Pool), w.Silo, loaded.Round(time.Millisecond), len(checks(w.Silo)))
+		var rs []result
+		for _, e := range engines {
+			r, err := measure(e, timed)
+			if err != nil {
+				return err
+			}
+			rs = append(rs, r)
+		}
+		report(out, rs)
+	}
+	return nil
+}
+
+func report(out io.Writer, rs []result) {
+	base := rs[0]
+	fmt.Fprintf(out, "  %-10s %12s %10s %10s %14s\n", "engine", "ns/op", "allocs/op", "B/op", "vs "+base.name)
+	for _, r := range rs {
+		fmt.Fprintf(out, "  %-10s %12.1f %10d %10d %13.1fx\n", r.name, r.ns, r.allocs, r.bytes, r.ns/base.ns)
+	}
+	for _, r := range rs[1:] {
+		fmt.Fprintf(out, "  ratio %s/%s = %.1f\n", r.name, base.name, r.ns/base.ns)
+	}
+	fmt.Fprintln(out)
+}
