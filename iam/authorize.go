@@ -69,7 +69,7 @@ type evalState struct {
 	req    *Request
 	caller caller
 	lower  [128]byte
-	nLower int // -1: action too long to index
+	nLower int // -2: not computed yet; -1: action too long to index
 
 	resourceAccount string
 	crossAccount    bool
@@ -100,19 +100,7 @@ func Authorize(set *PolicySet, req *Request) (Decision, Diagnostics) {
 		d.missing = missingIdentity
 		return ImplicitlyDenied, d
 	}
-	e := evalState{req: req, caller: classify(req)}
-	if len(req.Action) <= len(e.lower) {
-		for i := 0; i < len(req.Action); i++ {
-			c := req.Action[i]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			e.lower[i] = c
-		}
-		e.nLower = len(req.Action)
-	} else {
-		e.nLower = -1
-	}
+	e := evalState{req: req, caller: classify(req), nLower: -2}
 	resAccount := req.ResourceAccount
 	if resAccount == "" {
 		resAccount = arn.AccountOf(req.Resource)
@@ -225,7 +213,7 @@ func (e *evalState) evalPolicy(d *Diagnostics, ov *overflow, p *Policy, kind Kin
 		if !ok {
 			return
 		}
-		ref := StatementRef{Kind: kind, Policy: idx, Level: level, Index: i, Sid: st.Sid, Effect: st.Effect}
+		ref := StatementRef{Kind: kind, Policy: int32(idx), Level: level, Index: int32(i), Sid: st.Sid, Effect: st.Effect}
 		if st.Effect == Deny {
 			denied = true
 			d.addDeny(ref, ov)
@@ -236,6 +224,9 @@ func (e *evalState) evalPolicy(d *Diagnostics, ov *overflow, p *Policy, kind Kin
 			g = sg
 		}
 		d.addAllow(ref, ov)
+	}
+	if p.index != nil && e.nLower == -2 {
+		e.lowerAction()
 	}
 	if p.index != nil && e.nLower >= 0 {
 		for _, i := range p.index[string(e.lower[:e.nLower])] {
@@ -250,6 +241,24 @@ func (e *evalState) evalPolicy(d *Diagnostics, ov *overflow, p *Policy, kind Kin
 		visit(i)
 	}
 	return allowed, denied, g
+}
+
+// lowerAction lower-cases the request action into the scratch buffer used
+// for action index lookups.
+func (e *evalState) lowerAction() {
+	a := e.req.Action
+	if len(a) > len(e.lower) {
+		e.nLower = -1
+		return
+	}
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		e.lower[i] = c
+	}
+	e.nLower = len(a)
 }
 
 // applies reports whether st applies to the request and, for a statement with

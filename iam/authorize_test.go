@@ -241,7 +241,7 @@ func TestDiagnostics_Overflow(t *testing.T) {
 		t.Fatalf("got %d deciding statements, want 7", len(refs))
 	}
 	for i, r := range refs {
-		if r.Index != i {
+		if int(r.Index) != i {
 			t.Fatalf("statement %d has index %d", i, r.Index)
 		}
 	}

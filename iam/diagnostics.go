@@ -10,17 +10,17 @@ import (
 type StatementRef struct {
 	// Kind is the type of the policy holding the statement.
 	Kind Kind
-	// Policy is the position of the policy in its PolicySet field (always 0
-	// for the resource-based policy).
-	Policy int
-	// Level is the guardrail level name, for KindGuardrail.
-	Level string
-	// Index is the statement's position in the policy.
-	Index int
-	// Sid is the statement's Sid, possibly empty.
-	Sid string
 	// Effect is the statement's effect.
 	Effect Effect
+	// Policy is the position of the policy in its PolicySet field (always 0
+	// for the resource-based policy).
+	Policy int32
+	// Index is the statement's position in the policy.
+	Index int32
+	// Level is the guardrail level name, for KindGuardrail.
+	Level string
+	// Sid is the statement's Sid, possibly empty.
+	Sid string
 }
 
 // PolicyLabel names the policy the way diagnostics and the simulator do:
@@ -30,14 +30,14 @@ func (r StatementRef) PolicyLabel() string {
 	case KindResource:
 		return "resource"
 	case KindGuardrail:
-		return "scp[" + r.Level + "][" + strconv.Itoa(r.Policy) + "]"
+		return "scp[" + r.Level + "][" + strconv.Itoa(int(r.Policy)) + "]"
 	}
-	return r.Kind.String() + "[" + strconv.Itoa(r.Policy) + "]"
+	return r.Kind.String() + "[" + strconv.Itoa(int(r.Policy)) + "]"
 }
 
 // String describes the statement: `statement 0 (Sid "X") of identity[0]`.
 func (r StatementRef) String() string {
-	s := "statement " + strconv.Itoa(r.Index)
+	s := "statement " + strconv.Itoa(int(r.Index))
 	if r.Sid != "" {
 		s += fmt.Sprintf(" (Sid %q)", r.Sid)
 	}

@@ -109,7 +109,7 @@ func Run(c Case) Result {
 	res.Reason = diag.Reason()
 	for _, ref := range diag.Statements() {
 		res.Statements = append(res.Statements, Statement{
-			Policy: ref.PolicyLabel(), Index: ref.Index, Sid: ref.Sid, Effect: ref.Effect.String(),
+			Policy: ref.PolicyLabel(), Index: int(ref.Index), Sid: ref.Sid, Effect: ref.Effect.String(),
 		})
 	}
 	if c.Expected != nil {
