@@ -47,8 +47,26 @@ func newKeys(t testing.TB) *keys.Service {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{keys: newKeys(t), dir: t.TempDir()}
-	f.store = artifact.New(artifact.Config{URL: "file://" + f.dir, Keys: f.keys, Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
+	return newFixtureAt(t, t.TempDir(), "")
+}
+
+// ramDir returns a fresh directory on tmpfs (/dev/shm) when there is one,
+// so that multi-GiB tests measure the code, not the disk; else t.TempDir().
+func ramDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/dev/shm", "tenantml-artifact-test-")
+	if err != nil {
+		return t.TempDir()
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// newFixtureAt opens a file bucket at dir; query is appended to the URL.
+func newFixtureAt(t testing.TB, dir, query string) *fixture {
+	t.Helper()
+	f := &fixture{keys: newKeys(t), dir: dir}
+	f.store = artifact.New(artifact.Config{URL: "file://" + f.dir + query, Keys: f.keys, Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
 	if err := f.store.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
