@@ -125,8 +125,9 @@ type Resource struct {
 
 // Decision is the authorization outcome with the deciding statement.
 type Decision struct {
-	// Effect is Allowed, ExplicitlyDenied or ImplicitlyDenied.
-	Effect Effect `json:"effect"`
+	// Effect is Allowed, ExplicitlyDenied or ImplicitlyDenied; empty only
+	// for service events and alerts, which record no decision.
+	Effect Effect `json:"effect,omitempty"`
 	// Statement identifies the deciding statement; empty for an implicit deny.
 	Statement *Statement `json:"statement,omitempty"`
 }
@@ -151,14 +152,15 @@ const maxEventBytes = 64 << 10
 var ErrInvalidEvent = errors.New("invalid audit event")
 
 // Validate checks the fields the log relies on. It does not look at time
-// or ID, which Append fills.
+// or ID, which Append fills. API calls need a decision effect; service
+// events and alerts may leave it empty.
 func (e *Event) Validate() error {
 	switch {
 	case e.EventName == "":
 		return fmt.Errorf("%w: eventName is required", ErrInvalidEvent)
 	case e.EventSource == "":
 		return fmt.Errorf("%w: eventSource is required", ErrInvalidEvent)
-	case !e.Decision.Effect.Valid():
+	case !e.Decision.Effect.Valid() && (e.Decision.Effect != "" || e.EventType == "" || e.EventType == TypeAPICall):
 		return fmt.Errorf("%w: decision effect %q", ErrInvalidEvent, e.Decision.Effect)
 	case len(e.TenantID) > 128:
 		return fmt.Errorf("%w: tenantId too long", ErrInvalidEvent)
@@ -167,4 +169,6 @@ func (e *Event) Validate() error {
 }
 
 // Denied reports whether the decision was a deny of either kind.
-func (e *Event) Denied() bool { return e.Decision.Effect != Allowed }
+func (e *Event) Denied() bool {
+	return e.Decision.Effect == ExplicitlyDenied || e.Decision.Effect == ImplicitlyDenied
+}

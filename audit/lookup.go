@@ -218,7 +218,7 @@ func (l *Log) readEvent(ctx context.Context, seq int64, f Filter) (Event, bool, 
 	switch {
 	case f.Effect == "":
 	case f.Effect == Denied:
-		if lf.Decision.Effect == Allowed {
+		if !lf.Denied() {
 			return Event{}, false, nil
 		}
 	case lf.Decision.Effect != f.Effect:
