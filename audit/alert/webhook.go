@@ -111,4 +111,3 @@ func (e *Engine) post(id string, body []byte) error {
 		return fmt.Errorf("webhook answered %s: %w", resp.Status, errPermanent)
 	}
 }
-
