@@ -52,3 +52,12 @@ if [ -z "${TENANTML_TEST_POSTGRES:-}" ]; then
   fi
   pg_isready -h 127.0.0.1 -p 5432
 fi
+
+# versitygw: the S3 server the artifact package's S3 integration test starts
+# on loopback (artifact/s3_test.go looks on PATH, then in GOPATH/bin).
+VERSITYGW_VERSION=v1.8.0
+gobin="$(go env GOPATH)/bin"
+if ! [ -x "$gobin/versitygw" ]; then
+  echo "test-deps: installing versitygw $VERSITYGW_VERSION"
+  GOBIN="$gobin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+fi
