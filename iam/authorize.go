@@ -339,7 +339,8 @@ func (e *evalState) resolve(v *variable) (string, bool) {
 
 // lookup finds a condition key: the request context first, then the keys the
 // engine derives from the request itself (aws:PrincipalArn,
-// aws:PrincipalAccount, aws:ResourceAccount, aws:username).
+// aws:PrincipalAccount, aws:PrincipalType, aws:ResourceAccount,
+// aws:username).
 func (e *evalState) lookup(key string) (values, bool) {
 	ctx := e.req.Context
 	for i := range ctx {
@@ -363,6 +364,10 @@ func (e *evalState) lookup(key string) (values, bool) {
 	case strings.EqualFold(name, "ResourceAccount"):
 		if e.resourceAccount != "" {
 			return values{one: e.resourceAccount}, true
+		}
+	case strings.EqualFold(name, "PrincipalType"):
+		if t := e.caller.principalType(); t != "" {
+			return values{one: t}, true
 		}
 	case strings.EqualFold(name, "username"):
 		if e.caller.kind == principalUser {

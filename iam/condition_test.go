@@ -151,6 +151,9 @@ func TestCondition_Variables(t *testing.T) {
 		{"MultiValuedDoesNotResolve", "2012-10-17", `{"StringEquals":{"k":"${m}"}}`, Context{Single("k", "a"), Multi("m", "a", "b")}, false},
 		{"DerivedPrincipalAccount", "2012-10-17", `{"StringEquals":{"k":"${aws:PrincipalAccount}"}}`, Context{Single("k", acct)}, true},
 		{"DerivedPrincipalArnIsRole", "2012-10-17", `{"StringEquals":{"aws:PrincipalArn":"` + roleARN + `"}}`, nil, true},
+		{"DerivedPrincipalType", "2012-10-17", `{"StringEquals":{"aws:PrincipalType":"AssumedRole"}}`, nil, true},
+		{"DerivedResourceAccount", "2012-10-17", `{"StringEquals":{"aws:ResourceAccount":"${aws:PrincipalAccount}"}}`, nil, true},
+		{"ContextOverridesDerived", "2012-10-17", `{"StringEquals":{"aws:PrincipalAccount":"999999999999"}}`, Context{Single("aws:PrincipalAccount", "999999999999")}, true},
 		{"ArnLikeWithVariable", "2012-10-17", `{"ArnLike":{"aws:SourceArn":"arn:aws:s3:::${aws:PrincipalTag/TenantID}-*"}}`, Context{Single("aws:PrincipalTag/TenantID", "acme"), Single("aws:SourceArn", "arn:aws:s3:::acme-bucket")}, true},
 	}
 	for _, tt := range tests {

@@ -147,3 +147,18 @@ func roleNameOf(s string) (account, name string, ok bool) {
 	res := parts[5]
 	return parts[4], res[strings.LastIndexByte(res, '/')+1:], true
 }
+
+// principalType is the aws:PrincipalType value for the caller.
+func (c *caller) principalType() string {
+	switch c.kind {
+	case principalSession, principalRole:
+		return "AssumedRole"
+	case principalUser:
+		return "User"
+	case principalRoot:
+		return "Account"
+	case principalFedUser:
+		return "FederatedUser"
+	}
+	return ""
+}

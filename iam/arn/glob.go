@@ -1,6 +1,7 @@
 package arn
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -80,6 +81,7 @@ func NewGlob(toks []Token, fold bool) Glob {
 			cur = nil
 		}
 	}
+	toks = slices.DeleteFunc(slices.Clone(toks), func(t Token) bool { return t.Kind == TokenText && t.Text == "" })
 	for i, t := range toks {
 		switch t.Kind {
 		case TokenStar:
@@ -92,9 +94,6 @@ func NewGlob(toks []Token, fold bool) Glob {
 			}
 			flush()
 		case TokenText:
-			if t.Text == "" {
-				continue
-			}
 			if fold {
 				t.Text = lowerASCII(t.Text)
 			}

@@ -196,3 +196,26 @@ func FuzzMatch(f *testing.F) {
 		_ = p.Match(s, nil)
 	})
 }
+
+func TestNewGlob_EmptyText(t *testing.T) {
+	tests := []struct {
+		name string
+		toks []Token
+		in   string
+		want bool
+	}{
+		{"EmptyThenStar", []Token{{Kind: TokenText}, {Kind: TokenStar}}, "abc", true},
+		{"StarThenEmpty", []Token{{Kind: TokenStar}, {Kind: TokenText}}, "abc", true},
+		{"EmptyStarEmptyText", []Token{{Kind: TokenText}, {Kind: TokenStar}, {Kind: TokenText}, {Kind: TokenText, Text: "c"}}, "abc", true},
+		{"VarStarVar", []Token{{Kind: TokenVar, Var: 0}, {Kind: TokenStar}, {Kind: TokenVar, Var: 1}}, "a-b", true},
+		{"VarStarVarMiss", []Token{{Kind: TokenVar, Var: 0}, {Kind: TokenStar}, {Kind: TokenVar, Var: 1}}, "b-a", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewGlob(tt.toks, false)
+			if got := g.Match(tt.in, []string{"a", "b"}); got != tt.want {
+				t.Fatalf("Match(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
