@@ -119,6 +119,53 @@ func (e *iamEngine) Prepare(r request) (decider, error) {
 	}, nil
 }
 
+// iamOneSet is tenantml's engine given every tenant's policy in one policy
+// set, the layout cedar-go uses: each silo tenant's statement is scoped to its
+// role with an aws:PrincipalArn condition (what the Principal element does in
+// Cedar), and all statements share the action, so the action index cannot
+// skip them. It shows the engine's cost per loaded statement.
+type iamOneSet struct {
+	set *iam.PolicySet
+}
+
+func newIAMOneSet(w world) (*iamOneSet, error) {
+	pool := `{"Version":"2012-10-17","Statement":[{"Sid":"AllowOwnModel","Effect":"Allow",` +
+		`"Action":"sagemaker:InvokeEndpoint","Resource":"` + endpointARN + `pool-endpoint",` +
+		`"Condition":{"StringEquals":{"sagemaker:TargetModel":"${aws:PrincipalTag/TenantID}.tar.gz"},` +
+		`"ArnEquals":{"aws:PrincipalArn":"` + roleARN(poolRole) + `"}}}]}`
+	p, err := iam.Parse([]byte(pool), iam.ParseOptions{Kind: iam.KindIdentity})
+	if err != nil {
+		return nil, fmt.Errorf("parse pool policy: %w", err)
+	}
+	set := &iam.PolicySet{Identity: []*iam.Policy{p}}
+	if w.Silo > 0 {
+		var b strings.Builder
+		b.WriteString(`{"Version":"2012-10-17","Statement":[`)
+		for i := range w.Silo {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			name := siloName(i)
+			fmt.Fprintf(&b, `{"Effect":"Allow","Action":%q,"Resource":%q,"Condition":{"ArnEquals":{"aws:PrincipalArn":%q}}}`,
+				invoke, endpointARN+name+"-endpoint", roleARN(name+"-invoke"))
+		}
+		b.WriteString(`]}`)
+		p, err := iam.Parse([]byte(b.String()), iam.ParseOptions{Kind: iam.KindIdentity, MaxChars: -1})
+		if err != nil {
+			return nil, fmt.Errorf("parse silo policies: %w", err)
+		}
+		set.Identity = append(set.Identity, p)
+	}
+	return &iamOneSet{set: set}, nil
+}
+
+func (e *iamOneSet) Name() string { return "tenantml-1set" }
+
+func (e *iamOneSet) Prepare(r request) (decider, error) {
+	inner := &iamEngine{byRole: map[string]*iam.PolicySet{roleARN(r.Role): e.set}}
+	return inner.Prepare(r)
+}
+
 // ---- cedar-go ----
 
 // cedarPolicies renders the world as Cedar. The principal is the role; the

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"testing"
 	"time"
 )
@@ -14,12 +16,17 @@ func main() {
 	testing.Init()
 	silo := flag.Int("tenants", 10000, "number of further (silo) tenants whose policies are loaded in the second scenario")
 	benchtime := flag.Duration("benchtime", time.Second, "target run time of each benchmark")
+	rounds := flag.Int("rounds", 3, "interleaved rounds per engine; the median ns/op is reported")
 	flag.Parse()
 	if err := flag.Set("test.benchtime", benchtime.String()); err != nil {
 		fmt.Fprintln(os.Stderr, "iambench:", err)
 		os.Exit(2)
 	}
-	if err := run(context.Background(), os.Stdout, *silo); err != nil {
+	if *rounds < 1 {
+		fmt.Fprintln(os.Stderr, "iambench: -rounds must be at least 1")
+		os.Exit(2)
+	}
+	if err := run(context.Background(), os.Stdout, *silo, *rounds); err != nil {
 		fmt.Fprintln(os.Stderr, "iambench:", err)
 		os.Exit(1)
 	}
@@ -83,7 +90,11 @@ func build(ctx context.Context, w world) ([]engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []engine{ie, ce, cr, oe}, nil
+	i1, err := newIAMOneSet(w)
+	if err != nil {
+		return nil, err
+	}
+	return []engine{ie, i1, ce, cr, oe}, nil
 }
 
 // agree decides every check with every engine and fails on the first
@@ -141,7 +152,7 @@ func measure(e engine, r request) (result, error) {
 		allocs: br.AllocsPerOp(), bytes: br.AllocedBytesPerOp()}, nil
 }
 
-func run(ctx context.Context, out io.Writer, silo int) error {
+func run(ctx context.Context, out io.Writer, silo, rounds int) error {
 	scenarios := []world{{Pool: poolTenants}, {Pool: poolTenants, Silo: silo}}
 	for _, w := range scenarios {
 		start := time.Now()
@@ -153,29 +164,60 @@ func run(ctx context.Context, out io.Writer, silo int) error {
 		if err := agree(engines, checks(w.Silo)); err != nil {
 			return fmt.Errorf("engines disagree (%d silo tenants): %w", w.Silo, err)
 		}
-		fmt.Fprintf(out, "scenario: %d pool tenants + %d silo tenants' policies loaded (built in %v); all engines agree on %d checks\n",
-			len(w.Pool), w.Silo, loaded.Round(time.Millisecond), len(checks(w.Silo)))
-		var rs []result
-		for _, e := range engines {
-			r, err := measure(e, timed)
-			if err != nil {
-				return err
+		fmt.Fprintf(out, "scenario: %d pool tenants + %d silo tenants' policies loaded (built in %v); all engines agree on %d checks; median of %d rounds\n",
+			len(w.Pool), w.Silo, loaded.Round(time.Millisecond), len(checks(w.Silo)), rounds)
+		// Interleave the engines round by round so that a burst of load from
+		// elsewhere on the machine hits them alike; report each one's median.
+		samples := make([][]result, len(engines))
+		for range rounds {
+			for i, e := range engines {
+				r, err := measure(e, timed)
+				if err != nil {
+					return err
+				}
+				samples[i] = append(samples[i], r)
 			}
-			rs = append(rs, r)
+		}
+		rs := make([]result, len(engines))
+		for i := range engines {
+			rs[i] = median(samples[i])
 		}
 		report(out, rs)
 	}
 	return nil
 }
 
+// median returns the sample with the median ns/op.
+func median(rs []result) result {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b result) int { return cmp.Compare(a.ns, b.ns) })
+	return s[len(s)/2]
+}
+
+// ratios are the comparisons printed after each scenario: the two the bench
+// exists for (each peer as normally used against tenantml as normally used)
+// and the like-for-like layouts.
+var ratios = [][2]string{
+	{"cedar-go", "tenantml"},
+	{"opa", "tenantml"},
+	{"cedar-role", "tenantml"},
+	{"cedar-go", "tenantml-1set"},
+}
+
 func report(out io.Writer, rs []result) {
 	base := rs[0]
-	fmt.Fprintf(out, "  %-10s %12s %10s %10s %14s\n", "engine", "ns/op", "allocs/op", "B/op", "vs "+base.name)
+	byName := make(map[string]result, len(rs))
+	fmt.Fprintf(out, "  %-14s %12s %10s %10s %14s\n", "engine", "ns/op", "allocs/op", "B/op", "vs "+base.name)
 	for _, r := range rs {
-		fmt.Fprintf(out, "  %-10s %12.1f %10d %10d %13.1fx\n", r.name, r.ns, r.allocs, r.bytes, r.ns/base.ns)
+		byName[r.name] = r
+		fmt.Fprintf(out, "  %-14s %12.1f %10d %10d %13.1fx\n", r.name, r.ns, r.allocs, r.bytes, r.ns/base.ns)
 	}
-	for _, r := range rs[1:] {
-		fmt.Fprintf(out, "  ratio %s/%s = %.1f\n", r.name, base.name, r.ns/base.ns)
+	for _, p := range ratios {
+		a, okA := byName[p[0]]
+		b, okB := byName[p[1]]
+		if okA && okB && b.ns > 0 {
+			fmt.Fprintf(out, "  ratio %s/%s = %.1f\n", p[0], p[1], a.ns/b.ns)
+		}
 	}
 	fmt.Fprintln(out)
 }

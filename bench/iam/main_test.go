@@ -64,11 +64,38 @@ func TestEngine_Prepare(t *testing.T) {
 
 func TestReport_Ratios(t *testing.T) {
 	var buf bytes.Buffer
-	report(&buf, []result{{name: "tenantml", ns: 100}, {name: "cedar-go", ns: 450, allocs: 11}, {name: "opa", ns: 5000, allocs: 80}})
+	report(&buf, []result{{name: "tenantml", ns: 100}, {name: "tenantml-1set", ns: 200},
+		{name: "cedar-go", ns: 450, allocs: 11}, {name: "opa", ns: 5000, allocs: 80}})
 	out := buf.String()
-	for _, want := range []string{"ratio cedar-go/tenantml = 4.5", "ratio opa/tenantml = 50.0"} {
+	for _, want := range []string{"ratio cedar-go/tenantml = 4.5", "ratio opa/tenantml = 50.0", "ratio cedar-go/tenantml-1set = 2.2"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report output lacks %q:\n%s", want, out)
 		}
+	}
+	if strings.Contains(out, "cedar-role/") {
+		t.Errorf("report prints a ratio for an engine that did not run:\n%s", out)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []float64
+		want float64
+	}{
+		{"One", []float64{5}, 5},
+		{"Odd", []float64{9, 1, 5}, 5},
+		{"EvenTakesUpper", []float64{4, 1, 3, 2}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rs []result
+			for _, ns := range tt.in {
+				rs = append(rs, result{ns: ns})
+			}
+			if got := median(rs).ns; got != tt.want {
+				t.Errorf("median = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
