@@ -156,6 +156,7 @@ type Stats struct {
 // write and fsync (group commit).
 type Log struct {
 	cfg      Config
+	randMu   sync.Mutex // Config.Rand need not be safe for concurrent use
 	signer   note.Signer
 	verifier note.Verifier
 	lock     *os.File
@@ -268,7 +269,9 @@ func (l *Log) Append(ctx context.Context, ev Event) (Receipt, error) {
 	}
 	ev.EventTime = ev.EventTime.UTC()
 	if ev.EventID == "" {
+		l.randMu.Lock()
 		id, err := newUUID(l.cfg.Rand)
+		l.randMu.Unlock()
 		if err != nil {
 			return Receipt{}, fmt.Errorf("event id: %w", err)
 		}

@@ -97,8 +97,9 @@ func LeafEvent(leafBytes []byte) (Event, error) {
 }
 
 // InclusionProof proves event seq in the tree of treeSize events
-// (0 means the latest checkpoint). A tenant scope can only prove its own
-// events: any other seq returns ErrNotFound.
+// (0 means the latest checkpoint, so an event newer than it can be proved
+// after the next checkpoint, at most CheckpointInterval later). A tenant
+// scope can only prove its own events: any other seq returns ErrNotFound.
 func (l *Log) InclusionProof(ctx context.Context, scope Scope, seq, treeSize int64) (InclusionProof, error) {
 	if err := scope.check(); err != nil {
 		return InclusionProof{}, err
