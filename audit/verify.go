@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -106,6 +107,10 @@ type VerifyOptions struct {
 // with every checkpoint, checks each checkpoint's signature and the
 // sequence of checkpoints, and reports every problem with its location. An
 // error is returned only when the directory cannot be read at all.
+//
+// Verify streams the log once and keeps only the right edge of the tree
+// (one hash per level) in memory, so its memory use does not grow with the
+// log.
 func Verify(dir string, opts VerifyOptions) (Report, error) {
 	if opts.MaxCheckpointGap <= 0 {
 		opts.MaxCheckpointGap = 65 * time.Minute
@@ -120,14 +125,24 @@ func Verify(dir string, opts VerifyOptions) (Report, error) {
 		}
 		opts.Verifier = v
 	}
-	v := &verifier{dir: dir, opts: opts, counts: map[ProblemKind]int{}}
-	if err := v.events(); err != nil {
-		return Report{}, err
-	}
-	v.storedHashes()
+	v := &verifier{dir: dir, opts: opts, counts: map[ProblemKind]int{}, bySize: map[int64][]cpRef{}, late: map[int64]bool{}}
 	if err := v.checkpoints(); err != nil {
 		return Report{}, err
 	}
+	f, err := os.Open(filepath.Join(dir, hashesFile))
+	if err != nil {
+		v.add(false, Problem{CorruptFile, hashesFile, -1, -1, -1, fmt.Sprintf("cannot read stored tree hashes: %v", err)})
+	} else {
+		defer f.Close()
+		v.stored = bufio.NewReaderSize(f, 1<<20)
+	}
+	if err := v.checkRoots(); err != nil {
+		return Report{}, err
+	}
+	if err := v.events(); err != nil {
+		return Report{}, err
+	}
+	v.finish()
 	return v.report, nil
 }
 
@@ -136,10 +151,28 @@ type verifier struct {
 	opts   VerifyOptions
 	report Report
 	counts map[ProblemKind]int
-	hashes []tlog.Hash    // recomputed stored hashes
-	n      int64          // leaves in file order
-	gaps   []seqGap       // seqs skipped by a forward jump
-	late   map[int64]bool // seqs that arrived after a higher one
+
+	n      int64             // leaves hashed, in file order
+	edge   [64]edgeHash      // latest complete subtree hash per level
+	stored *bufio.Reader     // tree.hashes, read alongside
+	leafOK bool              // no leaf hash mismatch yet in tree.hashes
+	gaps   []seqGap          // seqs skipped by a forward jump
+	late   map[int64]bool    // seqs that arrived after a higher one
+	bySize map[int64][]cpRef // checkpoints by tree size, checked at that size
+	good   int64             // largest checkpointed size whose root matched
+	latest *Checkpoint       // last valid-signature checkpoint in the file
+}
+
+type edgeHash struct {
+	idx int64
+	h   tlog.Hash
+	ok  bool
+}
+
+// cpRef is a checkpoint with a good signature, awaiting its root check.
+type cpRef struct {
+	cp  Checkpoint
+	off int64
 }
 
 // seqGap is a run of seqs [lo, hi] missing where a record jumped forward.
@@ -161,15 +194,82 @@ func (v *verifier) add(warn bool, p Problem) {
 	}
 }
 
+// ReadHashes serves tlog from the right edge of the tree, which holds
+// every hash that hashing the next leaf or the current root needs.
 func (v *verifier) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	for i, idx := range indexes {
-		if idx < 0 || idx >= int64(len(v.hashes)) {
-			return nil, fmt.Errorf("hash %d not computed", idx)
+		level, _ := tlog.SplitStoredHashIndex(idx)
+		e := v.edge[level]
+		if !e.ok || e.idx != idx {
+			return nil, fmt.Errorf("hash %d is not on the right edge", idx)
 		}
-		out[i] = v.hashes[idx]
+		out[i] = e.h
 	}
 	return out, nil
+}
+
+// leaf hashes one record as the next leaf, compares the new stored hashes
+// with tree.hashes and checks checkpoints of the new size.
+func (v *verifier) leaf(payload []byte) error {
+	hs, err := tlog.StoredHashes(v.n, payload, v)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	base := tlog.StoredHashIndex(0, v.n)
+	for i, h := range hs {
+		v.edge[i] = edgeHash{base + int64(i), h, true}
+		v.compareStored(base+int64(i), h)
+	}
+	v.n++
+	return v.checkRoots()
+}
+
+func (v *verifier) compareStored(idx int64, h tlog.Hash) {
+	if v.stored == nil {
+		return
+	}
+	var got tlog.Hash
+	if _, err := io.ReadFull(v.stored, got[:]); err != nil {
+		_, seq := tlog.SplitStoredHashIndex(idx)
+		v.add(false, Problem{CorruptFile, hashesFile, idx * tlog.HashSize, seq, -1, "stored tree hashes end before the events do"})
+		v.stored = nil
+		return
+	}
+	if got == h {
+		return
+	}
+	level, n := tlog.SplitStoredHashIndex(idx)
+	if level == 0 {
+		v.leafOK = false
+		v.add(false, Problem{ModifiedEvent, hashesFile, idx * tlog.HashSize, n, -1, "event does not match the hash recorded when it was appended"})
+	} else if v.leafOK {
+		// Higher levels differ as a consequence of a leaf mismatch;
+		// report them only when every leaf matched.
+		v.add(false, Problem{CorruptFile, hashesFile, idx * tlog.HashSize, n << level, -1, fmt.Sprintf("stored level-%d tree hash differs from the recomputed one", level)})
+	}
+}
+
+// checkRoots checks the checkpoints of the current tree size.
+func (v *verifier) checkRoots() error {
+	refs := v.bySize[v.n]
+	if len(refs) == 0 {
+		return nil
+	}
+	delete(v.bySize, v.n)
+	root, err := tlog.TreeHash(v.n, v)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	for _, r := range refs {
+		if root != r.cp.Root {
+			v.add(false, Problem{ModifiedEvent, checkpointsFile, r.off, v.good, r.cp.Number, fmt.Sprintf("root hash of the first %d events differs from the signed one: events between %d and %d were modified, removed or reordered", r.cp.Size, v.good, r.cp.Size-1)})
+			continue
+		}
+		v.good = v.n
+		v.report.ValidCheckpoints++
+	}
+	return nil
 }
 
 // events scans every segment in order, hashing each record as a leaf.
@@ -179,7 +279,7 @@ func (v *verifier) events() error {
 		return fmt.Errorf("verify: %w", err)
 	}
 	v.report.Segments = len(segs)
-	v.late = map[int64]bool{}
+	v.leafOK = true
 	next := int64(0)
 	for i, s := range segs {
 		if err := v.segment(s, i == len(segs)-1, &next); err != nil {
@@ -254,54 +354,14 @@ func (v *verifier) segment(s segmentInfo, last bool, next *int64) error {
 		if seq >= *next {
 			*next = seq + 1
 		}
-		hs, err := tlog.StoredHashes(v.n, payload, v)
-		if err != nil {
-			return fmt.Errorf("verify: %w", err)
-		}
-		v.hashes = append(v.hashes, hs...)
-		v.n++
-	}
-}
-
-// storedHashes compares tree.hashes with the recomputed hashes.
-func (v *verifier) storedHashes() {
-	f, err := os.Open(filepath.Join(v.dir, hashesFile))
-	if err != nil {
-		v.add(false, Problem{CorruptFile, hashesFile, -1, -1, -1, fmt.Sprintf("cannot read stored tree hashes: %v", err)})
-		return
-	}
-	defer f.Close()
-	buf := make([]byte, 1<<16*tlog.HashSize)
-	var idx int64
-	leafMismatch := false // higher levels then differ as a consequence
-	for idx < int64(len(v.hashes)) {
-		n, err := io.ReadFull(f, buf)
-		got := int64(n / tlog.HashSize)
-		for i := int64(0); i < got && idx < int64(len(v.hashes)); i, idx = i+1, idx+1 {
-			var h tlog.Hash
-			copy(h[:], buf[i*tlog.HashSize:])
-			if h == v.hashes[idx] {
-				continue
-			}
-			level, seq := tlog.SplitStoredHashIndex(idx)
-			if level == 0 {
-				leafMismatch = true
-				v.add(false, Problem{ModifiedEvent, hashesFile, idx * tlog.HashSize, seq, -1, "event does not match the hash recorded when it was appended"})
-			} else if !leafMismatch {
-				v.add(false, Problem{CorruptFile, hashesFile, idx * tlog.HashSize, seq << level, -1, fmt.Sprintf("stored level-%d tree hash differs from the recomputed one", level)})
-			}
-		}
-		if err != nil {
-			if idx < int64(len(v.hashes)) {
-				_, seq := tlog.SplitStoredHashIndex(idx)
-				v.add(false, Problem{CorruptFile, hashesFile, idx * tlog.HashSize, seq, -1, "stored tree hashes end before the events do"})
-			}
-			return
+		if err := v.leaf(payload); err != nil {
+			return err
 		}
 	}
 }
 
-// checkpoints verifies each signed checkpoint against the recomputed tree.
+// checkpoints reads every signed checkpoint, checks signatures, numbering,
+// sizes and times, and files each for the root check at its size.
 func (v *verifier) checkpoints() error {
 	f, err := os.Open(filepath.Join(v.dir, checkpointsFile))
 	if errors.Is(err, os.ErrNotExist) {
@@ -314,8 +374,6 @@ func (v *verifier) checkpoints() error {
 	defer f.Close()
 	sc := newRecordScanner(f, 1<<16)
 	var prev *Checkpoint
-	goodSize := int64(0) // largest size whose root matched
-	truncated := false
 	for {
 		msg, off, err := sc.next()
 		if errors.Is(err, io.EOF) {
@@ -358,31 +416,31 @@ func (v *verifier) checkpoints() error {
 			}
 		}
 		prev = &cp
-		if cp.Size > v.n {
-			if !truncated {
-				v.add(false, Problem{TruncatedTail, checkpointsFile, off, v.n, cp.Number, fmt.Sprintf("checkpoint covers %d events but the log holds %d: events at the end were removed", cp.Size, v.n)})
-				truncated = true
+		v.bySize[cp.Size] = append(v.bySize[cp.Size], cpRef{cp, off})
+	}
+	v.latest = prev
+	return nil
+}
+
+// finish reports checkpoints beyond the end of the log and unsigned events.
+func (v *verifier) finish() {
+	var beyond *cpRef
+	for _, refs := range v.bySize {
+		for i := range refs {
+			if beyond == nil || refs[i].off < beyond.off {
+				beyond = &refs[i]
 			}
-			continue
 		}
-		root, err := tlog.TreeHash(cp.Size, v)
-		if err != nil {
-			return fmt.Errorf("verify: %w", err)
-		}
-		if root != cp.Root {
-			v.add(false, Problem{ModifiedEvent, checkpointsFile, off, goodSize, cp.Number, fmt.Sprintf("root hash of the first %d events differs from the signed one: events between %d and %d were modified, removed or reordered", cp.Size, goodSize, cp.Size-1)})
-			continue
-		}
-		goodSize = max(goodSize, cp.Size)
-		v.report.ValidCheckpoints++
+	}
+	if beyond != nil {
+		v.add(false, Problem{TruncatedTail, checkpointsFile, beyond.off, v.n, beyond.cp.Number, fmt.Sprintf("checkpoint covers %d events but the log holds %d: events at the end were removed", beyond.cp.Size, v.n)})
 	}
 	switch {
-	case prev == nil:
+	case v.latest == nil:
 		v.add(false, Problem{MissingCheckpoint, checkpointsFile, -1, -1, -1, "no valid checkpoint"})
-	case prev.Size < v.n:
-		v.add(true, Problem{UnsignedTail, checkpointsFile, -1, prev.Size, prev.Number, fmt.Sprintf("%d events after the latest checkpoint are not yet signed (the log is running, crashed, or its latest checkpoints were removed)", v.n-prev.Size)})
+	case v.latest.Size < v.n:
+		v.add(true, Problem{UnsignedTail, checkpointsFile, -1, v.latest.Size, v.latest.Number, fmt.Sprintf("%d events after the latest checkpoint are not yet signed (the log is running, crashed, or its latest checkpoints were removed)", v.n-v.latest.Size)})
 	}
-	return nil
 }
 
 // checkpointText returns the text part of a signed note, for locating a
