@@ -68,8 +68,6 @@ const MaxVariables = 16
 type evalState struct {
 	req    *Request
 	caller caller
-	lower  [128]byte
-	nLower int // -2: not computed yet; -1: action too long to index
 
 	resourceAccount string
 	crossAccount    bool
@@ -87,6 +85,10 @@ type evalState struct {
 //  4. Otherwise an identity-based policy, or a resource-based policy that
 //     grants to the caller's role, must allow; then the permissions boundary
 //     and the session policies, when present, must allow too.
+//     Role trust policies and KMS key policies are the exception the guide
+//     names: for sts:* actions on an IAM role and for any action on a KMS
+//     key, the resource-based policy must allow even within one account (a
+//     grant to the account then delegates to identity-based policies).
 //  5. Across accounts (caller account != resource account) the caller's side
 //     (identity, boundary, session) must allow AND the resource owner's
 //     resource-based policy must allow the caller (its account, role or ARN).
@@ -100,7 +102,7 @@ func Authorize(set *PolicySet, req *Request) (Decision, Diagnostics) {
 		d.missing = missingIdentity
 		return ImplicitlyDenied, d
 	}
-	e := evalState{req: req, caller: classify(req), nLower: -2}
+	e := evalState{req: req, caller: classify(req)}
 	resAccount := req.ResourceAccount
 	if resAccount == "" {
 		resAccount = arn.AccountOf(req.Resource)
@@ -167,6 +169,10 @@ func (e *evalState) decide(set *PolicySet, d *Diagnostics, ov *overflow) Decisio
 		d.missing = missingGuardrail
 		return ImplicitlyDenied
 	}
+	if !e.crossAccount && rbp == grantNone && resourcePolicyRequired(e.req) {
+		d.missing = missingResource
+		return ImplicitlyDenied
+	}
 	if e.crossAccount {
 		switch {
 		case !idAllow:
@@ -199,6 +205,26 @@ func (e *evalState) decide(set *PolicySet, d *Diagnostics, ov *overflow) Decisio
 	return ImplicitlyDenied
 }
 
+// resourcePolicyRequired reports whether the request's resource is one whose
+// resource-based policy must allow even within one account: an IAM role
+// acted on by an sts: action (its trust policy) or a KMS key (its key policy).
+func resourcePolicyRequired(req *Request) bool {
+	r := req.Resource
+	switch {
+	case len(req.Action) > 4 && strings.EqualFold(req.Action[:4], "sts:"):
+		parts, ok := arn.Split(r)
+		return ok && parts[2] == "iam" && strings.HasPrefix(parts[5], "role/")
+	case strings.HasPrefix(r, "arn:") && strings.Contains(r, ":kms:"):
+		parts, ok := arn.Split(r)
+		return ok && parts[2] == "kms" && strings.HasPrefix(parts[5], "key/")
+	}
+	return false
+}
+
+// maxIndexedAction is the longest action looked up in an action index;
+// longer actions fall back to scanning every statement.
+const maxIndexedAction = 128
+
 // evalPolicy evaluates every statement of p that can match the action and
 // records the applicable ones. It returns whether an Allow applied, whether a
 // Deny applied, and for a resource-based policy the strongest grant of its
@@ -225,11 +251,17 @@ func (e *evalState) evalPolicy(d *Diagnostics, ov *overflow, p *Policy, kind Kin
 		}
 		d.addAllow(ref, ov)
 	}
-	if p.index != nil && e.nLower == -2 {
-		e.lowerAction()
-	}
-	if p.index != nil && e.nLower >= 0 {
-		for _, i := range p.index[string(e.lower[:e.nLower])] {
+	if p.index != nil && len(e.req.Action) <= maxIndexedAction {
+		var buf [maxIndexedAction]byte
+		a := e.req.Action
+		for i := 0; i < len(a); i++ {
+			c := a[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			buf[i] = c
+		}
+		for _, i := range p.index[string(buf[:len(a)])] {
 			visit(int(i))
 		}
 		for _, i := range p.wild {
@@ -241,24 +273,6 @@ func (e *evalState) evalPolicy(d *Diagnostics, ov *overflow, p *Policy, kind Kin
 		visit(i)
 	}
 	return allowed, denied, g
-}
-
-// lowerAction lower-cases the request action into the scratch buffer used
-// for action index lookups.
-func (e *evalState) lowerAction() {
-	a := e.req.Action
-	if len(a) > len(e.lower) {
-		e.nLower = -1
-		return
-	}
-	for i := 0; i < len(a); i++ {
-		c := a[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		e.lower[i] = c
-	}
-	e.nLower = len(a)
 }
 
 // applies reports whether st applies to the request and, for a statement with

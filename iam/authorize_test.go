@@ -87,6 +87,11 @@ func TestAuthorize(t *testing.T) {
 		{name: "CrossAccountNoIdentity", resource: "arn:aws:sagemaker:us-east-1:444455556666:endpoint/e", p: policies{resource: rbp(`{"AWS":"` + session + `"}`)}, want: ImplicitlyDenied, missing: "identity"},
 		{name: "CrossAccountResourceAccountField", resAcct: otherAcct, p: policies{identity: []string{allowInvoke}}, want: ImplicitlyDenied, missing: "resource"},
 		{name: "CrossAccountBoundaryStillApplies", resAcct: otherAcct, p: policies{identity: []string{allowInvoke}, boundary: []string{allowS3}, resource: rbp(`"*"`)}, want: ImplicitlyDenied, missing: "boundary"},
+		// Role trust and KMS key policies must allow even within one account.
+		{name: "TrustPolicyRequired", resource: "arn:aws:iam::111122223333:role/Admin", p: policies{identity: []string{allowAll()}, resource: stmt(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/x"},"Action":"sts:AssumeRole"}`)}, want: ImplicitlyDenied, missing: "resource"},
+		{name: "TrustPolicyAccountDelegates", resource: "arn:aws:iam::111122223333:role/Admin", p: policies{identity: []string{allowAll()}, resource: stmt(`{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"}`)}, want: Allowed},
+		{name: "KeyPolicyRequired", resource: "arn:aws:kms:us-east-1:111122223333:key/k1", p: policies{identity: []string{allowAll()}}, want: ImplicitlyDenied, missing: "resource"},
+		{name: "KeyPolicyNamesCaller", resource: "arn:aws:kms:us-east-1:111122223333:key/k1", p: policies{resource: stmt(`{"Effect":"Allow","Principal":{"AWS":"` + session + `"},"Action":"*","Resource":"*"}`)}, want: Allowed},
 		// NotPrincipal.
 		{name: "NotPrincipalDenyExemptsListed", p: policies{identity: []string{allowAll()}, resource: stmt(`{"Effect":"Deny","NotPrincipal":{"AWS":["` + session + `","arn:aws:iam::` + acct + `:root"]},"Action":"*","Resource":"*"}`)}, want: Allowed},
 		{name: "NotPrincipalDenyNeedsAccount", p: policies{identity: []string{allowAll()}, resource: stmt(`{"Effect":"Deny","NotPrincipal":{"AWS":"` + session + `"},"Action":"*","Resource":"*"}`)}, want: ExplicitlyDenied},
@@ -117,6 +122,9 @@ func TestAuthorize(t *testing.T) {
 				set.Guardrails = append(set.Guardrails, g)
 			}
 			req := Request{Principal: session, Action: invoke, Resource: endpoint, ResourceAccount: tt.resAcct}
+			if strings.Contains(tt.resource, ":role/") {
+				req.Action = "sts:AssumeRole"
+			}
 			if tt.principal != "" {
 				req.Principal = tt.principal
 			}

@@ -56,12 +56,16 @@ const (
 	missingGuardrail         // a guardrail level does not allow
 )
 
-// inlineRefs is the number of statement references kept without allocating.
-const inlineRefs = 4
+// inlineRefs and inlineDenies are the numbers of Allow and Deny statement
+// references kept without allocating.
+const (
+	inlineRefs   = 4
+	inlineDenies = 2
+)
 
 // Diagnostics explain a decision. The zero value explains a default deny.
-// Diagnostics are built without allocating for up to four deciding
-// statements; Statements and Reason allocate and are meant for the audit log
+// Diagnostics are built without allocating for up to four Allow and two
+// Deny statements; Statements and Reason allocate and are meant for the audit log
 // and for users.
 type Diagnostics struct {
 	// Principal, Action and Resource echo the request.
@@ -76,7 +80,7 @@ type Diagnostics struct {
 
 	nAllow, nDeny int
 	allows        [inlineRefs]StatementRef
-	denies        [inlineRefs]StatementRef
+	denies        [inlineDenies]StatementRef
 	moreAllows    []StatementRef
 	moreDenies    []StatementRef
 }
@@ -99,7 +103,7 @@ func (d *Diagnostics) addAllow(r StatementRef, ov *overflow) {
 }
 
 func (d *Diagnostics) addDeny(r StatementRef, ov *overflow) {
-	if d.nDeny < inlineRefs {
+	if d.nDeny < inlineDenies {
 		d.denies[d.nDeny] = r
 	} else {
 		ov.denies = append(ov.denies, r)
@@ -112,7 +116,7 @@ func (d *Diagnostics) addDeny(r StatementRef, ov *overflow) {
 // (for an implicit deny, the allows that were not enough).
 func (d *Diagnostics) Statements() []StatementRef {
 	if d.useDenies {
-		return joinRefs(d.denies[:min(d.nDeny, inlineRefs)], d.moreDenies)
+		return joinRefs(d.denies[:min(d.nDeny, inlineDenies)], d.moreDenies)
 	}
 	return joinRefs(d.allows[:min(d.nAllow, inlineRefs)], d.moreAllows)
 }
@@ -176,7 +180,11 @@ func (d *Diagnostics) Reason() string {
 			s = fmt.Sprintf("implicitly denied: no identity-based or resource-based policy allows %s", what)
 		}
 	case missingResource:
-		s = fmt.Sprintf("implicitly denied: %s is a cross-account request and the resource-based policy of account %s does not allow the caller", what, d.resourceAccount)
+		if d.crossAccount {
+			s = fmt.Sprintf("implicitly denied: %s is a cross-account request and the resource-based policy of account %s does not allow the caller", what, d.resourceAccount)
+		} else {
+			s = fmt.Sprintf("implicitly denied: the resource-based policy (a role trust policy or KMS key policy, which must always allow) does not allow %s", what)
+		}
 	case missingBoundary:
 		s = fmt.Sprintf("implicitly denied: the permissions boundary does not allow %s; a boundary caps the permissions that identity-based policies grant", what)
 	case missingSession:

@@ -110,23 +110,37 @@ type caller struct {
 
 func classify(req *Request) caller {
 	var c caller
-	parts, ok := arn.Split(req.Principal)
-	if ok && parts[0] == "arn" {
-		c.account = parts[4]
-		res := parts[5]
+	p := req.Principal
+	// Find the colons ending the partition, service, region and account
+	// components without building the full component array.
+	var colon [5]int
+	n := 0
+	if len(p) > 4 && p[:4] == "arn:" {
+		colon[0], n = 3, 1
+		for i := 4; i < len(p) && n < 5; i++ {
+			if p[i] == ':' {
+				colon[n] = i
+				n++
+			}
+		}
+	}
+	if n == 5 {
+		svc := p[colon[1]+1 : colon[2]]
+		c.account = p[colon[3]+1 : colon[4]]
+		res := p[colon[4]+1:]
 		switch {
-		case parts[2] == "sts" && strings.HasPrefix(res, "assumed-role/"):
+		case svc == "sts" && strings.HasPrefix(res, "assumed-role/"):
 			c.kind = principalSession
 			name, _, _ := strings.Cut(res[len("assumed-role/"):], "/")
 			c.roleName = name
-		case parts[2] == "sts" && strings.HasPrefix(res, "federated-user/"):
+		case svc == "sts" && strings.HasPrefix(res, "federated-user/"):
 			c.kind = principalFedUser
-		case parts[2] == "iam" && res == "root":
+		case svc == "iam" && res == "root":
 			c.kind = principalRoot
-		case parts[2] == "iam" && strings.HasPrefix(res, "user/"):
+		case svc == "iam" && strings.HasPrefix(res, "user/"):
 			c.kind = principalUser
 			c.userName = res[strings.LastIndexByte(res, '/')+1:]
-		case parts[2] == "iam" && strings.HasPrefix(res, "role/"):
+		case svc == "iam" && strings.HasPrefix(res, "role/"):
 			c.kind = principalRole
 			c.roleName = res[strings.LastIndexByte(res, '/')+1:]
 		}

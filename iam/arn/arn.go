@@ -64,11 +64,21 @@ func Split(s string) (parts [6]string, ok bool) {
 // AccountOf returns the account component of an ARN, or "" when s is not an
 // ARN. It does not allocate.
 func AccountOf(s string) string {
-	parts, ok := Split(s)
-	if !ok || parts[0] != "arn" {
+	if len(s) < 4 || s[:4] != "arn:" {
 		return ""
 	}
-	return parts[4]
+	n, start := 1, 4
+	for i := 4; i < len(s); i++ {
+		if s[i] != ':' {
+			continue
+		}
+		if n == 4 {
+			return s[start:i]
+		}
+		n++
+		start = i + 1
+	}
+	return ""
 }
 
 // Match reports whether the ARN s matches the ARN pattern, component by
