@@ -326,7 +326,7 @@ func (e *evalState) applies(st *Statement) (bool, grant) {
 	}
 	for i := range st.conds {
 		c := &st.conds[i]
-		vs, present := e.lookup(c.key)
+		vs, present := e.lookup(c.keyLower)
 		if !c.eval(vs, present, vars) {
 			return false, grantNone
 		}
@@ -351,39 +351,36 @@ func (e *evalState) resolve(v *variable) (string, bool) {
 	return "", false
 }
 
-// lookup finds a condition key: the request context first, then the keys the
-// engine derives from the request itself (aws:PrincipalArn,
-// aws:PrincipalAccount, aws:PrincipalType, aws:ResourceAccount,
-// aws:username).
-func (e *evalState) lookup(key string) (values, bool) {
+// lookup finds a condition key, given lower-cased: the request context
+// first (compared case-insensitively), then the keys the engine derives from
+// the request itself (aws:PrincipalArn, aws:PrincipalAccount,
+// aws:PrincipalType, aws:ResourceAccount, aws:username).
+func (e *evalState) lookup(keyLower string) (values, bool) {
 	ctx := e.req.Context
 	for i := range ctx {
-		if strings.EqualFold(ctx[i].Key, key) {
+		if equalFoldLower(ctx[i].Key, keyLower) {
 			kv := &ctx[i]
 			return values{one: kv.Value, many: kv.Values, multi: kv.Multi}, true
 		}
 	}
-	if len(key) < 4 || !strings.EqualFold(key[:4], "aws:") {
-		return values{}, false
-	}
-	switch name := key[4:]; {
-	case strings.EqualFold(name, "PrincipalArn"):
+	switch keyLower {
+	case "aws:principalarn":
 		if v := e.principalARN(); v != "" {
 			return values{one: v}, true
 		}
-	case strings.EqualFold(name, "PrincipalAccount"):
+	case "aws:principalaccount":
 		if e.caller.account != "" {
 			return values{one: e.caller.account}, true
 		}
-	case strings.EqualFold(name, "ResourceAccount"):
-		if e.resourceAccount != "" {
-			return values{one: e.resourceAccount}, true
-		}
-	case strings.EqualFold(name, "PrincipalType"):
+	case "aws:principaltype":
 		if t := e.caller.principalType(); t != "" {
 			return values{one: t}, true
 		}
-	case strings.EqualFold(name, "username"):
+	case "aws:resourceaccount":
+		if e.resourceAccount != "" {
+			return values{one: e.resourceAccount}, true
+		}
+	case "aws:username":
 		if e.caller.kind == principalUser {
 			return values{one: e.caller.userName}, true
 		}

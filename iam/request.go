@@ -131,7 +131,10 @@ func classify(req *Request) caller {
 		switch {
 		case svc == "sts" && strings.HasPrefix(res, "assumed-role/"):
 			c.kind = principalSession
-			name, _, _ := strings.Cut(res[len("assumed-role/"):], "/")
+			name := res[len("assumed-role/"):]
+			if i := strings.IndexByte(name, '/'); i >= 0 {
+				name = name[:i]
+			}
 			c.roleName = name
 		case svc == "sts" && strings.HasPrefix(res, "federated-user/"):
 			c.kind = principalFedUser

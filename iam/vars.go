@@ -9,7 +9,7 @@ import (
 // variable is one policy variable slot of a statement: ${key} or
 // ${key, 'default'}.
 type variable struct {
-	key        string // as written
+	key        string // lower-cased (ASCII); key names are case-insensitive
 	hasDefault bool
 	def        string
 }
@@ -71,7 +71,7 @@ func (tz tokenizer) tokens(s string, wildcards bool) []arn.Token {
 
 func (tz tokenizer) slot(v variable) int {
 	for i, w := range *tz.vars {
-		if strings.EqualFold(w.key, v.key) && w.hasDefault == v.hasDefault && w.def == v.def {
+		if w.key == v.key && w.hasDefault == v.hasDefault && w.def == v.def {
 			return i
 		}
 	}
@@ -87,7 +87,7 @@ func parseVariable(inner string) (variable, bool) {
 	if key == "" || strings.ContainsAny(key, " \t'") {
 		return variable{}, false
 	}
-	v := variable{key: key}
+	v := variable{key: lowerASCII(key)}
 	if hasDef {
 		def = strings.TrimSpace(def)
 		if len(def) < 2 || def[0] != '\'' || def[len(def)-1] != '\'' {
