@@ -2,12 +2,9 @@ package artifact
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"strings"
 
@@ -101,52 +98,7 @@ func (s *Store) Get(ctx context.Context, tenant, key, version string) (io.ReadCl
 		br.Close()
 		return nil, nil, fmt.Errorf("%w: manifest digest: %w", ErrIntegrity, err)
 	}
-	return &verifyingReader{r: dr, body: br, h: sha256.New(), want: want, size: m.Size}, m.info(), nil
-}
-
-// verifyingReader decrypts and, at the end of the stream, checks the
-// plaintext's size and SHA-256. Errors are sticky.
-type verifyingReader struct {
-	r    io.Reader
-	body *blob.Reader
-	h    hash.Hash
-	want []byte
-	size int64
-	n    int64
-	err  error
-}
-
-func (v *verifyingReader) Read(p []byte) (int, error) {
-	if v.err != nil {
-		return 0, v.err
-	}
-	n, err := v.r.Read(p)
-	v.h.Write(p[:n])
-	v.n += int64(n)
-	switch {
-	case v.n > v.size:
-		v.err = fmt.Errorf("%w: plaintext longer than recorded %d bytes", ErrIntegrity, v.size)
-		return 0, v.err
-	case err == io.EOF:
-		if v.n != v.size {
-			v.err = fmt.Errorf("%w: plaintext is %d bytes, recorded %d", ErrIntegrity, v.n, v.size)
-		} else if subtle.ConstantTimeCompare(v.h.Sum(nil), v.want) != 1 {
-			v.err = fmt.Errorf("%w: plaintext SHA-256 does not match the manifest", ErrIntegrity)
-		} else {
-			v.err = io.EOF
-		}
-		return n, v.err
-	case err != nil:
-		var be bodyError
-		if errors.As(err, &be) {
-			v.err = fmt.Errorf("read artifact body: %w", be.err)
-		} else {
-			// The AEAD refused a segment: tampered or truncated.
-			v.err = fmt.Errorf("%w: %w", ErrIntegrity, err)
-		}
-		return n, v.err
-	}
-	return n, nil
+	return newVerifyingReader(dr, br, want, m.Size), m.info(), nil
 }
 
 // bodyError marks an I/O error of the body reader, to tell it from a
@@ -166,9 +118,6 @@ func (b bodyReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
-
-// Close closes the body reader.
-func (v *verifyingReader) Close() error { return v.body.Close() }
 
 // Delete removes an artifact: its manifest first (so it disappears at
 // once), then its bodies.

@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/keys"
@@ -66,7 +65,7 @@ func ramDir(t testing.TB) string {
 func newFixtureAt(t testing.TB, dir, query string) *fixture {
 	t.Helper()
 	f := &fixture{keys: newKeys(t), dir: dir}
-	f.store = artifact.New(artifact.Config{URL: "file://" + f.dir + query, Keys: f.keys, Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
+	f.store = artifact.New(artifact.Config{URL: "file://" + f.dir + query, Keys: f.keys})
 	if err := f.store.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/artifact"
@@ -221,8 +222,41 @@ func TestStore_PutConcurrent(t *testing.T) {
 	if match != 1 {
 		t.Fatalf("read %d bytes matching %d uploads, want exactly one whole upload", len(got), match)
 	}
+	// Losing uploads may leave unreferenced bodies; Sweep reclaims them
+	// and keeps the live one.
+	if _, err := f.store.Sweep(context.Background(), "acme", "", -time.Hour); err != nil {
+		t.Fatal(err)
+	}
 	if bodies := withPrefix(files(t, f.dir), "tenants/acme/blobs/"); len(bodies) != 1 {
-		t.Fatalf("bodies left = %v, want 1", bodies)
+		t.Fatalf("bodies left after sweep = %v, want 1", bodies)
+	}
+	if got2, err := f.readAll(t, "acme", "m/f", "1"); err != nil || !bytes.Equal(got2, got) {
+		t.Fatalf("sweep broke the live artifact: %v", err)
+	}
+}
+
+func TestStore_Sweep(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	info := f.put(t, "acme", "m/f", "1", []byte("live"))
+	f.put(t, "globex", "m/f", "1", []byte("other tenant"))
+	orphan := "tenants/acme/blobs/m/1/f/0123456789abcdef0123456789abcdef"
+	copyFile(t, f.dir+"/tenants/acme/blobs/m/1/f/"+info.UploadID, f.dir+"/"+orphan)
+	// Within the grace period nothing goes.
+	if n, err := f.store.Sweep(ctx, "acme", "", time.Hour); err != nil || n != 0 {
+		t.Fatalf("sweep within grace = %d, %v", n, err)
+	}
+	if n, err := f.store.Sweep(ctx, "acme", "", -time.Hour); err != nil || n != 1 {
+		t.Fatalf("sweep = %d, %v; want 1", n, err)
+	}
+	if got, err := f.readAll(t, "acme", "m/f", "1"); err != nil || string(got) != "live" {
+		t.Fatalf("live artifact = %q, %v", got, err)
+	}
+	if n := len(withPrefix(files(t, f.dir), "tenants/globex/blobs/")); n != 1 {
+		t.Fatal("sweep touched another tenant")
+	}
+	if _, err := f.store.Sweep(ctx, "", "", 0); tenantml.ErrorCode(err) != tenantml.EINVALID {
+		t.Fatalf("empty tenant: %v", err)
 	}
 }
 
