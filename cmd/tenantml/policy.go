@@ -36,7 +36,8 @@ session and guardrail (SCP) policies involved — exactly as the gateway would, 
 prints the decision, the deciding statements and the reason as JSON.
 
 With --input the file holds one case and one result is printed; the exit code is 1
-when the case has an "expected" response that the decision does not match. With
+when the case is malformed (the result then carries "error") or has an "expected"
+response that the decision does not match. With
 --batch the file holds a JSON array of cases and a JSON array of results is printed
 in the same order; a malformed case yields a result with "error" set and the others
 still run; the exit code is 1 when any case mismatches its expected response or is
@@ -54,13 +55,12 @@ malformed. Use "-" to read standard input.`,
 				if err != nil {
 					return err
 				}
-				c, err := simulate.ParseCase(data)
-				if err != nil {
-					return &exitError{code: 1, err: fmt.Errorf("%s: %w", input, err)}
-				}
-				res := simulate.Run(c)
+				res := simulate.RunCase(data)
 				if err := printPolicyJSON(cmd.OutOrStdout(), res); err != nil {
 					return err
+				}
+				if res.Error != "" {
+					return &exitError{code: 1, err: fmt.Errorf("%s: %s", input, res.Error)}
 				}
 				if res.Mismatch() {
 					return &exitError{code: 1, err: fmt.Errorf("decision %s does not match the expected %s", res.Decision, res.Expected)}

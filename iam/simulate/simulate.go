@@ -129,23 +129,29 @@ func RunBatch(data []byte) ([]Result, error) {
 	}
 	out := make([]Result, 0, len(raws))
 	for i, raw := range raws {
-		c, err := ParseCase(raw)
-		if err != nil {
-			res := Result{Name: c.Name, Statements: []Statement{}, Error: err.Error()}
-			if res.Name == "" {
-				res.Name = fmt.Sprintf("case[%d]", i)
-			}
-			if c.Expected != nil {
-				res.Expected = c.Expected.Response
-				f := false
-				res.Match = &f
-			}
-			out = append(out, res)
-			continue
+		res := RunCase(raw)
+		if res.Name == "" && res.Error != "" {
+			res.Name = fmt.Sprintf("case[%d]", i)
 		}
-		out = append(out, Run(c))
+		out = append(out, res)
 	}
 	return out, nil
+}
+
+// RunCase parses and runs one case. A malformed case gives a Result with
+// Error set (and Match false when it names an expected response).
+func RunCase(data []byte) Result {
+	c, err := ParseCase(data)
+	if err != nil {
+		res := Result{Name: c.Name, Statements: []Statement{}, Error: err.Error()}
+		if c.Expected != nil {
+			res.Expected = c.Expected.Response
+			f := false
+			res.Match = &f
+		}
+		return res
+	}
+	return Run(c)
 }
 
 // compile parses every policy of the case and builds the request.

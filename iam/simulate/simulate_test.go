@@ -207,3 +207,22 @@ func TestValidate(t *testing.T) {
 		}
 	})
 }
+
+func TestRunCase(t *testing.T) {
+	tests := []struct {
+		name, in, decision string
+		wantErr, mismatch  bool
+	}{
+		{"OK", poolCase, "Allowed", false, false},
+		{"ErrMalformed", `{"name":"m","request":1,"expected":{"response":"Allowed"}}`, "", true, true},
+		{"ErrNotJSON", `{`, "", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := RunCase([]byte(tt.in))
+			if got.Decision != tt.decision || (got.Error != "") != tt.wantErr || got.Mismatch() != tt.mismatch {
+				t.Fatalf("RunCase = %+v; want decision %q, error %v, mismatch %v", got, tt.decision, tt.wantErr, tt.mismatch)
+			}
+		})
+	}
+}
