@@ -21,6 +21,7 @@ func newRootCmd() *cobra.Command {
 		newTenantCmd(),
 		newPolicyCmd(),
 		newAuditCmd(),
+		newPredictCmd(),
 	)
 	return root
 }
