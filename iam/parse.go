@@ -160,6 +160,9 @@ func parseStatement(raw json.RawMessage, version string, kind Kind) (Statement, 
 			return st, fmt.Errorf("%s: must be a string", "Sid")
 		}
 	}
+	if kind != KindResource && !validSid(st.Sid) {
+		return st, fmt.Errorf("%s: invalid Sid %q: %s policies allow only ASCII letters and digits", "Sid", st.Sid, kind)
+	}
 	for _, k := range sortedKeys(m) {
 		if !isStatementElement(k) {
 			return st, fmt.Errorf("unknown element %q", k)
@@ -275,6 +278,18 @@ func parseStatement(raw json.RawMessage, version string, kind Kind) (Statement, 
 		return st, fmt.Errorf("uses %d distinct policy variables, more than the limit of %d", len(st.vars), MaxVariables)
 	}
 	return st, nil
+}
+
+// validSid reports whether sid is empty or made of ASCII letters and digits,
+// as IAM requires outside resource-based policies.
+func validSid(sid string) bool {
+	for i := 0; i < len(sid); i++ {
+		c := sid[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // validAction accepts "*" and "service:pattern" with a non-empty service
