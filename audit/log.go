@@ -25,6 +25,9 @@ var ErrUnavailable = errors.New("audit log unavailable")
 // ErrClosed is returned by operations on a closed Log.
 var ErrClosed = errors.New("audit log closed")
 
+// ErrReadOnly is returned by writes and proofs on a log opened ReadOnly.
+var ErrReadOnly = errors.New("audit log opened read-only")
+
 // ErrCorrupt is wrapped by Open's errors when the log on disk is damaged in
 // a way that truncating a torn tail cannot repair.
 var ErrCorrupt = errors.New("audit log corrupt")
@@ -83,6 +86,12 @@ type Config struct {
 	OpenFile OpenFileFunc
 	// Logger receives operational messages; default slog.Default().
 	Logger *slog.Logger
+	// ReadOnly opens an existing log for reading beside the process that
+	// writes it (no lock, no repair, no writes): Lookup and ExportJSONLines
+	// work; Append, Checkpoint, Sync and the proofs return ErrReadOnly.
+	// It sees the log as of Open, possibly including events written but
+	// not yet acknowledged.
+	ReadOnly bool
 }
 
 func (c *Config) setDefaults() error {
@@ -182,8 +191,9 @@ type Log struct {
 	mem *memIndex
 
 	// Writer-goroutine state.
-	n          int64 // events written (== durableN after each batch)
-	indexCount int64 // entries in the index file
+	n          int64        // events written (== durableN after each batch)
+	indexCount int64        // entries in the index file
+	tailIdx    []indexEntry // read-only: entries after indexCount, in memory
 	lastCP     Checkpoint
 	lastCPMsg  []byte
 	health     atomic.Pointer[error]
@@ -217,6 +227,15 @@ type appendResult struct {
 func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
+	}
+	if cfg.ReadOnly {
+		l := &Log{cfg: cfg, done: make(chan struct{}), quit: make(chan struct{}), mem: newMemIndex()}
+		close(l.done)
+		if err := l.openReadOnly(); err != nil {
+			l.closeFiles()
+			return nil, err
+		}
+		return l, nil
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open audit log: %w: %w", ErrUnavailable, err)
@@ -261,6 +280,9 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 // EventID, EventVersion and EventType when empty and seals the personal
 // fields when a FieldSealer is configured.
 func (l *Log) Append(ctx context.Context, ev Event) (Receipt, error) {
+	if l.cfg.ReadOnly {
+		return Receipt{}, ErrReadOnly
+	}
 	if err := ev.Validate(); err != nil {
 		return Receipt{}, err
 	}
@@ -413,6 +435,9 @@ func (l *Log) Sync(ctx context.Context) error {
 
 // do runs f on the writer goroutine.
 func (l *Log) do(ctx context.Context, f func()) error {
+	if l.cfg.ReadOnly {
+		return ErrReadOnly
+	}
 	l.closeMu.RLock()
 	defer l.closeMu.RUnlock()
 	if l.closed {
@@ -446,8 +471,10 @@ func (l *Log) Close(ctx context.Context) error {
 	if cerr := l.closeFiles(); err == nil {
 		err = cerr
 	}
-	if cerr := l.lock.Close(); err == nil {
-		err = cerr
+	if l.lock != nil {
+		if cerr := l.lock.Close(); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }

@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -358,6 +359,73 @@ func TestLog_Checkpoint(t *testing.T) {
 		got, err := audit.OpenCheckpoint(msg, tl.Verifier())
 		if err != nil || got != cp {
 			t.Errorf("OpenCheckpoint = %+v, %v; want %+v", got, err, cp)
+		}
+	})
+}
+
+func TestLog_OpenReadOnly(t *testing.T) {
+	ctx := context.Background()
+	t.Run("BesideWriter", func(t *testing.T) {
+		dir := t.TempDir()
+		tl := openTestLog(t, dir, nil)
+		defer tl.close(t)
+		for range 4 {
+			mustAppend(t, tl.Log, event("acme", "alice", "InvokeEndpoint", audit.Allowed))
+		}
+		ro, err := audit.Open(ctx, audit.Config{Dir: dir, ReadOnly: true})
+		if err != nil {
+			t.Fatalf("read-only Open beside the writer: %v", err)
+		}
+		defer ro.Close(ctx)
+		page, err := ro.Lookup(ctx, audit.Filter{TenantID: "acme"})
+		if err != nil || len(page.Events) != 4 {
+			t.Errorf("Lookup = %d events, %v; want 4", len(page.Events), err)
+		}
+		if _, err := ro.Append(ctx, event("acme", "a", "X", audit.Allowed)); !errors.Is(err, audit.ErrReadOnly) {
+			t.Errorf("Append = %v, want ErrReadOnly", err)
+		}
+		if _, _, err := ro.Checkpoint(ctx); !errors.Is(err, audit.ErrReadOnly) {
+			t.Errorf("Checkpoint = %v, want ErrReadOnly", err)
+		}
+		if _, err := ro.InclusionProof(ctx, audit.Scope{TenantID: "acme"}, 0, 0); !errors.Is(err, audit.ErrReadOnly) {
+			t.Errorf("InclusionProof = %v, want ErrReadOnly", err)
+		}
+	})
+	t.Run("LaggingIndexAndPartialWrite", func(t *testing.T) {
+		dir := t.TempDir()
+		tl := openTestLog(t, dir, nil)
+		for range 10 {
+			mustAppend(t, tl.Log, event("acme", "alice", "InvokeEndpoint", audit.Allowed))
+		}
+		tl.close(t)
+		// As seen mid-write: index behind, half a record at the end.
+		os.Truncate(filepath.Join(dir, "events.index"), 5*24+7)
+		seg := segmentPath(t, dir, 0)
+		f, _ := os.OpenFile(seg, os.O_WRONLY|os.O_APPEND, 0)
+		f.Write([]byte{0, 0, 1, 0, 1, 2})
+		f.Close()
+		before, _ := os.ReadFile(seg)
+
+		ro, err := audit.Open(ctx, audit.Config{Dir: dir, ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := ro.Lookup(ctx, audit.Filter{TenantID: "acme", OldestFirst: true, Limit: 100})
+		if err != nil || len(page.Events) != 10 || page.Events[9].Seq != 9 {
+			t.Errorf("Lookup = %d events, %v; want 10", len(page.Events), err)
+		}
+		ro.Close(ctx)
+		after, _ := os.ReadFile(seg)
+		if !bytes.Equal(before, after) {
+			t.Error("read-only Open modified the segment")
+		}
+		if st, _ := os.Stat(filepath.Join(dir, "events.index")); st.Size() != 5*24+7 {
+			t.Errorf("read-only Open modified the index (%d bytes)", st.Size())
+		}
+	})
+	t.Run("ErrMissingDir", func(t *testing.T) {
+		if _, err := audit.Open(ctx, audit.Config{Dir: filepath.Join(t.TempDir(), "none"), ReadOnly: true}); err == nil {
+			t.Error("read-only Open of a missing directory succeeded")
 		}
 	})
 }

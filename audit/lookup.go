@@ -29,6 +29,8 @@ type Filter struct {
 	EventName string
 	// Effect matches the decision effect; "Denied" matches both denies.
 	Effect Effect
+	// FromSeq skips events before this position (for following a log).
+	FromSeq int64
 	// OldestFirst returns events in log order; default newest first.
 	OldestFirst bool
 	// PageToken continues a previous Lookup with the same filter.
@@ -96,7 +98,7 @@ func (l *Log) Lookup(ctx context.Context, f Filter) (Page, error) {
 		limit = defaultLimit
 	}
 	limit = min(limit, maxLimit)
-	lo, hi := int64(0), l.durableN.Load()
+	lo, hi := max(0, f.FromSeq), l.durableN.Load()
 	if f.PageToken != "" {
 		pos, err := decodeToken(f.PageToken, f.OldestFirst)
 		if err != nil {

@@ -138,12 +138,21 @@ func (l *Log) open(ctx context.Context) error {
 // torn or corrupt final record, and returns the resulting size. A corrupt
 // record that is not the last one fails with ErrCorrupt.
 func scanFile(f File, max int, fn func(payload []byte, off int64) error) (int64, error) {
-	return scanRecords(f, max, true, fn)
+	return scanRecords(f, max, scanRepair, fn)
 }
 
-// scanRecords is scanFile with truncation optional; without it any
-// damaged record fails with ErrCorrupt.
-func scanRecords(f File, max int, repair bool, fn func(payload []byte, off int64) error) (int64, error) {
+// scanMode says what scanRecords does with a damaged final record.
+type scanMode int
+
+const (
+	scanStrict   scanMode = iota // fail with ErrCorrupt
+	scanRepair                   // truncate it
+	scanTolerate                 // stop before it (a writer may be mid-write)
+)
+
+// scanRecords is scanFile with the treatment of the final record chosen by
+// mode; a damaged record before the last one always fails with ErrCorrupt.
+func scanRecords(f File, max int, mode scanMode, fn func(payload []byte, off int64) error) (int64, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return 0, fmt.Errorf("open audit log: %w: %w", ErrUnavailable, err)
@@ -160,7 +169,9 @@ func scanRecords(f File, max int, repair bool, fn func(payload []byte, off int64
 			continue
 		case errors.Is(err, io.EOF):
 			return size, nil
-		case repair && (errors.Is(err, errTornRecord) || (errors.Is(err, errBadChecksum) && lastRecord(f, off, size))):
+		case mode == scanTolerate && (errors.Is(err, errTornRecord) || (errors.Is(err, errBadChecksum) && lastRecord(f, off, size))):
+			return off, nil
+		case mode == scanRepair && (errors.Is(err, errTornRecord) || (errors.Is(err, errBadChecksum) && lastRecord(f, off, size))):
 			if err := f.Truncate(off); err != nil {
 				return 0, fmt.Errorf("open audit log: truncate torn tail: %w: %w", ErrUnavailable, err)
 			}
@@ -207,4 +218,81 @@ func leafIndexEntry(payload []byte, seg int, off int64) (indexEntry, error) {
 		return indexEntry{}, fmt.Errorf("decode event: %w", err)
 	}
 	return indexEntry{seg: uint32(seg), off: uint32(off), tenant: tenantKey(ev.TenantID), time: ev.EventTime.UnixNano()}, nil
+}
+
+// openReadOnly loads an existing log for reading beside a running writer:
+// no lock, no repair, no writes. Records still being written are ignored;
+// index entries the writer has not written yet are rebuilt in memory.
+func (l *Log) openReadOnly() error {
+	cfg := &l.cfg
+	if _, err := os.Stat(cfg.Dir); err != nil {
+		return fmt.Errorf("open audit log: %w: %w", ErrUnavailable, err)
+	}
+	l.verifier = cfg.Verifier
+	if l.verifier == nil {
+		v, err := ReadVerifierKey(filepath.Join(cfg.Dir, publicKeyFile))
+		if err != nil {
+			return fmt.Errorf("open audit log: %w", err)
+		}
+		l.verifier = v
+	}
+	ro := func(name string) (File, error) {
+		f, err := cfg.OpenFile(filepath.Join(cfg.Dir, name), os.O_RDONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("open audit log: %w: %w", ErrUnavailable, err)
+		}
+		return f, nil
+	}
+	var err error
+	if l.cpF, err = ro(checkpointsFile); err != nil {
+		return err
+	}
+	var lastMsg []byte
+	if _, err := scanRecords(l.cpF, 1<<16, scanTolerate, func(payload []byte, _ int64) error {
+		lastMsg = append(lastMsg[:0], payload...)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if lastMsg != nil {
+		if l.lastCP, err = OpenCheckpoint(lastMsg, l.verifier); err != nil {
+			return fmt.Errorf("open audit log: %w: latest checkpoint: %w", ErrCorrupt, err)
+		}
+		l.lastCPMsg = lastMsg
+	}
+	segs, err := listSegments(cfg.Dir)
+	if err != nil {
+		return fmt.Errorf("open audit log: %w: %w", ErrUnavailable, err)
+	}
+	if len(segs) == 0 {
+		return fmt.Errorf("open audit log: %w: no event segments in %s", ErrCorrupt, cfg.Dir)
+	}
+	for _, si := range segs {
+		f, err := ro(si.name)
+		if err != nil {
+			return err
+		}
+		l.segs = append(l.segs, &segment{name: si.name, firstSeq: si.firstSeq, f: f})
+	}
+	last := l.segs[len(l.segs)-1]
+	next := last.firstSeq
+	if last.size, err = scanRecords(last.f, maxEventBytes+64, scanTolerate, func(payload []byte, off int64) error {
+		seq, err := leafSeq(payload)
+		if err != nil || seq != next {
+			return fmt.Errorf("open audit log: %w: %s offset %d: event seq %d, want %d", ErrCorrupt, last.name, off, seq, next)
+		}
+		next++
+		return nil
+	}); err != nil {
+		return err
+	}
+	l.n = next
+	if l.indexF, err = ro(indexFile); err != nil {
+		return err
+	}
+	if err := l.openIndex(); err != nil {
+		return err
+	}
+	l.durableN.Store(l.n)
+	return nil
 }

@@ -10,21 +10,33 @@ import (
 // openIndex loads the index file, trusting entries only up to the latest
 // checkpoint (the index is synced before each checkpoint), and rebuilds the
 // rest from the segments.
+//
+// Read-only, the entries the writer has written so far are trusted (the
+// last one is checked) and the missing ones are kept in memory only.
 func (l *Log) openIndex() error {
-	f, err := l.cfg.OpenFile(filepath.Join(l.cfg.Dir, indexFile), osCreateFlags, 0o600)
-	if err != nil {
-		return fmt.Errorf("open audit log: index: %w: %w", ErrUnavailable, err)
+	ro := l.cfg.ReadOnly
+	if !ro {
+		f, err := l.cfg.OpenFile(filepath.Join(l.cfg.Dir, indexFile), osCreateFlags, 0o600)
+		if err != nil {
+			return fmt.Errorf("open audit log: index: %w: %w", ErrUnavailable, err)
+		}
+		l.indexF = f
 	}
-	l.indexF = f
+	f := l.indexF
 	st, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("open audit log: index: %w: %w", ErrUnavailable, err)
 	}
-	trusted := min(st.Size()/indexEntrySize, l.n, l.lastCP.Size)
+	trusted := min(st.Size()/indexEntrySize, l.n)
+	if !ro {
+		trusted = min(trusted, l.lastCP.Size)
+	}
+	l.indexCount = trusted
 	if trusted > 0 {
 		if _, err := l.readLeafAt(trusted - 1); err != nil {
 			l.cfg.Logger.Warn("audit: rebuilding index", "err", err)
 			trusted = 0
+			l.indexCount = 0
 		}
 	}
 	const chunk = 1 << 14
@@ -50,12 +62,16 @@ func (l *Log) openIndex() error {
 	var buf []byte
 	for i := k; i < len(l.segs) && trusted < l.n; i++ {
 		s := l.segs[i]
-		_, err := scanRecords(s.f, maxEventBytes+64, false, func(payload []byte, off int64) error {
+		mode := scanStrict
+		if ro && i == len(l.segs)-1 {
+			mode = scanTolerate
+		}
+		_, err := scanRecords(s.f, maxEventBytes+64, mode, func(payload []byte, off int64) error {
 			seq, err := leafSeq(payload)
 			if err != nil {
 				return fmt.Errorf("open audit log: %w: %s offset %d: %w", ErrCorrupt, s.name, off, err)
 			}
-			if seq < trusted {
+			if seq < trusted || seq >= l.n {
 				return nil
 			}
 			e, err := leafIndexEntry(payload, i, off)
@@ -63,12 +79,18 @@ func (l *Log) openIndex() error {
 				return fmt.Errorf("open audit log: %w: %s offset %d: %w", ErrCorrupt, s.name, off, err)
 			}
 			buf = e.append(buf)
+			if ro {
+				l.tailIdx = append(l.tailIdx, e)
+			}
 			l.mem.addLocked(seq, e)
 			return nil
 		})
 		if err != nil {
 			return err
 		}
+	}
+	if ro {
+		return nil
 	}
 	if len(buf) > 0 {
 		if _, err := f.WriteAt(buf, trusted*indexEntrySize); err != nil {
@@ -145,11 +167,16 @@ func (l *Log) openHashes() error {
 // readLeafAt returns the stored event seq, located through the index file.
 // Callers other than the writer hold filesMu for reading.
 func (l *Log) readLeafAt(seq int64) ([]byte, error) {
-	es, err := readIndexEntries(l.indexF, seq, 1)
-	if err != nil {
-		return nil, err
+	var e indexEntry
+	if i := seq - l.indexCount; i >= 0 && i < int64(len(l.tailIdx)) {
+		e = l.tailIdx[i]
+	} else {
+		es, err := readIndexEntries(l.indexF, seq, 1)
+		if err != nil {
+			return nil, err
+		}
+		e = es[0]
 	}
-	e := es[0]
 	if int(e.seg) >= len(l.segs) {
 		return nil, fmt.Errorf("index entry %d names segment %d", seq, e.seg)
 	}

@@ -104,6 +104,9 @@ func (l *Log) InclusionProof(ctx context.Context, scope Scope, seq, treeSize int
 	if err := scope.check(); err != nil {
 		return InclusionProof{}, err
 	}
+	if l.cfg.ReadOnly {
+		return InclusionProof{}, ErrReadOnly
+	}
 	if err := ctx.Err(); err != nil {
 		return InclusionProof{}, err
 	}
@@ -148,6 +151,9 @@ func (l *Log) InclusionProof(ctx context.Context, scope Scope, seq, treeSize int
 // tree of newSize events (0 means the latest checkpoint). It reveals no
 // event content, so any scope may ask.
 func (l *Log) ConsistencyProof(ctx context.Context, oldSize, newSize int64) (ConsistencyProof, error) {
+	if l.cfg.ReadOnly {
+		return ConsistencyProof{}, ErrReadOnly
+	}
 	if err := ctx.Err(); err != nil {
 		return ConsistencyProof{}, err
 	}

@@ -25,7 +25,7 @@ look events up. See docs/audit.md for the formats.`,
 		Example: "  tenantml audit verify --data-dir ./tenantml-data\n" +
 			"  tenantml audit lookup --data-dir ./backup --tenant acme --effect Denied",
 	}
-	cmd.AddCommand(newAuditVerifyCmd(), newAuditLookupCmd())
+	cmd.AddCommand(newAuditVerifyCmd(), newAuditLookupCmd(), newAuditTailCmd())
 	return cmd
 }
 
@@ -101,9 +101,9 @@ func newAuditLookupCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lookup --data-dir DIR (--tenant ID | --all) [filters]",
 		Short: "Print audit events as JSON lines",
-		Long: `Lookup opens <data-dir>/audit (the server must be stopped, or use a copy of the
-data directory) and prints the matching events, newest first, one JSON object per
-line. Events of one tenant need --tenant; --all is the operator-wide view.`,
+		Long: `Lookup reads <data-dir>/audit (read-only: the server may be running) and prints
+the matching events, newest first, one JSON object per line. Events of one tenant need
+--tenant; --all is the operator-wide view.`,
 		Example: "  tenantml audit lookup --data-dir ./tenantml-data --tenant acme --effect Denied --since 2026-11-23T00:00:00Z\n" +
 			"  tenantml audit lookup --data-dir ./tenantml-data --all --action AssumeRole --limit 10",
 		Args: cobra.NoArgs,
@@ -119,7 +119,7 @@ line. Events of one tenant need --tenant; --all is the operator-wide view.`,
 				return &exitError{code: 2, err: err}
 			}
 			f.Effect = audit.Effect(effect)
-			log, err := audit.Open(cmd.Context(), audit.Config{Dir: auditDir(dataDir)})
+			log, err := audit.Open(cmd.Context(), audit.Config{Dir: auditDir(dataDir), ReadOnly: true})
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
@@ -158,6 +158,85 @@ line. Events of one tenant need --tenant; --all is the operator-wide view.`,
 	fl.BoolVar(&f.OldestFirst, "oldest-first", false, "print in log order")
 	fl.IntVar(&f.Limit, "limit", 0, "print one page of at most this many events (default: all)")
 	fl.StringVar(&f.PageToken, "page-token", "", "continue a previous --limit lookup")
+	return cmd
+}
+
+func newAuditTailCmd() *cobra.Command {
+	var (
+		dataDir  string
+		n        int
+		follow   bool
+		interval time.Duration
+		f        audit.Filter
+	)
+	cmd := &cobra.Command{
+		Use:   "tail --data-dir DIR (--tenant ID | --all) [-n N] [--follow]",
+		Short: "Print the latest audit events, and optionally follow new ones",
+		Long: `Tail reads <data-dir>/audit (read-only: the server may be running) and prints the
+last N events in log order, one JSON object per line; with --follow it keeps printing
+new events as they are written.`,
+		Example: "  tenantml audit tail --data-dir ./tenantml-data --all -n 50\n" +
+			"  tenantml audit tail --data-dir ./tenantml-data --tenant acme --follow",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dataDir == "" {
+				return &exitError{code: 2, err: fmt.Errorf("--data-dir is required")}
+			}
+			if n <= 0 || n > 1000 {
+				return &exitError{code: 2, err: fmt.Errorf("-n must be between 1 and 1000")}
+			}
+			ctx := cmd.Context()
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			next := int64(0) // first seq not yet printed
+			show := func(first bool) error {
+				log, err := audit.Open(ctx, audit.Config{Dir: auditDir(dataDir), ReadOnly: true})
+				if err != nil {
+					return err
+				}
+				defer log.Close(ctx)
+				q := f
+				if first {
+					q.Limit = n
+					page, err := log.Lookup(ctx, q)
+					if err != nil {
+						return err
+					}
+					for i := len(page.Events) - 1; i >= 0; i-- {
+						if err := enc.Encode(page.Events[i]); err != nil {
+							return err
+						}
+					}
+					next = log.Size()
+					return nil
+				}
+				q.FromSeq, q.OldestFirst = next, true
+				next = log.Size()
+				_, err = log.ExportJSONLines(ctx, cmd.OutOrStdout(), q)
+				return err
+			}
+			if err := show(true); err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			for follow {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(interval):
+				}
+				if err := show(false); err != nil {
+					return &exitError{code: 1, err: err}
+				}
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&dataDir, "data-dir", "", "data directory holding audit/")
+	fl.StringVar(&f.TenantID, "tenant", "", "tenant whose events to read")
+	fl.BoolVar(&f.AllTenants, "all", false, "read every tenant's and the platform's events (operator)")
+	fl.IntVarP(&n, "lines", "n", 20, "how many of the latest events to print")
+	fl.BoolVarP(&follow, "follow", "f", false, "keep printing new events")
+	fl.DurationVar(&interval, "interval", time.Second, "how often --follow looks for new events")
 	return cmd
 }
 
