@@ -283,3 +283,34 @@ func TestAuthorize_ZeroAlloc(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthorize_Concurrent decides from many goroutines against one shared
+// PolicySet; run with -race it proves compiled policies are read-only.
+func TestAuthorize_Concurrent(t *testing.T) {
+	set := &PolicySet{Identity: []*Policy{MustParse(poolPolicy, KindIdentity), MustParse(bridgePolicy, KindIdentity)}}
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			tenant := "t" + string(rune('a'+g))
+			for i := 0; i < 200; i++ {
+				req := Request{Principal: session, Action: invoke, Resource: endpoint,
+					Context: Context{Single("aws:PrincipalTag/TenantID", tenant), Single("sagemaker:TargetModel", tenant+".tar.gz")}}
+				if dec, _ := Authorize(set, &req); dec != Allowed {
+					errs <- "own model denied for " + tenant
+					return
+				}
+				req.Context[1] = Single("sagemaker:TargetModel", "other.tar.gz")
+				if dec, _ := Authorize(set, &req); dec != ImplicitlyDenied {
+					errs <- "other model not denied for " + tenant
+					return
+				}
+			}
+			errs <- ""
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if msg := <-errs; msg != "" {
+			t.Fatal(msg)
+		}
+	}
+}
