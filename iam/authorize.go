@@ -335,16 +335,15 @@ func (e *evalState) applies(st *Statement) (bool, grant) {
 }
 
 // resolve returns the value of a policy variable: a single-valued context
-// key, or the default. Multi-valued and missing keys without a default do
-// not resolve.
+// key, or the default. Multivalued and missing keys without a default do not
+// resolve.
 func (e *evalState) resolve(v *variable) (string, bool) {
 	vs, ok := e.lookup(v.key)
 	if ok && !vs.multi {
 		return vs.one, true
 	}
-	if ok && vs.multi && len(vs.many) == 1 {
-		return vs.many[0], true
-	}
+	// The IAM User Guide: a multivalued context key cannot be used as a
+	// policy variable; it falls back to the default, if any.
 	if v.hasDefault {
 		return v.def, true
 	}

@@ -148,6 +148,8 @@ func TestCondition_Variables(t *testing.T) {
 		{"EscapeQuestionAndDollar", "2012-10-17", `{"StringEquals":{"k":"${?}${$}"}}`, Context{Single("k", "?$")}, true},
 		{"Version2008IsLiteral", "2008-10-17", `{"StringEquals":{"sagemaker:TargetModel":"${aws:PrincipalTag/TenantID}.tar.gz"}}`, tag("acme"), false},
 		{"Version2008LiteralMatches", "2008-10-17", `{"StringEquals":{"k":"${aws:username}"}}`, Context{Single("k", "${aws:username}")}, true},
+		{"MultiValuedSingleElementDoesNotResolve", "2012-10-17", `{"StringEquals":{"k":"${m}"}}`, Context{Single("k", "a"), Multi("m", "a")}, false},
+		{"MultiValuedUsesDefault", "2012-10-17", `{"StringEquals":{"k":"${m, 'a'}"}}`, Context{Single("k", "a"), Multi("m", "x", "y")}, true},
 		{"MultiValuedDoesNotResolve", "2012-10-17", `{"StringEquals":{"k":"${m}"}}`, Context{Single("k", "a"), Multi("m", "a", "b")}, false},
 		{"DerivedPrincipalAccount", "2012-10-17", `{"StringEquals":{"k":"${aws:PrincipalAccount}"}}`, Context{Single("k", acct)}, true},
 		{"DerivedPrincipalArnIsRole", "2012-10-17", `{"StringEquals":{"aws:PrincipalArn":"` + roleARN + `"}}`, nil, true},
