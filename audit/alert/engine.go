@@ -80,9 +80,10 @@ type Engine struct {
 	windows  map[string]*window
 	observed int
 
-	queue chan item
-	quit  chan struct{}
-	done  chan struct{}
+	queue     chan item
+	quit      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
 
 	fired, delivered, deliveryFailures, dropped, recorded, recordFailures atomic.Uint64
 }
@@ -294,7 +295,7 @@ func (e *Engine) Flush(ctx context.Context) error {
 // Close stops the delivery goroutine; queued alerts not yet delivered are
 // abandoned when ctx ends first.
 func (e *Engine) Close(ctx context.Context) error {
-	close(e.quit)
+	e.closeOnce.Do(func() { close(e.quit) })
 	select {
 	case <-e.done:
 		return nil
