@@ -19,9 +19,14 @@
 //
 //	statement[1] (Sid "AllowInvoke"): Condition: unknown operator "StringEqual"
 //
-// The JSON wire form is read into generic maps and converted; the compiled
-// Policy holds only matchers (package arn globs, an action index, parsed
-// condition values), so the evaluator never touches JSON.
+// Sids must be letters and digits outside resource-based policies, as IAM
+// requires. A statement may use at most MaxVariables distinct policy
+// variables.
+//
+// The JSON wire form is read into generic maps (so that element names stay
+// case-sensitive and unknown elements are reported by name) and converted;
+// the compiled Policy holds only matchers (package arn globs, an action
+// index, parsed condition values), so the evaluator never touches JSON.
 //
 // # Matching
 //
@@ -44,8 +49,13 @@
 // request key, with defaults ${key, 'default'} and the escapes ${*} ${?}
 // ${$}) are substituted in Resource/NotResource and in String* and Arn*
 // condition values. A substituted value is literal text: a '*' inside it is
-// not a wildcard. A variable that cannot be resolved (missing or
-// multi-valued key without a default) makes its statement not apply.
+// not a wildcard. A variable that cannot be resolved (a missing key, or a
+// multivalued key, which IAM never substitutes, without a default) makes its
+// statement not apply.
+//
+// The engine derives aws:PrincipalArn (the role ARN for a role session),
+// aws:PrincipalAccount, aws:PrincipalType, aws:ResourceAccount and
+// aws:username from the request when the context does not carry them.
 //
 // # Evaluation
 //
@@ -56,11 +66,20 @@
 // policy granting to the caller's own ARN allows by itself while one
 // granting to the caller's role is limited by boundaries and session
 // policies; identity-based policies, permissions boundaries and session
-// policies intersect; cross-account requests need the caller's identity
+// policies intersect; role trust policies and KMS key policies must allow
+// even within one account; cross-account requests need the caller's identity
 // allow and the resource owner's resource-policy allow. The Diagnostics name
 // the deciding statements (policy label such as "identity[0]", statement
 // index, Sid, effect) and, for an implicit deny, the policy type that lacked
 // an allow, with a Reason sentence fit to show the denied user.
+//
+// # Building requests on the hot path
+//
+// A Request and its Context can live on the caller's stack: back Context
+// with an array (ctx := [2]iam.KeyValue{iam.Single(k, v), ...};
+// req.Context = ctx[:]) and pass &req; Authorize keeps no reference to
+// either, and the benchmarks and TestAuthorize_ZeroAlloc pin zero
+// allocations for the pool, bridge and silo policies.
 //
 // Compile once, decide many times: Parse builds an action index for policies
 // with more than a few statements, so deciding stays flat however many
