@@ -22,6 +22,8 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/keys/keystest"
@@ -37,8 +39,12 @@ func main() {
 func run() error {
 	sizeMiB := flag.Int("size", 512, "artifact size in MiB")
 	runs := flag.Int("runs", 5, "timed reads of each kind (the median is reported)")
-	dir := flag.String("dir", "", "scratch directory (default /dev/shm or the temp dir)")
+	dir := flag.String("dir", "", "scratch directory (default /dev/shm, or the temp dir with -cold)")
+	cold := flag.Bool("cold", false, "evict both files from the page cache before every read, so both come from the disk")
 	flag.Parse()
+	if *cold && *dir == "" {
+		*dir = os.TempDir()
+	}
 	ctx := context.Background()
 
 	root, err := scratch(*dir)
@@ -81,8 +87,17 @@ func run() error {
 		return err
 	}
 
+	bodies, err := filepath.Glob(filepath.Join(root, "blobs", "tenants", "acme", "blobs", "bench", "1", "model.tar.gz", "[0-9a-f]*[0-9a-f]"))
+	if err != nil || len(bodies) != 1 {
+		return fmt.Errorf("find the encrypted body: %v %v", bodies, err)
+	}
 	buf := make([]byte, 256<<10)
 	plain := func() (int64, uint64, error) {
+		if *cold {
+			if err := evict(plainPath); err != nil {
+				return 0, 0, err
+			}
+		}
 		f, err := os.Open(plainPath)
 		if err != nil {
 			return 0, 0, err
@@ -91,6 +106,11 @@ func run() error {
 		return drain(f, buf)
 	}
 	encrypted := func() (int64, uint64, error) {
+		if *cold {
+			if err := evict(bodies[0]); err != nil {
+				return 0, 0, err
+			}
+		}
 		rc, _, err := store.Get(ctx, "acme", "bench/model.tar.gz", "1")
 		if err != nil {
 			return 0, 0, err
@@ -123,12 +143,29 @@ func run() error {
 		}
 	}
 	p, e := median(plainMBs), median(encMBs)
-	fmt.Printf("artifact read, %d MiB, median of %d runs, GOMAXPROCS=%d\n", *sizeMiB, *runs, runtime.GOMAXPROCS(0))
+	cache := "page cache (warm)"
+	if *cold {
+		cache = "disk (page cache evicted before each read)"
+	}
+	fmt.Printf("artifact read, %d MiB from %s, %s, median of %d runs, GOMAXPROCS=%d\n", *sizeMiB, root, cache, *runs, runtime.GOMAXPROCS(0))
 	fmt.Printf("  plain file read:      %8.1f MB/s\n", p)
 	fmt.Printf("  encrypted store read: %8.1f MB/s  (decrypt + SHA-256 verify)\n", e)
 	fmt.Printf("  ratio encrypted/plain: %.2f (target >= 0.70)\n", e/p)
 	fmt.Printf("  peak heap growth during encrypted read: %.1f MiB\n", float64(peak)/(1<<20))
 	return nil
+}
+
+// evict syncs path and drops its pages from the page cache.
+func evict(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
 
 func scratch(dir string) (string, error) {
