@@ -54,7 +54,7 @@ type testLog struct {
 func openTestLog(tb testing.TB, dir string, mod func(*audit.Config)) *testLog {
 	tb.Helper()
 	tl := &testLog{dir: dir, clock: newFakeClock(), tick: make(chan time.Time)}
-	cfg := audit.Config{Dir: dir, Now: tl.clock.Now, Tick: tl.tick, Origin: "tenantml.audit/test"}
+	cfg := audit.Config{Dir: dir, Now: tl.clock.Now, Tick: tl.tick, Origin: "tenantml.audit/test", Logger: discardLogger()}
 	if mod != nil {
 		mod(&cfg)
 	}
