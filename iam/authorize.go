@@ -235,8 +235,13 @@ func (e *evalState) evalPolicy(d *Diagnostics, ov *overflow, p *Policy, kind Kin
 	}
 	visit := func(i int) {
 		st := &p.Statements[i]
-		ok, sg := e.applies(st)
+		ok, sg, m := e.applies(st)
 		if !ok {
+			if m.why != missNone && st.Effect == Allow {
+				m.ref = StatementRef{Kind: kind, Policy: int32(idx), Level: level, Index: int32(i), Sid: st.Sid, Effect: st.Effect}
+				m.st = st
+				d.addMiss(m)
+			}
 			return
 		}
 		ref := StatementRef{Kind: kind, Policy: int32(idx), Level: level, Index: int32(i), Sid: st.Sid, Effect: st.Effect}
@@ -276,8 +281,9 @@ func (e *evalState) evalPolicy(d *Diagnostics, ov *overflow, p *Policy, kind Kin
 }
 
 // applies reports whether st applies to the request and, for a statement with
-// a Principal, how it granted.
-func (e *evalState) applies(st *Statement) (bool, grant) {
+// a Principal, how it granted. When a statement names the action but does not
+// apply, the miss says which element failed (for explanations).
+func (e *evalState) applies(st *Statement) (bool, grant, miss) {
 	req := e.req
 	hit := false
 	for i := range st.actions {
@@ -287,27 +293,28 @@ func (e *evalState) applies(st *Statement) (bool, grant) {
 		}
 	}
 	if hit == st.notAction {
-		return false, grantNone
+		return false, grantNone, miss{}
 	}
 	g := grantDirect
 	if st.hasPrinc {
 		if st.notPrinc && st.Effect == Deny {
 			if st.principal.excludes(req, &e.caller) {
-				return false, grantNone
+				return false, grantNone, miss{why: missPrincipal}
 			}
 		} else if st.notPrinc {
 			if g = st.principal.notGrant(req, &e.caller); g == grantNone {
-				return false, grantNone
+				return false, grantNone, miss{why: missPrincipal}
 			}
 		} else if g = st.principal.match(req, &e.caller); g == grantNone {
-			return false, grantNone
+			return false, grantNone, miss{why: missPrincipal}
 		}
 	}
 	var buf [MaxVariables]string
 	for i := range st.vars {
 		v, ok := e.resolve(&st.vars[i])
 		if !ok {
-			return false, grantNone // an unresolvable variable: the statement does not apply
+			// An unresolvable variable: the statement does not apply.
+			return false, grantNone, miss{why: missVariable, idx: int16(i)}
 		}
 		buf[i] = v
 	}
@@ -321,17 +328,17 @@ func (e *evalState) applies(st *Statement) (bool, grant) {
 			}
 		}
 		if hit == st.notResource {
-			return false, grantNone
+			return false, grantNone, miss{why: missResource}
 		}
 	}
 	for i := range st.conds {
 		c := &st.conds[i]
 		vs, present := e.lookup(c.keyLower)
 		if !c.eval(vs, present, vars) {
-			return false, grantNone
+			return false, grantNone, miss{why: missCondition, idx: int16(i)}
 		}
 	}
-	return true, g
+	return true, g, miss{}
 }
 
 // resolve returns the value of a policy variable: a single-valued context

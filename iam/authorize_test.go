@@ -184,6 +184,12 @@ func TestDiagnostics_Reason(t *testing.T) {
 			[]StatementRef{{Kind: KindIdentity, Index: 0, Sid: "AllowInvoke", Effect: Allow}}},
 		{"Nothing", &PolicySet{},
 			[]string{"implicitly denied:", "no identity-based or resource-based policy allows"}, nil},
+		{"ClosestResource", &PolicySet{Identity: []*Policy{MustParse(siloPolicy("globex"), KindIdentity)}},
+			[]string{"implicitly denied:", `closest: statement 0 (Sid "InvokeOwnEndpoint") of identity[0] names this action but not this resource`}, nil},
+		{"ClosestVariable", &PolicySet{Identity: []*Policy{MustParse(bridgePolicy, KindIdentity)}},
+			[]string{"implicitly denied:", `closest: statement 0 of identity[0] names this action but its policy variable ${aws:PrincipalTag/TenantID} has no value in this request`}, nil},
+		{"ClosestCondition", &PolicySet{Identity: []*Policy{MustParse(stmt(`{"Sid":"OnlyTLS","Effect":"Allow","Action":"sagemaker:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}`), KindIdentity)}},
+			[]string{`closest: statement 0 (Sid "OnlyTLS") of identity[0] names this action but its condition Bool on "aws:SecureTransport" is not met`}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -78,11 +78,66 @@ type Diagnostics struct {
 	level           string // guardrail level lacking an allow
 	useDenies       bool
 
+	nMiss         int
+	misses        [inlineMisses]miss
 	nAllow, nDeny int
 	allows        [inlineRefs]StatementRef
 	denies        [inlineDenies]StatementRef
 	moreAllows    []StatementRef
 	moreDenies    []StatementRef
+}
+
+// inlineMisses is the number of near-miss Allow statements kept for
+// explaining an implicit deny.
+const inlineMisses = 2
+
+// missWhy says which element kept a statement that names the requested
+// action from applying.
+type missWhy uint8
+
+const (
+	missNone missWhy = iota
+	missPrincipal
+	missVariable
+	missResource
+	missCondition
+)
+
+// miss is an Allow statement that names the action but did not apply.
+type miss struct {
+	ref StatementRef
+	st  *Statement
+	why missWhy
+	idx int16 // variable or condition index
+}
+
+func (d *Diagnostics) addMiss(m miss) {
+	if d.nMiss < inlineMisses {
+		d.misses[d.nMiss] = m
+		d.nMiss++
+	}
+}
+
+// describe explains the miss without revealing policy values: it names the
+// element, operator and key, never the values a request would need.
+func (m *miss) describe() string {
+	s := m.ref.String() + " names this action"
+	switch m.why {
+	case missPrincipal:
+		return s + " but does not name this principal"
+	case missResource:
+		return s + " but not this resource"
+	case missVariable:
+		if int(m.idx) < len(m.st.vars) {
+			return s + " but its policy variable ${" + m.st.vars[m.idx].name + "} has no value in this request"
+		}
+	case missCondition:
+		if int(m.idx) < len(m.st.conds) {
+			c := &m.st.conds[m.idx]
+			return s + fmt.Sprintf(" but its condition %s on %q is not met", c.operator, c.key)
+		}
+	}
+	return s + " but does not apply"
 }
 
 // overflow holds statement references beyond the inline ones. It is kept
@@ -194,6 +249,16 @@ func (d *Diagnostics) Reason() string {
 	}
 	if len(refs) > 0 {
 		s += "; allowing statements that were not enough: " + list()
+	}
+	if d.missing == missingIdentity || d.missing == missingBoundary || d.missing == missingSession || d.missing == missingGuardrail {
+		for i := 0; i < d.nMiss; i++ {
+			if i == 0 {
+				s += "; closest: "
+			} else {
+				s += "; "
+			}
+			s += d.misses[i].describe()
+		}
 	}
 	return s
 }

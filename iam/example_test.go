@@ -40,7 +40,7 @@ func ExampleAuthorize() {
 	// Output:
 	// acme.tar.gz Allowed
 	// globex.tar.gz ImplicitlyDenied
-	// implicitly denied: no identity-based or resource-based policy allows "sagemaker:InvokeEndpoint" on "arn:aws:sagemaker:us-east-1:111122223333:endpoint/pool-endpoint" by "arn:aws:sts::111122223333:assumed-role/PoolInvokeRole/acme-session"
+	// implicitly denied: no identity-based or resource-based policy allows "sagemaker:InvokeEndpoint" on "arn:aws:sagemaker:us-east-1:111122223333:endpoint/pool-endpoint" by "arn:aws:sts::111122223333:assumed-role/PoolInvokeRole/acme-session"; closest: statement 0 (Sid "PoolInvoke") of identity[0] names this action but its condition StringEquals on "sagemaker:TargetModel" is not met
 }
 
 func ExampleParse_error() {

@@ -9,6 +9,7 @@ import (
 // variable is one policy variable slot of a statement: ${key} or
 // ${key, 'default'}.
 type variable struct {
+	name       string // the key as written, for explanations
 	key        string // lower-cased (ASCII); key names are case-insensitive
 	hasDefault bool
 	def        string
@@ -87,7 +88,7 @@ func parseVariable(inner string) (variable, bool) {
 	if key == "" || strings.ContainsAny(key, " \t'") {
 		return variable{}, false
 	}
-	v := variable{key: lowerASCII(key)}
+	v := variable{name: key, key: lowerASCII(key)}
 	if hasDef {
 		def = strings.TrimSpace(def)
 		if len(def) < 2 || def[0] != '\'' || def[len(def)-1] != '\'' {
