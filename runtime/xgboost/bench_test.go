@@ -12,7 +12,6 @@ func benchModel(b *testing.B) *Model {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(m.Info().MemoryBytes), "model-bytes")
 	return m
 }
 
@@ -33,6 +32,7 @@ func BenchmarkModel_PredictSingleRow(b *testing.B) {
 			x := synthRowsMissing(rows, 20, 7, in.missing)
 			out := make([]float32, 1)
 			b.ReportAllocs()
+			b.ReportMetric(float64(m.Info().MemoryBytes), "model-bytes")
 			i := 0
 			for b.Loop() {
 				r := i % rows
@@ -61,6 +61,7 @@ func BenchmarkModel_PredictBatch(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows), "ns/row")
+			b.ReportMetric(float64(m.Info().MemoryBytes), "model-bytes")
 		})
 	}
 }

@@ -17,6 +17,7 @@ const (
 	kindJSON
 	kindUBJ
 	kindBinary
+	kindPickle // a pickled Python Booster: recognised only to explain
 )
 
 // detect tells the format of an xgboost model from its first bytes.
@@ -34,6 +35,9 @@ func detect(head []byte) kind {
 	}
 	if bytes.HasPrefix(head, []byte("binf")) {
 		return kindBinary
+	}
+	if len(head) > 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5 && bytes.Contains(head, []byte("xgboost")) {
+		return kindPickle
 	}
 	// Pre-1.0 binary models have no header: the objective name follows the
 	// 136-byte learner parameters as a uint64-length-prefixed string.
@@ -83,6 +87,8 @@ func Load(data []byte) (*Model, error) {
 		}
 	case kindBinary:
 		s, err = decodeBinary(data)
+	case kindPickle:
+		return nil, errors.New("a pickled Python xgboost object is not a model file: save the booster with Booster.save_model and upload that")
 	default:
 		return nil, errors.New("not an xgboost model (want JSON, UBJSON or legacy binary)")
 	}

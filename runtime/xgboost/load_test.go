@@ -44,6 +44,20 @@ func TestLoad(t *testing.T) {
 		assertClose(t, "predict", got, []float32{-0.5})
 	})
 
+	t.Run("OK2xEncodings", func(t *testing.T) {
+		// xgboost >= 2.1 writes base_score as a bracketed list; some writers
+		// use booleans for default_left and numbers for parameters.
+		m, err := Load(tiny(`"5E-1"`, `"[5E-1]"`, `"default_left":[1,0,0]`, `"default_left":[true,false,false]`, `"num_nodes":"3"`, `"num_nodes":3`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, 1)
+		if err := m.Predict([]float32{float32(math.NaN()), 0}, 1, got); err != nil {
+			t.Fatal(err)
+		}
+		assertClose(t, "predict", got, []float32{-0.5})
+	})
+
 	deep := `{"learner":` + strings.Repeat("[", 100000)
 	ubjDeep := append([]byte("{L\x00\x00\x00\x00\x00\x00\x00\x07learner"), bytes.Repeat([]byte("["), 100000)...)
 	ubjHugeCount := []byte("{L\x00\x00\x00\x00\x00\x00\x00\x07learner[$d#L\x3f\xff\xff\xff\xff\xff\xff\xff")
@@ -80,6 +94,7 @@ func TestLoad(t *testing.T) {
 		{"ErrGroup", tiny(`"tree_info":[0]`, `"tree_info":[3]`), "group 3 out of range"},
 		{"ErrTreeInfoLength", tiny(`"tree_info":[0]`, `"tree_info":[]`), "tree_info has 0 entries"},
 		{"ErrBaseScore", tiny("reg:squarederror", "binary:logistic", `"5E-1"`, `"1.5"`), "outside (0, 1)"},
+		{"ErrBaseScoreVector", tiny(`"5E-1"`, `"[5E-1,2E-1]"`), "per-target values are not supported"},
 		{"ErrBaseScoreText", tiny(`"5E-1"`, `"half"`), "base_score"},
 		{"ErrNumFeature", tiny(`"num_feature":"2"`, `"num_feature":"-2"`), "num_feature -2 out of range"},
 		{"ErrNumClass", tiny(`"num_class":"0"`, `"num_class":"99999999"`), "out of range"},
@@ -100,6 +115,7 @@ func TestLoad(t *testing.T) {
 		{"ErrUBJHugeCount", ubjHugeCount, "exceeds the input"},
 		{"ErrUBJHugeString", ubjHugeString, "exceeds the input"},
 		{"ErrUBJNegativeCount", ubjNegative, "negative length"},
+		{"ErrPickle", []byte("\x80\x03cxgboost.core\nBooster\nq\x00)"), "pickled Python xgboost object"},
 		{"ErrUBJMarker", []byte("{L\x00\x00\x00\x00\x00\x00\x00\x07learner?"), "unexpected marker"},
 	}
 	for _, tt := range tests {

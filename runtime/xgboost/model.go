@@ -4,14 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"github.com/tenantml/tenantml/runtime"
 )
 
 // Model is a loaded XGBoost model. It is immutable after Load and safe for
-// concurrent use; Predict and its variants do not allocate (except
-// multi:softmax with more than maxStackGroups classes).
+// concurrent use; Predict and its variants do not allocate in the steady
+// state.
 type Model struct {
 	format     string
 	obj        objective
@@ -34,6 +35,10 @@ type Model struct {
 
 	// Linear booster: weights[f*groups+g], bias at numFeature*groups+g.
 	weights []float32
+
+	// scratch holds *[]float32 margin buffers for multi:softmax models with
+	// more than maxStackGroups classes.
+	scratch sync.Pool
 }
 
 var (
@@ -42,8 +47,8 @@ var (
 	_ runtime.RangePredictor  = (*Model)(nil)
 )
 
-// maxStackGroups is the number of classes multi:softmax handles without
-// allocating a scratch buffer.
+// maxStackGroups is the number of classes multi:softmax handles with a
+// buffer on the stack; larger models reuse pooled buffers.
 const maxStackGroups = 64
 
 // Info returns the model's metadata.
@@ -108,7 +113,13 @@ func (m *Model) PredictRange(x []float32, rows int, out []float32, begin, end in
 		var stack [maxStackGroups]float32
 		buf := stack[:]
 		if g > maxStackGroups {
-			buf = make([]float32, g)
+			p, _ := m.scratch.Get().(*[]float32)
+			if p == nil || len(*p) != g {
+				s := make([]float32, g)
+				p = &s
+			}
+			defer m.scratch.Put(p)
+			buf = *p
 		}
 		buf = buf[:g]
 		for r := range rows {

@@ -210,3 +210,36 @@ func TestObjective_Transforms(t *testing.T) {
 		softmax(p) // NaN must not panic
 	})
 }
+
+// TestModel_PredictSoftmaxManyClasses covers multi:softmax beyond the stack
+// buffer (pooled scratch): the class index must be the margins' argmax.
+func TestModel_PredictSoftmaxManyClasses(t *testing.T) {
+	for _, classes := range []int{3, maxStackGroups, maxStackGroups + 1, 150} {
+		s := synthSpec("multi:softmax", 2*classes, 3, 5, uint64(classes))
+		s.numClass = classes
+		for k := range s.treeInfo {
+			s.treeInfo[k] = int32(k % classes)
+		}
+		m, err := build(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const rows = 30
+		x := synthRows(rows, 5, 2)
+		got := make([]float32, rows)
+		margins := make([]float32, rows*classes)
+		for range 3 { // reuse pooled buffers
+			if err := m.Predict(x, rows, got); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := m.PredictMargin(x, rows, margins); err != nil {
+			t.Fatal(err)
+		}
+		for r := range rows {
+			if want := argmax(margins[r*classes : (r+1)*classes]); got[r] != float32(want) {
+				t.Fatalf("%d classes, row %d: class %g, want %d", classes, r, got[r], want)
+			}
+		}
+	}
+}
