@@ -237,7 +237,9 @@ func (e *evalState) evalPolicy(d *Diagnostics, ov *overflow, p *Policy, kind Kin
 		st := &p.Statements[i]
 		ok, sg, m := e.applies(st)
 		if !ok {
-			if m.why != missNone && st.Effect == Allow {
+			// Near misses explain the caller's own policies; a resource-based
+			// policy belongs to the resource owner and is never described.
+			if m.why != missNone && st.Effect == Allow && kind != KindResource {
 				m.ref = StatementRef{Kind: kind, Policy: int32(idx), Level: level, Index: int32(i), Sid: st.Sid, Effect: st.Effect}
 				m.st = st
 				d.addMiss(m)

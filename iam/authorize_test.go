@@ -188,6 +188,8 @@ func TestDiagnostics_Reason(t *testing.T) {
 			[]string{"implicitly denied:", `closest: statement 0 (Sid "InvokeOwnEndpoint") of identity[0] names this action but not this resource`}, nil},
 		{"ClosestVariable", &PolicySet{Identity: []*Policy{MustParse(bridgePolicy, KindIdentity)}},
 			[]string{"implicitly denied:", `closest: statement 0 of identity[0] names this action but its policy variable ${aws:PrincipalTag/TenantID} has no value in this request`}, nil},
+		{"ResourcePolicyNeverDescribed", &PolicySet{Resource: MustParse(stmt(`{"Sid":"TenantB","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/TenantB"},"Action":"sagemaker:*","Resource":"*"}`), KindResource)},
+			[]string{"implicitly denied:"}, nil},
 		{"ClosestCondition", &PolicySet{Identity: []*Policy{MustParse(stmt(`{"Sid":"OnlyTLS","Effect":"Allow","Action":"sagemaker:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}`), KindIdentity)}},
 			[]string{`closest: statement 0 (Sid "OnlyTLS") of identity[0] names this action but its condition Bool on "aws:SecureTransport" is not met`}, nil},
 	}
@@ -196,6 +198,9 @@ func TestDiagnostics_Reason(t *testing.T) {
 			req := Request{Principal: session, Action: invoke, Resource: endpoint}
 			_, d := Authorize(tt.set, &req)
 			reason := d.Reason()
+			if tt.name == "ResourcePolicyNeverDescribed" && strings.Contains(reason, "TenantB") {
+				t.Fatalf("Reason() = %q describes the resource owner's policy", reason)
+			}
 			for _, w := range tt.want {
 				if !strings.Contains(reason, w) {
 					t.Errorf("Reason() = %q, want it to contain %q", reason, w)
