@@ -267,26 +267,30 @@ func TestDiagnostics_Overflow(t *testing.T) {
 }
 
 // TestAuthorize_ZeroAlloc pins the hot-path promise: deciding the pool,
-// bridge and silo policies allocates nothing.
+// bridge and silo policies allocates nothing, whether allowed or denied.
 func TestAuthorize_ZeroAlloc(t *testing.T) {
 	tests := []struct {
-		name, doc, resource string
+		name, doc, resource, model string
+		want                       Decision
 	}{
-		{"Pool", poolPolicy, endpoint},
-		{"Bridge", bridgePolicy, "arn:aws:sagemaker:us-east-1:111122223333:endpoint/acme"},
-		{"Silo", siloPolicy("acme"), "arn:aws:sagemaker:us-east-1:111122223333:endpoint/acme"},
+		{"Pool", poolPolicy, endpoint, "acme.tar.gz", Allowed},
+		{"PoolOtherTenant", poolPolicy, endpoint, "globex.tar.gz", ImplicitlyDenied},
+		{"Bridge", bridgePolicy, "arn:aws:sagemaker:us-east-1:111122223333:endpoint/acme", "", Allowed},
+		{"BridgeOtherTenant", bridgePolicy, "arn:aws:sagemaker:us-east-1:111122223333:endpoint/globex", "", ImplicitlyDenied},
+		{"Silo", siloPolicy("acme"), "arn:aws:sagemaker:us-east-1:111122223333:endpoint/acme", "", Allowed},
+		{"SiloOtherTenant", siloPolicy("acme"), "arn:aws:sagemaker:us-east-1:111122223333:endpoint/globex", "", ImplicitlyDenied},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			set := &PolicySet{Identity: []*Policy{MustParse(tt.doc, KindIdentity)}}
 			var dec Decision
 			allocs := testing.AllocsPerRun(100, func() {
-				ctx := [2]KeyValue{Single("aws:PrincipalTag/TenantID", "acme"), Single("sagemaker:TargetModel", "acme.tar.gz")}
+				ctx := [2]KeyValue{Single("aws:PrincipalTag/TenantID", "acme"), Single("sagemaker:TargetModel", tt.model)}
 				req := Request{Principal: session, Action: invoke, Resource: tt.resource, Context: ctx[:]}
 				dec, _ = Authorize(set, &req)
 			})
-			if dec != Allowed {
-				t.Fatalf("decision = %v, want Allowed", dec)
+			if dec != tt.want {
+				t.Fatalf("decision = %v, want %v", dec, tt.want)
 			}
 			if allocs != 0 {
 				t.Fatalf("Authorize allocated %v times per run, want 0", allocs)
