@@ -59,7 +59,7 @@ func sha(b string) string {
 
 // signed builds a request signed by the SDK signer as a client would send it
 // and as the server receives it.
-func signed(t *testing.T, method, target, body string, hdr map[string]string, keyID, secret string, at time.Time) *http.Request {
+func signed(t testing.TB, method, target, body string, hdr map[string]string, keyID, secret string, at time.Time) *http.Request {
 	t.Helper()
 	req := httptest.NewRequest(method, "http://127.0.0.1:8080"+target, strings.NewReader(body))
 	for k, v := range hdr {
