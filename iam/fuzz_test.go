@@ -1,9 +1,64 @@
 package iam
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
+
+// corpusPolicies returns the policy documents of the conformance corpus
+// (testdata/corpus/*.json) with their kinds, as fuzz seeds.
+func corpusPolicies(f *testing.F) (docs [][]byte, kinds []Kind) {
+	f.Helper()
+	files, _ := filepath.Glob(filepath.Join("testdata", "corpus", "*.json"))
+	add := func(raw json.RawMessage, k Kind) {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			raw = json.RawMessage(s)
+		}
+		docs, kinds = append(docs, raw), append(kinds, k)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var cases []struct {
+			Identity []json.RawMessage `json:"identityPolicies"`
+			Resource json.RawMessage   `json:"resourcePolicy"`
+			Bound    []json.RawMessage `json:"permissionBoundaries"`
+			Session  json.RawMessage   `json:"sessionPolicy"`
+			SCPs     []struct {
+				Policies []json.RawMessage `json:"policies"`
+			} `json:"serviceControlPolicies"`
+		}
+		if err := json.Unmarshal(data, &cases); err != nil {
+			f.Fatalf("%s: %v", file, err)
+		}
+		for _, c := range cases {
+			for _, p := range c.Identity {
+				add(p, KindIdentity)
+			}
+			if len(c.Resource) > 0 {
+				add(c.Resource, KindResource)
+			}
+			for _, p := range c.Bound {
+				add(p, KindBoundary)
+			}
+			if len(c.Session) > 0 {
+				add(c.Session, KindSession)
+			}
+			for _, l := range c.SCPs {
+				for _, p := range l.Policies {
+					add(p, KindGuardrail)
+				}
+			}
+		}
+	}
+	return docs, kinds
+}
 
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(poolPolicy), uint8(KindIdentity))
@@ -11,6 +66,10 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["111122223333"]},"NotAction":"iam:*","NotResource":"arn:aws:s3:::b/${aws:username, 'x'}/*","Condition":{"ForAnyValue:StringLikeIfExists":{"aws:TagKeys":["a*"]},"Null":{"k":"true"},"IpAddress":{"aws:SourceIp":"::1"}}}]}`), uint8(KindResource))
 	f.Add([]byte(`{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"1700000000"}}}}`), uint8(KindSession))
 	f.Add([]byte(`[]`), uint8(KindGuardrail))
+	docs, kinds := corpusPolicies(f)
+	for i := range docs {
+		f.Add([]byte(docs[i]), uint8(kinds[i]))
+	}
 	f.Fuzz(func(t *testing.T, doc []byte, kind uint8) {
 		k := Kind(kind % 5)
 		p, err := Parse(doc, ParseOptions{Kind: k, MaxChars: -1})
