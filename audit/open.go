@@ -99,19 +99,18 @@ func (l *Log) open(ctx context.Context) error {
 	if l.n < l.lastCP.Size {
 		return fmt.Errorf("open audit log: %w: %d events but checkpoint %d covers %d", ErrCorrupt, l.n, l.lastCP.Number, l.lastCP.Size)
 	}
-	if len(segs) == 1 && l.n == 0 {
-		if err := syncDir(cfg.Dir); err != nil {
-			return unavailable("sync dir", err)
-		}
-	}
 
 	if err := l.openIndex(); err != nil {
 		return err
 	}
-	if err := l.openHashes(); err != nil {
+	if err := l.openHashes(false); err != nil {
 		return err
 	}
 	l.durableN.Store(l.n)
+	// Persist the directory entries of files created above.
+	if err := syncDir(cfg.Dir); err != nil {
+		return unavailable("sync dir", err)
+	}
 
 	// The latest checkpoint must match the tree: a mismatch means the
 	// files were altered and appending would fork the log.
@@ -121,7 +120,16 @@ func (l *Log) open(ctx context.Context) error {
 			return fmt.Errorf("open audit log: %w: %w", ErrCorrupt, err)
 		}
 		if root != l.lastCP.Root {
-			return fmt.Errorf("open audit log: %w: tree of %d events does not match checkpoint %d", ErrCorrupt, l.lastCP.Size, l.lastCP.Number)
+			// tree.hashes is derived data: recompute it from the events
+			// before concluding that the events themselves changed.
+			l.cfg.Logger.Warn("audit: stored tree hashes do not match the latest checkpoint; recomputing them")
+			l.hashes.f.Close()
+			if err := l.openHashes(true); err != nil {
+				return err
+			}
+			if root, err = tlog.TreeHash(l.lastCP.Size, l.hashes); err != nil || root != l.lastCP.Root {
+				return fmt.Errorf("open audit log: %w: tree of %d events does not match checkpoint %d", ErrCorrupt, l.lastCP.Size, l.lastCP.Number)
+			}
 		}
 	}
 	if l.lastCPMsg == nil || l.n > l.lastCP.Size {

@@ -40,6 +40,7 @@ func (l *Log) openIndex() error {
 		}
 	}
 	const chunk = 1 << 14
+load:
 	for first := int64(0); first < trusted; first += chunk {
 		es, err := readIndexEntries(f, first, min(chunk, trusted-first))
 		if err != nil {
@@ -47,7 +48,10 @@ func (l *Log) openIndex() error {
 		}
 		for i, e := range es {
 			if int(e.seg) >= len(l.segs) {
-				return fmt.Errorf("open audit log: %w: index entry %d names segment %d", ErrCorrupt, first+int64(i), e.seg)
+				l.cfg.Logger.Warn("audit: rebuilding index", "entry", first+int64(i))
+				l.mem = newMemIndex()
+				trusted, l.indexCount = 0, 0
+				break load
 			}
 			l.mem.addLocked(first+int64(i), e)
 		}
@@ -110,7 +114,8 @@ func (l *Log) openIndex() error {
 // openHashes loads tree.hashes, trusting it only up to the latest
 // checkpoint (it is synced before each one), and recomputes the hashes of
 // later events from the segments.
-func (l *Log) openHashes() error {
+// With rebuild it ignores the file and recomputes every hash.
+func (l *Log) openHashes(rebuild bool) error {
 	f, err := l.cfg.OpenFile(filepath.Join(l.cfg.Dir, hashesFile), osCreateFlags, 0o600)
 	if err != nil {
 		return fmt.Errorf("open audit log: tree hashes: %w: %w", ErrUnavailable, err)
@@ -121,6 +126,9 @@ func (l *Log) openHashes() error {
 		return fmt.Errorf("open audit log: tree hashes: %w: %w", ErrUnavailable, err)
 	}
 	have := st.Size() / tlog.HashSize
+	if rebuild {
+		have = 0
+	}
 	from := l.lastCP.Size
 	if have < tlog.StoredHashCount(from) {
 		// Damaged below the checkpoint: recompute from the last complete
