@@ -210,13 +210,22 @@ func (e *evalState) decide(set *PolicySet, d *Diagnostics, ov *overflow) Decisio
 // acted on by an sts: action (its trust policy) or a KMS key (its key policy).
 func resourcePolicyRequired(req *Request) bool {
 	r := req.Resource
+	if len(r) < 4 || r[:4] != "arn:" {
+		return false
+	}
+	// The service component follows the partition: check it before splitting.
+	i := strings.IndexByte(r[4:], ':')
+	if i < 0 {
+		return false
+	}
+	svc := r[4+i+1:]
 	switch {
-	case len(req.Action) > 4 && strings.EqualFold(req.Action[:4], "sts:"):
+	case strings.HasPrefix(svc, "iam:") && len(req.Action) > 4 && strings.EqualFold(req.Action[:4], "sts:"):
 		parts, ok := arn.Split(r)
-		return ok && parts[2] == "iam" && strings.HasPrefix(parts[5], "role/")
-	case strings.HasPrefix(r, "arn:") && strings.Contains(r, ":kms:"):
+		return ok && strings.HasPrefix(parts[5], "role/")
+	case strings.HasPrefix(svc, "kms:"):
 		parts, ok := arn.Split(r)
-		return ok && parts[2] == "kms" && strings.HasPrefix(parts[5], "key/")
+		return ok && strings.HasPrefix(parts[5], "key/")
 	}
 	return false
 }
