@@ -1,6 +1,7 @@
 package sts
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
@@ -113,6 +114,15 @@ func (is *Issuer) Issue(s Session) (Credentials, error) {
 	if err := s.validate(); err != nil {
 		return Credentials{}, fmt.Errorf("issue: %w", err)
 	}
+	if s.Policy != "" {
+		// Insignificant whitespace is not sealed: the token stays small and
+		// the policy means the same.
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(s.Policy)); err != nil {
+			return Credentials{}, fmt.Errorf("issue: session policy: %w", err)
+		}
+		s.Policy = buf.String()
+	}
 
 	var idBytes [10]byte // 16 base32 characters
 	var secretBytes [30]byte
@@ -130,6 +140,9 @@ func (is *Issuer) Issue(s Session) (Credentials, error) {
 	token, err := is.seal(plain)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("issue: %w", err)
+	}
+	if len(token) > MaxTokenLen {
+		return Credentials{}, fmt.Errorf("issue: session token of %d bytes exceeds %d", len(token), MaxTokenLen)
 	}
 	return Credentials{
 		AccessKeyID:     plain.AccessKeyID,
@@ -182,8 +195,11 @@ func (o Opened) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("access_key_id", o.AccessKeyID), slog.String("session", o.Session.AssumedRoleARN))
 }
 
-// MaxTokenLen bounds the token size Open accepts.
-const MaxTokenLen = 16 << 10
+// MaxTokenLen bounds the token size Issue produces and Open accepts. A
+// typical session seals into about 1 KiB; the bound leaves room for a role
+// with 50 tags of maximal multi-byte keys and values plus a 2,048-character
+// session policy.
+const MaxTokenLen = 128 << 10
 
 // Open authenticates and decrypts token. It returns a *TokenError for a token
 // that is malformed, altered or sealed under an unknown key, and an error

@@ -124,6 +124,43 @@ func TestIssuer_Issue(t *testing.T) {
 			}
 		})
 	}
+	t.Run("OKWorstCaseSize", func(t *testing.T) {
+		s := session()
+		s.Tags = map[string]string{}
+		for i := range sts.MaxSessionTags {
+			k := fmt.Sprintf("%03d", i) + strings.Repeat("𠀀", sts.MaxTagKeyLen-3)
+			s.Tags[k] = strings.Repeat("𠀀", sts.MaxTagValueLen)
+		}
+		s.Policy = `{"Statement": [` + "\n  " + `{"Sid": "` + strings.Repeat("x", 2000) + `"}]}`
+		creds, err := is.Issue(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := is.Open(creds.SessionToken)
+		if err != nil {
+			t.Fatalf("Open() of a maximal token (%d bytes): %v", len(creds.SessionToken), err)
+		}
+		if len(o.Session.Tags) != sts.MaxSessionTags || strings.ContainsAny(o.Session.Policy, " \n") {
+			t.Fatalf("opened %d tags, policy compacted = %v", len(o.Session.Tags), !strings.ContainsAny(o.Session.Policy, " \n"))
+		}
+	})
+	t.Run("ErrTooLarge", func(t *testing.T) {
+		s := session()
+		s.Tags = map[string]string{}
+		for i := range 200 {
+			s.Tags[fmt.Sprint(i)] = strings.Repeat("𠀀", 256)
+		}
+		if _, err := is.Issue(s); err == nil || !strings.Contains(err.Error(), "exceeds") {
+			t.Fatalf("Issue() of an oversized session = %v, want a size error", err)
+		}
+	})
+	t.Run("ErrPolicyNotJSON", func(t *testing.T) {
+		s := session()
+		s.Policy = `{"Statement":`
+		if _, err := is.Issue(s); err == nil {
+			t.Fatal("Issue() with a malformed policy succeeded")
+		}
+	})
 	t.Run("ErrRandom", func(t *testing.T) {
 		bad := issuer(t, ring(t, 1, 1), c)
 		bad.Rand = strings.NewReader("short")
