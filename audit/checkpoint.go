@@ -109,6 +109,9 @@ func SignCheckpoint(c Checkpoint, s note.Signer) ([]byte, error) {
 // OpenCheckpoint verifies the signed checkpoint msg with v and parses it.
 // The origin must equal the verifier's key name.
 func OpenCheckpoint(msg []byte, v note.Verifier) (Checkpoint, error) {
+	if v == nil {
+		return Checkpoint{}, errors.New("open checkpoint: no verifier key")
+	}
 	n, err := note.Open(msg, note.VerifierList(v))
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("open checkpoint: %w", err)

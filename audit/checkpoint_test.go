@@ -68,6 +68,11 @@ func TestOpenCheckpoint(t *testing.T) {
 			t.Error("signed a checkpoint for another origin")
 		}
 	})
+	t.Run("ErrNoVerifier", func(t *testing.T) {
+		if _, err := audit.OpenCheckpoint(msg, nil); err == nil {
+			t.Error("opened without a verifier")
+		}
+	})
 	t.Run("ErrTampered", func(t *testing.T) {
 		forged := strings.Replace(string(msg), "\n3\n", "\n4\n", 1)
 		if _, err := audit.OpenCheckpoint([]byte(forged), v); err == nil {

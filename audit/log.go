@@ -60,6 +60,12 @@ type Config struct {
 	Sealer FieldSealer
 	// Observer, if set, sees appended events and failures (alerts).
 	Observer Observer
+	// OnCheckpoint, if set, is called with every checkpoint after it is
+	// durable, on the writer goroutine: it must not block. Use it to
+	// publish checkpoints outside the machine (a database, a witness),
+	// which is what makes truncating the log and its checkpoints together
+	// detectable.
+	OnCheckpoint func(cp Checkpoint, signed []byte)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Rand supplies randomness for event IDs and key generation; default

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/tenantml/tenantml/audit"
 )
@@ -348,6 +351,26 @@ func TestLog_Checkpoint(t *testing.T) {
 		cp, _ := tl.LatestCheckpoint()
 		if cp.Number != cp0.Number+1 || cp.Size != 0 || !cp.Time.Equal(tl.clock.Now()) {
 			t.Errorf("idle checkpoint = %+v", cp)
+		}
+	})
+	t.Run("Published", func(t *testing.T) {
+		var got []audit.Checkpoint
+		skey, vkey, _ := note.GenerateKey(rand.Reader, "tenantml.audit/published")
+		signer, _ := note.NewSigner(skey)
+		verifier, _ := note.NewVerifier(vkey)
+		tl := openTestLog(t, t.TempDir(), func(c *audit.Config) {
+			c.Signer, c.Verifier = signer, verifier
+			c.OnCheckpoint = func(cp audit.Checkpoint, signed []byte) {
+				if _, err := audit.OpenCheckpoint(signed, verifier); err != nil {
+					t.Error(err)
+				}
+				got = append(got, cp)
+			}
+		})
+		mustAppend(t, tl.Log, event("acme", "a", "X", audit.Allowed))
+		tl.close(t) // Close runs the writer's final checkpoint before returning
+		if len(got) != 2 || got[0].Size != 0 || got[1].Size != 1 || got[1].Number != 1 {
+			t.Errorf("published %+v, want the opening and closing checkpoints", got)
 		}
 	})
 	t.Run("Forced", func(t *testing.T) {

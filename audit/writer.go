@@ -303,5 +303,8 @@ func (l *Log) checkpoint() error {
 	l.lastCP, l.lastCPMsg = cp, msg
 	l.cpMu.Unlock()
 	l.checkpoints.Add(1)
+	if l.cfg.OnCheckpoint != nil {
+		l.cfg.OnCheckpoint(cp, msg)
+	}
 	return nil
 }
