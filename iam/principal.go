@@ -185,10 +185,13 @@ func (ps *principalSet) notGrant(req *Request, c *caller) grant {
 	return grantNone
 }
 
-// excludes reports whether a NotPrincipal set lists every identity the caller
-// acts as: its own ARN, for a session also its role, and its account. As the
-// IAM User Guide explains for NotPrincipal with Deny, exempting a role session
-// needs the session ARN (or the role ARN) and the account ARN.
+// excludes reports whether a NotPrincipal set (in a Deny statement) lists
+// every identity the caller acts as, so that the Deny does not apply. The IAM
+// User Guide warns that AWS may validate the account, then the role, then the
+// assumed-role session, and AWS's examples list all three; so a role session
+// is exempt only when its session ARN, its role and its account are all
+// listed, an IAM user only when the user and its account are. Listing too
+// little keeps the Deny in force (fail closed).
 func (ps *principalSet) excludes(req *Request, c *caller) bool {
 	if ps.any {
 		return true
@@ -201,18 +204,15 @@ func (ps *principalSet) excludes(req *Request, c *caller) bool {
 			break
 		}
 	}
-	if c.kind == principalRole {
-		self = self || role
-	}
-	if c.kind == principalSession {
-		// The session is listed when its own ARN or its role is listed.
-		self = self || role
-	}
-	account := c.account == "" || slices.Contains(ps.accounts, c.account)
-	if c.kind == principalRoot {
-		self = self || account
-	}
-	if c.kind == principalOther {
+	account := c.account != "" && slices.Contains(ps.accounts, c.account)
+	switch c.kind {
+	case principalSession:
+		return self && role && account
+	case principalRole:
+		return role && account
+	case principalRoot:
+		return account
+	case principalOther:
 		return self
 	}
 	return self && account
