@@ -24,6 +24,12 @@
 //	 "identity[0]", "index": 0, "sid": "...", "effect": "Allow"}],
 //	 "reason": "...", "error": "...", "expected": "...", "match": true}
 //
+// A statement's policy label is "identity[i]", "resource", "boundary[i]",
+// "session[0]" or "scp[<orgIdentifier>][i]", naming the case field it came
+// from. Identity policies are held to the inline limit (10,240 characters),
+// boundaries to the managed limit (6,144), session policies to 2,048 and
+// service control policies to 5,120, whitespace excluded.
+//
 // error is set (and decision empty) when the case cannot be run: malformed
 // JSON or an invalid policy. expected and match are set when the case has an
 // expected response. RunBatch never fails because one case is malformed: that
