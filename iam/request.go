@@ -22,7 +22,8 @@ type Request struct {
 	PrincipalAccount string
 	// RoleARN is, for an assumed-role session, the ARN of the role (with its
 	// path). Empty means derived from Principal (without a path); resource
-	// policies that name the role match either.
+	// policies that name the role match either. Callers on a hot path should
+	// set it: aws:PrincipalArn is the role ARN, and deriving it allocates.
 	RoleARN string
 	// Action is "service:Operation", e.g. "sagemaker:InvokeEndpoint".
 	Action string
