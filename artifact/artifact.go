@@ -149,7 +149,12 @@ var (
 	maxKeyLen = 512
 )
 
-func validSeg(s string) bool { return segRE.MatchString(s) && s != "." && s != ".." }
+// validSeg accepts a path segment. Names ending in ".tmp" are refused:
+// fileblob (with no_tmp_dir) writes its temporary files next to the final
+// ones under that suffix, and listings must not take them for artifacts.
+func validSeg(s string) bool {
+	return segRE.MatchString(s) && s != "." && s != ".." && !strings.HasSuffix(s, ".tmp")
+}
 
 // ref is a validated artifact name.
 type ref struct {

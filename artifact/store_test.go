@@ -76,6 +76,7 @@ func TestStore_Put(t *testing.T) {
 		{"ErrVersionEmpty", "acme", "m/f", ""},
 		{"ErrVersionSlash", "acme", "m/f", "1/2"},
 		{"ErrVersionDot", "acme", "m/f", "."},
+		{"ErrKeyTmpSuffix", "acme", "m/f.tmp", "1"},
 		{"ErrKeyTooLong", "acme", "m/" + strings.Repeat("a/", 300) + "f", "1"},
 	}
 	for _, tc := range bad {
