@@ -47,7 +47,7 @@ type jsonModel struct {
 		NumTrees        param `json:"num_trees"`
 	} `json:"gbtree_model_param"`
 	TreeInfo []int32    `json:"tree_info"`
-	Trees    []jsonTree `json:"trees"`
+	Trees    jsonTrees  `json:"trees"`
 	Weights  flexFloats `json:"weights"`
 }
 
@@ -135,21 +135,158 @@ func (p param) float32(name string, def float32) (float32, error) {
 type flexBools []bool
 
 func (f *flexBools) UnmarshalJSON(b []byte) error {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
+	toks, err := arrayTokens(b)
+	if err != nil {
 		return err
 	}
-	out := make([]bool, len(raw))
-	for i, r := range raw {
-		switch s := string(r); s {
+	out := make([]bool, len(toks))
+	for i, tok := range toks {
+		switch string(tok) {
 		case "true", "1":
 			out[i] = true
 		case "false", "0":
 		default:
-			return fmt.Errorf("default_left value %s is not 0, 1 or a boolean", truncate(r))
+			return fmt.Errorf("default_left value %s is not 0, 1 or a boolean", truncate(tok))
 		}
 	}
 	*f = out
+	return nil
+}
+
+// arrayTokens splits a JSON array of scalars (no nested strings with
+// commas: numbers, booleans, or the quoted non-finite names) into its
+// trimmed elements. It allocates one slice header per element, in
+// proportion to the input.
+func arrayTokens(b []byte) ([][]byte, error) {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return nil, nil
+	}
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return nil, fmt.Errorf("want an array, got %s", truncate(b))
+	}
+	b = bytes.TrimSpace(b[1 : len(b)-1])
+	if len(b) == 0 {
+		return [][]byte{}, nil
+	}
+	toks := make([][]byte, 0, bytes.Count(b, []byte(","))+1)
+	for {
+		i := bytes.IndexByte(b, ',')
+		if i < 0 {
+			return append(toks, bytes.TrimSpace(b)), nil
+		}
+		tok := bytes.TrimSpace(b[:i])
+		if len(tok) == 0 {
+			return nil, errors.New("empty element in array")
+		}
+		toks = append(toks, tok)
+		b = b[i+1:]
+		if len(bytes.TrimSpace(b)) == 0 {
+			return nil, errors.New("trailing comma in array")
+		}
+	}
+}
+
+// jsonTrees decodes the trees array one tree at a time into compact
+// treeSpecs, rejecting a tree without nodes as soon as it is read: no
+// intermediate per-tree struct outlives its tree, so memory stays
+// proportional to the input even for arrays of empty objects.
+type jsonTrees []treeSpec
+
+func (ts *jsonTrees) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		*ts = nil
+		return nil
+	}
+	n := 0
+	if err := eachElement(b, func([]byte) error { n++; return nil }); err != nil {
+		return fmt.Errorf("trees: %w", err)
+	}
+	// A tree with one node spells out at least five keyed arrays, about
+	// 100 bytes: capping the capacity by that keeps arrays of empty objects
+	// from reserving memory out of proportion to the input.
+	out := make([]treeSpec, 0, min(n, len(b)/100+1))
+	err := eachElement(b, func(elem []byte) error {
+		i := len(out)
+		var t jsonTree
+		if err := json.Unmarshal(elem, &t); err != nil {
+			return fmt.Errorf("tree %d: %w", i, err)
+		}
+		nodes, err := t.TreeParam.NumNodes.int("num_nodes", len(t.LeftChildren))
+		if err != nil {
+			return fmt.Errorf("tree %d: %w", i, err)
+		}
+		if nodes != len(t.LeftChildren) {
+			return fmt.Errorf("tree %d: num_nodes is %d but %d nodes are present", i, nodes, len(t.LeftChildren))
+		}
+		if nodes == 0 {
+			return fmt.Errorf("tree %d: no nodes", i)
+		}
+		if leafVec, err := t.TreeParam.SizeLeafVector.int("size_leaf_vector", 0); err != nil || leafVec > 1 {
+			return fmt.Errorf("tree %d: vector leaves (multi_strategy) are not supported", i)
+		}
+		out = append(out, treeSpec{
+			left:        t.LeftChildren,
+			right:       t.RightChildren,
+			splitIndex:  t.SplitIndices,
+			splitCond:   []float32(t.SplitConditions),
+			defaultLeft: t.DefaultLeft,
+			splitType:   t.SplitType,
+			catNodes:    t.CategoriesNodes,
+			catSegments: t.CategoriesSegments,
+			catSizes:    t.CategoriesSizes,
+			cats:        t.Categories,
+		})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	*ts = out
+	return nil
+}
+
+// eachElement calls fn with each element of the JSON array b (already
+// validated by encoding/json), in order, without copying.
+func eachElement(b []byte, fn func(elem []byte) error) error {
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return errors.New("not an array")
+	}
+	depth, start := 0, 1
+	inString, escaped := false, false
+	for i := 1; i < len(b)-1; i++ {
+		c := b[i]
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		case ',':
+			if depth == 0 {
+				if err := fn(bytes.TrimSpace(b[start:i])); err != nil {
+					return err
+				}
+				start = i + 1
+			}
+		}
+	}
+	if last := bytes.TrimSpace(b[start : len(b)-1]); len(last) > 0 {
+		return fn(last)
+	}
 	return nil
 }
 
@@ -158,40 +295,29 @@ func (f *flexBools) UnmarshalJSON(b []byte) error {
 type flexFloats []float32
 
 func (f *flexFloats) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
+	toks, err := arrayTokens(b)
+	if err != nil {
+		return err
+	}
+	if toks == nil {
 		*f = nil
 		return nil
 	}
-	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
-		return fmt.Errorf("want an array of numbers, got %s", truncate(b))
-	}
-	b = bytes.TrimSpace(b[1 : len(b)-1])
-	out := make([]float32, 0, bytes.Count(b, []byte(","))+1)
-	for len(b) > 0 {
-		tok := b
-		rest := []byte(nil)
-		if i := bytes.IndexByte(b, ','); i >= 0 {
-			tok, rest = b[:i], b[i+1:]
-			if len(bytes.TrimSpace(rest)) == 0 {
-				return errors.New("trailing comma in number array")
-			}
-		}
-		b = rest
-		tok = bytes.TrimSpace(tok)
+	out := make([]float32, len(toks))
+	for i, tok := range toks {
 		switch string(tok) {
 		case `"NaN"`:
-			out = append(out, float32(math.NaN()))
+			out[i] = float32(math.NaN())
 		case `"Infinity"`:
-			out = append(out, float32(math.Inf(1)))
+			out[i] = float32(math.Inf(1))
 		case `"-Infinity"`:
-			out = append(out, float32(math.Inf(-1)))
+			out[i] = float32(math.Inf(-1))
 		default:
 			v, err := strconv.ParseFloat(string(tok), 32)
 			if err != nil {
 				return fmt.Errorf("bad number %s in array", truncate(tok))
 			}
-			out = append(out, float32(v))
+			out[i] = float32(v)
 		}
 	}
 	*f = out
@@ -252,8 +378,7 @@ func truncate(b []byte) string {
 // decodeJSON decodes xgboost's JSON model schema into a spec.
 func decodeJSON(data []byte, format string) (*spec, error) {
 	var doc jsonDoc
-	dec := json.NewDecoder(bytes.NewReader(quoteNonFinite(data)))
-	if err := dec.Decode(&doc); err != nil {
+	if err := json.Unmarshal(quoteNonFinite(data), &doc); err != nil {
 		return nil, fmt.Errorf("decode model: %w", err)
 	}
 	if doc.Learner == nil {
@@ -306,31 +431,6 @@ func decodeJSON(data []byte, format string) (*spec, error) {
 		return nil, fmt.Errorf("num_trees is %d but %d trees are present", numTrees, len(b.Model.Trees))
 	}
 	s.treeInfo = b.Model.TreeInfo
-	s.trees = make([]treeSpec, len(b.Model.Trees))
-	for i := range b.Model.Trees {
-		t := &b.Model.Trees[i]
-		n, err := t.TreeParam.NumNodes.int("num_nodes", len(t.LeftChildren))
-		if err != nil {
-			return nil, fmt.Errorf("tree %d: %w", i, err)
-		}
-		if n != len(t.LeftChildren) {
-			return nil, fmt.Errorf("tree %d: num_nodes is %d but %d nodes are present", i, n, len(t.LeftChildren))
-		}
-		if leafVec, err := t.TreeParam.SizeLeafVector.int("size_leaf_vector", 0); err != nil || leafVec > 1 {
-			return nil, fmt.Errorf("tree %d: vector leaves (multi_strategy) are not supported", i)
-		}
-		s.trees[i] = treeSpec{
-			left:        t.LeftChildren,
-			right:       t.RightChildren,
-			splitIndex:  t.SplitIndices,
-			splitCond:   []float32(t.SplitConditions),
-			defaultLeft: t.DefaultLeft,
-			splitType:   t.SplitType,
-			catNodes:    t.CategoriesNodes,
-			catSegments: t.CategoriesSegments,
-			catSizes:    t.CategoriesSizes,
-			cats:        t.Categories,
-		}
-	}
+	s.trees = b.Model.Trees
 	return s, nil
 }
