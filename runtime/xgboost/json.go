@@ -36,7 +36,7 @@ type jsonLearner struct {
 // ({"name", "gbtree": {...}, "weight_drop"}).
 type jsonBooster struct {
 	Name       string       `json:"name"`
-	Model      jsonModel    `json:"model"`
+	Model      *jsonModel   `json:"model"`
 	GBTree     *jsonBooster `json:"gbtree"`
 	WeightDrop flexFloats   `json:"weight_drop"`
 }
@@ -402,8 +402,12 @@ func decodeJSON(data []byte, format string) (*spec, error) {
 	}
 	b := &l.GradientBooster
 	s.booster = b.Name
+	errNoModel := errors.New(`decode model: gradient_booster has no "model" (a save_config file is not a model)`)
 	switch b.Name {
 	case "gblinear":
+		if b.Model == nil {
+			return nil, errNoModel
+		}
 		s.linearWeights = b.Model.Weights
 		return s, nil
 	case "dart":
@@ -418,6 +422,9 @@ func decodeJSON(data []byte, format string) (*spec, error) {
 	case "gbtree":
 	default:
 		return nil, fmt.Errorf("unsupported booster %q", b.Name)
+	}
+	if b.Model == nil {
+		return nil, errNoModel
 	}
 	mp := b.Model.Param
 	if s.numParallelTree, err = mp.NumParallelTree.int("num_parallel_tree", 1); err != nil {

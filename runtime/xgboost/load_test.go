@@ -44,6 +44,19 @@ func TestLoad(t *testing.T) {
 		assertClose(t, "predict", got, []float32{-0.5})
 	})
 
+	t.Run("OKZeroTrees", func(t *testing.T) {
+		// xgboost.train(..., num_boost_round=0) saves a forest without trees:
+		// every prediction is base_score.
+		m, err := Load([]byte(`{"learner":{"gradient_booster":{"model":{"gbtree_model_param":{"num_parallel_tree":"1","num_trees":"0"},"tree_info":[],"trees":[]},"name":"gbtree"},"learner_model_param":{"base_score":"5E-1","num_class":"0","num_feature":"2","num_target":"1"},"objective":{"name":"reg:squarederror"}},"version":[1,7,4]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, 2)
+		if err := m.Predict([]float32{1, 2, 3, 4}, 2, got); err != nil {
+			t.Fatal(err)
+		}
+		assertClose(t, "predict", got, []float32{0.5, 0.5})
+	})
 	t.Run("OK2xEncodings", func(t *testing.T) {
 		// xgboost >= 2.1 writes base_score as a bracketed list; some writers
 		// use booleans for default_left and numbers for parameters.
@@ -115,6 +128,7 @@ func TestLoad(t *testing.T) {
 		{"ErrUBJHugeCount", ubjHugeCount, "exceeds the input"},
 		{"ErrUBJHugeString", ubjHugeString, "exceeds the input"},
 		{"ErrUBJNegativeCount", ubjNegative, "negative length"},
+		{"ErrConfigFile", []byte(`{"learner":{"gradient_booster":{"name":"gbtree","gbtree_model_param":{"num_trees":"0"}},"learner_model_param":{"base_score":"0.5","num_feature":"2"},"objective":{"name":"reg:squarederror"}},"version":[1,7,4]}`), "save_config file is not a model"},
 		{"ErrPickle", []byte("\x80\x03cxgboost.core\nBooster\nq\x00)"), "pickled Python xgboost object"},
 		{"ErrUBJMarker", []byte("{L\x00\x00\x00\x00\x00\x00\x00\x07learner?"), "unexpected marker"},
 	}
