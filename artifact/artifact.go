@@ -162,6 +162,30 @@ type ref struct {
 	name, file           string
 }
 
+// errNotOpen is returned by a Store used before Open.
+func errNotOpen() error {
+	return tenantml.Errorf(tenantml.EUNAVAILABLE, "artifact store is not open")
+}
+
+// ref validates an artifact name on an open store.
+func (s *Store) ref(tenant, key, version string) (ref, error) {
+	if s.bucket == nil || s.cfg.Keys == nil {
+		return ref{}, errNotOpen()
+	}
+	return newRef(tenant, key, version)
+}
+
+// checkTenant validates a tenant on an open store.
+func (s *Store) checkTenant(tenant string) error {
+	if s.bucket == nil || s.cfg.Keys == nil {
+		return errNotOpen()
+	}
+	if !tenantRE.MatchString(tenant) {
+		return tenantml.Errorf(tenantml.EINVALID, "invalid tenant")
+	}
+	return nil
+}
+
 func newRef(tenant, key, version string) (ref, error) {
 	if !tenantRE.MatchString(tenant) {
 		return ref{}, tenantml.Errorf(tenantml.EINVALID, "invalid tenant")

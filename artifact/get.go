@@ -48,7 +48,7 @@ func (s *Store) readManifest(ctx context.Context, rf ref) (*manifest, error) {
 
 // Stat returns the artifact's description without reading its body.
 func (s *Store) Stat(ctx context.Context, tenant, key, version string) (*Info, error) {
-	rf, err := newRef(tenant, key, version)
+	rf, err := s.ref(tenant, key, version)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (s *Store) Stat(ctx context.Context, tenant, key, version string) (*Info, e
 // it returns an error wrapping ErrIntegrity instead of io.EOF if they do not
 // match, so only a reader drained to io.EOF has delivered the artifact.
 func (s *Store) Get(ctx context.Context, tenant, key, version string) (io.ReadCloser, *Info, error) {
-	rf, err := newRef(tenant, key, version)
+	rf, err := s.ref(tenant, key, version)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -122,7 +122,7 @@ func (b bodyReader) Read(p []byte) (int, error) {
 // Delete removes an artifact: its manifest first (so it disappears at
 // once), then its bodies.
 func (s *Store) Delete(ctx context.Context, tenant, key, version string) error {
-	rf, err := newRef(tenant, key, version)
+	rf, err := s.ref(tenant, key, version)
 	if err != nil {
 		return err
 	}
@@ -152,8 +152,8 @@ func (s *Store) List(ctx context.Context, tenant, prefix string) ([]*Info, error
 
 // eachManifest calls fn for every artifact of tenant under prefix.
 func (s *Store) eachManifest(ctx context.Context, tenant, prefix string, fn func(ref, *manifest) error) error {
-	if !tenantRE.MatchString(tenant) {
-		return tenantml.Errorf(tenantml.EINVALID, "invalid tenant")
+	if err := s.checkTenant(tenant); err != nil {
+		return err
 	}
 	base := tenantPrefix(tenant) + "models/"
 	it := s.bucket.List(&blob.ListOptions{Prefix: base + prefix})
@@ -225,8 +225,8 @@ func (s *Store) deletePrefix(ctx context.Context, prefix string) (int, error) {
 // returns how many it deleted. Run it after the tenant's keys are destroyed:
 // the bodies are already undecryptable; this reclaims the space.
 func (s *Store) DeleteTenant(ctx context.Context, tenant string) (int, error) {
-	if !tenantRE.MatchString(tenant) {
-		return 0, tenantml.Errorf(tenantml.EINVALID, "invalid tenant")
+	if err := s.checkTenant(tenant); err != nil {
+		return 0, err
 	}
 	return s.deletePrefix(ctx, tenantPrefix(tenant))
 }

@@ -36,7 +36,7 @@ func (s *Store) Put(ctx context.Context, tenant, key, version string, r io.Reade
 
 // PutWith is Put with checks on the stream's declared size and digest.
 func (s *Store) PutWith(ctx context.Context, tenant, key, version string, r io.Reader, opts PutOptions) (*Info, error) {
-	rf, err := newRef(tenant, key, version)
+	rf, err := s.ref(tenant, key, version)
 	if err != nil {
 		return nil, err
 	}

@@ -62,8 +62,8 @@ func (s *Store) Rewrap(ctx context.Context, tenant, prefix string) (RewrapReport
 // upload can spend between finishing its body and writing its manifest
 // (an hour is ample); Sweep returns the number of bodies deleted.
 func (s *Store) Sweep(ctx context.Context, tenant, prefix string, grace time.Duration) (int, error) {
-	if !tenantRE.MatchString(tenant) {
-		return 0, tenantml.Errorf(tenantml.EINVALID, "invalid tenant")
+	if err := s.checkTenant(tenant); err != nil {
+		return 0, err
 	}
 	cutoff := s.cfg.Now().Add(-grace)
 	base := tenantPrefix(tenant) + "blobs/"

@@ -325,3 +325,36 @@ func readFile(t testing.TB, p string) []byte {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestStore_Open(t *testing.T) {
+	ctx := context.Background()
+	t.Run("ErrNotOpen", func(t *testing.T) {
+		s := artifact.New(artifact.Config{Keys: newKeys(t)})
+		if _, err := s.Put(ctx, "acme", "m/f", "1", strings.NewReader("x")); tenantml.ErrorCode(err) != tenantml.EUNAVAILABLE {
+			t.Fatalf("Put before Open: %v", err)
+		}
+		if _, _, err := s.Get(ctx, "acme", "m/f", "1"); tenantml.ErrorCode(err) != tenantml.EUNAVAILABLE {
+			t.Fatalf("Get before Open: %v", err)
+		}
+		if _, err := s.List(ctx, "acme", ""); tenantml.ErrorCode(err) != tenantml.EUNAVAILABLE {
+			t.Fatalf("List before Open: %v", err)
+		}
+		if _, err := s.DeleteTenant(ctx, "acme"); tenantml.ErrorCode(err) != tenantml.EUNAVAILABLE {
+			t.Fatalf("DeleteTenant before Open: %v", err)
+		}
+	})
+	bad := map[string]artifact.Config{
+		"ErrNoKeys":   {URL: "file://" + t.TempDir()},
+		"ErrNoURL":    {Keys: newKeys(t)},
+		"ErrScheme":   {URL: "ftp://x", Keys: newKeys(t)},
+		"ErrBadURL":   {URL: "::", Keys: newKeys(t)},
+		"ErrS3Option": {URL: "s3://b?use_path_style=maybe", Keys: newKeys(t)},
+	}
+	for name, cfg := range bad {
+		t.Run(name, func(t *testing.T) {
+			if err := artifact.New(cfg).Open(ctx); err == nil {
+				t.Fatal("want error")
+			}
+		})
+	}
+}
