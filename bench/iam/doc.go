@@ -19,8 +19,10 @@
 // silo tenant's own and neighbouring endpoint); any disagreement exits 1.
 // It then runs testing.Benchmark for each engine in the same process, first
 // with only the pool tenants' policies loaded and then with the policies of
-// N further (silo) tenants loaded as well, and prints ns/op, allocs/op and the
-// ratios cedar/tenantml and opa/tenantml (above 1 means tenantml is faster).
+// N further (silo) tenants loaded as well, in interleaved rounds, and prints
+// the median ns/op, the process CPU time per decision (cpu-ns/op), allocs/op
+// and the ratios cedar/tenantml and opa/tenantml (above 1 means tenantml is
+// faster).
 // Ratios from one run are the figures to compare: absolute times move with
 // the machine's load, ratios much less.
 //

@@ -120,8 +120,10 @@ func agree(engines []engine, cs []check) error {
 
 // result is one engine's benchmark figures.
 type result struct {
-	name   string
-	ns     float64
+	name string
+	ns   float64
+	// cpu is the process CPU time per decision in ns; 0 when unavailable.
+	cpu    float64
 	allocs int64
 	bytes  int64
 }
@@ -132,14 +134,19 @@ func measure(e engine, r request) (result, error) {
 		return result{}, err
 	}
 	var failure error
+	var cpu, cpuN int64 // CPU time of the last (largest) run and its b.N
 	br := testing.Benchmark(func(b *testing.B) {
 		b.ReportAllocs()
+		start, ok := processCPU()
 		for b.Loop() {
 			ok, err := decide()
 			if err != nil || !ok {
 				failure = fmt.Errorf("%s: decision changed during the benchmark: allowed=%v err=%v", e.Name(), ok, err)
 				b.FailNow()
 			}
+		}
+		if end, ok2 := processCPU(); ok && ok2 {
+			cpu, cpuN = end-start, int64(b.N)
 		}
 	})
 	if failure != nil {
@@ -148,8 +155,12 @@ func measure(e engine, r request) (result, error) {
 	if br.N == 0 {
 		return result{}, fmt.Errorf("%s: benchmark did not run", e.Name())
 	}
-	return result{name: e.Name(), ns: float64(br.T.Nanoseconds()) / float64(br.N),
-		allocs: br.AllocsPerOp(), bytes: br.AllocedBytesPerOp()}, nil
+	res := result{name: e.Name(), ns: float64(br.T.Nanoseconds()) / float64(br.N),
+		allocs: br.AllocsPerOp(), bytes: br.AllocedBytesPerOp()}
+	if cpuN == int64(br.N) && cpuN > 0 {
+		res.cpu = float64(cpu) / float64(cpuN)
+	}
+	return res, nil
 }
 
 func run(ctx context.Context, out io.Writer, silo, rounds int) error {
@@ -207,17 +218,23 @@ var ratios = [][2]string{
 func report(out io.Writer, rs []result) {
 	base := rs[0]
 	byName := make(map[string]result, len(rs))
-	fmt.Fprintf(out, "  %-14s %12s %10s %10s %14s\n", "engine", "ns/op", "allocs/op", "B/op", "vs "+base.name)
+	fmt.Fprintf(out, "  %-14s %12s %12s %10s %10s\n", "engine", "ns/op", "cpu-ns/op", "allocs/op", "B/op")
 	for _, r := range rs {
 		byName[r.name] = r
-		fmt.Fprintf(out, "  %-14s %12.1f %10d %10d %13.1fx\n", r.name, r.ns, r.allocs, r.bytes, r.ns/base.ns)
+		fmt.Fprintf(out, "  %-14s %12.1f %12.1f %10d %10d\n", r.name, r.ns, r.cpu, r.allocs, r.bytes)
 	}
+	fmt.Fprintf(out, "  ratios (above 1: %s is faster), by wall time and by CPU time:\n", base.name)
 	for _, p := range ratios {
 		a, okA := byName[p[0]]
 		b, okB := byName[p[1]]
-		if okA && okB && b.ns > 0 {
-			fmt.Fprintf(out, "  ratio %s/%s = %.1f\n", p[0], p[1], a.ns/b.ns)
+		if !okA || !okB || b.ns <= 0 {
+			continue
 		}
+		cpu := "n/a"
+		if a.cpu > 0 && b.cpu > 0 {
+			cpu = fmt.Sprintf("%.1f", a.cpu/b.cpu)
+		}
+		fmt.Fprintf(out, "  ratio %s/%s = %.1f (cpu %s)\n", p[0], p[1], a.ns/b.ns, cpu)
 	}
 	fmt.Fprintln(out)
 }

@@ -64,10 +64,11 @@ func TestEngine_Prepare(t *testing.T) {
 
 func TestReport_Ratios(t *testing.T) {
 	var buf bytes.Buffer
-	report(&buf, []result{{name: "tenantml", ns: 100}, {name: "tenantml-1set", ns: 200},
-		{name: "cedar-go", ns: 450, allocs: 11}, {name: "opa", ns: 5000, allocs: 80}})
+	report(&buf, []result{{name: "tenantml", ns: 100, cpu: 90}, {name: "tenantml-1set", ns: 200},
+		{name: "cedar-go", ns: 450, cpu: 270, allocs: 11}, {name: "opa", ns: 5000, cpu: 4500, allocs: 80}})
 	out := buf.String()
-	for _, want := range []string{"ratio cedar-go/tenantml = 4.5", "ratio opa/tenantml = 50.0", "ratio cedar-go/tenantml-1set = 2.2"} {
+	for _, want := range []string{"ratio cedar-go/tenantml = 4.5 (cpu 3.0)", "ratio opa/tenantml = 50.0 (cpu 50.0)",
+		"ratio cedar-go/tenantml-1set = 2.2 (cpu n/a)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report output lacks %q:\n%s", want, out)
 		}
