@@ -32,7 +32,6 @@ func BenchmarkModel_PredictSingleRow(b *testing.B) {
 			x := synthRowsMissing(rows, 20, 7, in.missing)
 			out := make([]float32, 1)
 			b.ReportAllocs()
-			b.ReportMetric(float64(m.Info().MemoryBytes), "model-bytes")
 			i := 0
 			for b.Loop() {
 				r := i % rows
@@ -41,6 +40,7 @@ func BenchmarkModel_PredictSingleRow(b *testing.B) {
 				}
 				i++
 			}
+			b.ReportMetric(float64(m.Info().MemoryBytes), "model-bytes")
 		})
 	}
 }
