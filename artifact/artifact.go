@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,6 +55,13 @@ type Config struct {
 	// S3PartSize is the multipart upload part size (default 5 MiB, the S3
 	// minimum); uploads run one part at a time so memory stays bounded.
 	S3PartSize int
+	// SkipDigestOnRead turns off the re-hash of the plaintext on Get. The
+	// digest stays authenticated (it is bound into the data key's
+	// encryption context, and the streaming AEAD authenticates every
+	// segment and the end of the stream under that key), so this trades a
+	// redundant check for read throughput. The default (false) verifies
+	// the SHA-256 on every read.
+	SkipDigestOnRead bool
 }
 
 // Store is the per-tenant encrypted artifact store. It is safe for
@@ -215,9 +223,20 @@ func (r ref) bodyDir() string {
 	return tenantPrefix(r.tenant) + "blobs/" + r.name + "/" + r.version + "/" + r.file + "/"
 }
 
-// encryptionContext is the KMS context of an artifact's data key.
+// encryptionContext is the KMS context of an artifact's data key while
+// its body is being written.
 func (r ref) encryptionContext() map[string]string {
 	return map[string]string{"tenantml:tenant": r.tenant, "tenantml:key": r.key, "tenantml:version": r.version}
+}
+
+// commitContext is the KMS context of a committed artifact's data key: it
+// adds the plaintext size and SHA-256, so that a manifest whose size or
+// digest was altered no longer unwraps its data key.
+func (r ref) commitContext(size int64, sha256Hex string) map[string]string {
+	ec := r.encryptionContext()
+	ec["tenantml:size"] = strconv.FormatInt(size, 10)
+	ec["tenantml:sha256"] = sha256Hex
+	return ec
 }
 
 func (s *Store) newUploadID() (string, error) {

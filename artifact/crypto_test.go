@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/tenantml/tenantml"
@@ -39,8 +40,13 @@ func writeManifest(t *testing.T, path string, m map[string]any) {
 	}
 }
 
-func ectx(tenant, key, version string) map[string]string {
-	return map[string]string{"tenantml:tenant": tenant, "tenantml:key": key, "tenantml:version": version}
+// ectx is a committed artifact's data key context, as the manifest m
+// records size and digest.
+func ectx(tenant, key, version string, m map[string]any) map[string]string {
+	return map[string]string{
+		"tenantml:tenant": tenant, "tenantml:key": key, "tenantml:version": version,
+		"tenantml:size": strconv.FormatInt(int64(m["size"].(float64)), 10), "tenantml:sha256": m["sha256"].(string),
+	}
 }
 
 func TestStore_GetCrossTenant(t *testing.T) {
@@ -101,11 +107,11 @@ func TestStore_GetCrossTenant(t *testing.T) {
 		// re-wraps it under globex's key for globex's path. The manifest
 		// and the key layer now agree; the body's associated data does
 		// not.
-		dk, err := f.keys.Decrypt(ctx, "acme", keys.DecryptInput{CiphertextBlob: blob, EncryptionContext: ectx("acme", key, "1")})
+		dk, err := f.keys.Decrypt(ctx, "acme", keys.DecryptInput{CiphertextBlob: blob, EncryptionContext: ectx("acme", key, "1", m)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		enc, err := f.keys.Encrypt(ctx, "globex", keys.EncryptInput{KeyID: artifact.DefaultKeyAlias, Plaintext: dk.Plaintext, EncryptionContext: ectx("globex", key, "1")})
+		enc, err := f.keys.Encrypt(ctx, "globex", keys.EncryptInput{KeyID: artifact.DefaultKeyAlias, Plaintext: dk.Plaintext, EncryptionContext: ectx("globex", key, "1", m)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,42 +192,25 @@ func TestStore_GetTampered(t *testing.T) {
 			}
 		})
 	}
-	t.Run("ErrDigestAtEOF", func(t *testing.T) {
-		// The body authenticates; only the recorded SHA-256 is wrong. The
-		// reader delivers the bytes, then fails at EOF instead of
-		// returning io.EOF.
-		f := newFixture(t)
-		f.put(t, "acme", key, "1", data)
-		mp := filepath.Join(f.dir, "tenants/acme/models/m/1/f")
-		m := rawManifest(t, mp)
-		m["sha256"] = sum([]byte("something else"))
-		writeManifest(t, mp, m)
-		rc, _, err := f.store.Get(ctx, "acme", key, "1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rc.Close()
-		got, err := io.ReadAll(rc)
-		if !errors.Is(err, artifact.ErrIntegrity) {
-			t.Fatalf("err at end = %v, want ErrIntegrity", err)
-		}
-		if !bytes.Equal(got, data) {
-			t.Fatalf("delivered %d bytes before the check, want all %d", len(got), len(data))
-		}
-		if _, err := rc.Read(make([]byte, 1)); !errors.Is(err, artifact.ErrIntegrity) {
-			t.Fatalf("error is not sticky: %v", err)
-		}
-	})
-	for name, size := range map[string]float64{"ErrSizeShort": float64(len(data) - 1), "ErrSizeLong": float64(len(data) + 1)} {
+	// The manifest's size and digest are bound into the data key's
+	// encryption context: altering them makes the data key unwrap fail at
+	// open. (The end-of-stream check itself is TestVerifyingReader_Read.)
+	alter := map[string]func(m map[string]any){
+		"ErrManifestDigest":    func(m map[string]any) { m["sha256"] = sum([]byte("something else")) },
+		"ErrManifestSizeShort": func(m map[string]any) { m["size"] = float64(len(data) - 1) },
+		"ErrManifestSizeLong":  func(m map[string]any) { m["size"] = float64(len(data) + 1) },
+	}
+	for name, fn := range alter {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
 			f.put(t, "acme", key, "1", data)
 			mp := filepath.Join(f.dir, "tenants/acme/models/m/1/f")
 			m := rawManifest(t, mp)
-			m["size"] = size
+			fn(m)
 			writeManifest(t, mp, m)
-			if _, err := f.readAll(t, "acme", key, "1"); !errors.Is(err, artifact.ErrIntegrity) {
-				t.Fatalf("err = %v, want ErrIntegrity", err)
+			_, _, err := f.store.Get(ctx, "acme", key, "1")
+			if keys.ExceptionOf(err) != keys.ExcInvalidCiphertext {
+				t.Fatalf("err = %v, want the data key refused", err)
 			}
 		})
 	}
@@ -347,5 +336,39 @@ func TestStore_CryptoShred(t *testing.T) {
 	}
 	if got, err := f.readAll(t, "globex", "churn/model.tar.gz", "1"); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("globex affected: %v", err)
+	}
+}
+
+// With SkipDigestOnRead the AEAD alone guards the body: a round trip works
+// and tampering is still detected.
+func TestStore_GetSkipDigest(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	fast := artifact.New(artifact.Config{URL: "file://" + f.dir, Keys: f.keys, SkipDigestOnRead: true})
+	if err := fast.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close(ctx)
+	data := randBytes(t, 2*seg+77)
+	info := f.put(t, "acme", "m/f", "1", data)
+	read := func() ([]byte, error) {
+		rc, _, err := fast.Get(ctx, "acme", "m/f", "1")
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		return io.ReadAll(rc)
+	}
+	if got, err := read(); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read = %d bytes, %v", len(got), err)
+	}
+	bp := filepath.Join(f.dir, "tenants/acme/blobs/m/1/f", info.UploadID)
+	body := readFile(t, bp)
+	body[len(body)/2] ^= 4
+	if err := os.WriteFile(bp, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(); !errors.Is(err, artifact.ErrIntegrity) {
+		t.Fatalf("tampered body: err = %v, want ErrIntegrity", err)
 	}
 }

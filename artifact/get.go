@@ -72,7 +72,7 @@ func (s *Store) Get(ctx context.Context, tenant, key, version string) (io.ReadCl
 	if err != nil {
 		return nil, nil, err
 	}
-	dk, err := s.cfg.Keys.Decrypt(ctx, tenant, keys.DecryptInput{CiphertextBlob: m.WrappedKey, EncryptionContext: rf.encryptionContext()})
+	dk, err := s.cfg.Keys.Decrypt(ctx, tenant, keys.DecryptInput{CiphertextBlob: m.WrappedKey, EncryptionContext: rf.commitContext(m.Size, m.SHA256)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("unwrap data key: %w", err)
 	}
@@ -98,7 +98,7 @@ func (s *Store) Get(ctx context.Context, tenant, key, version string) (io.ReadCl
 		br.Close()
 		return nil, nil, fmt.Errorf("%w: manifest digest: %w", ErrIntegrity, err)
 	}
-	return newVerifyingReader(dr, br, want, m.Size), m.info(), nil
+	return newVerifyingReader(dr, br, want, m.Size, !s.cfg.SkipDigestOnRead), m.info(), nil
 }
 
 // bodyError marks an I/O error of the body reader, to tell it from a

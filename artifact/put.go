@@ -68,10 +68,19 @@ func (s *Store) PutWith(ctx context.Context, tenant, key, version string, r io.R
 		return nil, err
 	}
 
+	// Commit the size and digest into the data key's encryption context.
+	wrapped, err := s.cfg.Keys.ReEncrypt(ctx, tenant, keys.ReEncryptInput{
+		CiphertextBlob: dk.CiphertextBlob, SourceEncryptionContext: rf.encryptionContext(),
+		DestinationKeyID: dk.KeyID, DestinationEncryptionContext: rf.commitContext(size, digest),
+	})
+	if err != nil {
+		s.deleteQuietly(ctx, body)
+		return nil, fmt.Errorf("commit data key: %w", err)
+	}
 	m := &manifest{
 		Format: formatV1, Tenant: rf.tenant, Key: rf.key, Version: rf.version, UploadID: uploadID,
-		Body: body, Algorithm: algorithm, WrappedKey: dk.CiphertextBlob, KeyARN: dk.KeyID,
-		KeyVersion: dk.KeyVersion, Size: size, CiphertextSize: ctSize, SHA256: digest,
+		Body: body, Algorithm: algorithm, WrappedKey: wrapped.CiphertextBlob, KeyARN: wrapped.KeyID,
+		KeyVersion: wrapped.KeyVersion, Size: size, CiphertextSize: ctSize, SHA256: digest,
 		Created: s.cfg.Now().UTC(),
 	}
 	old, _ := s.readManifest(ctx, rf)

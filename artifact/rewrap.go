@@ -27,7 +27,7 @@ type RewrapReport struct {
 func (s *Store) Rewrap(ctx context.Context, tenant, prefix string) (RewrapReport, error) {
 	var rep RewrapReport
 	err := s.eachManifest(ctx, tenant, prefix, func(rf ref, m *manifest) error {
-		ec := rf.encryptionContext()
+		ec := rf.commitContext(m.Size, m.SHA256)
 		out, err := s.cfg.Keys.ReEncrypt(ctx, tenant, keys.ReEncryptInput{
 			CiphertextBlob: m.WrappedKey, SourceEncryptionContext: ec,
 			DestinationKeyID: m.KeyARN, DestinationEncryptionContext: ec,

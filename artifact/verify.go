@@ -34,12 +34,15 @@ type verifyingReader struct {
 	work chan []byte // chunks to hash; closed at the end of the stream
 	sum  chan []byte // the hasher's final digest
 	done bool        // work is closed
+	hash bool        // verify the SHA-256 (else only the size)
 	err  error
 }
 
-func newVerifyingReader(src io.Reader, body io.Closer, want []byte, size int64) *verifyingReader {
+// newVerifyingReader returns the reader; with hash false it checks only
+// the size at the end (Config.SkipDigestOnRead).
+func newVerifyingReader(src io.Reader, body io.Closer, want []byte, size int64, hash bool) *verifyingReader {
 	v := &verifyingReader{
-		src: src, body: body, want: want, size: size,
+		src: src, body: body, want: want, size: size, hash: hash,
 		free: make(chan []byte, hashChunks),
 		work: make(chan []byte, hashChunks),
 		sum:  make(chan []byte, 1),
@@ -68,15 +71,22 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 		return 0, v.err
 	}
 	// The current chunk is consumed: every chunk in free is one the
-	// caller is done with and the hasher has finished.
+	// caller is done with and the hasher has finished. Without hashing,
+	// the consumed chunk goes straight back.
+	if !v.hash && cap(v.cur) > 0 {
+		v.free <- v.cur[:cap(v.cur)]
+	}
+	v.cur = nil
 	buf := <-v.free
 	n, err := io.ReadFull(v.src, buf)
 	buf = buf[:n]
 	v.n += int64(n)
-	if n > 0 {
+	switch {
+	case n > 0 && v.hash:
 		v.work <- buf
-	} else {
+	case n == 0:
 		v.free <- buf[:cap(buf)]
+		buf = nil
 	}
 	v.cur, v.pos = buf, 0
 	switch {
@@ -108,7 +118,7 @@ func (v *verifyingReader) finish() {
 	switch {
 	case v.n != v.size:
 		v.err = fmt.Errorf("%w: plaintext is %d bytes, recorded %d", ErrIntegrity, v.n, v.size)
-	case subtle.ConstantTimeCompare(got, v.want) != 1:
+	case v.hash && subtle.ConstantTimeCompare(got, v.want) != 1:
 		v.err = fmt.Errorf("%w: plaintext SHA-256 does not match the manifest", ErrIntegrity)
 	default:
 		v.err = io.EOF
