@@ -29,7 +29,10 @@
 // with Tink's streaming AEAD AES256_GCM_HKDF_1MB (1 MiB segments, so memory
 // stays bounded whatever the artifact size) with associated data binding
 // tenant, key and version. The manifest holds the wrapped data key, the key
-// ARN and version, the plaintext size and its SHA-256. So a ciphertext
+// ARN and version, the plaintext size and its SHA-256. When the body is
+// complete the data key is re-wrapped (ReEncrypt) with the size and SHA-256
+// added to its encryption context, so a manifest whose size or digest was
+// altered no longer unwraps its key. So a ciphertext
 // copied to another tenant's path fails at the path (the manifest names its
 // tenant, key and version), at the key (the other tenant cannot unwrap the
 // data key) and at the associated data (even a data key re-wrapped for the
@@ -41,7 +44,9 @@
 // AEAD detects tampering or truncation of any segment when it is read; the
 // SHA-256 and size of the plaintext can only be checked when the whole
 // stream has been read, so the reader returns an error instead of io.EOF
-// when they do not match. Callers must read to EOF (io.Copy does) before
+// when they do not match. Config.SkipDigestOnRead drops the re-hash (the
+// size is still checked): the digest is then vouched for by the data key's
+// context and the AEAD, which is sound but no longer an independent check. Callers must read to EOF (io.Copy does) before
 // trusting the bytes, and must not act on a partially read artifact.
 //
 // # Rotation and crypto-shredding
@@ -75,6 +80,6 @@
 // Reading costs AES-GCM decryption (Tink; about 2-5 GB/s per core with
 // AES-NI) plus SHA-256 verification, which is the bottleneck (about
 // 1-2 GB/s per core with SHA-NI); the hash runs in its own goroutine beside
-// decryption. bench/artifact and BenchmarkStore_Get compare with a plain
+// decryption, and SkipDigestOnRead removes it. bench/artifact and BenchmarkStore_Get compare with a plain
 // file read; see docs/keys.md for figures.
 package artifact
