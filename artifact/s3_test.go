@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -226,10 +227,50 @@ func TestStore_S3(t *testing.T) {
 			t.Fatalf("read after rewrap: %v", err)
 		}
 	})
+	t.Run("ConcurrentPutsOneWholeVersion", func(t *testing.T) {
+		payloads := [][]byte{randBytes(t, 6<<20), randBytes(t, 6<<20+1), randBytes(t, 6<<20+2)}
+		var wg sync.WaitGroup
+		errs := make([]error, len(payloads))
+		for i := range payloads {
+			wg.Go(func() {
+				_, errs[i] = store.Put(ctx, "acme", "fraud/model.tar.gz", "1", bytes.NewReader(payloads[i]))
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		rc, _, err := store.Get(ctx, "acme", "fraud/model.tar.gz", "1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole := 0
+		for _, p := range payloads {
+			if bytes.Equal(got, p) {
+				whole++
+			}
+		}
+		if whole != 1 {
+			t.Fatalf("read %d bytes matching %d uploads, want exactly one", len(got), whole)
+		}
+		if _, err := store.Sweep(ctx, "acme", "fraud/", -time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if bodies := keysIn(t, raw, "tenants/acme/blobs/fraud/"); len(bodies) != 1 {
+			t.Fatalf("bodies after sweep: %v", bodies)
+		}
+	})
 	t.Run("DeleteTenant", func(t *testing.T) {
 		n, err := store.DeleteTenant(ctx, "acme")
-		if err != nil || n != 2 {
-			t.Fatalf("DeleteTenant = %d, %v", n, err)
+		if err != nil || n != 4 {
+			t.Fatalf("DeleteTenant = %d, %v; want 4 (two manifests, two bodies)", n, err)
 		}
 		if left := keysIn(t, raw, ""); len(left) != 0 {
 			t.Fatalf("left: %v", left)
