@@ -320,6 +320,16 @@ func (e *evalState) applies(st *Statement) (bool, grant, miss) {
 			return false, grantNone, miss{why: missPrincipal}
 		}
 	}
+	if len(st.vars) == 0 {
+		return e.matchRest(st, nil, g)
+	}
+	return e.matchWithVars(st, g)
+}
+
+// matchWithVars resolves the statement's policy variables into a fixed array
+// (kept out of applies so that statements without variables do not pay for
+// zeroing it) and matches the rest of the statement.
+func (e *evalState) matchWithVars(st *Statement, g grant) (bool, grant, miss) {
 	var buf [MaxVariables]string
 	for i := range st.vars {
 		v, ok := e.resolve(&st.vars[i])
@@ -329,9 +339,15 @@ func (e *evalState) applies(st *Statement) (bool, grant, miss) {
 		}
 		buf[i] = v
 	}
-	vars := buf[:len(st.vars)]
+	return e.matchRest(st, buf[:len(st.vars)], g)
+}
+
+// matchRest matches Resource/NotResource and the conditions, with the
+// statement's variables resolved into vars.
+func (e *evalState) matchRest(st *Statement, vars []string, g grant) (bool, grant, miss) {
+	req := e.req
 	if st.hasResource {
-		hit = false
+		hit := false
 		for i := range st.resources {
 			if st.resources[i].Match(req.Resource, vars) {
 				hit = true
@@ -344,7 +360,7 @@ func (e *evalState) applies(st *Statement) (bool, grant, miss) {
 	}
 	for i := range st.conds {
 		c := &st.conds[i]
-		vs, present := e.lookup(c.keyLower)
+		vs, present := e.lookup(c.keyLower, c.key)
 		if !c.eval(vs, present, vars) {
 			return false, grantNone, miss{why: missCondition, idx: int16(i)}
 		}
@@ -356,7 +372,7 @@ func (e *evalState) applies(st *Statement) (bool, grant, miss) {
 // key, or the default. Multivalued and missing keys without a default do not
 // resolve.
 func (e *evalState) resolve(v *variable) (string, bool) {
-	vs, ok := e.lookup(v.key)
+	vs, ok := e.lookup(v.key, v.name)
 	if ok && !vs.multi {
 		return vs.one, true
 	}
@@ -372,10 +388,12 @@ func (e *evalState) resolve(v *variable) (string, bool) {
 // first (compared case-insensitively), then the keys the engine derives from
 // the request itself (aws:PrincipalArn, aws:PrincipalAccount,
 // aws:PrincipalType, aws:ResourceAccount, aws:username).
-func (e *evalState) lookup(keyLower string) (values, bool) {
+func (e *evalState) lookup(keyLower, keyAsWritten string) (values, bool) {
 	ctx := e.req.Context
 	for i := range ctx {
-		if equalFoldLower(ctx[i].Key, keyLower) {
+		// Policies and callers usually spell a key the same way: try the
+		// exact comparison before folding case.
+		if k := ctx[i].Key; len(k) == len(keyLower) && (k == keyAsWritten || equalFoldLower(k, keyLower)) {
 			kv := &ctx[i]
 			return values{one: kv.Value, many: kv.Values, multi: kv.Multi}, true
 		}
