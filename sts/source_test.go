@@ -203,3 +203,53 @@ func TestSource_Credential_goSDK(t *testing.T) {
 		}
 	})
 }
+
+// boto3Session calls GetCallerIdentity header-signed and through a presigned
+// URL with the session credentials in the environment (the token travels as
+// X-Amz-Security-Token in the header, then in the query).
+const boto3Session = `
+import json, sys, urllib.request, urllib.error, boto3
+sts = boto3.client("sts", endpoint_url=sys.argv[1], region_name="us-east-1")
+out = {"arn": sts.get_caller_identity()["Arn"]}
+url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=60, HttpMethod="GET")
+out["token_in_query"] = "X-Amz-Security-Token=" in url
+try:
+    with urllib.request.urlopen(url) as resp:
+        out["presigned"] = resp.read().decode()
+except urllib.error.HTTPError as e:
+    out["presigned"] = "%d %s" % (e.code, e.read().decode())
+print(json.dumps(out))
+`
+
+func TestSource_Credential_boto3(t *testing.T) {
+	is := realIssuer(t)
+	srv := sessionServer(t, is, nil)
+	creds, err := is.Issue(liveSession(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := sigv4test.Keys{AccessKeyID: creds.AccessKeyID, Secret: creds.SecretAccessKey, SessionToken: creds.SessionToken}
+	out, stderr, err := sigv4test.RunPython(t, keys, boto3Session, srv.URL)
+	if err != nil {
+		t.Fatalf("boto3: %v\n%s", err, stderr)
+	}
+	var got struct {
+		ARN          string `json:"arn"`
+		TokenInQuery bool   `json:"token_in_query"`
+		Presigned    string `json:"presigned"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("parse %q: %v", out, err)
+	}
+	const want = "arn:aws:sts::111122223333:assumed-role/InvokeRole/acme-session"
+	t.Run("HeaderSigned", func(t *testing.T) {
+		if got.ARN != want {
+			t.Fatalf("arn = %q, want %q", got.ARN, want)
+		}
+	})
+	t.Run("Presigned", func(t *testing.T) {
+		if !got.TokenInQuery || !strings.Contains(got.Presigned, want) {
+			t.Fatalf("presigned: token in query %v, answer %q", got.TokenInQuery, got.Presigned)
+		}
+	})
+}
