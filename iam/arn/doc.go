@@ -21,10 +21,13 @@
 // fixed-width segments, the first and last segments are anchored and every
 // middle segment is placed at its leftmost occurrence (greedy leftmost
 // placement is optimal because segments have a fixed number of characters).
-// The cost is O(len(input) + len(pattern)) for segments of plain text (found
-// with strings.Index) and O(len(input) × len(segment)) for segments that
-// contain '?' or substituted variables, so a 10,000-character pattern with
-// thousands of stars cannot blow up the way a backtracking matcher does.
+// Segments of plain text are found with strings.Index; segments of 16 or more
+// characters containing '?' are searched bit-parallel (Shift-And), costing
+// O(len(input) × ⌈len(segment)/64⌉); short segments and segments holding
+// substituted variables are tried at each position, O(len(input) ×
+// len(segment)) with a small bound. So a 10,000-character pattern with
+// thousands of stars cannot blow up the way a backtracking matcher does
+// (BenchmarkGlob_LongPattern, BenchmarkGlob_WorstCase).
 //
 // Patterns can carry variable slots (TokenVar) whose values are supplied at
 // match time and compared as literal text; this is how the IAM engine matches

@@ -56,7 +56,8 @@ func Tokenize(pattern string) []Token {
 // Glob is a compiled wildcard pattern. The zero Glob matches only "".
 // A Glob is immutable and safe for concurrent use.
 type Glob struct {
-	segs    [][]Token // maximal star-free runs, empty runs dropped
+	segs    [][]Token  // maximal star-free runs, empty runs dropped
+	scans   []*bitScan // per segment: a bit-parallel searcher, or nil
 	hasStar bool
 	lead    bool // pattern starts with '*'
 	trail   bool // pattern ends with '*'
@@ -107,6 +108,10 @@ func NewGlob(toks []Token, fold bool) Glob {
 		}
 	}
 	flush()
+	g.scans = make([]*bitScan, len(g.segs))
+	for i, seg := range g.segs {
+		g.scans[i] = newBitScan(seg)
+	}
 	if !g.hasStar && len(g.segs) == 1 && len(g.segs[0]) == 1 && g.segs[0][0].Kind == TokenText {
 		g.literal = true
 		g.text = g.segs[0][0].Text
@@ -146,26 +151,32 @@ func (g *Glob) Match(s string, vals []string) bool {
 		end, ok := g.matchAt(g.segs[0], s, 0, vals)
 		return ok && end == len(s)
 	}
-	segs := g.segs
+	lo, hi := 0, len(g.segs)
 	pos, limit := 0, len(s)
 	if !g.lead {
-		end, ok := g.matchAt(segs[0], s, 0, vals)
+		end, ok := g.matchAt(g.segs[0], s, 0, vals)
 		if !ok {
 			return false
 		}
 		pos = end
-		segs = segs[1:]
+		lo++
 	}
 	if !g.trail {
-		start, ok := g.matchBack(segs[len(segs)-1], s, len(s), vals)
+		start, ok := g.matchBack(g.segs[hi-1], s, len(s), vals)
 		if !ok || start < pos {
 			return false
 		}
 		limit = start
-		segs = segs[:len(segs)-1]
+		hi--
 	}
-	for _, seg := range segs {
-		end, ok := g.find(seg, s[:limit], pos, vals)
+	for i := lo; i < hi; i++ {
+		var end int
+		var ok bool
+		if sc := g.scans[i]; sc != nil {
+			end, ok = sc.find(s[:limit], pos, g.fold)
+		} else {
+			end, ok = g.find(g.segs[i], s[:limit], pos, vals)
+		}
 		if !ok {
 			return false
 		}

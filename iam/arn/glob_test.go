@@ -1,6 +1,7 @@
 package arn
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -217,5 +218,77 @@ func TestNewGlob_EmptyText(t *testing.T) {
 				t.Fatalf("Match(%q) = %v, want %v", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// BenchmarkGlob_WorstCase times the matcher's worst case: a middle segment
+// that matches almost everywhere and fails only at its end ("a?" repeated,
+// then "b"), so every start position costs the segment's length. The cost is
+// O(len(input) × len(segment)) — bounded because IAM limits a policy to
+// 10,240 characters and an ARN to 2,048 — and never exponential.
+func BenchmarkGlob_WorstCase(b *testing.B) {
+	g := CompileGlob("*"+strings.Repeat("a?", 1000)+"b*", false)
+	in := strings.Repeat("a", 2048)
+	b.ReportAllocs()
+	for b.Loop() {
+		if g.Match(in, nil) {
+			b.Fatal("wrong answer")
+		}
+	}
+}
+
+// TestGlob_MatchBitScan checks the bit-parallel search of long segments with
+// '?' against the reference matcher.
+func TestGlob_MatchBitScan(t *testing.T) {
+	long := strings.Repeat("ab?", 10) // 30 characters, ten '?'
+	tests := []struct {
+		name, pattern, in string
+		fold              bool
+	}{
+		{"Found", "*" + long + "*", "zz" + strings.Repeat("abX", 10) + "zz", false},
+		{"FoundAtEnd", "x*" + long + "*", "x" + strings.Repeat("abc", 12), false},
+		{"NotFound", "*" + long + "*", strings.Repeat("ab", 40), false},
+		{"Leftmost", "*" + long + "*Q*", strings.Repeat("abc", 11) + "Q", false},
+		{"Fold", "*" + strings.ToUpper(long) + "*", "--" + strings.Repeat("abx", 10), true},
+		{"Unicode", "*" + strings.Repeat("é?", 10) + "*", strings.Repeat("éü", 10), false},
+		{"UnicodeMiss", "*" + strings.Repeat("é?", 10) + "*", strings.Repeat("eü", 10), false},
+		{"LongerThan256", "*" + strings.Repeat("a?", 200) + "b*", strings.Repeat("a", 399) + "b", false},
+		{"LongerThan256Miss", "*" + strings.Repeat("a?", 200) + "b*", strings.Repeat("a", 800), false},
+		{"ManyDistinct", "*" + "0123456789abcdefghijklmnopqrstuvwxyz?" + "*", "..0123456789abcdefghijklmnopqrstuvwxyz!..", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := CompileGlob(tt.pattern, tt.fold)
+			want := refMatch(tt.pattern, tt.in, tt.fold)
+			if got := g.Match(tt.in, nil); got != want {
+				t.Fatalf("Match = %v, reference says %v", got, want)
+			}
+		})
+	}
+}
+
+// TestGlob_MatchRandom compares Glob with the reference matcher on patterns
+// over a small alphabet, long enough to exercise the bit-parallel search, and
+// on inputs that often nearly match.
+func TestGlob_MatchRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pick := func(alphabet string, n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	for i := 0; i < 3000; i++ {
+		pattern := pick("ab??*", 10+rng.IntN(60))
+		if i%3 == 0 {
+			pattern = "*" + pick("ab?", 16+rng.IntN(40)) + "*"
+		}
+		in := pick("ab", rng.IntN(120))
+		fold := i%5 == 0
+		g := CompileGlob(pattern, fold)
+		if got, want := g.Match(in, nil), refMatch(pattern, in, fold); got != want {
+			t.Fatalf("Match(%q, %q, fold=%v) = %v, reference says %v", pattern, in, fold, got, want)
+		}
 	}
 }
