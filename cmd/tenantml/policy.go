@@ -120,7 +120,9 @@ boundary 6,144, session 2,048, scp 5,120, resource 20,480.`,
 			for _, f := range files {
 				data, err := readPolicyInput(cmd, f)
 				if err != nil {
-					return err
+					invalid++
+					fmt.Fprintf(out, "%s: %v\n", f, err)
+					continue
 				}
 				problems := simulate.Validate(data, k, maxChars)
 				if len(problems) == 0 {
