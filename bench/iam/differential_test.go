@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/open-policy-agent/opa/v1/rego"
+
+	"github.com/tenantml/tenantml/iam"
 )
 
 // FuzzEngines_Agree is a differential test of the pool rule: for any session
@@ -57,6 +62,63 @@ func FuzzEngines_Agree(f *testing.F) {
 			if got != want {
 				t.Errorf("%s: tag %q model %q: allowed = %v, want %v", e.Name(), tag, model, got, want)
 			}
+		}
+	})
+}
+
+// globAlphabet is what the StringLike differential draws patterns and values
+// from: IAM's two wildcards, the separators ARNs and paths use, and letters.
+// It leaves out what gobwas/glob (OPA's glob.match) treats specially and IAM
+// does not ('[', ']', '{', '}', '\\') and what starts an IAM policy variable
+// ('$').
+const globAlphabet = "ab*?/:.-"
+
+func toAlphabet(s string, max int) string {
+	b := make([]byte, 0, min(len(s), max))
+	for i := 0; i < len(s) && i < max; i++ {
+		b = append(b, globAlphabet[int(s[i])%len(globAlphabet)])
+	}
+	return string(b)
+}
+
+// FuzzStringLike_AgreesWithOPAGlob checks tenantml's StringLike against an
+// independent implementation of the same wildcard language: OPA's
+// glob.match with no delimiters ('*' any run of characters, '?' exactly one).
+// Run longer with go test -fuzz FuzzStringLike_AgreesWithOPAGlob -fuzztime 15s.
+func FuzzStringLike_AgreesWithOPAGlob(f *testing.F) {
+	for _, s := range [][2]string{
+		{"a*b", "aab"}, {"a?b", "ab"}, {"*", ""}, {"", ""}, {"?", ""}, {"*a*a*a*b", "aaaaaaaa"},
+		{"a*", "a:b/c"}, {"**", "x"}, {"?*?", "ab"}, {"a.b", "a.b"}, {"*:*", "ab"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	ctx := context.Background()
+	pq, err := rego.New(rego.Query("data.t.m"),
+		rego.Module("t.rego", "package t\n\nm if glob.match(input.p, null, input.v)\n")).PrepareForEval(ctx)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, rawPattern, rawValue string) {
+		pattern, value := toAlphabet(rawPattern, 40), toAlphabet(rawValue, 40)
+		doc, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+			"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+			"Condition": map[string]any{"StringLike": map[string]any{"s3:prefix": pattern}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := iam.Parse(doc, iam.ParseOptions{Kind: iam.KindIdentity})
+		if err != nil {
+			t.Fatalf("parse StringLike %q: %v", pattern, err)
+		}
+		req := iam.Request{Principal: "arn:aws:iam::111122223333:user/alice", Action: "s3:GetObject",
+			Resource: "arn:aws:s3:::bucket/key", Context: iam.Context{iam.Single("s3:prefix", value)}}
+		dec, _ := iam.Authorize(&iam.PolicySet{Identity: []*iam.Policy{p}}, &req)
+		rs, err := pq.Eval(ctx, rego.EvalInput(map[string]any{"p": pattern, "v": value}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := dec == iam.Allowed, len(rs) > 0 && rs.Allowed(); got != want {
+			t.Errorf("StringLike %q against %q: tenantml matched = %v, OPA glob.match = %v", pattern, value, got, want)
 		}
 	})
 }
