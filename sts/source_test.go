@@ -127,11 +127,14 @@ func TestSource_Credential_awsCLI(t *testing.T) {
 		if err != nil {
 			t.Fatalf("aws sts get-caller-identity: %v\n%s", err, stderr)
 		}
-		var got struct{ Arn, UserId string }
+		var got struct {
+			Arn    string
+			UserID string `json:"UserId"`
+		}
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Fatal(err)
 		}
-		if got.Arn != "arn:aws:sts::111122223333:assumed-role/InvokeRole/acme-session" || got.UserId != "AROAEXAMPLEROLE00001:acme-session" {
+		if got.Arn != "arn:aws:sts::111122223333:assumed-role/InvokeRole/acme-session" || got.UserID != "AROAEXAMPLEROLE00001:acme-session" {
 			t.Fatalf("caller identity = %+v", got)
 		}
 	})

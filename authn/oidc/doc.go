@@ -31,6 +31,9 @@
 //     is malformed, forged, for another audience or issuer;
 //     ExpiredToken (400) for an expired one; IDPCommunicationError (400) when
 //     the provider cannot be reached. Messages never contain the token.
+//   - Right after a refresh, go-oidc may still accept a key the provider
+//     just retired for the duration of one cache swap; a retired key is
+//     refused from the next refresh on.
 //   - Issuer URLs must be https, except on loopback hosts (tests, local
 //     development).
 package oidc

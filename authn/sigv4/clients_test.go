@@ -36,12 +36,16 @@ func TestVerifier_Verify_awsCLI(t *testing.T) {
 		if err != nil {
 			t.Fatalf("aws sts get-caller-identity: %v\n%s", err, stderr)
 		}
-		var got struct{ UserId, Account, Arn string }
+		var got struct {
+			UserID  string `json:"UserId"`
+			Account string
+			Arn     string
+		}
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Fatalf("parse CLI output %q: %v", out, err)
 		}
 		want := testPrincipal()
-		if got.Arn != want.ARN || got.Account != want.Account || got.UserId != want.UserID {
+		if got.Arn != want.ARN || got.Account != want.Account || got.UserID != want.UserID {
 			t.Fatalf("caller identity = %+v, want %s %s %s", got, want.ARN, want.Account, want.UserID)
 		}
 	})

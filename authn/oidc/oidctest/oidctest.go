@@ -9,6 +9,8 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -37,10 +39,13 @@ func NewIssuer(tb testing.TB, useTLS bool) *Issuer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", is.discovery)
 	mux.HandleFunc("GET /keys", is.jwks)
+	is.Server = httptest.NewUnstartedServer(mux)
+	// Handshakes refused by thumbprint tests are expected, not news.
+	is.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if useTLS {
-		is.Server = httptest.NewTLSServer(mux)
+		is.StartTLS()
 	} else {
-		is.Server = httptest.NewServer(mux)
+		is.Start()
 	}
 	tb.Cleanup(is.Close)
 	is.Rotate(tb, true)
