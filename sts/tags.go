@@ -149,3 +149,13 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+// TagList returns m as tags sorted by key, e.g. to pass the session tags of
+// a web identity token as TagInput.Request.
+func TagList(m map[string]string) []Tag {
+	out := make([]Tag, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, Tag{Key: k, Value: m[k]})
+	}
+	return out
+}

@@ -11,7 +11,8 @@
 //
 //   - The access key is resolved through an authn.CredentialSource, given
 //     the X-Amz-Security-Token header or query parameter for temporary keys.
-//   - The signing time (X-Amz-Date) must be within MaxSkew (15 minutes) of
+//   - The signing time is X-Amz-Date (header or query; the legacy Date
+//     header is not accepted) and must be within MaxSkew (15 minutes) of
 //     the verifier's clock, and its date must match the credential scope's.
 //     A presigned URL is valid from X-Amz-Date for X-Amz-Expires seconds
 //     (at most 7 days).
