@@ -40,8 +40,9 @@ type ProviderConfig struct {
 
 // Options are the Verifier's collaborators.
 type Options struct {
-	// HTTPClient fetches discovery and keys; http.DefaultClient's transport
-	// by default.
+	// HTTPClient fetches discovery and keys; a client with a 10-second
+	// timeout by default. A client without a timeout can stall every
+	// Verify while discovery hangs.
 	HTTPClient *http.Client
 	// Now is the clock; time.Now by default.
 	Now func() time.Time

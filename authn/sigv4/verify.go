@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -137,6 +138,7 @@ func (v *Verifier) verify(r *http.Request) (*Result, string, error) {
 
 	p := *cred.Principal
 	p.AccessKeyID = sig.accessKeyID
+	p.Tags = maps.Clone(p.Tags)
 	res := &Result{
 		Principal:   &p,
 		AccessKeyID: sig.accessKeyID,

@@ -37,6 +37,7 @@ func testPrincipal() *authn.Principal {
 		ARN:      "arn:aws:iam::111122223333:user/alice",
 		UserID:   "AIDAEXAMPLEALICE0001",
 		UserName: "alice",
+		Tags:     map[string]string{"TenantID": "acme"},
 	}
 }
 
@@ -268,7 +269,8 @@ func TestVerifier_Verify_result(t *testing.T) {
 			t.Fatal(err)
 		}
 		res.Principal.ARN = "changed"
-		if creds[testKeyID].Principal.ARN == "changed" {
+		res.Principal.Tags["TenantID"] = "globex"
+		if creds[testKeyID].Principal.ARN == "changed" || creds[testKeyID].Principal.Tags["TenantID"] != "acme" {
 			t.Fatal("Verify returned the source's principal instead of a copy")
 		}
 	})
