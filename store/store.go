@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 
+	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/tenant"
 )
 
@@ -10,6 +11,9 @@ import (
 type Store interface {
 	// Tenants returns the tenant registry.
 	Tenants() tenant.Service
+	// Identity returns the IAM entities (users, groups, roles, policies,
+	// access keys, OIDC providers) of every account.
+	Identity() identity.Service
 	// Secrets returns the platform's sealed secrets (operator-only).
 	Secrets() Secrets
 	// Ping reports whether the store answers; /readyz uses it.

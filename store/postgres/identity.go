@@ -1,0 +1,62 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantml/tenantml/identity"
+	"github.com/tenantml/tenantml/identity/sqlstore"
+)
+
+// Identity returns the IAM entity store on the operator path: IAM entities
+// belong to accounts, which span tenants, and authentication-time lookups
+// (GetAccessKey, PoliciesForUser, PoliciesForRole) must find any tenant's
+// principal. The IAM API authorizes each call before it reaches the store.
+func (db *DB) Identity() identity.Service {
+	return db.identity(db.AsOperator)
+}
+
+// IdentityInTenant returns the IAM entity store scoped to one tenant: every
+// transaction runs through InTenant, so row-level security shows only the
+// tenant's entities (rows whose tenant_id is tenantID) and refuses to
+// write any other (EFORBIDDEN), e.g. creating a role tagged with another
+// tenant. Platform entities (tenant_id ”) and groups are invisible here.
+func (db *DB) IdentityInTenant(tenantID string) identity.Service {
+	return db.identity(func(ctx context.Context, fn func(pgx.Tx) error) error {
+		return db.InTenant(ctx, tenantID, fn)
+	})
+}
+
+func (db *DB) identity(run func(context.Context, func(pgx.Tx) error) error) identity.Service {
+	return &sqlstore.Store{
+		Run: func(ctx context.Context, fn func(sqlstore.Tx) error) error {
+			return run(ctx, func(tx pgx.Tx) error { return fn(pgxTx{tx}) })
+		},
+		Dialect: sqlstore.Dialect{
+			Numbered: true,
+			IsUnique: isUniqueViolation,
+			Time:     func(t time.Time) any { return t },
+		},
+		Now:  func() time.Time { return db.Now() },
+		Rand: rand.Reader,
+	}
+}
+
+// pgxTx adapts a pgx transaction to sqlstore.Tx.
+type pgxTx struct{ tx pgx.Tx }
+
+func (t pgxTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := t.tx.Exec(ctx, query, args...)
+	return tag.RowsAffected(), err
+}
+
+func (t pgxTx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return t.tx.QueryRow(ctx, query, args...)
+}
+
+func (t pgxTx) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	return t.tx.Query(ctx, query, args...)
+}
