@@ -24,6 +24,8 @@ type PolicySet struct {
 	// Guardrails are the platform guardrail levels (service control
 	// policies), outermost first; every level must allow.
 	Guardrails []GuardrailLevel
+
+	index *setIndex // built by Index; ignored when stale
 }
 
 // GuardrailLevel is one level of guardrails (an organization root, OU or
@@ -137,10 +139,15 @@ func (e *evalState) decide(set *PolicySet, d *Diagnostics, ov *overflow) Decisio
 		}
 	}
 	idAllow := false
-	for i, p := range set.Identity {
-		a, dn, _ := e.evalPolicy(d, ov, p, KindIdentity, i, "")
-		idAllow = idAllow || a
-		denied = denied || dn
+	if ix := set.index; ix.validFor(set) {
+		a, dn := e.evalIdentityIndexed(d, ov, set, ix)
+		idAllow, denied = a, denied || dn
+	} else {
+		for i, p := range set.Identity {
+			a, dn, _ := e.evalPolicy(d, ov, p, KindIdentity, i, "")
+			idAllow = idAllow || a
+			denied = denied || dn
+		}
 	}
 	var rbp grant
 	if set.Resource != nil {
@@ -243,41 +250,17 @@ func (e *evalState) evalPolicy(d *Diagnostics, ov *overflow, p *Policy, kind Kin
 		return false, false, grantNone
 	}
 	visit := func(i int) {
-		st := &p.Statements[i]
-		ok, sg, m := e.applies(st)
-		if !ok {
-			// Near misses explain the caller's own policies; a resource-based
-			// policy belongs to the resource owner and is never described.
-			if m.why != missNone && st.Effect == Allow && kind != KindResource {
-				m.ref = StatementRef{Kind: kind, Policy: int32(idx), Level: level, Index: int32(i), Sid: st.Sid, Effect: st.Effect}
-				m.st = st
-				d.addMiss(m)
-			}
-			return
-		}
-		ref := StatementRef{Kind: kind, Policy: int32(idx), Level: level, Index: int32(i), Sid: st.Sid, Effect: st.Effect}
-		if st.Effect == Deny {
-			denied = true
-			d.addDeny(ref, ov)
-			return
-		}
-		allowed = true
+		a, dn, sg := e.visit(d, ov, p, kind, idx, level, i)
+		allowed = allowed || a
+		denied = denied || dn
 		if sg > g {
 			g = sg
 		}
-		d.addAllow(ref, ov)
 	}
 	if p.index != nil && len(e.req.Action) <= maxIndexedAction {
 		var buf [maxIndexedAction]byte
-		a := e.req.Action
-		for i := 0; i < len(a); i++ {
-			c := a[i]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			buf[i] = c
-		}
-		for _, i := range p.index[string(buf[:len(a)])] {
+		n := lowerInto(buf[:], e.req.Action)
+		for _, i := range p.index[string(buf[:n])] {
 			visit(int(i))
 		}
 		for _, i := range p.wild {
@@ -289,6 +272,44 @@ func (e *evalState) evalPolicy(d *Diagnostics, ov *overflow, p *Policy, kind Kin
 		visit(i)
 	}
 	return allowed, denied, g
+}
+
+// visit evaluates statement i of p and records it in the diagnostics: as an
+// allow or deny when it applies, as a near miss when an Allow statement names
+// the action but fails on another element.
+func (e *evalState) visit(d *Diagnostics, ov *overflow, p *Policy, kind Kind, idx int, level string, i int) (allowed, denied bool, g grant) {
+	st := &p.Statements[i]
+	ok, sg, m := e.applies(st)
+	if !ok {
+		// Near misses explain the caller's own policies; a resource-based
+		// policy belongs to the resource owner and is never described.
+		if m.why != missNone && st.Effect == Allow && kind != KindResource {
+			m.ref = StatementRef{Kind: kind, Policy: int32(idx), Level: level, Index: int32(i), Sid: st.Sid, Effect: st.Effect}
+			m.st = st
+			d.addMiss(m)
+		}
+		return false, false, grantNone
+	}
+	ref := StatementRef{Kind: kind, Policy: int32(idx), Level: level, Index: int32(i), Sid: st.Sid, Effect: st.Effect}
+	if st.Effect == Deny {
+		d.addDeny(ref, ov)
+		return false, true, grantNone
+	}
+	d.addAllow(ref, ov)
+	return true, false, sg
+}
+
+// lowerInto writes s lower-cased (ASCII) into buf, which must be long enough,
+// and returns the length written.
+func lowerInto(buf []byte, s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return len(s)
 }
 
 // applies reports whether st applies to the request and, for a statement with

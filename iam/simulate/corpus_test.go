@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -47,6 +48,13 @@ func TestCorpus(t *testing.T) {
 					}
 					if got.Decision != c.Expected.Response {
 						t.Errorf("decision = %s, want %s (doc: %s)\nreason: %s", got.Decision, c.Expected.Response, c.Doc, got.Reason)
+					}
+					// The set-level index must not change the decision or the
+					// deciding statements (it only skips statements that cannot
+					// apply, so near-miss hints in the reason may differ).
+					plain := run(c, false)
+					if plain.Decision != got.Decision || !reflect.DeepEqual(plain.Statements, got.Statements) {
+						t.Errorf("indexed and unindexed results differ:\nindexed:   %+v\nunindexed: %+v", got, plain)
 					}
 				})
 			}
