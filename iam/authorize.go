@@ -24,8 +24,10 @@ type PolicySet struct {
 	// Guardrails are the platform guardrail levels (service control
 	// policies), outermost first; every level must allow.
 	Guardrails []GuardrailLevel
-
-	index *setIndex // built by Index; ignored when stale
+	// IdentityIndex holds further identity-based policies, indexed for sets
+	// with very many of them; they count exactly like Identity, and are
+	// labelled identity[len(Identity)+i] in diagnostics.
+	IdentityIndex *IdentityIndex
 }
 
 // GuardrailLevel is one level of guardrails (an organization root, OU or
@@ -139,15 +141,15 @@ func (e *evalState) decide(set *PolicySet, d *Diagnostics, ov *overflow) Decisio
 		}
 	}
 	idAllow := false
-	if ix := set.index; ix.validFor(set) {
-		a, dn := e.evalIdentityIndexed(d, ov, set, ix)
-		idAllow, denied = a, denied || dn
-	} else {
-		for i, p := range set.Identity {
-			a, dn, _ := e.evalPolicy(d, ov, p, KindIdentity, i, "")
-			idAllow = idAllow || a
-			denied = denied || dn
-		}
+	for i, p := range set.Identity {
+		a, dn, _ := e.evalPolicy(d, ov, p, KindIdentity, i, "")
+		idAllow = idAllow || a
+		denied = denied || dn
+	}
+	if set.IdentityIndex != nil {
+		a, dn := e.evalIdentityIndexed(d, ov, set.IdentityIndex, len(set.Identity))
+		idAllow = idAllow || a
+		denied = denied || dn
 	}
 	var rbp grant
 	if set.Resource != nil {

@@ -82,6 +82,9 @@
 // allocations for the pool, bridge and silo policies.
 //
 // Compile once, decide many times: Parse builds an action index for policies
-// with more than a few statements, so deciding stays flat however many
-// statements or tenants are loaded (callers index policy sets by principal).
+// with more than a few statements, and NewIdentityIndex indexes any number of
+// identity policies by (action, resource), so deciding stays flat however
+// many statements or tenants are loaded (callers normally keep one
+// PolicySet per role; an IdentityIndex serves sets that hold many tenants'
+// policies at once).
 package iam

@@ -1,17 +1,20 @@
 package iam
 
-// setIndex indexes the statements of a PolicySet's identity policies by
-// (action, resource) so that a set holding thousands of separately attached
-// policies is decided without scanning them all.
-type setIndex struct {
-	n     int     // len(Identity) when built
-	first *Policy // Identity[0] when built
-	last  *Policy // Identity[n-1] when built
-	exact map[string][]stmtRef
-	rest  []stmtRef // statements that can match more than one (action, resource)
+import "slices"
+
+// IdentityIndex is an immutable collection of identity-based policies indexed
+// by (action, resource): statements that name literal actions and literal
+// resources are found by one hash lookup, the others are always evaluated.
+// Deciding against it stays flat however many policies it holds (for example
+// one set holding every silo tenant's policy). It owns a copy of the policy
+// list, so later changes to the caller's slice do not affect it.
+type IdentityIndex struct {
+	policies []*Policy
+	exact    map[string][]stmtRef
+	rest     []stmtRef // statements that can match more than one (action, resource)
 }
 
-// stmtRef locates a statement in PolicySet.Identity.
+// stmtRef locates a statement in IdentityIndex.policies.
 type stmtRef struct {
 	policy, stmt int32
 }
@@ -20,22 +23,13 @@ type stmtRef struct {
 // the index; a statement with more goes to the always-evaluated list.
 const maxIndexCombos = 16
 
-// Index builds an index of the set's identity policies by (action, resource)
-// for statements that name literal actions and literal resources, so that
-// deciding stays flat however many identity policies the set holds (for
-// example one set holding every silo tenant's policy). Call it once the set
-// is complete and before sharing it between goroutines. Authorize ignores an
-// index that no longer matches Identity (policies added, removed or
-// replaced), so a stale index costs speed, never correctness. Statements the
-// index rules out are not evaluated, so an implicit deny's reason may name
-// fewer near-miss statements.
-func (s *PolicySet) Index() {
-	ix := &setIndex{n: len(s.Identity), exact: make(map[string][]stmtRef)}
-	if len(s.Identity) > 0 {
-		ix.first, ix.last = s.Identity[0], s.Identity[len(s.Identity)-1]
-	}
+// NewIdentityIndex indexes identity-based policies. Nil entries are skipped.
+// Statements the index rules out are not evaluated, so an implicit deny's
+// reason may name fewer near-miss statements than a plain scan would.
+func NewIdentityIndex(policies []*Policy) *IdentityIndex {
+	ix := &IdentityIndex{policies: slices.Clone(policies), exact: make(map[string][]stmtRef)}
 	var key []byte
-	for pi, p := range s.Identity {
+	for pi, p := range ix.policies {
 		if p == nil {
 			continue
 		}
@@ -59,8 +53,11 @@ func (s *PolicySet) Index() {
 			}
 		}
 	}
-	s.index = ix
+	return ix
 }
+
+// Len returns the number of policies in the index.
+func (ix *IdentityIndex) Len() int { return len(ix.policies) }
 
 // literalPairs returns a statement's literal (lower-cased) actions and
 // literal resources, or ok false when either can match more than itself.
@@ -85,40 +82,28 @@ func literalPairs(st *Statement) (acts, res []string, ok bool) {
 	return acts, res, true
 }
 
-// validFor reports whether the index was built for the set's current
-// identity policies.
-func (ix *setIndex) validFor(s *PolicySet) bool {
-	if ix == nil || ix.n != len(s.Identity) {
-		return false
-	}
-	if ix.n == 0 {
-		return true
-	}
-	return ix.first == s.Identity[0] && ix.last == s.Identity[ix.n-1]
-}
-
 // maxIndexKey bounds the lookup key built on the stack; longer requests are
 // decided by scanning.
 const maxIndexKey = 1024
 
-// evalIdentityIndexed evaluates the identity statements the index names for
-// the request plus the always-evaluated ones, in document order.
-func (e *evalState) evalIdentityIndexed(d *Diagnostics, ov *overflow, set *PolicySet, ix *setIndex) (allowed, denied bool) {
-	var hits []stmtRef
-	if n := len(e.req.Action) + 1 + len(e.req.Resource); n <= maxIndexKey {
-		var buf [maxIndexKey]byte
-		k := lowerInto(buf[:], e.req.Action)
-		buf[k] = 0
-		k += 1 + copy(buf[k+1:], e.req.Resource)
-		hits = ix.exact[string(buf[:k])]
-	} else {
-		// Too long to key on the stack: evaluate every identity statement.
-		for i, p := range set.Identity {
-			a, dn, _ := e.evalPolicy(d, ov, p, KindIdentity, i, "")
+// evalIdentityIndexed evaluates the index's statements that can apply to the
+// request (the hash hits plus the always-evaluated ones) in document order;
+// policy labels continue after the set's plain Identity policies (offset).
+func (e *evalState) evalIdentityIndexed(d *Diagnostics, ov *overflow, ix *IdentityIndex, offset int) (allowed, denied bool) {
+	n := len(e.req.Action) + 1 + len(e.req.Resource)
+	if n > maxIndexKey {
+		// Too long to key on the stack: evaluate every statement.
+		for i, p := range ix.policies {
+			a, dn, _ := e.evalPolicy(d, ov, p, KindIdentity, offset+i, "")
 			allowed, denied = allowed || a, denied || dn
 		}
 		return allowed, denied
 	}
+	var buf [maxIndexKey]byte
+	k := lowerInto(buf[:], e.req.Action)
+	buf[k] = 0
+	k += 1 + copy(buf[k+1:], e.req.Resource)
+	hits := ix.exact[string(buf[:k])]
 	rest := ix.rest
 	for len(hits) > 0 || len(rest) > 0 {
 		var r stmtRef
@@ -127,8 +112,7 @@ func (e *evalState) evalIdentityIndexed(d *Diagnostics, ov *overflow, set *Polic
 		} else {
 			r, rest = rest[0], rest[1:]
 		}
-		p := set.Identity[r.policy]
-		a, dn, _ := e.visit(d, ov, p, KindIdentity, int(r.policy), "", int(r.stmt))
+		a, dn, _ := e.visit(d, ov, ix.policies[r.policy], KindIdentity, offset+int(r.policy), "", int(r.stmt))
 		allowed, denied = allowed || a, denied || dn
 	}
 	return allowed, denied

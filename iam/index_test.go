@@ -7,24 +7,23 @@ import (
 
 // siloSet returns one set holding n silo tenants' policies as separate
 // identity policies.
-func siloSet(tb testing.TB, n int) *PolicySet {
-	tb.Helper()
-	set := &PolicySet{}
+func siloPolicies(n int) []*Policy {
+	var ps []*Policy
 	for i := 0; i < n; i++ {
-		set.Identity = append(set.Identity, MustParse(siloPolicy(fmt.Sprintf("tenant-%05d", i)), KindIdentity))
+		ps = append(ps, MustParse(siloPolicy(fmt.Sprintf("tenant-%05d", i)), KindIdentity))
 	}
-	return set
+	return ps
 }
 
 func siloEndpoint(i int) string {
 	return fmt.Sprintf("arn:aws:sagemaker:us-east-1:111122223333:endpoint/tenant-%05d", i)
 }
 
-func TestPolicySet_Index(t *testing.T) {
-	set := siloSet(t, 1000)
+func TestIdentityIndex(t *testing.T) {
+	policies := siloPolicies(1000)
 	wildDeny := MustParse(stmt(`{"Sid":"NoDelete","Effect":"Deny","Action":"sagemaker:Delete*","Resource":"*"}`), KindIdentity)
-	set.Identity = append(set.Identity, wildDeny)
-	set.Index()
+	policies = append(policies, wildDeny)
+	set := &PolicySet{IdentityIndex: NewIdentityIndex(policies)}
 	tests := []struct {
 		name, action, resource string
 		want                   Decision
@@ -55,22 +54,20 @@ func TestPolicySet_Index(t *testing.T) {
 			}
 		})
 	}
-	t.Run("StaleIndexIgnored", func(t *testing.T) {
-		stale := *set
-		stale.Identity = append(stale.Identity[:len(stale.Identity):len(stale.Identity)], MustParse(siloPolicy("newcomer"), KindIdentity))
-		req := Request{Principal: session, Action: invoke, Resource: "arn:aws:sagemaker:us-east-1:111122223333:endpoint/newcomer"}
-		if dec, _ := Authorize(&stale, &req); dec != Allowed {
-			t.Fatalf("decision = %v, want Allowed (a policy added after Index must count)", dec)
+	t.Run("OwnsItsPolicies", func(t *testing.T) {
+		policies[42] = MustParse(allowAll(), KindIdentity) // changing the caller's slice
+		req := Request{Principal: session, Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k"}
+		if dec, _ := Authorize(set, &req); dec != ImplicitlyDenied {
+			t.Fatalf("decision = %v, want ImplicitlyDenied (the index keeps its own copy)", dec)
 		}
 	})
-	t.Run("ReplacedPolicyIgnored", func(t *testing.T) {
-		replaced := *set
-		replaced.Identity = append([]*Policy(nil), set.Identity...)
-		replaced.Identity[0] = MustParse(siloPolicy("swapped"), KindIdentity)
-		replaced.Identity[len(replaced.Identity)-1] = MustParse(allowAll(), KindIdentity)
-		req := Request{Principal: session, Action: "sagemaker:DeleteEndpoint", Resource: siloEndpoint(7)}
-		if dec, _ := Authorize(&replaced, &req); dec != Allowed {
-			t.Fatalf("decision = %v, want Allowed (the replaced last policy allows everything)", dec)
+	t.Run("LabelsFollowIdentity", func(t *testing.T) {
+		mixed := &PolicySet{Identity: []*Policy{MustParse(allowS3(), KindIdentity)}, IdentityIndex: set.IdentityIndex}
+		req := Request{Principal: session, Action: invoke, Resource: siloEndpoint(3)}
+		dec, d := Authorize(mixed, &req)
+		refs := d.Statements()
+		if dec != Allowed || len(refs) != 1 || refs[0].PolicyLabel() != "identity[4]" {
+			t.Fatalf("decision %v, statements %+v; want Allowed by identity[4]", dec, refs)
 		}
 	})
 	t.Run("ZeroAlloc", func(t *testing.T) {
@@ -87,13 +84,12 @@ func TestPolicySet_Index(t *testing.T) {
 }
 
 // BenchmarkAuthorize_OneSetTenants decides a silo request against one policy
-// set holding 1 and 10,000 tenants' policies, with the set-level index: the
-// two figures should match.
+// set holding 1 and 10,000 tenants' policies in an IdentityIndex: the two
+// figures should match.
 func BenchmarkAuthorize_OneSetTenants(b *testing.B) {
 	for _, n := range []int{1, 10000} {
 		b.Run(fmt.Sprintf("tenants=%d", n), func(b *testing.B) {
-			set := siloSet(b, n)
-			set.Index()
+			set := &PolicySet{IdentityIndex: NewIdentityIndex(siloPolicies(n))}
 			req := Request{Principal: session, Action: invoke, Resource: siloEndpoint(n / 2)}
 			cpuLoop(b, func() {
 				if dec, _ := Authorize(set, &req); dec != Allowed {
@@ -103,3 +99,5 @@ func BenchmarkAuthorize_OneSetTenants(b *testing.B) {
 		})
 	}
 }
+
+func allowS3() string { return stmt(`{"Effect":"Allow","Action":"s3:*","Resource":"*"}`) }

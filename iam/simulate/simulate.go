@@ -109,7 +109,8 @@ func run(c Case, indexed bool) Result {
 		return res
 	}
 	if indexed {
-		set.Index()
+		set.IdentityIndex = iam.NewIdentityIndex(set.Identity)
+		set.Identity = nil
 	}
 	dec, diag := iam.Authorize(&set, &req)
 	res.Decision = dec.String()
