@@ -11,7 +11,10 @@
 -- (DB.InTenant, used by DB.IdentityInTenant) sees and writes only rows of
 -- its tenant; the operator path (DB.AsOperator, used by DB.Identity and so
 -- by authentication-time lookups: GetAccessKey, PoliciesForUser/Role) sees
--- all. A transaction that sets neither sees nothing.
+-- all. A transaction that sets neither sees nothing. Platform rows have
+-- tenant_id '', and a pooled connection reports app.tenant_id as '' (not
+-- NULL) once any earlier transaction on it set it; NULLIF keeps '' from
+-- ever matching, so platform rows are reachable only on the operator path.
 
 CREATE TABLE iam_users (
     account_id   TEXT COLLATE "C" NOT NULL,
@@ -142,8 +145,8 @@ CREATE INDEX iam_access_keys_user ON iam_access_keys (account_id, user_lc);
 ALTER TABLE iam_users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE iam_users FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam_users
-    USING (tenant_id = current_setting('app.tenant_id', true))
-    WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
 CREATE POLICY operator_access ON iam_users
     USING (current_setting('app.operator', true) = 'on')
     WITH CHECK (current_setting('app.operator', true) = 'on');
@@ -151,8 +154,8 @@ CREATE POLICY operator_access ON iam_users
 ALTER TABLE iam_groups ENABLE ROW LEVEL SECURITY;
 ALTER TABLE iam_groups FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam_groups
-    USING (tenant_id = current_setting('app.tenant_id', true))
-    WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
 CREATE POLICY operator_access ON iam_groups
     USING (current_setting('app.operator', true) = 'on')
     WITH CHECK (current_setting('app.operator', true) = 'on');
@@ -160,8 +163,8 @@ CREATE POLICY operator_access ON iam_groups
 ALTER TABLE iam_group_members ENABLE ROW LEVEL SECURITY;
 ALTER TABLE iam_group_members FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam_group_members
-    USING (tenant_id = current_setting('app.tenant_id', true))
-    WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
 CREATE POLICY operator_access ON iam_group_members
     USING (current_setting('app.operator', true) = 'on')
     WITH CHECK (current_setting('app.operator', true) = 'on');
@@ -169,8 +172,8 @@ CREATE POLICY operator_access ON iam_group_members
 ALTER TABLE iam_roles ENABLE ROW LEVEL SECURITY;
 ALTER TABLE iam_roles FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam_roles
-    USING (tenant_id = current_setting('app.tenant_id', true))
-    WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
 CREATE POLICY operator_access ON iam_roles
     USING (current_setting('app.operator', true) = 'on')
     WITH CHECK (current_setting('app.operator', true) = 'on');
@@ -178,8 +181,8 @@ CREATE POLICY operator_access ON iam_roles
 ALTER TABLE iam_policies ENABLE ROW LEVEL SECURITY;
 ALTER TABLE iam_policies FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam_policies
-    USING (tenant_id = current_setting('app.tenant_id', true))
-    WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
 CREATE POLICY operator_access ON iam_policies
     USING (current_setting('app.operator', true) = 'on')
     WITH CHECK (current_setting('app.operator', true) = 'on');
@@ -187,8 +190,8 @@ CREATE POLICY operator_access ON iam_policies
 ALTER TABLE iam_policy_versions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE iam_policy_versions FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam_policy_versions
-    USING (tenant_id = current_setting('app.tenant_id', true))
-    WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
 CREATE POLICY operator_access ON iam_policy_versions
     USING (current_setting('app.operator', true) = 'on')
     WITH CHECK (current_setting('app.operator', true) = 'on');
@@ -196,8 +199,8 @@ CREATE POLICY operator_access ON iam_policy_versions
 ALTER TABLE iam_inline_policies ENABLE ROW LEVEL SECURITY;
 ALTER TABLE iam_inline_policies FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam_inline_policies
-    USING (tenant_id = current_setting('app.tenant_id', true))
-    WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
 CREATE POLICY operator_access ON iam_inline_policies
     USING (current_setting('app.operator', true) = 'on')
     WITH CHECK (current_setting('app.operator', true) = 'on');
@@ -205,8 +208,8 @@ CREATE POLICY operator_access ON iam_inline_policies
 ALTER TABLE iam_attachments ENABLE ROW LEVEL SECURITY;
 ALTER TABLE iam_attachments FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam_attachments
-    USING (tenant_id = current_setting('app.tenant_id', true))
-    WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
 CREATE POLICY operator_access ON iam_attachments
     USING (current_setting('app.operator', true) = 'on')
     WITH CHECK (current_setting('app.operator', true) = 'on');
@@ -214,8 +217,8 @@ CREATE POLICY operator_access ON iam_attachments
 ALTER TABLE iam_access_keys ENABLE ROW LEVEL SECURITY;
 ALTER TABLE iam_access_keys FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam_access_keys
-    USING (tenant_id = current_setting('app.tenant_id', true))
-    WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
 CREATE POLICY operator_access ON iam_access_keys
     USING (current_setting('app.operator', true) = 'on')
     WITH CHECK (current_setting('app.operator', true) = 'on');
@@ -223,8 +226,8 @@ CREATE POLICY operator_access ON iam_access_keys
 ALTER TABLE iam_oidc_providers ENABLE ROW LEVEL SECURITY;
 ALTER TABLE iam_oidc_providers FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON iam_oidc_providers
-    USING (tenant_id = current_setting('app.tenant_id', true))
-    WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
+    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
 CREATE POLICY operator_access ON iam_oidc_providers
     USING (current_setting('app.operator', true) = 'on')
     WITH CHECK (current_setting('app.operator', true) = 'on');
