@@ -111,6 +111,7 @@ func FuzzAuthorize(f *testing.F) {
 	rbp := MustParse(stmt(`{"Effect":"Allow","Principal":{"AWS":["111122223333","arn:aws:iam::111122223333:role/InvokeRole"]},"Action":"sagemaker:*","Resource":"*"}`), KindResource)
 	bound := MustParse(stmt(`{"Effect":"Allow","Action":"sagemaker:*","Resource":"*","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["a"]}}}`), KindBoundary)
 	scp := MustParse(allowAll(), KindGuardrail)
+	index := NewIdentityIndex(docs)
 	f.Fuzz(func(t *testing.T, action, resource, principal, tenant, model, resAcct string) {
 		set := &PolicySet{Identity: docs, Resource: rbp, Boundaries: []*Policy{bound},
 			Guardrails: []GuardrailLevel{{Name: "root", Policies: []*Policy{scp}}}}
@@ -135,6 +136,12 @@ func FuzzAuthorize(f *testing.F) {
 		}
 		if dec != ImplicitlyDenied && len(d.Statements()) == 0 {
 			t.Fatalf("%v without a deciding statement", dec)
+		}
+		// The indexed form of the same identity policies decides the same.
+		indexed := *set
+		indexed.Identity, indexed.IdentityIndex = nil, index
+		if got, _ := Authorize(&indexed, &req); got != dec {
+			t.Fatalf("indexed decision %v, plain decision %v", got, dec)
 		}
 	})
 }
