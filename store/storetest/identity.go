@@ -664,3 +664,48 @@ func testAccounts(t *testing.T, svc identity.Service) {
 		t.Fatalf("account B lists A's policies: %+v", ps)
 	}
 }
+
+// BenchmarkEffective measures PoliciesForUser for a user with three inline
+// policies, two groups (each with an inline and an attached policy) and
+// three attached policies, against its peer in the same run: GetUser, a
+// one-row lookup. It reports both latencies and their ratio.
+func BenchmarkEffective(b *testing.B, svc identity.Service) {
+	ctx := context.Background()
+	ok := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	ok(svc.CreateUser(ctx, AccountA, &identity.User{Name: "bench", Tags: map[string]string{"TenantID": "acme"}}))
+	user := identity.Ref{Kind: identity.KindUser, Name: "bench"}
+	for i := range 3 {
+		ok(svc.PutInlinePolicy(ctx, AccountA, user, fmt.Sprintf("inline%d", i), allow(fmt.Sprintf("s3:Inline%d", i))))
+		name := fmt.Sprintf("M%d", i)
+		ok(svc.CreatePolicy(ctx, AccountA, &identity.Policy{Name: name}, allow("s3:"+name)))
+		ok(svc.AttachPolicy(ctx, AccountA, user, "arn:aws:iam::111122223333:policy/"+name))
+	}
+	for i := range 2 {
+		g := fmt.Sprintf("g%d", i)
+		ok(svc.CreateGroup(ctx, AccountA, &identity.Group{Name: g}))
+		ok(svc.AddUserToGroup(ctx, AccountA, g, "bench"))
+		ok(svc.PutInlinePolicy(ctx, AccountA, identity.Ref{Kind: identity.KindGroup, Name: g}, "gi", allow("s3:G")))
+		ok(svc.AttachPolicy(ctx, AccountA, identity.Ref{Kind: identity.KindGroup, Name: g}, identity.BuiltinARNPrefix+identity.Viewer))
+	}
+	var get, eff time.Duration
+	n := 0
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := svc.GetUser(ctx, AccountA, "bench"); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		e, err := svc.PoliciesForUser(ctx, AccountA, "bench")
+		if err != nil || len(e.Policies) != 9 {
+			b.Fatalf("effective: %d policies, %v", len(e.Policies), err)
+		}
+		get, eff, n = get+t1.Sub(t0), eff+time.Since(t1), n+1
+	}
+	b.ReportMetric(float64(get.Nanoseconds())/float64(n), "ns/GetUser")
+	b.ReportMetric(float64(eff.Nanoseconds())/float64(n), "ns/PoliciesForUser")
+	b.ReportMetric(float64(eff)/float64(get), "effective/get")
+}
