@@ -151,6 +151,9 @@ func (s *Store) AddUserToGroup(ctx context.Context, acct, group, user string) er
 		return err
 	}
 	return s.do(ctx, func(q *txn) error {
+		if err := q.lock("iam_users", acct, user); err != nil {
+			return err
+		}
 		g, err := q.findGroup(acct, group)
 		if err != nil {
 			return err

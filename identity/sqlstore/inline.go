@@ -13,11 +13,21 @@ import (
 // to one user, role or group.
 const MaxAttachedPolicies = 10
 
+// tableOf maps a principal kind to its table.
+func tableOf(k identity.Kind) string {
+	switch k {
+	case identity.KindUser:
+		return "iam_users"
+	case identity.KindRole:
+		return "iam_roles"
+	}
+	return "iam_groups"
+}
+
 // principalTenant checks that the user, role or group exists and returns
 // its tenant and name as stored.
 func (q *txn) principalTenant(acct string, r identity.Ref) (tenant string, err error) {
-	table := map[identity.Kind]string{identity.KindUser: "iam_users", identity.KindRole: "iam_roles", identity.KindGroup: "iam_groups"}[r.Kind]
-	err = q.row(`SELECT tenant_id FROM `+table+` WHERE account_id = ? AND name_lc = ?`, acct, lower(r.Name)).Scan(&tenant)
+	err = q.row(`SELECT tenant_id FROM `+tableOf(r.Kind)+` WHERE account_id = ? AND name_lc = ?`, acct, lower(r.Name)).Scan(&tenant)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", noSuch(string(r.Kind), r.Name)
 	}
@@ -147,6 +157,9 @@ func (s *Store) AttachPolicy(ctx context.Context, acct string, to identity.Ref, 
 		return err
 	}
 	return s.do(ctx, func(q *txn) error {
+		if err := q.lock(tableOf(to.Kind), acct, to.Name); err != nil {
+			return err
+		}
 		tenant, err := q.principalTenant(acct, to)
 		if err != nil {
 			return err

@@ -16,6 +16,9 @@ func (s *Store) CreateAccessKey(ctx context.Context, acct string, k *identity.Ac
 		return err
 	}
 	return s.do(ctx, func(q *txn) error {
+		if err := q.lock("iam_users", acct, k.UserName); err != nil {
+			return err
+		}
 		u, err := q.findUser(acct, k.UserName)
 		if err != nil {
 			return err

@@ -239,6 +239,11 @@ func (s *Store) CreatePolicyVersion(ctx context.Context, acct, policyARN, docume
 	}
 	var v *identity.PolicyVersion
 	err := s.do(ctx, func(q *txn) error {
+		if _, _, name, err := identity.ParsePolicyARN(policyARN); err == nil {
+			if err := q.lock("iam_policies", acct, name); err != nil {
+				return err
+			}
+		}
 		p, err := q.ownPolicy(acct, policyARN)
 		if err != nil {
 			return err

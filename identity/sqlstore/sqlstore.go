@@ -23,6 +23,9 @@ type Dialect struct {
 	// Time converts a time to a query argument (a string for SQLite's TEXT
 	// columns, the time itself for TIMESTAMPTZ).
 	Time func(time.Time) any
+	// RowLocks makes lock take row locks (SELECT ... FOR UPDATE). SQLite
+	// needs none: its write transactions are exclusive.
+	RowLocks bool
 }
 
 // Tx is one database transaction as the queries need it; *sql.Tx (through
@@ -110,6 +113,24 @@ func (q *txn) count(query string, args ...any) (int, error) {
 	var n int
 	err := q.row(query, args...).Scan(&n)
 	return n, err
+}
+
+// lock takes the row lock of a user, role, group or policy (by name) for
+// the rest of the transaction, so that read-check-write sequences (the
+// two-key limit, the five-version limit, the group and attachment limits)
+// cannot interleave. A missing row is not an error here.
+func (q *txn) lock(table, acct, name string) error {
+	if !q.d.RowLocks {
+		return nil
+	}
+	rows, err := q.rows(`SELECT 1 FROM `+table+` WHERE account_id = ? AND name_lc = ? FOR UPDATE`, acct, lower(name))
+	if err != nil {
+		return fmt.Errorf("lock %s: %w", table, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	return rows.Err()
 }
 
 func (q *txn) time(t time.Time) any { return q.d.Time(t.UTC()) }

@@ -37,6 +37,7 @@ func (db *DB) identity(run func(context.Context, func(pgx.Tx) error) error) iden
 		},
 		Dialect: sqlstore.Dialect{
 			Numbered: true,
+			RowLocks: true,
 			IsUnique: isUniqueViolation,
 			Time:     func(t time.Time) any { return t },
 		},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,6 +55,48 @@ func testIdentity(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("AccessKeys", func(t *testing.T) { testAccessKeys(t, open(t, newStore).Identity()) })
 	t.Run("OIDC", func(t *testing.T) { testOIDC(t, open(t, newStore).Identity()) })
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open(t, newStore).Identity()) })
+	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open(t, newStore).Identity()) })
+}
+
+// testConcurrent races creates against the per-user key limit and the
+// per-policy version limit: exactly the allowed number succeed, every other
+// call gets LimitExceeded.
+func testConcurrent(t *testing.T, svc identity.Service) {
+	ctx := context.Background()
+	must(t, svc.CreateUser(ctx, AccountA, &identity.User{Name: "racer"}))
+	must(t, svc.CreatePolicy(ctx, AccountA, &identity.Policy{Name: "Raced"}, AllowInvoke))
+	race := func(t *testing.T, n, want int, call func(i int) error) {
+		t.Helper()
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { errs[i] = call(i) })
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			default:
+				wantIAM(t, err, identity.LimitExceeded)
+			}
+		}
+		if ok != want {
+			t.Fatalf("%d of %d concurrent calls succeeded, want %d", ok, n, want)
+		}
+	}
+	t.Run("AccessKeys", func(t *testing.T) {
+		race(t, 6, identity.MaxAccessKeysPerUser, func(int) error {
+			return svc.CreateAccessKey(ctx, AccountA, &identity.AccessKey{UserName: "racer", SealedSecret: []byte("s")})
+		})
+	})
+	t.Run("PolicyVersions", func(t *testing.T) {
+		race(t, 8, identity.MaxPolicyVersions-1, func(i int) error {
+			_, err := svc.CreatePolicyVersion(ctx, AccountA, "arn:aws:iam::111122223333:policy/Raced", allow(fmt.Sprintf("s3:V%d", i)), i%2 == 0)
+			return err
+		})
+	})
 }
 
 func testUsers(t *testing.T, svc identity.Service) {
