@@ -62,7 +62,7 @@ func (s *Store) PoliciesForUser(ctx context.Context, acct, name string) (*identi
 		return nil, err
 	}
 	var e *identity.Effective
-	err := s.do(ctx, func(q *txn) error {
+	err := s.view(ctx, func(q *txn) error {
 		u, err := q.findUser(acct, name)
 		if err != nil {
 			return err
@@ -80,7 +80,7 @@ func (s *Store) PoliciesForRole(ctx context.Context, acct, name string) (*identi
 		return nil, err
 	}
 	var e *identity.Effective
-	err := s.do(ctx, func(q *txn) error {
+	err := s.view(ctx, func(q *txn) error {
 		r, err := q.findRole(acct, name)
 		if err != nil {
 			return err

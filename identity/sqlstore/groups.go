@@ -85,7 +85,7 @@ func (s *Store) GetGroup(ctx context.Context, acct, name string) (*identity.Grou
 		return nil, err
 	}
 	var g *identity.Group
-	err := s.do(ctx, func(q *txn) (err error) {
+	err := s.view(ctx, func(q *txn) (err error) {
 		g, err = q.findGroup(acct, name)
 		return err
 	})
@@ -102,7 +102,7 @@ func (s *Store) ListGroups(ctx context.Context, acct string, opt identity.ListOp
 		return nil, "", err
 	}
 	var out []*identity.Group
-	err = s.do(ctx, func(q *txn) error {
+	err = s.view(ctx, func(q *txn) error {
 		f, fargs := pathFilter("g.path", opt.PathPrefix)
 		args := append([]any{acct, lower(opt.Marker)}, fargs...)
 		out, err = q.groups(`SELECT `+groupCols+` FROM iam_groups g WHERE g.account_id = ? AND g.name_lc > ?`+f+` ORDER BY g.name_lc LIMIT ?`, append(args, n+1)...)
@@ -210,7 +210,7 @@ func (s *Store) ListGroupsForUser(ctx context.Context, acct, user string, opt id
 		return nil, "", err
 	}
 	var out []*identity.Group
-	err = s.do(ctx, func(q *txn) error {
+	err = s.view(ctx, func(q *txn) error {
 		if _, err := q.findUser(acct, user); err != nil {
 			return err
 		}
@@ -234,7 +234,7 @@ func (s *Store) ListUsersInGroup(ctx context.Context, acct, group string, opt id
 		return nil, "", err
 	}
 	var out []*identity.User
-	err = s.do(ctx, func(q *txn) error {
+	err = s.view(ctx, func(q *txn) error {
 		if _, err := q.findGroup(acct, group); err != nil {
 			return err
 		}

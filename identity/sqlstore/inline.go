@@ -75,7 +75,7 @@ func (s *Store) GetInlinePolicy(ctx context.Context, acct string, of identity.Re
 		return "", err
 	}
 	var doc string
-	err := s.do(ctx, func(q *txn) error {
+	err := s.view(ctx, func(q *txn) error {
 		if _, err := q.principalTenant(acct, of); err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func (s *Store) ListInlinePolicies(ctx context.Context, acct string, of identity
 		return nil, "", err
 	}
 	var out []string
-	err = s.do(ctx, func(q *txn) error {
+	err = s.view(ctx, func(q *txn) error {
 		if _, err := q.principalTenant(acct, of); err != nil {
 			return err
 		}
@@ -215,7 +215,7 @@ func (s *Store) ListAttachedPolicies(ctx context.Context, acct string, of identi
 		return nil, "", err
 	}
 	var out []identity.AttachedPolicy
-	err = s.do(ctx, func(q *txn) error {
+	err = s.view(ctx, func(q *txn) error {
 		if _, err := q.principalTenant(acct, of); err != nil {
 			return err
 		}

@@ -62,7 +62,7 @@ func (s *Store) GetAccessKey(ctx context.Context, keyID string) (*identity.Acces
 		return nil, err
 	}
 	var k *identity.AccessKey
-	err := s.do(ctx, func(q *txn) error {
+	err := s.view(ctx, func(q *txn) error {
 		var secret []byte
 		var err error
 		k, err = scanKey(q.row(`SELECT `+keyCols+`, k.secret FROM iam_access_keys k JOIN iam_users u ON u.account_id = k.account_id AND u.name_lc = k.user_lc
@@ -85,7 +85,7 @@ func (s *Store) ListAccessKeys(ctx context.Context, acct, user string) ([]*ident
 		return nil, err
 	}
 	var out []*identity.AccessKey
-	err := s.do(ctx, func(q *txn) error {
+	err := s.view(ctx, func(q *txn) error {
 		if _, err := q.findUser(acct, user); err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func (s *Store) findOIDC(ctx context.Context, acct, where, arg string) (*identit
 		return nil, err
 	}
 	var p *identity.OIDCProvider
-	err := s.do(ctx, func(q *txn) error {
+	err := s.view(ctx, func(q *txn) error {
 		var err error
 		p, err = scanOIDC(q.row(`SELECT `+oidcCols+` FROM iam_oidc_providers WHERE account_id = ? AND `+where+` = ?`, acct, arg))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -227,7 +227,7 @@ func (s *Store) ListOpenIDConnectProviders(ctx context.Context, acct string) ([]
 		return nil, err
 	}
 	var out []*identity.OIDCProvider
-	err := s.do(ctx, func(q *txn) error {
+	err := s.view(ctx, func(q *txn) error {
 		rows, err := q.rows(`SELECT `+oidcCols+` FROM iam_oidc_providers WHERE account_id = ? ORDER BY arn`, acct)
 		if err != nil {
 			return fmt.Errorf("list oidc providers: %w", err)

@@ -88,7 +88,7 @@ func (s *Store) GetPolicy(ctx context.Context, acct, policyARN string) (*identit
 		return nil, err
 	}
 	var p *identity.Policy
-	err := s.do(ctx, func(q *txn) (err error) {
+	err := s.view(ctx, func(q *txn) (err error) {
 		p, err = q.findPolicy(acct, policyARN)
 		return err
 	})
@@ -120,7 +120,7 @@ func (s *Store) ListPolicies(ctx context.Context, acct string, opt identity.Poli
 		return nil, "", identity.Errorf(identity.ValidationError, "invalid marker")
 	}
 	var out []*identity.Policy
-	err = s.do(ctx, func(q *txn) error {
+	err = s.view(ctx, func(q *txn) error {
 		if phase == "b" && scope != identity.ScopeLocal {
 			for _, b := range identity.BuiltinPolicies() {
 				if b.Name <= after || !strings.HasPrefix(b.Path, opt.PathPrefix) {
@@ -300,7 +300,7 @@ func (s *Store) ListPolicyVersions(ctx context.Context, acct, policyARN string) 
 		return nil, err
 	}
 	var out []*identity.PolicyVersion
-	err := s.do(ctx, func(q *txn) error {
+	err := s.view(ctx, func(q *txn) error {
 		p, err := q.findPolicy(acct, policyARN)
 		if err != nil {
 			return err

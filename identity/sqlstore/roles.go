@@ -64,7 +64,7 @@ func (s *Store) GetRole(ctx context.Context, acct, name string) (*identity.Role,
 		return nil, err
 	}
 	var r *identity.Role
-	err := s.do(ctx, func(q *txn) (err error) {
+	err := s.view(ctx, func(q *txn) (err error) {
 		r, err = q.findRole(acct, name)
 		return err
 	})
@@ -81,7 +81,7 @@ func (s *Store) ListRoles(ctx context.Context, acct string, opt identity.ListOpt
 		return nil, "", err
 	}
 	var out []*identity.Role
-	err = s.do(ctx, func(q *txn) error {
+	err = s.view(ctx, func(q *txn) error {
 		f, fargs := pathFilter("path", opt.PathPrefix)
 		args := append([]any{acct, lower(opt.Marker)}, fargs...)
 		rows, err := q.rows(`SELECT `+roleCols+` FROM iam_roles WHERE account_id = ? AND name_lc > ?`+f+` ORDER BY name_lc LIMIT ?`, append(args, n+1)...)

@@ -56,6 +56,10 @@ type Rows interface {
 type Store struct {
 	// Run runs fn in one transaction, committing when it returns nil.
 	Run func(ctx context.Context, fn func(Tx) error) error
+	// View, when set, runs fn in one read-only transaction; the read
+	// methods use it (SQLite then reads without taking the write lock).
+	// Nil means Run.
+	View func(ctx context.Context, fn func(Tx) error) error
 	// Dialect says how the database differs.
 	Dialect Dialect
 	// Now returns the current time.
@@ -75,6 +79,17 @@ type txn struct {
 
 func (s *Store) do(ctx context.Context, fn func(q *txn) error) error {
 	return s.Run(ctx, func(tx Tx) error {
+		return fn(&txn{ctx: ctx, tx: tx, d: &s.Dialect})
+	})
+}
+
+// view is do for read-only work.
+func (s *Store) view(ctx context.Context, fn func(q *txn) error) error {
+	run := s.View
+	if run == nil {
+		run = s.Run
+	}
+	return run(ctx, func(tx Tx) error {
 		return fn(&txn{ctx: ctx, tx: tx, d: &s.Dialect})
 	})
 }

@@ -61,7 +61,7 @@ func (s *Store) GetUser(ctx context.Context, acct, name string) (*identity.User,
 		return nil, err
 	}
 	var u *identity.User
-	err := s.do(ctx, func(q *txn) (err error) {
+	err := s.view(ctx, func(q *txn) (err error) {
 		u, err = q.findUser(acct, name)
 		return err
 	})
@@ -78,7 +78,7 @@ func (s *Store) ListUsers(ctx context.Context, acct string, opt identity.ListOpt
 		return nil, "", err
 	}
 	var out []*identity.User
-	err = s.do(ctx, func(q *txn) error {
+	err = s.view(ctx, func(q *txn) error {
 		f, fargs := pathFilter("path", opt.PathPrefix)
 		args := append([]any{acct, lower(opt.Marker)}, fargs...)
 		out, err = q.users(`SELECT `+userCols+` FROM iam_users WHERE account_id = ? AND name_lc > ?`+f+` ORDER BY name_lc LIMIT ?`, append(args, n+1)...)

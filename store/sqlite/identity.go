@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/tenantml/tenantml/identity"
@@ -17,6 +18,19 @@ func (s *DB) Identity() identity.Service {
 	return &sqlstore.Store{
 		Run: func(ctx context.Context, fn func(sqlstore.Tx) error) error {
 			return s.inTx(ctx, func(tx *sql.Tx) error { return fn(sqlstore.FromSQL(tx)) })
+		},
+		// Reads use deferred, read-only transactions: in WAL mode they
+		// run beside the writer instead of queueing for BEGIN IMMEDIATE.
+		View: func(ctx context.Context, fn func(sqlstore.Tx) error) error {
+			tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+			if err != nil {
+				return fmt.Errorf("begin: %w", err)
+			}
+			defer func() { _ = tx.Rollback() }()
+			if err := fn(sqlstore.FromSQL(tx)); err != nil {
+				return err
+			}
+			return tx.Commit()
 		},
 		Dialect: sqlstore.Dialect{
 			IsUnique: isUniqueViolation,
