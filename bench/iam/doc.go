@@ -29,8 +29,8 @@
 // Each engine holds the policies the way it is meant to be used: IAM policies
 // are attached to roles, so tenantml looks the caller's role up in a map and
 // evaluates that role's policy set ("tenantml"; "tenantml-1set" is the same
-// engine given every tenant's statement in one set, scoped by aws:PrincipalArn
-// conditions, the layout cedar-go uses); cedar-go evaluates one policy set holding
+// engine given every tenant's policy in one set, scoped by aws:PrincipalArn
+// conditions and indexed with iam.NewIdentityIndex, the layout cedar-go uses); cedar-go evaluates one policy set holding
 // every policy; OPA evaluates one prepared query over a module holding every
 // rule (its rule indexer picks candidates). Cedar has no string
 // concatenation, so the pool rule `${aws:PrincipalTag/TenantID}.tar.gz` is

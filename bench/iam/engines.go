@@ -120,10 +120,10 @@ func (e *iamEngine) Prepare(r request) (decider, error) {
 }
 
 // iamOneSet is tenantml's engine given every tenant's policy in one policy
-// set, the layout cedar-go uses: each silo tenant's statement is scoped to its
-// role with an aws:PrincipalArn condition (what the Principal element does in
-// Cedar), and all statements share the action, so the action index cannot
-// skip them. It shows the engine's cost per loaded statement.
+// set, the layout cedar-go uses: each silo tenant's policy is scoped to its
+// role with an aws:PrincipalArn condition (what the principal scope does in
+// Cedar), and the 10,000 policies go into an iam.IdentityIndex, which keys
+// statements by (action, resource) so that only the candidates are evaluated.
 type iamOneSet struct {
 	set *iam.PolicySet
 }
@@ -137,26 +137,19 @@ func newIAMOneSet(w world) (*iamOneSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse pool policy: %w", err)
 	}
-	set := &iam.PolicySet{Identity: []*iam.Policy{p}}
-	if w.Silo > 0 {
-		var b strings.Builder
-		b.WriteString(`{"Version":"2012-10-17","Statement":[`)
-		for i := range w.Silo {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			name := siloName(i)
-			fmt.Fprintf(&b, `{"Effect":"Allow","Action":%q,"Resource":%q,"Condition":{"ArnEquals":{"aws:PrincipalArn":%q}}}`,
-				invoke, endpointARN+name+"-endpoint", roleARN(name+"-invoke"))
-		}
-		b.WriteString(`]}`)
-		p, err := iam.Parse([]byte(b.String()), iam.ParseOptions{Kind: iam.KindIdentity, MaxChars: -1})
+	silos := make([]*iam.Policy, 0, w.Silo)
+	for i := range w.Silo {
+		name := siloName(i)
+		doc := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":%q,"Resource":%q,`+
+			`"Condition":{"ArnEquals":{"aws:PrincipalArn":%q}}}]}`,
+			invoke, endpointARN+name+"-endpoint", roleARN(name+"-invoke"))
+		sp, err := iam.Parse([]byte(doc), iam.ParseOptions{Kind: iam.KindIdentity})
 		if err != nil {
-			return nil, fmt.Errorf("parse silo policies: %w", err)
+			return nil, fmt.Errorf("parse silo policy %s: %w", name, err)
 		}
-		set.Identity = append(set.Identity, p)
+		silos = append(silos, sp)
 	}
-	return &iamOneSet{set: set}, nil
+	return &iamOneSet{set: &iam.PolicySet{Identity: []*iam.Policy{p}, IdentityIndex: iam.NewIdentityIndex(silos)}}, nil
 }
 
 func (e *iamOneSet) Name() string { return "tenantml-1set" }
