@@ -56,6 +56,65 @@ func testIdentity(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("OIDC", func(t *testing.T) { testOIDC(t, open(t, newStore).Identity()) })
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, open(t, newStore).Identity()) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open(t, newStore).Identity()) })
+	t.Run("Attachments", func(t *testing.T) { testAttachments(t, open(t, newStore).Identity()) })
+}
+
+// testAttachments covers the attachment limit and listing, inline
+// overwrite and ListPolicies' OnlyAttached.
+func testAttachments(t *testing.T, svc identity.Service) {
+	ctx := context.Background()
+	must(t, svc.CreateRole(ctx, AccountA, &identity.Role{Name: "busy", AssumeRolePolicyDocument: TrustSageMaker}))
+	role := identity.Ref{Kind: identity.KindRole, Name: "busy"}
+	for i := range 11 {
+		must(t, svc.CreatePolicy(ctx, AccountA, &identity.Policy{Name: fmt.Sprintf("A%02d", i)}, AllowInvoke))
+	}
+	for i := range 10 {
+		must(t, svc.AttachPolicy(ctx, AccountA, role, fmt.Sprintf("arn:aws:iam::111122223333:policy/A%02d", i)))
+	}
+	t.Run("Limit", func(t *testing.T) {
+		wantIAM(t, svc.AttachPolicy(ctx, AccountA, role, "arn:aws:iam::111122223333:policy/A10"), identity.LimitExceeded)
+		must(t, svc.AttachPolicy(ctx, AccountA, role, "arn:aws:iam::111122223333:policy/A00")) // already attached: no-op
+		wantIAM(t, svc.AttachPolicy(ctx, AccountA, identity.Ref{Kind: "bucket", Name: "x"}, "arn:aws:iam::111122223333:policy/A00"), identity.InvalidInput)
+		wantIAM(t, svc.AttachPolicy(ctx, AccountA, role, "arn:aws:iam::111122223333:policy/Missing"), identity.NoSuchEntity)
+	})
+	t.Run("ListPaginated", func(t *testing.T) {
+		var got []string
+		marker := ""
+		for {
+			ps, next, err := svc.ListAttachedPolicies(ctx, AccountA, role, identity.ListOptions{Marker: marker, MaxItems: 4})
+			must(t, err)
+			for _, p := range ps {
+				got = append(got, p.PolicyName)
+			}
+			if next == "" {
+				break
+			}
+			marker = next
+		}
+		if len(got) != 10 || got[0] != "A00" || got[9] != "A09" {
+			t.Fatalf("attached = %v", got)
+		}
+	})
+	t.Run("OnlyAttached", func(t *testing.T) {
+		ps, _, err := svc.ListPolicies(ctx, AccountA, identity.PolicyListOptions{OnlyAttached: true, ListOptions: identity.ListOptions{MaxItems: 100}})
+		must(t, err)
+		if len(ps) != 10 || ps[0].Name != "A00" || ps[0].AttachmentCount != 1 {
+			t.Fatalf("only attached = %d policies, first %+v", len(ps), ps[0])
+		}
+	})
+	t.Run("InlineOverwrite", func(t *testing.T) {
+		must(t, svc.PutInlinePolicy(ctx, AccountA, role, "p", allow("s3:One")))
+		must(t, svc.PutInlinePolicy(ctx, AccountA, role, "p", allow("s3:Two")))
+		doc, err := svc.GetInlinePolicy(ctx, AccountA, role, "p")
+		must(t, err)
+		if doc != allow("s3:Two") {
+			t.Fatalf("inline after overwrite = %s", doc)
+		}
+		wantIAM(t, svc.PutInlinePolicy(ctx, AccountA, role, "p", TrustSageMaker), identity.MalformedPolicyDocument)
+		wantIAM(t, svc.PutInlinePolicy(ctx, AccountA, role, "bad name", AllowInvoke), identity.ValidationError)
+		_, err = svc.GetInlinePolicy(ctx, AccountA, role, "P")
+		wantIAM(t, err, identity.NoSuchEntity)
+	})
 }
 
 // testConcurrent races creates against the per-user key limit and the
