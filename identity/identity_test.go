@@ -284,3 +284,22 @@ func FuzzValidate(f *testing.F) {
 		_ = identity.ValidateDocument(identity.DocTrust, s)
 	})
 }
+
+func TestPrepare_Nil(t *testing.T) {
+	r := bytes.NewReader(make([]byte, 100))
+	now := time.Unix(0, 0)
+	for name, err := range map[string]error{
+		"User":         (*identity.User)(nil).Prepare("111122223333", r, now),
+		"Group":        (*identity.Group)(nil).Prepare("111122223333", r, now),
+		"Role":         (*identity.Role)(nil).Prepare("111122223333", r, now),
+		"Policy":       (*identity.Policy)(nil).Prepare("111122223333", "{}", r, now),
+		"AccessKey":    (*identity.AccessKey)(nil).Prepare("111122223333", r, now),
+		"OIDCProvider": (*identity.OIDCProvider)(nil).Prepare("111122223333", now),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if code(err) != identity.InvalidInput {
+				t.Fatalf("nil %s: %v, want InvalidInput", name, err)
+			}
+		})
+	}
+}

@@ -80,6 +80,9 @@ func MergeTags(current, set map[string]string, remove []string) (map[string]stri
 // Prepare validates u for creation in acct and fills its path default,
 // ID, ARN, TenantID and CreatedAt.
 func (u *User) Prepare(acct string, rand io.Reader, now time.Time) error {
+	if u == nil {
+		return Errorf(InvalidInput, "user is required")
+	}
 	if err := ValidateAccount(acct); err != nil {
 		return err
 	}
@@ -110,6 +113,9 @@ func (u *User) Prepare(acct string, rand io.Reader, now time.Time) error {
 // Prepare validates g for creation in acct and fills its path default, ID,
 // ARN and CreatedAt.
 func (g *Group) Prepare(acct string, rand io.Reader, now time.Time) error {
+	if g == nil {
+		return Errorf(InvalidInput, "group is required")
+	}
 	if err := ValidateAccount(acct); err != nil {
 		return err
 	}
@@ -131,6 +137,9 @@ func (g *Group) Prepare(acct string, rand io.Reader, now time.Time) error {
 // Prepare validates r (its trust policy included) for creation in acct
 // and fills its defaults, ID, ARN, TenantID and CreatedAt.
 func (r *Role) Prepare(acct string, rand io.Reader, now time.Time) error {
+	if r == nil {
+		return Errorf(InvalidInput, "role is required")
+	}
 	if err := ValidateAccount(acct); err != nil {
 		return err
 	}
@@ -173,6 +182,9 @@ func (r *Role) Prepare(acct string, rand io.Reader, now time.Time) error {
 // Prepare validates p and its first document for creation in acct and
 // fills its defaults, ID, ARN, TenantID, version and times.
 func (p *Policy) Prepare(acct, document string, rand io.Reader, now time.Time) error {
+	if p == nil {
+		return Errorf(InvalidInput, "policy is required")
+	}
 	if err := ValidateAccount(acct); err != nil {
 		return err
 	}
@@ -206,6 +218,9 @@ func (p *Policy) Prepare(acct, document string, rand io.Reader, now time.Time) e
 // Prepare validates k for creation in acct and fills its ID (when empty),
 // status default and CreatedAt.
 func (k *AccessKey) Prepare(acct string, rand io.Reader, now time.Time) error {
+	if k == nil {
+		return Errorf(InvalidInput, "access key is required")
+	}
 	if err := ValidateAccount(acct); err != nil {
 		return err
 	}
@@ -238,6 +253,9 @@ func (k *AccessKey) Prepare(acct string, rand io.Reader, now time.Time) error {
 // Prepare validates p for creation in acct and fills its normalized URL,
 // ARN, TenantID and CreatedAt.
 func (p *OIDCProvider) Prepare(acct string, now time.Time) error {
+	if p == nil {
+		return Errorf(InvalidInput, "provider is required")
+	}
 	if err := ValidateAccount(acct); err != nil {
 		return err
 	}
