@@ -106,7 +106,7 @@ func (u *User) Prepare(acct string, rand io.Reader, now time.Time) error {
 		return err
 	}
 	u.AccountID, u.ID, u.ARN = acct, id, EntityARN(acct, "user", u.Path, u.Name)
-	u.TenantID, u.CreatedAt = TenantOf(u.Tags), now.UTC()
+	u.TenantID, u.CreatedAt = TenantOf(u.Tags), now.UTC().Truncate(time.Microsecond)
 	return nil
 }
 
@@ -130,7 +130,7 @@ func (g *Group) Prepare(acct string, rand io.Reader, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	g.AccountID, g.ID, g.ARN, g.CreatedAt = acct, id, EntityARN(acct, "group", g.Path, g.Name), now.UTC()
+	g.AccountID, g.ID, g.ARN, g.CreatedAt = acct, id, EntityARN(acct, "group", g.Path, g.Name), now.UTC().Truncate(time.Microsecond)
 	return nil
 }
 
@@ -175,7 +175,7 @@ func (r *Role) Prepare(acct string, rand io.Reader, now time.Time) error {
 		return err
 	}
 	r.AccountID, r.ID, r.ARN = acct, id, EntityARN(acct, "role", r.Path, r.Name)
-	r.TenantID, r.CreatedAt, r.SessionsRevokedBefore = TenantOf(r.Tags), now.UTC(), nil
+	r.TenantID, r.CreatedAt, r.SessionsRevokedBefore = TenantOf(r.Tags), now.UTC().Truncate(time.Microsecond), nil
 	return nil
 }
 
@@ -211,7 +211,7 @@ func (p *Policy) Prepare(acct, document string, rand io.Reader, now time.Time) e
 	p.AccountID, p.ID, p.ARN = acct, id, EntityARN(acct, "policy", p.Path, p.Name)
 	p.TenantID, p.DefaultVersionID, p.Builtin = TenantOf(p.Tags), "v1", false
 	p.AttachmentCount, p.BoundaryUsageCount = 0, 0
-	p.CreatedAt, p.UpdatedAt = now.UTC(), now.UTC()
+	p.CreatedAt, p.UpdatedAt = now.UTC().Truncate(time.Microsecond), now.UTC().Truncate(time.Microsecond)
 	return nil
 }
 
@@ -246,7 +246,7 @@ func (k *AccessKey) Prepare(acct string, rand io.Reader, now time.Time) error {
 	if err := ValidateAccessKeyID(k.ID); err != nil {
 		return err
 	}
-	k.AccountID, k.CreatedAt, k.LastUsedAt = acct, now.UTC(), nil
+	k.AccountID, k.CreatedAt, k.LastUsedAt = acct, now.UTC().Truncate(time.Microsecond), nil
 	return nil
 }
 
@@ -264,7 +264,7 @@ func (p *OIDCProvider) Prepare(acct string, now time.Time) error {
 	}
 	issuer, hostPath, _ := NormalizeIssuer(p.URL)
 	p.AccountID, p.URL, p.ARN = acct, issuer, "arn:aws:iam::"+acct+":oidc-provider/"+hostPath
-	p.TenantID, p.CreatedAt = TenantOf(p.Tags), now.UTC()
+	p.TenantID, p.CreatedAt = TenantOf(p.Tags), now.UTC().Truncate(time.Microsecond)
 	return nil
 }
 

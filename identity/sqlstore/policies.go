@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tenantml/tenantml/identity"
 )
@@ -256,7 +257,7 @@ func (s *Store) CreatePolicyVersion(ctx context.Context, acct, policyARN, docume
 		if count >= identity.MaxPolicyVersions {
 			return identity.Errorf(identity.LimitExceeded, "policy %s already has %d versions; delete one first", p.Name, count)
 		}
-		now := s.Now().UTC()
+		now := s.Now().UTC().Truncate(time.Microsecond)
 		if _, err := q.exec(`INSERT INTO iam_policy_versions (account_id, policy_arn, version, tenant_id, document, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			acct, p.ARN, next, p.TenantID, document, q.time(now)); err != nil {
 			return fmt.Errorf("create policy version: %w", err)

@@ -148,7 +148,7 @@ func (q *txn) lock(table, acct, name string) error {
 	return rows.Err()
 }
 
-func (q *txn) time(t time.Time) any { return q.d.Time(t.UTC()) }
+func (q *txn) time(t time.Time) any { return q.d.Time(t.UTC().Truncate(time.Microsecond)) }
 
 // timeCol scans a TEXT (RFC 3339) or TIMESTAMPTZ column; a NULL leaves
 // *p nil when p is set.
