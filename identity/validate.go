@@ -134,7 +134,7 @@ func ValidateDocument(purpose, doc string) error {
 		return Errorf(MalformedPolicyDocument, "policy document is empty")
 	}
 	if _, err := iam.Parse([]byte(doc), opts); err != nil {
-		if strings.Contains(err.Error(), "exceeds") {
+		if strings.HasPrefix(err.Error(), "policy: size ") { // iam.Parse's size-limit error
 			return Errorf(LimitExceeded, "%v", err)
 		}
 		return Errorf(MalformedPolicyDocument, "%v", err)
