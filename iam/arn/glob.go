@@ -188,10 +188,17 @@ func (g *Glob) Match(s string, vals []string) bool {
 // find places seg at its leftmost occurrence in s at or after pos and returns
 // the end of that occurrence.
 func (g *Glob) find(seg []Token, s string, pos int, vals []string) (int, bool) {
-	first := seg[0]
+	// Jump between occurrences of the segment's first text or variable value
+	// (case-sensitive globs only); otherwise try every position.
+	anchor := ""
+	if first := seg[0]; !g.fold && first.Kind == TokenText {
+		anchor = first.Text
+	} else if !g.fold && first.Kind == TokenVar && first.Var >= 0 && first.Var < len(vals) {
+		anchor = vals[first.Var]
+	}
 	for pos <= len(s) {
-		if first.Kind == TokenText && !g.fold {
-			i := strings.Index(s[pos:], first.Text)
+		if anchor != "" {
+			i := strings.Index(s[pos:], anchor)
 			if i < 0 {
 				return 0, false
 			}

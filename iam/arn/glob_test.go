@@ -210,6 +210,8 @@ func TestNewGlob_EmptyText(t *testing.T) {
 		{"EmptyStarEmptyText", []Token{{Kind: TokenText}, {Kind: TokenStar}, {Kind: TokenText}, {Kind: TokenText, Text: "c"}}, "abc", true},
 		{"VarStarVar", []Token{{Kind: TokenVar, Var: 0}, {Kind: TokenStar}, {Kind: TokenVar, Var: 1}}, "a-b", true},
 		{"VarStarVarMiss", []Token{{Kind: TokenVar, Var: 0}, {Kind: TokenStar}, {Kind: TokenVar, Var: 1}}, "b-a", false},
+		{"MiddleVar", []Token{{Kind: TokenStar}, {Kind: TokenVar, Var: 1}, {Kind: TokenText, Text: "/x"}, {Kind: TokenStar}}, "ab/b/x/", true},
+		{"MiddleVarMiss", []Token{{Kind: TokenStar}, {Kind: TokenVar, Var: 1}, {Kind: TokenText, Text: "/x"}, {Kind: TokenStar}}, "ab/a/x/", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
