@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/tenantml/tenantml/identity"
+	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/tenant"
 )
 
@@ -14,6 +15,9 @@ type Store interface {
 	// Identity returns the IAM entities (users, groups, roles, policies,
 	// access keys, OIDC providers) of every account.
 	Identity() identity.Service
+	// Keys returns the per-tenant key records and aliases of package keys
+	// (wrapped keysets; every method takes the tenant explicitly).
+	Keys() keys.Store
 	// Secrets returns the platform's sealed secrets (operator-only).
 	Secrets() Secrets
 	// Ping reports whether the store answers; /readyz uses it.
