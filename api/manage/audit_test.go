@@ -1,0 +1,433 @@
+package manage_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/api"
+	"github.com/tenantml/tenantml/api/manage"
+	"github.com/tenantml/tenantml/audit"
+	"github.com/tenantml/tenantml/authn"
+)
+
+const testAccount = "111122223333"
+
+// headerAuthn authenticates from the X-Test-Caller header: "root",
+// "tenant:<id>" (a role session tagged TenantID) or "user" (an untagged IAM
+// user). Anything else fails authentication.
+type headerAuthn struct{}
+
+func (headerAuthn) Authenticate(r *http.Request) (*authn.Principal, error) {
+	v := r.Header.Get("X-Test-Caller")
+	switch {
+	case v == "root":
+		return &authn.Principal{Type: authn.Root, Account: testAccount, ARN: "arn:aws:iam::" + testAccount + ":root", UserID: testAccount}, nil
+	case v == "user":
+		return &authn.Principal{Type: authn.IAMUser, Account: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/ops", UserID: "AIDAOPS"}, nil
+	case strings.HasPrefix(v, "tenant:"):
+		id := strings.TrimPrefix(v, "tenant:")
+		return &authn.Principal{Type: authn.AssumedRole, Account: testAccount, ARN: "arn:aws:sts::" + testAccount + ":assumed-role/Viewer/" + id, UserID: "AROA:" + id, Tags: map[string]string{api.TenantTag: id}}, nil
+	}
+	return nil, tenantml.Errorf(tenantml.EUNAUTHORIZED, "no credentials")
+}
+
+// allowAll allows every action, so that scoping is the handler's alone.
+type allowAll struct{}
+
+func (allowAll) Authorize(context.Context, *authn.Principal, string, string) (api.Decision, error) {
+	return api.Decision{Effect: "Allowed"}, nil
+}
+
+type auditFixture struct {
+	log  *audit.Log
+	srv  *api.Server
+	seqs map[string][]int64 // seeded event seqs by tenant
+}
+
+// newAuditFixture opens a real log seeded with events of two tenants and
+// one platform event, and signs a checkpoint over them.
+func newAuditFixture(t *testing.T) *auditFixture {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l, err := audit.Open(ctx, audit.Config{Dir: t.TempDir(), Origin: "tenantml.audit/" + testAccount, Logger: logger, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	f := &auditFixture{log: l, seqs: map[string][]int64{}}
+	seed := []struct {
+		tenant, principal, action string
+		effect                    audit.Effect
+		at                        time.Time
+	}{
+		{"acme", "alice", "InvokeEndpoint", audit.Allowed, now.Add(-3 * time.Hour)},
+		{"globex", "gina", "InvokeEndpoint", audit.Allowed, now.Add(-2 * time.Hour)},
+		{"acme", "alice", "InvokeEndpoint", audit.ImplicitlyDenied, now.Add(-time.Hour)},
+		{"acme", "bob", "DescribeEndpoint", audit.Allowed, now.Add(-30 * time.Minute)},
+		{"globex", "gina", "InvokeEndpoint", audit.ExplicitlyDenied, now.Add(-20 * time.Minute)},
+		{"", "root", "CreateTenant", audit.Allowed, now.Add(-10 * time.Minute)},
+	}
+	for _, s := range seed {
+		ev := audit.Event{
+			EventTime: s.at, EventType: audit.TypeAPICall, TenantID: s.tenant, EventSource: "sagemaker.amazonaws.com", EventName: s.action,
+			UserIdentity: audit.UserIdentity{Type: "AssumedRole", ARN: "arn:aws:sts::" + testAccount + ":assumed-role/r/" + s.principal},
+			Decision:     audit.Decision{Effect: s.effect},
+		}
+		rc, err := l.Append(ctx, ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.seqs[s.tenant] = append(f.seqs[s.tenant], rc.Seq)
+	}
+	if _, _, err := l.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := &api.Pipeline{Authn: headerAuthn{}, Authz: allowAll{}, Audit: &api.AuditLog{Log: l}, Log: logger, Now: clock}
+	f.srv = api.NewServer(logger, nil)
+	(&manage.Audit{Log: l, Pipeline: p, Region: "us-east-1", AccountID: testAccount}).Register(f.srv)
+	return f
+}
+
+// get calls path as caller and returns the status and body.
+func (f *auditFixture) get(t *testing.T, caller, path string) (int, []byte) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if caller != "" {
+		req.Header.Set("X-Test-Caller", caller)
+	}
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.Bytes()
+}
+
+func (f *auditFixture) lookup(t *testing.T, caller, query string) manage.LookupEventsOutput {
+	t.Helper()
+	code, body := f.get(t, caller, "/api/v1/audit/events?"+query)
+	if code != http.StatusOK {
+		t.Fatalf("lookup %q as %s = %d %s", query, caller, code, body)
+	}
+	var out manage.LookupEventsOutput
+	if err := json.Unmarshal(body, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// seededOnly drops the events the API calls themselves recorded (their
+// eventSource is tenantml.internal or cloudtrail's).
+func seededOnly(evs []audit.Event) []audit.Event {
+	var out []audit.Event
+	for _, ev := range evs {
+		if ev.EventSource == "sagemaker.amazonaws.com" {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func tenantsOf(evs []audit.Event) map[string]int {
+	m := map[string]int{}
+	for _, ev := range evs {
+		m[ev.TenantID]++
+	}
+	return m
+}
+
+func TestAudit_LookupEvents(t *testing.T) {
+	f := newAuditFixture(t)
+	t.Run("RootReadsAll", func(t *testing.T) {
+		got := tenantsOf(seededOnly(f.lookup(t, "root", "").Events))
+		if got["acme"] != 3 || got["globex"] != 2 || got[""] != 1 {
+			t.Fatalf("tenants = %v, want acme 3, globex 2, platform 1", got)
+		}
+	})
+	t.Run("RootFiltersTenant", func(t *testing.T) {
+		got := tenantsOf(f.lookup(t, "root", "tenant=globex").Events)
+		if len(got) != 1 || got["globex"] != 2 {
+			t.Fatalf("tenants = %v, want only globex's 2", got)
+		}
+	})
+	t.Run("TenantReadsOwnOnly", func(t *testing.T) {
+		evs := f.lookup(t, "tenant:acme", "").Events
+		for _, ev := range evs {
+			if ev.TenantID != "acme" {
+				t.Fatalf("acme read an event of %q: %+v", ev.TenantID, ev)
+			}
+		}
+		if n := len(seededOnly(evs)); n != 3 {
+			t.Fatalf("acme read %d of its 3 events", n)
+		}
+	})
+	t.Run("CrossTenantLooksLikeUnknownTenant", func(t *testing.T) {
+		_, other := f.get(t, "tenant:acme", "/api/v1/audit/events?tenant=globex")
+		_, unknown := f.get(t, "tenant:acme", "/api/v1/audit/events?tenant=nosuchtenant")
+		_, opUnknown := f.get(t, "root", "/api/v1/audit/events?tenant=nosuchtenant")
+		if !bytes.Equal(other, unknown) || !bytes.Equal(other, opUnknown) {
+			t.Fatalf("answers differ:\nother tenant: %s\nunknown: %s\noperator, unknown: %s", other, unknown, opUnknown)
+		}
+		if got := f.lookup(t, "tenant:acme", "tenant=globex").Events; len(got) != 0 {
+			t.Fatalf("acme read %d of globex's events", len(got))
+		}
+	})
+	t.Run("Filters", func(t *testing.T) {
+		tests := []struct {
+			name, query string
+			want        int
+		}{
+			{"DecisionDenied", "decision=Denied", 1},
+			{"DecisionAllowed", "decision=Allowed&action=InvokeEndpoint", 1},
+			{"Action", "action=DescribeEndpoint", 1},
+			{"Principal", "principal=" + url.QueryEscape("arn:aws:sts::"+testAccount+":assumed-role/r/alice"), 2},
+			{"TimeRange", "start=2026-11-23T07:30:00Z&end=2026-11-23T08:45:00Z&action=InvokeEndpoint", 1},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if got := len(seededOnly(f.lookup(t, "tenant:acme", tt.query).Events)); got != tt.want {
+					t.Fatalf("%s: %d events, want %d", tt.query, got, tt.want)
+				}
+			})
+		}
+	})
+	t.Run("Pagination", func(t *testing.T) {
+		var all []int64
+		q := "action=InvokeEndpoint&limit=1&order=oldest"
+		for range 10 {
+			page := f.lookup(t, "root", q)
+			for _, ev := range page.Events {
+				all = append(all, ev.Seq)
+			}
+			if page.NextToken == "" {
+				break
+			}
+			q = "action=InvokeEndpoint&limit=1&order=oldest&nextToken=" + url.QueryEscape(page.NextToken)
+		}
+		want := []int64{f.seqs["acme"][0], f.seqs["globex"][0], f.seqs["acme"][1], f.seqs["globex"][1]}
+		if !equalSeqs(all, want) {
+			t.Fatalf("paged seqs = %v, want %v", all, want)
+		}
+	})
+	errs := []struct {
+		name, caller, query string
+		want                int
+	}{
+		{"ErrDecision", "root", "decision=Maybe", http.StatusBadRequest},
+		{"ErrStart", "root", "start=yesterday", http.StatusBadRequest},
+		{"ErrLimit", "root", "limit=0", http.StatusBadRequest},
+		{"ErrLimitText", "root", "limit=ten", http.StatusBadRequest},
+		{"ErrOrder", "root", "order=random", http.StatusBadRequest},
+		{"ErrToken", "tenant:acme", "nextToken=bm90LWEtdG9rZW4", http.StatusBadRequest},
+		{"ErrUntaggedUser", "user", "", http.StatusForbidden},
+		{"ErrUnauthenticated", "", "", http.StatusUnauthorized},
+	}
+	for _, tt := range errs {
+		t.Run(tt.name, func(t *testing.T) {
+			if code, body := f.get(t, tt.caller, "/api/v1/audit/events?"+tt.query); code != tt.want {
+				t.Fatalf("status = %d %s, want %d", code, body, tt.want)
+			}
+		})
+	}
+}
+
+func equalSeqs(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestAudit_Export(t *testing.T) {
+	f := newAuditFixture(t)
+	export := func(t *testing.T, caller, query string) []audit.Event {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/audit/export?"+query, nil)
+		req.Header.Set("X-Test-Caller", caller)
+		rec := httptest.NewRecorder()
+		f.srv.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/x-ndjson" {
+			t.Fatalf("export = %d %q %s", rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		}
+		var out []audit.Event
+		sc := bufio.NewScanner(rec.Body)
+		for sc.Scan() {
+			var ev audit.Event
+			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+				t.Fatalf("line %q: %v", sc.Text(), err)
+			}
+			out = append(out, ev)
+		}
+		return out
+	}
+	t.Run("OperatorOneTenant", func(t *testing.T) {
+		if got := tenantsOf(export(t, "root", "tenant=acme")); len(got) != 1 || got["acme"] < 3 {
+			t.Fatalf("tenants = %v", got)
+		}
+	})
+	t.Run("TenantOwn", func(t *testing.T) {
+		if got := tenantsOf(export(t, "tenant:globex", "")); len(got) != 1 || got["globex"] < 2 {
+			t.Fatalf("tenants = %v", got)
+		}
+	})
+	t.Run("CrossTenantEmpty", func(t *testing.T) {
+		if got := export(t, "tenant:globex", "tenant=acme"); len(got) != 0 {
+			t.Fatalf("globex exported %d of acme's events", len(got))
+		}
+	})
+}
+
+func TestAudit_InclusionProof(t *testing.T) {
+	f := newAuditFixture(t)
+	cp, _ := f.log.LatestCheckpoint()
+	prove := func(t *testing.T, caller string, seq int64) (int, []byte) {
+		t.Helper()
+		return f.get(t, caller, "/api/v1/audit/proofs/inclusion?seq="+strconv.FormatInt(seq, 10))
+	}
+	t.Run("OwnEventVerifies", func(t *testing.T) {
+		for _, seq := range f.seqs["acme"] {
+			code, body := prove(t, "tenant:acme", seq)
+			if code != http.StatusOK {
+				t.Fatalf("prove %d = %d %s", seq, code, body)
+			}
+			var p audit.InclusionProof
+			if err := json.Unmarshal(body, &p); err != nil {
+				t.Fatal(err)
+			}
+			signed, err := audit.OpenCheckpoint(p.Checkpoint, f.log.Verifier())
+			if err != nil {
+				t.Fatalf("proof's checkpoint: %v", err)
+			}
+			if err := audit.VerifyInclusion(p, signed.Root); err != nil {
+				t.Fatalf("seq %d: %v", seq, err)
+			}
+		}
+	})
+	t.Run("OperatorProvesAny", func(t *testing.T) {
+		if code, body := prove(t, "root", f.seqs["globex"][0]); code != http.StatusOK {
+			t.Fatalf("= %d %s", code, body)
+		}
+	})
+	t.Run("OtherTenantsEventLooksMissing", func(t *testing.T) {
+		type errBody struct{ Error struct{ Code, Message string } }
+		var other, missing, named errBody
+		for _, c := range []struct {
+			seq    int64
+			query  string
+			target *errBody
+		}{
+			{f.seqs["globex"][0], "", &other},
+			{cp.Size + 100, "", &missing},
+			{f.seqs["acme"][0], "&tenant=globex", &named},
+		} {
+			code, body := f.get(t, "tenant:acme", "/api/v1/audit/proofs/inclusion?seq="+strconv.FormatInt(c.seq, 10)+c.query)
+			if code != http.StatusNotFound {
+				t.Fatalf("seq %d%s = %d %s, want 404", c.seq, c.query, code, body)
+			}
+			if err := json.Unmarshal(body, c.target); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if other != missing || named != missing {
+			t.Fatalf("answers differ: other tenant %+v, named tenant %+v, missing %+v", other, named, missing)
+		}
+	})
+	t.Run("PlatformEventHiddenFromTenant", func(t *testing.T) {
+		if code, _ := prove(t, "tenant:acme", f.seqs[""][0]); code != http.StatusNotFound {
+			t.Fatalf("= %d, want 404", code)
+		}
+	})
+	for _, tt := range []struct{ name, query string }{
+		{"ErrNoSeq", ""},
+		{"ErrNegativeSeq", "seq=-1"},
+		{"ErrTreeSize", "seq=0&treeSize=x"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if code, body := f.get(t, "root", "/api/v1/audit/proofs/inclusion?"+tt.query); code != http.StatusBadRequest {
+				t.Fatalf("= %d %s, want 400", code, body)
+			}
+		})
+	}
+}
+
+func TestAudit_ConsistencyProof(t *testing.T) {
+	f := newAuditFixture(t)
+	old, _ := f.log.LatestCheckpoint()
+	if _, err := f.log.Append(context.Background(), audit.Event{EventType: audit.TypeAPICall, TenantID: "acme", EventSource: "sagemaker.amazonaws.com", EventName: "InvokeEndpoint", Decision: audit.Decision{Effect: audit.Allowed}}); err != nil {
+		t.Fatal(err)
+	}
+	cur, _, err := f.log.Checkpoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("Verifies", func(t *testing.T) {
+		code, body := f.get(t, "tenant:acme", "/api/v1/audit/proofs/consistency?old="+strconv.FormatInt(old.Size, 10)+"&new="+strconv.FormatInt(cur.Size, 10))
+		if code != http.StatusOK {
+			t.Fatalf("= %d %s", code, body)
+		}
+		var p audit.ConsistencyProof
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Fatal(err)
+		}
+		if err := audit.VerifyConsistency(p, old.Root, cur.Root); err != nil {
+			t.Fatal(err)
+		}
+		if err := audit.VerifyConsistency(p, cur.Root, old.Root); err == nil {
+			t.Fatal("swapped roots verified")
+		}
+	})
+	for _, tt := range []struct{ name, query string }{
+		{"ErrNoOld", "new=1"},
+		{"ErrOldAfterNew", "old=5&new=2"},
+		{"ErrBeyondLog", "old=1&new=100000"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if code, body := f.get(t, "root", "/api/v1/audit/proofs/consistency?"+tt.query); code != http.StatusBadRequest {
+				t.Fatalf("= %d %s, want 400", code, body)
+			}
+		})
+	}
+}
+
+func TestAudit_Checkpoint(t *testing.T) {
+	f := newAuditFixture(t)
+	t.Run("SignedAndCurrent", func(t *testing.T) {
+		code, body := f.get(t, "tenant:acme", "/api/v1/audit/checkpoint")
+		if code != http.StatusOK {
+			t.Fatalf("= %d %s", code, body)
+		}
+		var out manage.CheckpointOutput
+		if err := json.Unmarshal(body, &out); err != nil {
+			t.Fatal(err)
+		}
+		cp, err := audit.OpenCheckpoint([]byte(out.Checkpoint), f.log.Verifier())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if latest, _ := f.log.LatestCheckpoint(); cp != latest || out.Size != cp.Size {
+			t.Fatalf("served %+v (size %d), latest %+v", cp, out.Size, latest)
+		}
+	})
+	t.Run("ErrUntaggedUser", func(t *testing.T) {
+		if code, _ := f.get(t, "user", "/api/v1/audit/checkpoint"); code != http.StatusForbidden {
+			t.Fatalf("= %d, want 403", code)
+		}
+	})
+}
