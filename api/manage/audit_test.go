@@ -326,7 +326,9 @@ func TestAudit_InclusionProof(t *testing.T) {
 		}
 	})
 	t.Run("OtherTenantsEventLooksMissing", func(t *testing.T) {
-		type errBody struct{ Error struct{ Code, Message string } }
+		type errBody struct {
+			Error struct{ Code, Message string }
+		}
 		var other, missing, named errBody
 		for _, c := range []struct {
 			seq    int64
