@@ -40,7 +40,7 @@ service: SQLite metadata, a local master key and files, all under --data-dir.
 The first start initialises the data directory and prints the operator's
 root credentials once (unless TENANTML_ROOT_ACCESS_KEY_ID and
 TENANTML_ROOT_SECRET_ACCESS_KEY are set).`,
-		Example: "  tenantml serve\n  tenantml serve --data-dir /var/lib/tenantml --listen 0.0.0.0:8080\n  tenantml serve --store postgres://tenantml_app@db/tenantml --store-admin postgres://postgres@db/tenantml",
+		Example: "  tenantml serve --demo\n  tenantml serve\n  tenantml serve --data-dir /var/lib/tenantml --listen 0.0.0.0:8080\n  tenantml serve --store postgres://tenantml_app@db/tenantml --store-admin postgres://postgres@db/tenantml",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd.Flags(), os.Getenv)
@@ -52,10 +52,17 @@ TENANTML_ROOT_SECRET_ACCESS_KEY are set).`,
 				_ = s.close(context.Background())
 				return err
 			}
+			if demo, _ := cmd.Flags().GetBool("demo"); demo {
+				if err := s.runDemo(cmd.Context(), s.stdout); err != nil {
+					_ = s.close(context.Background())
+					return err
+				}
+			}
 			return s.run(cmd.Context())
 		},
 	}
 	addConfigFlags(cmd)
+	cmd.Flags().Bool("demo", false, "onboard two demo tenants and show, through the IAM engine and the audit log, that no tenant can invoke another's model")
 	return cmd
 }
 
