@@ -22,6 +22,7 @@ type config struct {
 	AccountID       string
 	Store           string
 	StoreAdmin      string
+	Blob            string
 	LogLevel        string
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
@@ -59,6 +60,7 @@ func settings() []setting {
 		stringSetting("store", "", "metadata store: empty for SQLite in the data dir, or postgres://user@host/db", func(c *config) *string { return &c.Store }),
 		{name: "store-admin", secret: true, help: "optional postgres:// URL of the owner role that runs migrations and creates the app role",
 			set: func(c *config, v string) error { c.StoreAdmin = v; return nil }, get: func(c *config) string { return c.StoreAdmin }},
+		stringSetting("blob", "", "artifact storage URL: empty for files under <data-dir>/blobs, or s3://bucket?endpoint=http://host:9000&region=us-east-1&use_path_style=true", func(c *config) *string { return &c.Blob }),
 		stringSetting("log-level", "info", "log level: debug, info, warn, error", func(c *config) *string { return &c.LogLevel }),
 		{name: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown drains in-flight requests",
 			set: func(c *config, v string) error {

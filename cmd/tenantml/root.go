@@ -19,6 +19,7 @@ func newRootCmd() *cobra.Command {
 		newServeCmd(),
 		newConfigCmd(),
 		newTenantCmd(),
+		newKeysCmd(),
 		newPolicyCmd(),
 		newAuditCmd(),
 		newPredictCmd(),

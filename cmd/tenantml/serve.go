@@ -78,6 +78,7 @@ type server struct {
 	log     *slog.Logger
 	store   store.Store
 	kek     keys.KEK
+	kp      keyParts // serve_keys.go
 	audit   *audit.Log
 	root    *rootCredentials
 	issuer  *sts.Issuer
@@ -118,6 +119,9 @@ func (s *server) open(ctx context.Context) error {
 		return err
 	}
 	s.issuer = &sts.Issuer{Keys: ring, Now: s.now, Rand: s.rand}
+	if err := s.openKeys(ctx); err != nil {
+		return err
+	}
 	if err := s.buildHandler(); err != nil {
 		return err
 	}
@@ -165,7 +169,8 @@ func (s *server) buildHandler() error {
 	(&apists.Surface{Pipeline: &awsPipeline, Protocol: stsProtocol}).Register(queries)
 	srv.Handle("POST /{$}", queries)
 	srv.Handle("GET /{$}", queries)
-	(&manage.Tenants{Service: s.store.Tenants(), Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
+	(&manage.Tenants{Service: s.onboarding(s.store.Tenants()), Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
+	s.registerKeys(srv, pipeline)
 	s.handler = srv
 	return nil
 }
@@ -204,6 +209,7 @@ func (s *server) close(ctx context.Context) error {
 	if s.audit != nil {
 		errs = append(errs, s.audit.Close(ctx))
 	}
+	errs = append(errs, s.closeKeys(ctx))
 	if s.store != nil {
 		errs = append(errs, s.store.Close())
 	}

@@ -24,7 +24,8 @@ func newTenantCmd() *cobra.Command {
 	cmd.AddCommand(newTenantCreateCmd(), newTenantGetCmd(), newTenantListCmd(), newTenantUpdateCmd(),
 		newTenantStatusCmd("suspend", "Suspend a tenant: its requests are refused until it is resumed", "/suspend", "POST"),
 		newTenantStatusCmd("resume", "Resume a suspended tenant", "/resume", "POST"),
-		newTenantStatusCmd("delete", "Request a tenant's deletion (it becomes pending_deletion)", "", "DELETE"))
+		newTenantStatusCmd("delete", "Request a tenant's deletion (it becomes pending_deletion)", "", "DELETE"),
+		newTenantEraseCmd())
 	return cmd
 }
 

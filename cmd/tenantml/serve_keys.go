@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tenantml/tenantml/api"
+	"github.com/tenantml/tenantml/api/manage"
+	"github.com/tenantml/tenantml/artifact"
+	"github.com/tenantml/tenantml/keys"
+	"github.com/tenantml/tenantml/tenant"
+)
+
+// keySweepInterval is how often the server runs the keys' automatic
+// rotation and deletion sweeps.
+const keySweepInterval = time.Hour
+
+// tenantKeyDeletionDays is the waiting period scheduled for a tenant's keys
+// when the tenant is deleted (it becomes pending_deletion).
+const tenantKeyDeletionDays = 30
+
+// keyParts is what serve_keys adds to the server: the key service, the
+// artifact store and the sweep goroutine's stop function.
+type keyParts struct {
+	keys       *keys.Service
+	artifacts  *artifact.Store
+	stopSweeps func()
+}
+
+// openKeys builds the key service (KEK = the master key, records in the
+// metadata store) and opens the artifact store (cfg.Blob, default files
+// under <data-dir>/blobs), then starts the periodic key sweeps.
+func (s *server) openKeys(ctx context.Context) error {
+	svc, err := keys.New(keys.Config{Store: s.store.Keys(), KEK: s.kek, Region: s.cfg.Region, Account: s.cfg.AccountID, Now: s.now, Rand: s.rand})
+	if err != nil {
+		return fmt.Errorf("open keys: %w", err)
+	}
+	blobURL := s.cfg.Blob
+	if blobURL == "" {
+		dir, err := filepath.Abs(filepath.Join(s.cfg.DataDir, "blobs"))
+		if err != nil {
+			return fmt.Errorf("open artifacts: %w", err)
+		}
+		blobURL = (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String()
+	}
+	arts := artifact.New(artifact.Config{URL: blobURL, Keys: svc, Now: s.now, Rand: s.rand})
+	if err := arts.Open(ctx); err != nil {
+		return err
+	}
+	s.kp.keys, s.kp.artifacts = svc, arts
+	s.kp.stopSweeps = s.startKeySweeps(keySweepInterval)
+	return nil
+}
+
+// closeKeys stops the sweeps and closes the artifact store.
+func (s *server) closeKeys(ctx context.Context) error {
+	if s.kp.stopSweeps != nil {
+		s.kp.stopSweeps()
+		s.kp.stopSweeps = nil
+	}
+	if s.kp.artifacts != nil {
+		return s.kp.artifacts.Close(ctx)
+	}
+	return nil
+}
+
+// startKeySweeps runs sweepKeys every interval until the returned function
+// is called; that function waits for a running sweep to end.
+func (s *server) startKeySweeps(interval time.Duration) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := s.sweepKeys(ctx, s.now()); err != nil {
+					s.log.Error("key sweep failed", "error", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
+}
+
+// sweepKeys rotates the keys whose automatic rotation is due and destroys
+// the keys whose deletion waiting period ended at now. It logs what it did
+// (key IDs and tenants, never key material) and returns every error.
+func (s *server) sweepKeys(ctx context.Context, now time.Time) error {
+	rotated, rerr := s.kp.keys.RotateDue(ctx, now)
+	for _, k := range rotated {
+		s.log.Info("key rotated automatically", "tenant", k.Tenant, "keyId", k.KeyID)
+	}
+	destroyed, derr := s.kp.keys.DestroyDue(ctx, now)
+	for _, k := range destroyed {
+		s.log.Info("key material destroyed after its waiting period", "tenant", k.Tenant, "keyId", k.KeyID, "versions", k.Versions)
+	}
+	if rerr != nil {
+		rerr = fmt.Errorf("rotate due keys: %w", rerr)
+	}
+	if derr != nil {
+		derr = fmt.Errorf("destroy due keys: %w", derr)
+	}
+	return errors.Join(rerr, derr)
+}
+
+// registerKeys adds the management API's key and erasure routes.
+func (s *server) registerKeys(srv *api.Server, p *api.Pipeline) {
+	(&manage.Keys{Tenants: s.store.Tenants(), Keys: s.kp.keys, Artifacts: s.kp.artifacts, Pipeline: p, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
+}
+
+// onboarding wraps the tenant registry the management API uses so that
+// tenant lifecycle changes reach the tenant's keys.
+func (s *server) onboarding(inner tenant.Service) tenant.Service {
+	return &keyedTenants{Service: inner, keys: s.kp.keys}
+}
+
+// keyedTenants is a tenant.Service whose CreateTenant also creates the
+// tenant's artifact key, and whose move to pending_deletion schedules the
+// deletion of every key of the tenant.
+type keyedTenants struct {
+	tenant.Service
+	keys *keys.Service
+}
+
+// CreateTenant creates the tenant, then its artifact key; the request fails
+// if the key cannot be created (the tenant exists and a retry of EnsureKey,
+// e.g. through a key rotation, finds or creates the key).
+func (k *keyedTenants) CreateTenant(ctx context.Context, t *tenant.Tenant) error {
+	if err := k.Service.CreateTenant(ctx, t); err != nil {
+		return err
+	}
+	if _, err := k.keys.EnsureKey(ctx, t.ID, artifact.DefaultKeyAlias, "tenantml artifact key of tenant "+t.ID); err != nil {
+		return fmt.Errorf("create artifact key: %w", err)
+	}
+	return nil
+}
+
+// SetStatus moves the tenant; on the move to pending_deletion it schedules
+// the deletion of the tenant's keys (tenantKeyDeletionDays).
+func (k *keyedTenants) SetStatus(ctx context.Context, id string, to tenant.Status) (*tenant.Tenant, error) {
+	t, err := k.Service.SetStatus(ctx, id, to)
+	if err != nil || to != tenant.PendingDeletion {
+		return t, err
+	}
+	if _, err := k.keys.ScheduleTenantDeletion(ctx, id, tenantKeyDeletionDays); err != nil {
+		return nil, fmt.Errorf("schedule key deletion: %w", err)
+	}
+	return t, nil
+}
