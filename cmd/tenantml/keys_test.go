@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,11 @@ import (
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api/manage"
+	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/keys"
+	"github.com/tenantml/tenantml/keys/keystest"
+	"github.com/tenantml/tenantml/store/sqlite"
+	"github.com/tenantml/tenantml/tenant"
 )
 
 const artifactKey, artifactVersion = "churn/model.tar.gz", "1"
@@ -158,6 +163,27 @@ func TestServer_KeysAndErasure(t *testing.T) {
 		}
 	})
 
+	t.Run("ErrEraseMalformedBody", func(t *testing.T) {
+		for _, body := range []string{`{"override": "yes"}`, `{"override": true, "extra": 1}`, `not json`} {
+			req, err := http.NewRequest("POST", ts.URL+"/api/v1/tenants/bolt/erase", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.SetBasicAuth(rootKeyID, rootSecret)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Fatalf("erase with body %s = %d, want 400", body, resp.StatusCode)
+			}
+		}
+		if _, err := readArtifact(ts, "bolt"); err != nil {
+			t.Fatalf("bolt's artifact after malformed erase requests: %v", err)
+		}
+	})
+
 	t.Run("EraseOverride", func(t *testing.T) {
 		tenantDir := filepath.Join(ts.cfg.DataDir, "blobs", "tenants", "acme")
 		backup := filepath.Join(t.TempDir(), "acme")
@@ -178,6 +204,10 @@ func TestServer_KeysAndErasure(t *testing.T) {
 		copyTree(t, backup, tenantDir)
 		if _, err := readArtifact(ts, "acme"); tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
 			t.Fatalf("restored copy of a's artifact: err = %v, want not found (key destroyed)", err)
+		}
+		page, err := ts.audit.Lookup(ctx, audit.Filter{TenantID: "acme", EventName: "EraseTenantOverride"})
+		if err != nil || len(page.Events) != 1 {
+			t.Fatalf("audit events EraseTenantOverride for acme = %d (%v), want 1", len(page.Events), err)
 		}
 		if got, err := readArtifact(ts, "bolt"); err != nil || !bytes.Equal(got, dataB) {
 			t.Fatalf("b's artifact after a's erasure: %v", err)
@@ -246,6 +276,54 @@ func TestServer_SweepKeys(t *testing.T) {
 			}
 			if _, err := ts.kp.artifacts.Stat(ctx, "cobalt", artifactKey, artifactVersion); err != nil {
 				t.Fatalf("c's artifact deleted by a refused erase: %v", err)
+			}
+		})
+	}
+}
+
+// failingKeyStore refuses every key write.
+type failingKeyStore struct{ *keystest.MemStore }
+
+func (failingKeyStore) PutKey(context.Context, *keys.Record) (int64, error) {
+	return 0, errors.New("disk full")
+}
+
+func TestKeyedTenants_CreateTenant(t *testing.T) {
+	tests := []struct {
+		name    string
+		store   keys.Store
+		wantErr bool
+	}{
+		{"OK", keystest.NewMemStore(), false},
+		{"ErrKeyCreation", failingKeyStore{keystest.NewMemStore()}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			kek, err := keys.OpenLocalKEK(filepath.Join(t.TempDir(), "master.key"), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, err := keys.New(keys.Config{Store: tc.store, KEK: kek})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tenants := &keyedTenants{Service: db.Tenants(), keys: svc}
+			err = tenants.CreateTenant(ctx, &tenant.Tenant{ID: "acme", Isolation: tenant.Pool, HomeRegion: "us-east-1"})
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("CreateTenant err = %v, want error %t", err, tc.wantErr)
+			}
+			if tc.wantErr {
+				return
+			}
+			md, err := svc.DescribeKey(ctx, "acme", "alias/tenantml/artifacts")
+			if err != nil || md.KeyState != keys.StateEnabled {
+				t.Fatalf("artifact key after CreateTenant = %+v, %v", md, err)
 			}
 		})
 	}
