@@ -162,7 +162,7 @@ func (p *Pipeline) run(w *bufferedResponse, r *http.Request, op Op, rec *AuditRe
 		rec.Decision = Decision{Effect: "Allowed", Reason: op.AlwaysAllowed}
 		return op.Handle(w, r.WithContext(authn.NewContext(r.Context(), caller)), caller)
 	}
-	d, err := p.Authz.Authorize(r.Context(), caller, op.Action, rec.Resource)
+	d, err := p.Authz.Authorize(withRequest(r.Context(), r), caller, op.Action, rec.Resource)
 	if err != nil {
 		rec.Decision = Decision{Effect: "ImplicitlyDenied", Reason: "authorization failed: " + tenantml.ErrorMessage(err)}
 		return err

@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/tenantml/tenantml"
+	apiiam "github.com/tenantml/tenantml/api/iam"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/store"
 	"github.com/tenantml/tenantml/sts"
@@ -22,6 +24,10 @@ type credentialSource struct {
 	root     *rootCredentials
 	account  string
 	sessions *sts.Source
+	// users and kek resolve IAM users' long-term keys; nil users rejects
+	// every key but root's.
+	users identity.Service
+	kek   keys.KEK
 }
 
 var _ authn.CredentialSource = (*credentialSource)(nil)
@@ -38,7 +44,47 @@ func (c *credentialSource) Credential(ctx context.Context, accessKeyID, sessionT
 			Principal:   &authn.Principal{Type: authn.Root, ARN: "arn:aws:iam::" + c.account + ":root", Account: c.account, UserID: c.account},
 		}, nil
 	}
-	return nil, authn.Errorf(authn.CodeInvalidClientTokenID, "The security token included in the request is invalid.")
+	if c.users != nil && strings.HasPrefix(accessKeyID, "AKIA") {
+		return c.userCredential(ctx, accessKeyID)
+	}
+	return nil, errInvalidKey()
+}
+
+func errInvalidKey() error {
+	return authn.Errorf(authn.CodeInvalidClientTokenID, "The security token included in the request is invalid.")
+}
+
+// userCredential resolves an IAM user's active long-term key: the sealed
+// secret is opened with the master key bound to apiiam.SecretAAD(keyID).
+// Unknown, malformed and inactive keys are InvalidClientTokenId; a store failure is
+// internal (fails closed) rather than a credential error.
+func (c *credentialSource) userCredential(ctx context.Context, keyID string) (*authn.Credential, error) {
+	k, err := c.users.GetAccessKey(ctx, keyID)
+	if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND || code == tenantml.EINVALID {
+		return nil, errInvalidKey()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up access key: %w", err)
+	}
+	if k.Status != identity.Active || k.AccountID != c.account {
+		return nil, errInvalidKey()
+	}
+	secret, err := apiiam.OpenSecret(ctx, c.kek, keyID, k.SealedSecret)
+	if err != nil {
+		return nil, fmt.Errorf("access key %s: %w", keyID, err)
+	}
+	u, err := c.users.GetUser(ctx, k.AccountID, k.UserName)
+	if err != nil {
+		return nil, fmt.Errorf("look up access key owner: %w", err)
+	}
+	return &authn.Credential{
+		AccessKeyID: keyID,
+		Secret:      secret,
+		Principal: &authn.Principal{
+			Type: authn.IAMUser, ARN: u.ARN, UserID: u.ID, UserName: u.Name, Account: u.AccountID,
+			Tags: u.Tags, PermissionsBoundaryARN: u.PermissionsBoundary,
+		},
+	}, nil
 }
 
 // stsKeysSecretName is where the sealed session-token key ring lives.

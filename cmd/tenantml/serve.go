@@ -149,12 +149,12 @@ func (s *server) buildHandler() error {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	srv := api.NewServer(s.log, metrics)
-	verifier := sigv4.NewVerifier(&credentialSource{root: s.root, account: s.cfg.AccountID, sessions: &sts.Source{Issuer: s.issuer}})
+	verifier := sigv4.NewVerifier(&credentialSource{root: s.root, account: s.cfg.AccountID, sessions: &sts.Source{Issuer: s.issuer}, users: s.store.Identity(), kek: s.kek})
 	verifier.Now = s.now
 	sigV4 := &api.SigV4Authenticator{Verifier: verifier}
 	pipeline := &api.Pipeline{
 		Authn: &api.Authenticators{SigV4: sigV4, Basic: &api.RootAuthenticator{AccessKeyID: s.root.AccessKeyID, Secret: s.root.Secret, AccountID: s.cfg.AccountID}},
-		Authz: &api.RootOnlyAuthorizer{AccountID: s.cfg.AccountID},
+		Authz: s.newAuthorizer(),
 		Audit: &api.AuditLog{Log: s.audit},
 		Log:   s.log,
 		Now:   s.now,
@@ -167,6 +167,7 @@ func (s *server) buildHandler() error {
 	stsProtocol := &api.QueryProtocol{Namespace: apists.Namespace, NotFound: "NoSuchEntity", Log: s.log}
 	queries := api.NewQueryRouter(&awsPipeline, stsProtocol)
 	(&apists.Surface{Pipeline: &awsPipeline, Protocol: stsProtocol}).Register(queries)
+	s.registerIAM(queries, &awsPipeline)
 	srv.Handle("POST /{$}", queries)
 	srv.Handle("GET /{$}", queries)
 	(&manage.Tenants{Service: s.onboarding(s.store.Tenants()), Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)

@@ -1,0 +1,19 @@
+// Package iam serves the IAM query API (form-encoded Action=...&Version=
+// 2010-05-08, XML responses in the https://iam.amazonaws.com/doc/2010-05-08/
+// namespace, AWS-shaped XML errors) over an identity.Service.
+//
+// Contract:
+//   - every action runs through the shared api.Pipeline as "iam:<Action>"
+//     on the ARN of the entity it touches; the resource ARN is built from
+//     the request (name, and for creations the path), so for an existing
+//     entity the path is not part of it (arn:aws:iam::<acct>:user/<name>);
+//   - policy documents arrive URL-encoded JSON and are validated by the
+//     identity service with the IAM engine's parser;
+//   - CreateAccessKey generates an AKIA key ID and a 40-character secret
+//     from Rand, seals the secret with the platform master key (KEK) bound
+//     to SecretAAD(keyID), stores only the sealed form and returns the
+//     secret once; secrets are never logged;
+//   - identity.Error codes (NoSuchEntity, EntityAlreadyExists,
+//     LimitExceeded, DeleteConflict, MalformedPolicyDocument,
+//     ValidationError, InvalidInput) come out as the AWS error code.
+package iam

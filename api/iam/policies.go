@@ -1,0 +1,178 @@
+package iam
+
+import (
+	"context"
+	"net/url"
+
+	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/identity"
+)
+
+// xmlPolicy is IAM's Policy element.
+type xmlPolicy struct {
+	PolicyName                    string   `xml:"PolicyName"`
+	PolicyID                      string   `xml:"PolicyId"`
+	Arn                           string   `xml:"Arn"`
+	Path                          string   `xml:"Path"`
+	DefaultVersionID              string   `xml:"DefaultVersionId"`
+	AttachmentCount               int      `xml:"AttachmentCount"`
+	PermissionsBoundaryUsageCount int      `xml:"PermissionsBoundaryUsageCount"`
+	IsAttachable                  bool     `xml:"IsAttachable"`
+	Description                   string   `xml:"Description,omitempty"`
+	CreateDate                    string   `xml:"CreateDate"`
+	UpdateDate                    string   `xml:"UpdateDate"`
+	Tags                          []xmlTag `xml:"Tags>member,omitempty"`
+}
+
+func toXMLPolicy(p *identity.Policy) xmlPolicy {
+	updated := p.UpdatedAt
+	if updated.IsZero() {
+		updated = p.CreatedAt
+	}
+	return xmlPolicy{PolicyName: p.Name, PolicyID: p.ID, Arn: p.ARN, Path: p.Path, DefaultVersionID: p.DefaultVersionID,
+		AttachmentCount: p.AttachmentCount, PermissionsBoundaryUsageCount: p.BoundaryUsageCount, IsAttachable: true,
+		Description: p.Description, CreateDate: isoTime(p.CreatedAt), UpdateDate: isoTime(updated), Tags: tagList(p.Tags)}
+}
+
+type policyResult struct {
+	Policy xmlPolicy `xml:"Policy"`
+}
+
+type listPoliciesResult struct {
+	Policies    []xmlPolicy `xml:"Policies>member"`
+	IsTruncated bool        `xml:"IsTruncated"`
+	Marker      string      `xml:"Marker,omitempty"`
+}
+
+// xmlPolicyVersion is IAM's PolicyVersion element.
+type xmlPolicyVersion struct {
+	Document         string `xml:"Document,omitempty"`
+	VersionID        string `xml:"VersionId"`
+	IsDefaultVersion bool   `xml:"IsDefaultVersion"`
+	CreateDate       string `xml:"CreateDate"`
+}
+
+type policyVersionResult struct {
+	PolicyVersion xmlPolicyVersion `xml:"PolicyVersion"`
+}
+
+type xmlAttachedPolicy struct {
+	PolicyName string `xml:"PolicyName"`
+	PolicyArn  string `xml:"PolicyArn"`
+}
+
+type listAttachedResult struct {
+	AttachedPolicies []xmlAttachedPolicy `xml:"AttachedPolicies>member"`
+	IsTruncated      bool                `xml:"IsTruncated"`
+	Marker           string              `xml:"Marker,omitempty"`
+}
+
+func (s *Surface) policyARN(f url.Values, _ *authn.Principal) string {
+	return s.entityARN("policy", f.Get("Path"), f.Get("PolicyName"))
+}
+
+func (s *Surface) registerPolicies(add func(string, resourceFunc, handler)) {
+	acctWide := func(url.Values, *authn.Principal) string { return "arn:aws:iam::" + s.AccountID + ":policy/" }
+	add("CreatePolicy", s.policyARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "PolicyName", "PolicyDocument"); err != nil {
+			return nil, err
+		}
+		p := &identity.Policy{Name: f.Get("PolicyName"), Path: f.Get("Path"), Description: f.Get("Description"), Tags: formTags(f)}
+		if err := s.Service.CreatePolicy(ctx, s.AccountID, p, f.Get("PolicyDocument")); err != nil {
+			return nil, err
+		}
+		return policyResult{Policy: toXMLPolicy(p)}, nil
+	})
+	add("GetPolicy", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "PolicyArn"); err != nil {
+			return nil, err
+		}
+		p, err := s.Service.GetPolicy(ctx, s.AccountID, f.Get("PolicyArn"))
+		if err != nil {
+			return nil, err
+		}
+		return policyResult{Policy: toXMLPolicy(p)}, nil
+	})
+	add("ListPolicies", acctWide, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		lo, err := listOptions(f)
+		if err != nil {
+			return nil, err
+		}
+		opt := identity.PolicyListOptions{ListOptions: lo, Scope: f.Get("Scope"), OnlyAttached: f.Get("OnlyAttached") == "true"}
+		ps, next, err := s.Service.ListPolicies(ctx, s.AccountID, opt)
+		if err != nil {
+			return nil, err
+		}
+		res := listPoliciesResult{IsTruncated: next != "", Marker: next, Policies: []xmlPolicy{}}
+		for _, p := range ps {
+			res.Policies = append(res.Policies, toXMLPolicy(p))
+		}
+		return res, nil
+	})
+	add("DeletePolicy", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "PolicyArn"); err != nil {
+			return nil, err
+		}
+		return nil, s.Service.DeletePolicy(ctx, s.AccountID, f.Get("PolicyArn"))
+	})
+	add("CreatePolicyVersion", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "PolicyArn", "PolicyDocument"); err != nil {
+			return nil, err
+		}
+		v, err := s.Service.CreatePolicyVersion(ctx, s.AccountID, f.Get("PolicyArn"), f.Get("PolicyDocument"), f.Get("SetAsDefault") == "true")
+		if err != nil {
+			return nil, err
+		}
+		return policyVersionResult{PolicyVersion: xmlPolicyVersion{VersionID: v.VersionID, IsDefaultVersion: v.IsDefault, CreateDate: isoTime(v.CreatedAt)}}, nil
+	})
+	add("GetPolicyVersion", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "PolicyArn", "VersionId"); err != nil {
+			return nil, err
+		}
+		v, err := s.Service.GetPolicyVersion(ctx, s.AccountID, f.Get("PolicyArn"), f.Get("VersionId"))
+		if err != nil {
+			return nil, err
+		}
+		return policyVersionResult{PolicyVersion: xmlPolicyVersion{Document: encodeDocument(v.Document), VersionID: v.VersionID, IsDefaultVersion: v.IsDefault, CreateDate: isoTime(v.CreatedAt)}}, nil
+	})
+	add("SetDefaultPolicyVersion", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "PolicyArn", "VersionId"); err != nil {
+			return nil, err
+		}
+		return nil, s.Service.SetDefaultPolicyVersion(ctx, s.AccountID, f.Get("PolicyArn"), f.Get("VersionId"))
+	})
+	attach := func(kind identity.Kind, param string, detach bool) handler {
+		return func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+			if err := required(f, param, "PolicyArn"); err != nil {
+				return nil, err
+			}
+			ref := identity.Ref{Kind: kind, Name: f.Get(param)}
+			if detach {
+				return nil, s.Service.DetachPolicy(ctx, s.AccountID, ref, f.Get("PolicyArn"))
+			}
+			return nil, s.Service.AttachPolicy(ctx, s.AccountID, ref, f.Get("PolicyArn"))
+		}
+	}
+	add("AttachRolePolicy", s.roleARN, attach(identity.KindRole, "RoleName", false))
+	add("DetachRolePolicy", s.roleARN, attach(identity.KindRole, "RoleName", true))
+	add("AttachUserPolicy", s.userARN, attach(identity.KindUser, "UserName", false))
+	add("DetachUserPolicy", s.userARN, attach(identity.KindUser, "UserName", true))
+	add("ListAttachedRolePolicies", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "RoleName"); err != nil {
+			return nil, err
+		}
+		opt, err := listOptions(f)
+		if err != nil {
+			return nil, err
+		}
+		ps, next, err := s.Service.ListAttachedPolicies(ctx, s.AccountID, roleRef(f), opt)
+		if err != nil {
+			return nil, err
+		}
+		res := listAttachedResult{IsTruncated: next != "", Marker: next, AttachedPolicies: []xmlAttachedPolicy{}}
+		for _, p := range ps {
+			res.AttachedPolicies = append(res.AttachedPolicies, xmlAttachedPolicy{PolicyName: p.PolicyName, PolicyArn: p.PolicyARN})
+		}
+		return res, nil
+	})
+}

@@ -1,0 +1,216 @@
+package iam
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenantml/tenantml/api"
+	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/identity"
+	"github.com/tenantml/tenantml/keys"
+)
+
+// Namespace is the XML namespace of IAM responses.
+const Namespace = "https://iam.amazonaws.com/doc/2010-05-08/"
+
+// Surface serves the IAM actions of one account.
+type Surface struct {
+	// AccountID is the account the API manages.
+	AccountID string
+	Service   identity.Service
+	// KEK seals new access keys' secrets.
+	KEK keys.KEK
+	// Rand generates access key IDs and secrets.
+	Rand     io.Reader
+	Pipeline *api.Pipeline
+	Protocol *api.QueryProtocol
+}
+
+// handler does one action's work on the parsed form and returns the XML
+// result (nil for actions without output).
+type handler func(ctx context.Context, f url.Values, c *authn.Principal) (any, error)
+
+// resourceFunc names the ARN an action applies to.
+type resourceFunc func(f url.Values, c *authn.Principal) string
+
+// Register adds the IAM actions to router.
+func (s *Surface) Register(router *api.QueryRouter) {
+	p := s.Pipeline.WithErrors(s.Protocol.WriteError)
+	add := func(action string, res resourceFunc, h handler) {
+		router.Register(action, p.Handler(api.Op{
+			Action: "iam:" + action,
+			Resource: func(r *http.Request) string {
+				f, err := api.ParseForm(r)
+				if err != nil {
+					return ""
+				}
+				c, _ := authn.FromContext(r.Context())
+				return res(f, c)
+			},
+			Handle: func(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
+				f, err := api.ParseForm(r)
+				if err != nil {
+					return err
+				}
+				out, err := h(r.Context(), f, c)
+				if err != nil {
+					return toAWSError(err)
+				}
+				s.Protocol.WriteResult(w, r, action, out)
+				return nil
+			},
+		}))
+	}
+	s.registerUsers(add)
+	s.registerRoles(add)
+	s.registerPolicies(add)
+}
+
+// entityARN is arn:aws:iam::<account>:<kind><path><name>; path defaults to "/".
+func (s *Surface) entityARN(kind, path, name string) string {
+	if path == "" {
+		path = "/"
+	}
+	return "arn:aws:iam::" + s.AccountID + ":" + kind + path + name
+}
+
+func (s *Surface) userARN(f url.Values, c *authn.Principal) string {
+	return s.entityARN("user", f.Get("Path"), s.userName(f, c))
+}
+
+func (s *Surface) roleARN(f url.Values, _ *authn.Principal) string {
+	return s.entityARN("role", f.Get("Path"), f.Get("RoleName"))
+}
+
+func policyARNParam(f url.Values, _ *authn.Principal) string { return f.Get("PolicyArn") }
+
+// userName is the UserName parameter or, when absent, the calling user's
+// own name (as IAM does for access key and GetUser calls).
+func (s *Surface) userName(f url.Values, c *authn.Principal) string {
+	if n := f.Get("UserName"); n != "" {
+		return n
+	}
+	if c != nil && c.Type == authn.IAMUser {
+		return c.UserName
+	}
+	return ""
+}
+
+// toAWSError gives identity errors their AWS code and status; others pass
+// through for api.ToAWSError.
+func toAWSError(err error) error {
+	var ie *identity.Error
+	if !errors.As(err, &ie) {
+		return err
+	}
+	status := http.StatusBadRequest
+	switch ie.Code {
+	case identity.NoSuchEntity:
+		status = http.StatusNotFound
+	case identity.EntityAlreadyExists, identity.LimitExceeded, identity.DeleteConflict:
+		status = http.StatusConflict
+	}
+	return &api.AWSError{Code: ie.Code, Message: ie.Message, Status: status, Err: err}
+}
+
+// required fails with ValidationError naming the first missing parameter.
+func required(f url.Values, names ...string) error {
+	for _, n := range names {
+		if f.Get(n) == "" {
+			return api.AWSErrorf(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", lowerFirst(n))
+		}
+	}
+	return nil
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// listOptions reads Marker, MaxItems and PathPrefix.
+func listOptions(f url.Values) (identity.ListOptions, error) {
+	opt := identity.ListOptions{Marker: f.Get("Marker"), PathPrefix: f.Get("PathPrefix")}
+	if m := f.Get("MaxItems"); m != "" {
+		n, err := strconv.Atoi(m)
+		if err != nil || n < 1 || n > identity.MaxMaxItems {
+			return opt, api.AWSErrorf(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member must have value between 1 and %d", identity.MaxMaxItems)
+		}
+		opt.MaxItems = n
+	}
+	return opt, nil
+}
+
+// formTags reads Tags.member.N.Key / Tags.member.N.Value.
+func formTags(f url.Values) map[string]string {
+	var tags map[string]string
+	for i := 1; ; i++ {
+		k, ok := f["Tags.member."+strconv.Itoa(i)+".Key"]
+		if !ok || len(k) == 0 {
+			return tags
+		}
+		if tags == nil {
+			tags = map[string]string{}
+		}
+		tags[k[0]] = f.Get("Tags.member." + strconv.Itoa(i) + ".Value")
+	}
+}
+
+// formList reads <name>.member.N.
+func formList(f url.Values, name string) []string {
+	var out []string
+	for i := 1; ; i++ {
+		v, ok := f[name+".member."+strconv.Itoa(i)]
+		if !ok || len(v) == 0 {
+			return out
+		}
+		out = append(out, v[0])
+	}
+}
+
+// isoTime formats a time as IAM's XML does.
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// encodeDocument URL-encodes a policy document as IAM returns it; the AWS
+// CLI and SDKs decode it.
+func encodeDocument(doc string) string { return url.PathEscape(doc) }
+
+// xmlTag is one tag in a Tags list.
+type xmlTag struct {
+	Key   string `xml:"Key"`
+	Value string `xml:"Value"`
+}
+
+func tagList(m map[string]string) []xmlTag {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]xmlTag, 0, len(m))
+	for k, v := range m {
+		out = append(out, xmlTag{Key: k, Value: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// xmlBoundary is an entity's PermissionsBoundary element.
+type xmlBoundary struct {
+	Type string `xml:"PermissionsBoundaryType"`
+	ARN  string `xml:"PermissionsBoundaryArn"`
+}
+
+func boundary(arn string) *xmlBoundary {
+	if arn == "" {
+		return nil
+	}
+	return &xmlBoundary{Type: "Policy", ARN: arn}
+}
