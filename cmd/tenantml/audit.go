@@ -3,16 +3,21 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantml/tenantml/api/manage"
 	"github.com/tenantml/tenantml/audit"
 )
 
 // newAuditCmd is `tenantml audit`: offline tools over the audit log in a
-// data directory (a copy, or the live one while the server is stopped).
+// data directory (a copy, or the live one while the server is stopped), and
+// `audit events`, which reads the running server's audit API.
 // The logic lives in package audit; these commands only parse flags and
 // print.
 func newAuditCmd() *cobra.Command {
@@ -23,9 +28,10 @@ func newAuditCmd() *cobra.Command {
 event was modified, removed or reordered and that every checkpoint is genuine, and
 look events up. See docs/audit.md for the formats.`,
 		Example: "  tenantml audit verify --data-dir ./tenantml-data\n" +
-			"  tenantml audit lookup --data-dir ./backup --tenant acme --effect Denied",
+			"  tenantml audit lookup --data-dir ./backup --tenant acme --effect Denied\n" +
+			"  tenantml audit events --endpoint http://127.0.0.1:8080 --decision Denied",
 	}
-	cmd.AddCommand(newAuditVerifyCmd(), newAuditLookupCmd(), newAuditTailCmd())
+	cmd.AddCommand(newAuditVerifyCmd(), newAuditLookupCmd(), newAuditTailCmd(), newAuditEventsCmd())
 	return cmd
 }
 
@@ -249,4 +255,102 @@ func parseFlagTime(name, v string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("--%s %q is not an RFC 3339 time", name, v)
 	}
 	return t, nil
+}
+
+// newAuditEventsCmd is `tenantml audit events`: the LookupEvents API of a
+// running server, with the CLI's credentials. A tenant principal sees only
+// its own tenant's events; the operator sees all or one --tenant.
+func newAuditEventsCmd() *cobra.Command {
+	var (
+		tenantID, principal, action, decision, since, until, pageToken string
+		limit                                                          int
+		oldestFirst                                                    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "events [--tenant ID] [filters]",
+		Short: "Look up audit events through the API of a running server",
+		Long: `Events calls GET /api/v1/audit/events on the server (--endpoint, TENANTML_ENDPOINT or
+the profile) and prints the matching events, newest first. Without --limit it follows
+every page; with --limit it prints one page and the token of the next on stderr.`,
+		Example: "  tenantml audit events --decision Denied --since 2026-11-23T00:00:00Z\n" +
+			"  tenantml audit events --tenant acme --action CreateTenant -o json",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for name, v := range map[string]string{"since": since, "until": until} {
+				if _, err := parseFlagTime(name, v); err != nil {
+					return &exitError{code: 2, err: err}
+				}
+			}
+			if limit < 0 || limit > 1000 {
+				return &exitError{code: 2, err: fmt.Errorf("--limit must be between 1 and 1000")}
+			}
+			c, err := newAPIClient(cmd)
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			for k, v := range map[string]string{"tenant": tenantID, "principal": principal, "action": action, "decision": decision, "start": since, "end": until} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			if oldestFirst {
+				q.Set("order", "oldest")
+			}
+			if limit > 0 {
+				q.Set("limit", strconv.Itoa(limit))
+			}
+			all := manage.LookupEventsOutput{Events: []audit.Event{}}
+			next := pageToken
+			for {
+				if next != "" {
+					q.Set("nextToken", next)
+				}
+				var page manage.LookupEventsOutput
+				if err := c.do(cmd.Context(), "GET", "/api/v1/audit/events?"+q.Encode(), nil, &page); err != nil {
+					return err
+				}
+				all.Events = append(all.Events, page.Events...)
+				next = page.NextToken
+				if next == "" || limit > 0 {
+					break
+				}
+			}
+			if next != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "next page: --page-token", next)
+			}
+			return printOutput(cmd, all, func(w io.Writer) error {
+				fmt.Fprintln(w, "TIME\tSEQ\tTENANT\tPRINCIPAL\tACTION\tDECISION\tERROR\tREQUEST ID")
+				for _, ev := range all.Events {
+					who := ev.UserIdentity.ARN
+					if who == "" {
+						who = ev.UserIdentity.Type
+					}
+					fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.EventTime.UTC().Format(time.RFC3339), ev.Seq, dash(ev.TenantID), dash(who),
+						ev.EventName, dash(string(ev.Decision.Effect)), dash(ev.ErrorCode), dash(ev.RequestID))
+				}
+				return nil
+			})
+		},
+	}
+	addClientFlags(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&tenantID, "tenant", "", "only this tenant's events (operator; a tenant principal always reads its own)")
+	fl.StringVar(&principal, "principal", "", "only events by this principal ARN")
+	fl.StringVar(&action, "action", "", "only events with this eventName, e.g. CreateTenant")
+	fl.StringVar(&decision, "decision", "", "only Allowed, ExplicitlyDenied, ImplicitlyDenied or Denied (both denies)")
+	fl.StringVar(&since, "since", "", "only events at or after this RFC 3339 time")
+	fl.StringVar(&until, "until", "", "only events at or before this RFC 3339 time")
+	fl.BoolVar(&oldestFirst, "oldest-first", false, "list in log order")
+	fl.IntVar(&limit, "limit", 0, "print one page of at most this many events (default: every page)")
+	fl.StringVar(&pageToken, "page-token", "", "continue a previous --limit listing")
+	return cmd
+}
+
+// dash shows an empty table cell as "-".
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

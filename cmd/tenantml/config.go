@@ -28,6 +28,9 @@ type config struct {
 	MaxBodyBytes    int64
 	RootAccessKeyID string
 	RootSecretKey   string
+	// AlertWebhookURL and AlertWebhookSecret configure audit alerts
+	// (serve_audit.go).
+	AlertWebhookURL, AlertWebhookSecret string
 }
 
 // setting describes one configuration field in all its spellings.
@@ -84,6 +87,9 @@ func settings() []setting {
 			set: func(c *config, v string) error { c.RootAccessKeyID = v; return nil }, get: func(c *config) string { return c.RootAccessKeyID }},
 		{name: "root-secret-access-key", noFlag: true, secret: true, help: "operator root secret used on first start (generated when unset)",
 			set: func(c *config, v string) error { c.RootSecretKey = v; return nil }, get: func(c *config) string { return c.RootSecretKey }},
+		stringSetting("alert-webhook-url", "", "URL that receives audit alerts (default rules) as HMAC-signed JSON POSTs; empty turns alerts off", func(c *config) *string { return &c.AlertWebhookURL }),
+		{name: "alert-webhook-secret", noFlag: true, secret: true, help: "HMAC-SHA256 key signing alert webhook deliveries; required with alert-webhook-url",
+			set: func(c *config, v string) error { c.AlertWebhookSecret = v; return nil }, get: func(c *config) string { return c.AlertWebhookSecret }},
 	}
 }
 

@@ -85,6 +85,8 @@ type server struct {
 	handler http.Handler
 	http    *http.Server
 	ln      net.Listener
+
+	auditWiring // alerts (serve_audit.go)
 }
 
 // open initialises the data directory and every component, and binds the
@@ -103,7 +105,10 @@ func (s *server) open(ctx context.Context) error {
 	if s.store, err = openStore(ctx, s.cfg); err != nil {
 		return err
 	}
-	if s.audit, err = audit.Open(ctx, audit.Config{Dir: filepath.Join(s.cfg.DataDir, "audit"), Origin: "tenantml.audit/" + s.cfg.AccountID, Logger: s.log, Now: s.now}); err != nil {
+	if err := s.openAlerts(); err != nil {
+		return err
+	}
+	if s.audit, err = audit.Open(ctx, audit.Config{Dir: filepath.Join(s.cfg.DataDir, "audit"), Origin: "tenantml.audit/" + s.cfg.AccountID, Logger: s.log, Now: s.now, Observer: s.auditObserver()}); err != nil {
 		return fmt.Errorf("open audit log: %w", err)
 	}
 	root, generated, err := bootstrapRoot(ctx, s.store.Secrets(), s.kek, s.cfg, s.rand)
@@ -171,6 +176,7 @@ func (s *server) buildHandler() error {
 	srv.Handle("POST /{$}", queries)
 	srv.Handle("GET /{$}", queries)
 	(&manage.Tenants{Service: s.onboarding(s.store.Tenants()), Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
+	s.registerAudit(srv, pipeline)
 	s.registerKeys(srv, pipeline)
 	s.handler = srv
 	return nil
@@ -208,6 +214,7 @@ func (s *server) close(ctx context.Context) error {
 		errs = append(errs, s.ln.Close())
 	}
 	if s.audit != nil {
+		errs = append(errs, s.closeAlerts(ctx))
 		errs = append(errs, s.audit.Close(ctx))
 	}
 	errs = append(errs, s.closeKeys(ctx))

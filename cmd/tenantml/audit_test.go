@@ -1,0 +1,397 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenantml/tenantml/api/manage"
+	"github.com/tenantml/tenantml/audit"
+	"github.com/tenantml/tenantml/audit/alert"
+)
+
+// call sends one management API request with HTTP Basic credentials and
+// returns the status, the X-Request-Id the server answered with and the
+// body.
+func (ts *testServer) call(t *testing.T, method, path, keyID, secret string, body any) (int, string, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, ts.URL+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.SetBasicAuth(keyID, secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.Header.Get("X-Request-Id")
+	if id == "" {
+		t.Fatalf("%s %s: no X-Request-Id", method, path)
+	}
+	return resp.StatusCode, id, out
+}
+
+// rootJSON calls path as root, wants 200 and decodes the body into out.
+func (ts *testServer) rootJSON(t *testing.T, path string, out any) {
+	t.Helper()
+	code, _, body := ts.call(t, http.MethodGet, path, rootKeyID, rootSecret, nil)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s = %d %s", path, code, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		t.Fatalf("GET %s: %v in %s", path, err, body)
+	}
+}
+
+// eventsByRequest reads every event as the operator, keyed by request ID.
+func (ts *testServer) eventsByRequest(t *testing.T) map[string]audit.Event {
+	t.Helper()
+	var page manage.LookupEventsOutput
+	ts.rootJSON(t, "/api/v1/audit/events?limit=1000", &page)
+	m := map[string]audit.Event{}
+	for _, ev := range page.Events {
+		m[ev.RequestID] = ev
+	}
+	return m
+}
+
+func TestServeAudit_Events(t *testing.T) {
+	ts := startServer(t, rootEnv)
+	type sent struct {
+		action, tenant string
+		effect         audit.Effect
+		status         int
+	}
+	want := map[string]sent{}
+	do := func(method, path, secret, action, tenant string, effect audit.Effect, status int, body any) {
+		t.Helper()
+		code, id, out := ts.call(t, method, path, rootKeyID, secret, body)
+		if code != status {
+			t.Fatalf("%s %s = %d %s, want %d", method, path, code, out, status)
+		}
+		want[id] = sent{action, tenant, effect, status}
+	}
+	do("POST", "/api/v1/tenants", rootSecret, "CreateTenant", "", audit.Allowed, 201, map[string]string{"id": "acme"})
+	do("GET", "/api/v1/tenants/acme", rootSecret, "GetTenant", "acme", audit.Allowed, 200, nil)
+	do("PATCH", "/api/v1/tenants/acme", rootSecret, "UpdateTenant", "acme", audit.Allowed, 200, map[string]string{"tier": "premium"})
+	do("POST", "/api/v1/tenants/acme/suspend", rootSecret, "SuspendTenant", "acme", audit.Allowed, 200, nil)
+	do("DELETE", "/api/v1/tenants/acme", rootSecret, "DeleteTenant", "acme", audit.Allowed, 202, nil)
+	do("GET", "/api/v1/tenants/acme", rootSecret+"x", "GetTenant", "acme", audit.ImplicitlyDenied, 401, nil)
+
+	t.Run("APIRecordsEveryRequest", func(t *testing.T) {
+		got := ts.eventsByRequest(t)
+		for id, w := range want {
+			ev, ok := got[id]
+			if !ok {
+				t.Errorf("no event for request %s (%s)", id, w.action)
+				continue
+			}
+			if ev.EventName != w.action || ev.Decision.Effect != w.effect {
+				t.Errorf("request %s: event %s %s, want %s %s", id, ev.EventName, ev.Decision.Effect, w.action, w.effect)
+			}
+			if w.effect == audit.Allowed && (ev.UserIdentity.Type != "Root" || ev.TenantID != w.tenant || ev.ErrorCode != "") {
+				t.Errorf("request %s: identity %+v tenant %q error %q, want Root, %q, none", id, ev.UserIdentity, ev.TenantID, ev.ErrorCode, w.tenant)
+			}
+			if w.effect != audit.Allowed && (ev.UserIdentity.Type != "Anonymous" || ev.ErrorCode == "") {
+				t.Errorf("denied request %s recorded as %+v, error %q", id, ev.UserIdentity, ev.ErrorCode)
+			}
+		}
+	})
+	t.Run("FilterByTenantAndDecision", func(t *testing.T) {
+		var page manage.LookupEventsOutput
+		ts.rootJSON(t, "/api/v1/audit/events?tenant=acme", &page)
+		if len(page.Events) != 4 {
+			t.Fatalf("acme has %d events, want 4 (get, update, suspend, delete)", len(page.Events))
+		}
+		ts.rootJSON(t, "/api/v1/audit/events?decision=Denied", &page)
+		if len(page.Events) != 1 || want[page.Events[0].RequestID].status != 401 {
+			t.Fatalf("denied events = %+v, want the one 401", page.Events)
+		}
+	})
+	t.Run("CLI", func(t *testing.T) {
+		out, err := ts.cli(t, rootKeyID, rootSecret, "audit", "events", "--action", "UpdateTenant", "-o", "json")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		var page manage.LookupEventsOutput
+		if err := json.Unmarshal([]byte(out), &page); err != nil {
+			t.Fatalf("%v in %s", err, out)
+		}
+		if len(page.Events) != 1 || want[page.Events[0].RequestID].action != "UpdateTenant" {
+			t.Fatalf("CLI events = %+v", page.Events)
+		}
+		table, err := ts.cli(t, rootKeyID, rootSecret, "audit", "events", "--decision", "Denied")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, table)
+		}
+		lines := strings.Split(strings.TrimSpace(table), "\n")
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "TIME") || !strings.Contains(lines[1], "ImplicitlyDenied") || !strings.Contains(lines[1], "Anonymous") {
+			t.Fatalf("table =\n%s", table)
+		}
+		for id, w := range want {
+			if w.status == 401 && !strings.Contains(lines[1], id) {
+				t.Fatalf("table lacks request %s:\n%s", id, table)
+			}
+		}
+	})
+	t.Run("CLIPaged", func(t *testing.T) {
+		out, err := ts.cli(t, rootKeyID, rootSecret, "audit", "events", "--tenant", "acme", "--limit", "2", "-o", "yaml")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if n := strings.Count(out, "eventName:"); n != 2 || !strings.Contains(out, "next page: --page-token") {
+			t.Fatalf("paged yaml has %d events:\n%s", n, out)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"ErrDecision", []string{"audit", "events", "--decision", "Maybe"}, "decision"},
+		{"ErrSince", []string{"audit", "events", "--since", "yesterday"}, "RFC 3339"},
+		{"ErrLimit", []string{"audit", "events", "--limit", "5000"}, "--limit"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := ts.cli(t, rootKeyID, rootSecret, tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v (out %q), want it to mention %q", err, out, tt.want)
+			}
+		})
+	}
+	t.Run("ErrWrongSecret", func(t *testing.T) {
+		if _, err := ts.cli(t, rootKeyID, "wrong", "audit", "events"); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("err = %v, want 401", err)
+		}
+	})
+}
+
+func TestServeAudit_InclusionProof(t *testing.T) {
+	ts := startServer(t, rootEnv)
+	code, reqID, body := ts.call(t, "POST", "/api/v1/tenants", rootKeyID, rootSecret, map[string]string{"id": "acme"})
+	if code != http.StatusCreated {
+		t.Fatalf("create = %d %s", code, body)
+	}
+	ev, ok := ts.eventsByRequest(t)[reqID]
+	if !ok {
+		t.Fatalf("no event for %s", reqID)
+	}
+	// Checkpoints are signed every minute under load; force one instead
+	// of waiting.
+	if _, _, err := ts.audit.Checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var cpOut manage.CheckpointOutput
+	ts.rootJSON(t, "/api/v1/audit/checkpoint", &cpOut)
+	// Offline: the key comes from the data directory's public key file.
+	v, err := audit.ReadVerifierKey(filepath.Join(ts.cfg.DataDir, "audit", "checkpoint.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := audit.OpenCheckpoint([]byte(cpOut.Checkpoint), v)
+	if err != nil {
+		t.Fatalf("served checkpoint: %v", err)
+	}
+	var p audit.InclusionProof
+	ts.rootJSON(t, "/api/v1/audit/proofs/inclusion?seq="+strconv.FormatInt(ev.Seq, 10)+"&treeSize="+strconv.FormatInt(cp.Size, 10), &p)
+	t.Run("Verifies", func(t *testing.T) {
+		if err := audit.VerifyInclusion(p, cp.Root); err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := audit.LeafEvent(p.Leaf)
+		if err != nil || leaf.RequestID != reqID || leaf.EventName != "CreateTenant" {
+			t.Fatalf("proved leaf = %+v, %v; want the CreateTenant of %s", leaf, err, reqID)
+		}
+	})
+	t.Run("ErrTamperedLeaf", func(t *testing.T) {
+		bad := p
+		bad.Leaf = bytes.Replace(p.Leaf, []byte("CreateTenant"), []byte("DeleteTenant"), 1)
+		if err := audit.VerifyInclusion(bad, cp.Root); err == nil {
+			t.Fatal("a modified event verified")
+		}
+	})
+}
+
+func TestServeAudit_VerifyDataDir(t *testing.T) {
+	ts := startServer(t, rootEnv)
+	for _, id := range []string{"acme", "globex"} {
+		if code, _, body := ts.call(t, "POST", "/api/v1/tenants", rootKeyID, rootSecret, map[string]string{"id": id}); code != http.StatusCreated {
+			t.Fatalf("create %s = %d %s", id, code, body)
+		}
+	}
+	ts.call(t, "GET", "/api/v1/tenants", rootKeyID, "wrong", nil)
+	size := ts.audit.Size()
+	ts.stop()
+	out, err := ts.cli(t, "", "", "audit", "verify", "--data-dir", ts.cfg.DataDir)
+	if err != nil {
+		t.Fatalf("verify: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`(?m)^(\d+) events, \d+ checkpoints valid`).FindStringSubmatch(out)
+	if m == nil || m[1] != strconv.FormatInt(size, 10) {
+		t.Fatalf("verify output %q, want %d events", out, size)
+	}
+}
+
+// webhook is a loopback alert receiver that hands each delivery to a
+// channel.
+type webhook struct {
+	*httptest.Server
+	got chan delivery
+}
+
+type delivery struct {
+	header http.Header
+	body   []byte
+}
+
+func newWebhook(t *testing.T) *webhook {
+	t.Helper()
+	w := &webhook{got: make(chan delivery, 16)}
+	w.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		select {
+		case w.got <- delivery{r.Header.Clone(), body}:
+		default:
+		}
+		rw.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(w.Close)
+	return w
+}
+
+func TestServeAudit_Alerts(t *testing.T) {
+	const secret = "webhook-signing-secret-for-tests"
+	hook := newWebhook(t)
+	env := map[string]string{"TENANTML_ALERT_WEBHOOK_URL": hook.URL, "TENANTML_ALERT_WEBHOOK_SECRET": secret}
+	for k, v := range rootEnv {
+		env[k] = v
+	}
+	ts := startServer(t, env)
+	// DefaultRules: denied-burst fires at 10 denied requests by one
+	// principal within a minute; failed authentications are all the
+	// anonymous principal's.
+	for range 10 {
+		if code, _, _ := ts.call(t, "GET", "/api/v1/tenants", rootKeyID, "wrong-secret", nil); code != http.StatusUnauthorized {
+			t.Fatalf("wrong secret = %d, want 401", code)
+		}
+	}
+	var d delivery
+	select {
+	case d = <-hook.got:
+	case <-time.After(30 * time.Second): // a failure bound, not synchronisation
+		t.Fatalf("no webhook delivery; logs:\n%s", ts.logs.String())
+	}
+	t.Run("Signed", func(t *testing.T) {
+		stamp := d.header.Get(alert.TimestampHeader)
+		if err := alert.VerifySignature([]byte(secret), stamp, d.body, d.header.Get(alert.SignatureHeader)); err != nil {
+			t.Fatal(err)
+		}
+		if err := alert.VerifySignature([]byte("other"), stamp, d.body, d.header.Get(alert.SignatureHeader)); err == nil {
+			t.Fatal("verified with the wrong secret")
+		}
+	})
+	var a alert.Alert
+	if err := json.Unmarshal(d.body, &a); err != nil {
+		t.Fatal(err)
+	}
+	t.Run("Content", func(t *testing.T) {
+		if a.Rule != "denied-burst" || a.Kind != alert.DeniedRequests || a.Count != 10 || a.TenantID != "" {
+			t.Fatalf("alert = %+v", a)
+		}
+	})
+	t.Run("RecordedInLog", func(t *testing.T) {
+		// The engine records an alert before it delivers it.
+		var page manage.LookupEventsOutput
+		ts.rootJSON(t, "/api/v1/audit/events?action=AlertFired", &page)
+		if len(page.Events) != 1 || page.Events[0].EventType != audit.TypeAlert || page.Events[0].AdditionalEventData["alertId"] != a.ID {
+			t.Fatalf("alert events = %+v, want one with alertId %s", page.Events, a.ID)
+		}
+	})
+}
+
+func TestServeAudit_AlertConfig(t *testing.T) {
+	open := func(t *testing.T, env map[string]string) error {
+		t.Helper()
+		dataDir := filepath.Join(t.TempDir(), "data")
+		getenv := func(k string) string {
+			if v, ok := env[k]; ok {
+				return v
+			}
+			return map[string]string{"TENANTML_DATA_DIR": dataDir, "TENANTML_LISTEN": "127.0.0.1:0"}[k]
+		}
+		cfg, err := loadConfig(newServeCmd().Flags(), getenv)
+		if err != nil {
+			return err
+		}
+		s := &server{cfg: cfg, stdout: io.Discard, stderr: io.Discard, rand: rand.Reader, now: time.Now}
+		err = s.open(context.Background())
+		_ = s.close(context.Background())
+		return err
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // "" for success
+	}{
+		{"Off", map[string]string{}, ""},
+		{"On", map[string]string{"TENANTML_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/hook", "TENANTML_ALERT_WEBHOOK_SECRET": "s"}, ""},
+		{"ErrNoSecret", map[string]string{"TENANTML_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/hook"}, "alert-webhook-secret"},
+		{"ErrBadURL", map[string]string{"TENANTML_ALERT_WEBHOOK_URL": "ftp://example", "TENANTML_ALERT_WEBHOOK_SECRET": "s"}, "http:// or https://"},
+		{"ErrNotAURL", map[string]string{"TENANTML_ALERT_WEBHOOK_URL": "::", "TENANTML_ALERT_WEBHOOK_SECRET": "s"}, "http:// or https://"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range rootEnv {
+				env[k] = v
+			}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			err := open(t, env)
+			if tt.want == "" && err != nil {
+				t.Fatal(err)
+			}
+			if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("SecretRedacted", func(t *testing.T) {
+		c := &config{AlertWebhookURL: "https://hooks.example/x", AlertWebhookSecret: "topsecret"}
+		n := c.redacted()
+		var buf bytes.Buffer
+		for _, kv := range n.Content {
+			buf.WriteString(kv.Value + "\n")
+		}
+		if strings.Contains(buf.String(), "topsecret") || !strings.Contains(buf.String(), "hooks.example") {
+			t.Fatalf("redacted config:\n%s", buf.String())
+		}
+	})
+}
