@@ -24,7 +24,8 @@ import (
 //	                                        the body says "override": true
 //
 // The tenant must exist (ENOTFOUND otherwise), so a missing tenant never
-// answers with an empty list. An override erase is a separate IAM action so
+// answers with an empty list. An override erase of a tenant that is not yet
+// pending_deletion moves it there after its keys are destroyed. An override erase is a separate IAM action so
 // that it can be allowed apart and stands out in the audit log.
 type Keys struct {
 	Tenants   tenant.Service
@@ -201,6 +202,12 @@ func (h *Keys) erase(override bool) func(http.ResponseWriter, *http.Request, *au
 		rep, err := h.Keys.EraseTenant(ctx, id, keys.EraseOptions{Override: override})
 		if err != nil {
 			return err
+		}
+		// An erased tenant cannot stay active: its keys are gone.
+		if t.Status != tenant.PendingDeletion {
+			if _, err := h.Tenants.SetStatus(ctx, id, tenant.PendingDeletion); err != nil {
+				return err
+			}
 		}
 		n, err := h.Artifacts.DeleteTenant(ctx, id)
 		if err != nil {

@@ -212,6 +212,9 @@ func TestServer_KeysAndErasure(t *testing.T) {
 		if got, err := readArtifact(ts, "bolt"); err != nil || !bytes.Equal(got, dataB) {
 			t.Fatalf("b's artifact after a's erasure: %v", err)
 		}
+		if got, err := ts.store.Tenants().FindTenant(ctx, "acme"); err != nil || got.Status != tenant.PendingDeletion {
+			t.Fatalf("acme after an override erase: %+v, %v; want pending_deletion", got, err)
+		}
 		table := mustCLI(t, ts, "keys", "list", "--tenant", "acme")
 		if strings.Contains(table, keyA) {
 			t.Fatalf("a's destroyed key still listed:\n%s", table)
