@@ -331,3 +331,39 @@ func TestKeyedTenants_CreateTenant(t *testing.T) {
 		})
 	}
 }
+
+func TestServer_BlobSetting(t *testing.T) {
+	t.Run("FileURL", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "elsewhere")
+		env := map[string]string{"TENANTML_BLOB": "file://" + filepath.ToSlash(dir)}
+		for k, v := range rootEnv {
+			env[k] = v
+		}
+		ts := startServer(t, env)
+		mustCLI(t, ts, "tenant", "create", "acme")
+		putArtifact(t, ts, "acme")
+		if _, err := os.Stat(filepath.Join(dir, "tenants", "acme")); err != nil {
+			t.Fatalf("artifact not under the configured blob dir: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(ts.cfg.DataDir, "blobs")); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("default blob dir used despite the blob setting: %v", err)
+		}
+	})
+	t.Run("ErrUnknownScheme", func(t *testing.T) {
+		getenv := func(k string) string {
+			return map[string]string{"TENANTML_DATA_DIR": t.TempDir(), "TENANTML_LISTEN": "127.0.0.1:0", "TENANTML_BLOB": "gs://bucket",
+				"TENANTML_ROOT_ACCESS_KEY_ID": rootKeyID, "TENANTML_ROOT_SECRET_ACCESS_KEY": rootSecret}[k]
+		}
+		cfg, err := loadConfig(newServeCmd().Flags(), getenv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, logs bytes.Buffer
+		s := &server{cfg: cfg, stdout: &out, stderr: &logs, rand: rand.Reader, now: time.Now}
+		err = s.open(context.Background())
+		_ = s.close(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "open artifact store") {
+			t.Fatalf("open with blob gs://bucket: err = %v, want an artifact store error", err)
+		}
+	})
+}
