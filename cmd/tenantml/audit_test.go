@@ -15,6 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+
 	"github.com/tenantml/tenantml/api/manage"
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/audit/alert"
@@ -392,6 +399,125 @@ func TestServeAudit_AlertConfig(t *testing.T) {
 		}
 		if strings.Contains(buf.String(), "topsecret") || !strings.Contains(buf.String(), "hooks.example") {
 			t.Fatalf("redacted config:\n%s", buf.String())
+		}
+	})
+}
+
+// TestServeAudit_TenantScope is the cross-tenant test end to end: a role
+// session tagged TenantID=acme, allowed the audit actions by IAM, reads,
+// counts and proves only acme's events, and naming globex answers exactly
+// as a tenant without events does.
+func TestServeAudit_TenantScope(t *testing.T) {
+	ctx := context.Background()
+	ts := startServer(t, rootEnv)
+	acct := ts.cfg.AccountID
+	root := iamClient(ts, rootKeyID, rootSecret)
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	key, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatalf("CreateAccessKey: %v", err)
+	}
+	aliceARN := "arn:aws:iam::" + acct + ":user/alice"
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + aliceARN + `"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
+	if _, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("audit-viewer"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		t.Fatalf("CreateRole: %v", err)
+	}
+	trail := "arn:aws:cloudtrail:us-east-1:" + acct + ":trail/tenantml"
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["cloudtrail:LookupEvents","tenantml:GetAuditInclusionProof"],"Resource":"` + trail + `"}]}`
+	if _, err := root.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("audit-viewer"), PolicyName: aws.String("audit"), PolicyDocument: aws.String(policy)}); err != nil {
+		t.Fatalf("PutRolePolicy: %v", err)
+	}
+	for _, id := range []string{"acme", "globex"} {
+		if code, _, body := ts.call(t, "POST", "/api/v1/tenants", rootKeyID, rootSecret, map[string]string{"id": id}); code != http.StatusCreated {
+			t.Fatalf("create %s = %d %s", id, code, body)
+		}
+	}
+	_, acmeReq, _ := ts.call(t, "GET", "/api/v1/tenants/acme", rootKeyID, rootSecret, nil)
+	_, globexReq, _ := ts.call(t, "GET", "/api/v1/tenants/globex", rootKeyID, rootSecret, nil)
+	all := ts.eventsByRequest(t)
+	acmeEv, globexEv := all[acmeReq], all[globexReq]
+	if acmeEv.TenantID != "acme" || globexEv.TenantID != "globex" {
+		t.Fatalf("seed events: %+v %+v", acmeEv, globexEv)
+	}
+	if _, _, err := ts.audit.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	stsc := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.URL), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(aws.ToString(key.AccessKey.AccessKeyId), aws.ToString(key.AccessKey.SecretAccessKey), "")})
+	assumed, err := stsc.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + acct + ":role/audit-viewer"), RoleSessionName: aws.String("viewer"),
+		Tags: []ststypes.Tag{{Key: aws.String("TenantID"), Value: aws.String("acme")}}})
+	if err != nil {
+		t.Fatalf("AssumeRole: %v", err)
+	}
+	creds := aws.Credentials{AccessKeyID: aws.ToString(assumed.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(assumed.Credentials.SecretAccessKey), SessionToken: aws.ToString(assumed.Credentials.SessionToken)}
+	// get signs a GET with the session's credentials (SigV4).
+	get := func(t *testing.T, path string) (int, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, ts.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+		if err := v4.NewSigner().SignHTTP(ctx, creds, req, emptySHA256, "tenantml", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, body
+	}
+
+	t.Run("ReadsOwnTenantOnly", func(t *testing.T) {
+		code, body := get(t, "/api/v1/audit/events?limit=1000")
+		if code != http.StatusOK {
+			t.Fatalf("= %d %s", code, body)
+		}
+		var page manage.LookupEventsOutput
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatal(err)
+		}
+		seen := false
+		for _, ev := range page.Events {
+			if ev.TenantID != "acme" {
+				t.Fatalf("acme's session read an event of %q", ev.TenantID)
+			}
+			seen = seen || ev.RequestID == acmeReq
+		}
+		if !seen {
+			t.Fatalf("acme's session did not read acme's GetTenant event; got %d events", len(page.Events))
+		}
+	})
+	t.Run("OtherTenantLooksEmpty", func(t *testing.T) {
+		c1, other := get(t, "/api/v1/audit/events?tenant=globex")
+		c2, unknown := get(t, "/api/v1/audit/events?tenant=nosuchtenant")
+		if c1 != http.StatusOK || c2 != http.StatusOK || !bytes.Equal(other, unknown) {
+			t.Fatalf("globex: %d %s\nunknown: %d %s", c1, other, c2, unknown)
+		}
+	})
+	t.Run("ProvesOwnNotOthers", func(t *testing.T) {
+		if code, body := get(t, "/api/v1/audit/proofs/inclusion?seq="+strconv.FormatInt(acmeEv.Seq, 10)); code != http.StatusOK {
+			t.Fatalf("own proof = %d %s", code, body)
+		}
+		c1, b1 := get(t, "/api/v1/audit/proofs/inclusion?seq="+strconv.FormatInt(globexEv.Seq, 10))
+		c2, b2 := get(t, "/api/v1/audit/proofs/inclusion?seq=99999")
+		var e1, e2 struct {
+			Error struct{ Code, Message string }
+		}
+		_ = json.Unmarshal(b1, &e1)
+		_ = json.Unmarshal(b2, &e2)
+		if c1 != http.StatusNotFound || c1 != c2 || e1 != e2 {
+			t.Fatalf("globex's seq: %d %s\nmissing seq: %d %s", c1, b1, c2, b2)
+		}
+	})
+	t.Run("ErrActionNotAllowed", func(t *testing.T) {
+		if code, body := get(t, "/api/v1/audit/checkpoint"); code != http.StatusForbidden {
+			t.Fatalf("checkpoint without permission = %d %s, want 403", code, body)
 		}
 	})
 }
