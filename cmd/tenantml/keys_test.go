@@ -269,9 +269,7 @@ func TestServer_SweepKeys(t *testing.T) {
 				}
 				return
 			}
-			if err == nil {
-				t.Fatalf("erase before the waiting period succeeded:\n%s", out)
-			}
+			wantAPIError(t, err, 400, "not due for deletion")
 			// A key pending deletion is unusable: the artifact must not
 			// read, but a refused erase must not have deleted it.
 			if _, err := readArtifact(ts, "cobalt"); err == nil {
