@@ -151,7 +151,7 @@ func (t trustAuthorizer) Authorize(ctx context.Context, c *authn.Principal, acti
 	}
 	req, err := parseAssumeRole(f)
 	if err != nil {
-		return denied("the request is malformed")
+		return api.Decision{}, err // ValidationError, as AWS reports it before authorizing
 	}
 	role, err := t.a.role(ctx, resource)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
