@@ -155,6 +155,15 @@ func TestServer_KeysAndErasure(t *testing.T) {
 		}
 	})
 
+	t.Run("ErrRotateOtherTenantsKey", func(t *testing.T) {
+		_, err := ts.cli(t, rootKeyID, rootSecret, "keys", "rotate", "--tenant", "bolt", "--key-id", keyA)
+		wantAPIError(t, err, 404, "does not exist")
+		md, err := ts.kp.keys.DescribeKey(ctx, "acme", keyA)
+		if err != nil || md.CurrentVersion != 2 {
+			t.Fatalf("acme's key after bolt's rotate attempt: version %d (%v), want 2", md.CurrentVersion, err)
+		}
+	})
+
 	t.Run("ErrEraseActiveWithoutOverride", func(t *testing.T) {
 		_, err := ts.cli(t, rootKeyID, rootSecret, "tenant", "erase", "bolt")
 		wantAPIError(t, err, 409, "only a tenant pending deletion can be erased")
