@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/tenantml/tenantml/api/manage"
 	"github.com/tenantml/tenantml/audit"
@@ -234,6 +236,30 @@ func TestServeAudit_InclusionProof(t *testing.T) {
 		leaf, err := audit.LeafEvent(p.Leaf)
 		if err != nil || leaf.RequestID != reqID || leaf.EventName != "CreateTenant" {
 			t.Fatalf("proved leaf = %+v, %v; want the CreateTenant of %s", leaf, err, reqID)
+		}
+	})
+	t.Run("CLIProve", func(t *testing.T) {
+		key := filepath.Join(ts.cfg.DataDir, "audit", "checkpoint.pub")
+		out, err := ts.cli(t, rootKeyID, rootSecret, "audit", "prove", "--seq", strconv.FormatInt(ev.Seq, 10), "--key", key)
+		if err != nil || !strings.Contains(out, reqID) || !strings.Contains(out, "is in the audit log of") {
+			t.Fatalf("prove: %v\n%s", err, out)
+		}
+		other := filepath.Join(t.TempDir(), "other.pub")
+		_, otherVK, err := note.GenerateKey(rand.Reader, "tenantml.audit/"+ts.cfg.AccountID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(other, []byte(otherVK+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := ts.cli(t, rootKeyID, rootSecret, "audit", "prove", "--seq", strconv.FormatInt(ev.Seq, 10), "--key", other); err == nil || !strings.Contains(err.Error(), "served checkpoint") {
+			t.Fatalf("another key: %v\n%s", err, out)
+		}
+		if out, err := ts.cli(t, rootKeyID, rootSecret, "audit", "prove", "--seq", "99999", "--key", key); err == nil || !strings.Contains(err.Error(), "not found") {
+			t.Fatalf("missing event: %v\n%s", err, out)
+		}
+		if _, err := ts.cli(t, rootKeyID, rootSecret, "audit", "prove", "--seq", "0"); err == nil || !strings.Contains(err.Error(), "--key") {
+			t.Fatalf("without --key: %v", err)
 		}
 	})
 	t.Run("ErrTamperedLeaf", func(t *testing.T) {
