@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
 
@@ -193,5 +195,74 @@ func TestIAM_AWSCLI(t *testing.T) {
 		if s == "" || strings.Contains(logs, s) || strings.Contains(logs, url.QueryEscape(s)) {
 			t.Fatalf("a secret (%d chars) appears in the server logs (or is empty)", len(s))
 		}
+	}
+}
+
+// TestCredentialSource_Credential checks IAM users' long-term keys through
+// aws-sdk-go-v2's STS client: active keys authenticate, inactive, deleted
+// and unknown keys are InvalidClientTokenId, a wrong secret does not sign.
+func TestCredentialSource_Credential(t *testing.T) {
+	ctx := context.Background()
+	ts := startServer(t, rootEnv)
+	root := iamClient(ts, rootKeyID, rootSecret)
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("carol"), Tags: []iamtypes.Tag{{Key: aws.String("Team"), Value: aws.String("ml")}}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("carol")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyID, secret := aws.ToString(out.AccessKey.AccessKeyId), aws.ToString(out.AccessKey.SecretAccessKey)
+	whoami := func(keyID, secret string) (string, error) {
+		c := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(keyID, secret, "")})
+		res, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(res.Arn), nil
+	}
+	setStatus := func(status iamtypes.StatusType) {
+		t.Helper()
+		if _, err := root.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("carol"), AccessKeyId: aws.String(keyID), Status: status}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("OK", func(t *testing.T) {
+		arn, err := whoami(keyID, secret)
+		if want := "arn:aws:iam::" + ts.cfg.AccountID + ":user/carol"; err != nil || arn != want {
+			t.Fatalf("arn %q, err %v; want %q", arn, err, want)
+		}
+	})
+	t.Run("ErrWrongSecret", func(t *testing.T) {
+		if _, err := whoami(keyID, secret[:39]+"x"); apiErrorCode(err) != "SignatureDoesNotMatch" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("ErrInactive", func(t *testing.T) {
+		setStatus(iamtypes.StatusTypeInactive)
+		if _, err := whoami(keyID, secret); apiErrorCode(err) != "InvalidClientTokenId" {
+			t.Fatalf("err = %v", err)
+		}
+		setStatus(iamtypes.StatusTypeActive)
+		if _, err := whoami(keyID, secret); err != nil {
+			t.Fatalf("reactivated key: %v", err)
+		}
+	})
+	t.Run("ErrDeleted", func(t *testing.T) {
+		if _, err := root.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("carol"), AccessKeyId: aws.String(keyID)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := whoami(keyID, secret); apiErrorCode(err) != "InvalidClientTokenId" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("ErrUnknownWellFormedKey", func(t *testing.T) {
+		if _, err := whoami("AKIAAAAAAAAAAAAAAAAA", secret); apiErrorCode(err) != "InvalidClientTokenId" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	if strings.Contains(ts.logs.String(), secret) {
+		t.Fatal("the user's secret appears in the logs")
 	}
 }
