@@ -273,6 +273,9 @@ func TestServer_SweepKeys(t *testing.T) {
 				if err != nil {
 					t.Fatalf("erase after the waiting period: %v\n%s", err, out)
 				}
+				if !strings.Contains(out, "cobalt") || !strings.Contains(out, "DESTROYED KEY") {
+					t.Fatalf("erasure report table:\n%s\nwant the tenant and the destroyed-keys header", out)
+				}
 				if _, err := readArtifact(ts, "cobalt"); err == nil {
 					t.Fatal("c's artifact still reads after erasure")
 				}
