@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -432,4 +433,72 @@ func TestAudit_Checkpoint(t *testing.T) {
 			t.Fatalf("= %d, want 403", code)
 		}
 	})
+}
+
+// discardAuditor drops audit records, so that benchmarks measure the read
+// path rather than the fsync of each read's own audit event.
+type discardAuditor struct{}
+
+func (discardAuditor) Record(context.Context, *api.AuditRecord) error { return nil }
+
+// BenchmarkAudit_LookupEvents compares a tenant's lookup (per-tenant index)
+// with the operator's (whole-log scan) over 20,000 events of 100 tenants,
+// and reports the ratio.
+func BenchmarkAudit_LookupEvents(b *testing.B) {
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l, err := audit.Open(ctx, audit.Config{Dir: b.TempDir(), Origin: "tenantml.audit/" + testAccount, Logger: logger})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close(ctx)
+	const events, tenants, workers = 20000, 100, 64
+	var wg sync.WaitGroup
+	errc := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < events; i += workers {
+				ev := audit.Event{EventType: audit.TypeAPICall, TenantID: "t" + strconv.Itoa(i%tenants), EventSource: "sagemaker.amazonaws.com",
+					EventName: "InvokeEndpoint", Decision: audit.Decision{Effect: audit.Allowed}}
+				if _, err := l.Append(ctx, ev); err != nil {
+					errc <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+	p := &api.Pipeline{Authn: headerAuthn{}, Authz: allowAll{}, Audit: discardAuditor{}, Log: logger, Now: time.Now}
+	srv := api.NewServer(logger, nil)
+	(&manage.Audit{Log: l, Pipeline: p, Region: "us-east-1", AccountID: testAccount}).Register(srv)
+	perOp := map[string]float64{}
+	for _, c := range []struct{ name, caller, query string }{
+		{"Tenant", "tenant:t7", "limit=50"},
+		{"TenantDenied", "tenant:t7", "limit=50&decision=Denied"}, // no match: reads the tenant's whole index
+		{"Operator", "root", "limit=50"},
+		{"OperatorOneTenant", "root", "limit=50&tenant=t7"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			req := httptest.NewRequest(http.MethodGet, "/api/v1/audit/events?"+c.query, nil)
+			req.Header.Set("X-Test-Caller", c.caller)
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				srv.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("= %d %s", rec.Code, rec.Body)
+				}
+			}
+			perOp[c.name] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+		})
+	}
+	if perOp["Tenant"] > 0 && perOp["Operator"] > 0 {
+		b.Logf("50-event page: tenant %.0f µs, operator %.0f µs, tenant/operator = %.2f; tenant scan of all its %d events with no match: %.0f µs",
+			perOp["Tenant"]/1e3, perOp["Operator"]/1e3, perOp["Tenant"]/perOp["Operator"], events/tenants, perOp["TenantDenied"]/1e3)
+	}
 }
