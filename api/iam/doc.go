@@ -6,7 +6,12 @@
 //   - every action runs through the shared api.Pipeline as "iam:<Action>"
 //     on the ARN of the entity it touches; the resource ARN is built from
 //     the request (name, and for creations the path), so for an existing
-//     entity the path is not part of it (arn:aws:iam::<acct>:user/<name>);
+//     entity the path is not part of the audited resource
+//     (arn:aws:iam::<acct>:user/<name>); with Surface.Authorizer set, the
+//     decision uses the entity's stored ARN and tags (aws:ResourceTag/*)
+//     and the request's aws:RequestTag/*, aws:TagKeys,
+//     iam:PermissionsBoundary and iam:PolicyARN, so ABAC policies such as
+//     the built-in TenantAdmin and TenantRoleBoundary apply;
 //   - policy documents arrive URL-encoded JSON and are validated by the
 //     identity service with the IAM engine's parser;
 //   - CreateAccessKey generates an AKIA key ID and a 40-character secret

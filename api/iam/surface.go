@@ -31,6 +31,10 @@ type Surface struct {
 	Rand     io.Reader
 	Pipeline *api.Pipeline
 	Protocol *api.QueryProtocol
+	// Authorizer, when set, decides every action with the request's IAM
+	// condition keys (request and resource tags, iam:PermissionsBoundary);
+	// when nil, Pipeline's own authorizer decides on action and resource.
+	Authorizer *api.IAMAuthorizer
 }
 
 // handler does one action's work on the parsed form and returns the XML
@@ -43,6 +47,9 @@ type resourceFunc func(f url.Values, c *authn.Principal) string
 // Register adds the IAM actions to router.
 func (s *Surface) Register(router *api.QueryRouter) {
 	p := s.Pipeline.WithErrors(s.Protocol.WriteError)
+	if s.Authorizer != nil {
+		p.Authz = contextAuthorizer{s}
+	}
 	add := func(action string, res resourceFunc, h handler) {
 		router.Register(action, p.Handler(api.Op{
 			Action: "iam:" + action,

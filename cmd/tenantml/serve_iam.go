@@ -21,7 +21,7 @@ func (s *server) registerIAM(queries *api.QueryRouter, p *api.Pipeline) {
 		authz = s.newAuthorizer()
 	}
 	iamProtocol := &api.QueryProtocol{Namespace: apiiam.Namespace, NotFound: "NoSuchEntity", Log: s.log}
-	(&apiiam.Surface{AccountID: s.cfg.AccountID, Service: s.store.Identity(), KEK: s.kek, Rand: s.rand, Pipeline: p, Protocol: iamProtocol}).Register(queries)
+	(&apiiam.Surface{AccountID: s.cfg.AccountID, Service: s.store.Identity(), KEK: s.kek, Rand: s.rand, Pipeline: p, Protocol: iamProtocol, Authorizer: authz}).Register(queries)
 	stsProtocol := &api.QueryProtocol{Namespace: apists.Namespace, NotFound: "NoSuchEntity", Log: s.log}
 	(&apists.AssumeRole{AccountID: s.cfg.AccountID, Identity: s.store.Identity(), Authorizer: authz, Issuer: s.issuer, Pipeline: p, Protocol: stsProtocol, Now: s.now}).Register(queries)
 }
