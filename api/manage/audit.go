@@ -239,6 +239,9 @@ func (h *Audit) consistency(w http.ResponseWriter, r *http.Request, c *authn.Pri
 	if err != nil {
 		return err
 	}
+	if oldSize == 0 {
+		return tenantml.Errorf(tenantml.EINVALID, "old must be at least 1: every tree extends the empty one")
+	}
 	newSize, err := queryInt(r, "new", false)
 	if err != nil {
 		return err

@@ -59,7 +59,7 @@ type auditFixture struct {
 
 // newAuditFixture opens a real log seeded with events of two tenants and
 // one platform event, and signs a checkpoint over them.
-func newAuditFixture(t *testing.T) *auditFixture {
+func newAuditFixture(t testing.TB) *auditFixture {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
@@ -105,7 +105,7 @@ func newAuditFixture(t *testing.T) *auditFixture {
 }
 
 // get calls path as caller and returns the status and body.
-func (f *auditFixture) get(t *testing.T, caller, path string) (int, []byte) {
+func (f *auditFixture) get(t testing.TB, caller, path string) (int, []byte) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, path, nil)
 	if caller != "" {
@@ -398,6 +398,7 @@ func TestAudit_ConsistencyProof(t *testing.T) {
 	})
 	for _, tt := range []struct{ name, query string }{
 		{"ErrNoOld", "new=1"},
+		{"ErrOldZero", "old=0&new=2"},
 		{"ErrOldAfterNew", "old=5&new=2"},
 		{"ErrBeyondLog", "old=1&new=100000"},
 	} {
@@ -501,4 +502,33 @@ func BenchmarkAudit_LookupEvents(b *testing.B) {
 		b.Logf("50-event page: tenant %.0f µs, operator %.0f µs, tenant/operator = %.2f; tenant scan of all its %d events with no match: %.0f µs",
 			perOp["Tenant"]/1e3, perOp["Operator"]/1e3, perOp["Tenant"]/perOp["Operator"], events/tenants, perOp["TenantDenied"]/1e3)
 	}
+}
+
+// FuzzAudit_Query feeds arbitrary query strings to every audit route: the
+// answer is 200, 400 or 404, never a panic or a 500, and a tenant never
+// reads another tenant's event.
+func FuzzAudit_Query(f *testing.F) {
+	for _, q := range []string{"", "tenant=globex", "decision=Denied&limit=2", "nextToken=djEubi4z", "seq=1&treeSize=3", "old=0&new=2", "start=2026-11-23T07:00:00Z&order=oldest", "limit=-1", "seq=9223372036854775807"} {
+		f.Add(q)
+	}
+	fx := newAuditFixture(f)
+	routes := []string{"/api/v1/audit/events", "/api/v1/audit/export", "/api/v1/audit/proofs/inclusion", "/api/v1/audit/proofs/consistency", "/api/v1/audit/checkpoint"}
+	f.Fuzz(func(t *testing.T, q string) {
+		vals, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		q = vals.Encode() // a request line holds no raw spaces
+		for _, route := range routes {
+			code, body := fx.get(t, "tenant:acme", route+"?"+q)
+			switch code {
+			case http.StatusOK, http.StatusBadRequest, http.StatusNotFound:
+			default:
+				t.Fatalf("%s?%s = %d %s", route, q, code, body)
+			}
+			if code == http.StatusOK && bytes.Contains(body, []byte(`"tenantId": "globex"`)) {
+				t.Fatalf("%s?%s leaked globex: %s", route, q, body)
+			}
+		}
+	})
 }
