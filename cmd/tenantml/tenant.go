@@ -39,19 +39,12 @@ func newTenantCreateCmd() *cobra.Command {
 		Example: "  tenantml tenant create acme --isolation silo --tier premium --tag costCenter=cc-42",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(cmd)
-			if err != nil {
-				return err
-			}
 			in.ID, in.Isolation = args[0], tenant.Isolation(isolation)
+			var err error
 			if in.Tags, err = parseTags(tags); err != nil {
 				return err
 			}
-			var out tenant.Tenant
-			if err := c.do(cmd.Context(), "POST", "/api/v1/tenants", in, &out); err != nil {
-				return err
-			}
-			return printTenants(cmd, &out, []*tenant.Tenant{&out})
+			return callTenant(cmd, "POST", "/api/v1/tenants", in)
 		},
 	}
 	cmd.Flags().StringVar(&isolation, "isolation", "pool", "isolation model: silo, pool or bridge")
@@ -69,15 +62,7 @@ func newTenantGetCmd() *cobra.Command {
 		Example: "  tenantml tenant get acme -o yaml",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(cmd)
-			if err != nil {
-				return err
-			}
-			var out tenant.Tenant
-			if err := c.do(cmd.Context(), "GET", "/api/v1/tenants/"+url.PathEscape(args[0]), nil, &out); err != nil {
-				return err
-			}
-			return printTenants(cmd, &out, []*tenant.Tenant{&out})
+			return callTenant(cmd, "GET", "/api/v1/tenants/"+url.PathEscape(args[0]), nil)
 		},
 	}
 }
@@ -137,10 +122,6 @@ func newTenantUpdateCmd() *cobra.Command {
 		Example: "  tenantml tenant update acme --tier premium\n  tenantml tenant update acme --tag team=ml --tag costCenter=cc-7   # replaces all tags",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(cmd)
-			if err != nil {
-				return err
-			}
 			var u tenant.Update
 			if cmd.Flags().Changed("display-name") {
 				u.DisplayName = &displayName
@@ -159,11 +140,7 @@ func newTenantUpdateCmd() *cobra.Command {
 				}
 				u.Tags = &m
 			}
-			var out tenant.Tenant
-			if err := c.do(cmd.Context(), "PATCH", "/api/v1/tenants/"+url.PathEscape(args[0]), u, &out); err != nil {
-				return err
-			}
-			return printTenants(cmd, &out, []*tenant.Tenant{&out})
+			return callTenant(cmd, "PATCH", "/api/v1/tenants/"+url.PathEscape(args[0]), u)
 		},
 	}
 	cmd.Flags().StringVar(&displayName, "display-name", "", "new display name")
@@ -180,17 +157,22 @@ func newTenantStatusCmd(verb, short, suffix, method string) *cobra.Command {
 		Example: "  tenantml tenant " + verb + " acme",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := newAPIClient(cmd)
-			if err != nil {
-				return err
-			}
-			var out tenant.Tenant
-			if err := c.do(cmd.Context(), method, "/api/v1/tenants/"+url.PathEscape(args[0])+suffix, nil, &out); err != nil {
-				return err
-			}
-			return printTenants(cmd, &out, []*tenant.Tenant{&out})
+			return callTenant(cmd, method, "/api/v1/tenants/"+url.PathEscape(args[0])+suffix, nil)
 		},
 	}
+}
+
+// callTenant sends one request whose answer is a tenant and prints it.
+func callTenant(cmd *cobra.Command, method, path string, in any) error {
+	c, err := newAPIClient(cmd)
+	if err != nil {
+		return err
+	}
+	var out tenant.Tenant
+	if err := c.do(cmd.Context(), method, path, in, &out); err != nil {
+		return err
+	}
+	return printTenants(cmd, &out, []*tenant.Tenant{&out})
 }
 
 func parseTags(kvs []string) (map[string]string, error) {
