@@ -18,7 +18,8 @@ import (
 // Scope is decided here, from the authenticated caller, after IAM has
 // allowed the action: a principal tagged TenantID (api.TenantTag) reads and
 // proves only its own tenant's events; the account root (the operator)
-// reads every event or filters by ?tenant=; any other principal is refused.
+// reads every event or filters by ?tenant=; any other principal (another
+// account's root included) is refused.
 // Naming another tenant in ?tenant= answers exactly as a tenant without
 // events does (an empty page, a 404 proof), so nothing is learnt.
 type Audit struct {
@@ -73,11 +74,11 @@ func (h *Audit) TrailARN() string {
 // scope returns the caller's read scope and, for a tenant caller that named
 // another tenant, ok=false: the caller must get the answer of an empty
 // tenant.
-func scope(c *authn.Principal, requested string) (s audit.Scope, ok bool, err error) {
+func (h *Audit) scope(c *authn.Principal, requested string) (s audit.Scope, ok bool, err error) {
 	if t := c.Tags[api.TenantTag]; t != "" {
 		return audit.Scope{TenantID: t}, requested == "" || requested == t, nil
 	}
-	if c.Type != authn.Root {
+	if c.Type != authn.Root || c.Account != h.AccountID {
 		return audit.Scope{}, false, tenantml.Errorf(tenantml.EFORBIDDEN, "audit reads need a principal tagged %s or the account root", api.TenantTag)
 	}
 	if requested != "" {
@@ -164,7 +165,7 @@ func readError(err error) error {
 }
 
 func (h *Audit) lookup(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
-	s, ok, err := scope(c, r.URL.Query().Get("tenant"))
+	s, ok, err := h.scope(c, r.URL.Query().Get("tenant"))
 	if err != nil {
 		return err
 	}
@@ -188,7 +189,7 @@ func (h *Audit) lookup(w http.ResponseWriter, r *http.Request, c *authn.Principa
 }
 
 func (h *Audit) export(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
-	s, ok, err := scope(c, r.URL.Query().Get("tenant"))
+	s, ok, err := h.scope(c, r.URL.Query().Get("tenant"))
 	if err != nil {
 		return err
 	}
@@ -208,7 +209,7 @@ func (h *Audit) export(w http.ResponseWriter, r *http.Request, c *authn.Principa
 }
 
 func (h *Audit) inclusion(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
-	s, ok, err := scope(c, r.URL.Query().Get("tenant"))
+	s, ok, err := h.scope(c, r.URL.Query().Get("tenant"))
 	if err != nil {
 		return err
 	}
@@ -232,7 +233,7 @@ func (h *Audit) inclusion(w http.ResponseWriter, r *http.Request, c *authn.Princ
 }
 
 func (h *Audit) consistency(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
-	if _, _, err := scope(c, ""); err != nil {
+	if _, _, err := h.scope(c, ""); err != nil {
 		return err
 	}
 	oldSize, err := queryInt(r, "old", true)
@@ -258,7 +259,7 @@ func (h *Audit) consistency(w http.ResponseWriter, r *http.Request, c *authn.Pri
 }
 
 func (h *Audit) checkpoint(w http.ResponseWriter, _ *http.Request, c *authn.Principal) error {
-	if _, _, err := scope(c, ""); err != nil {
+	if _, _, err := h.scope(c, ""); err != nil {
 		return err
 	}
 	cp, msg := h.Log.LatestCheckpoint()

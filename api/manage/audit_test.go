@@ -35,6 +35,8 @@ func (headerAuthn) Authenticate(r *http.Request) (*authn.Principal, error) {
 	switch {
 	case v == "root":
 		return &authn.Principal{Type: authn.Root, Account: testAccount, ARN: "arn:aws:iam::" + testAccount + ":root", UserID: testAccount}, nil
+	case v == "otherroot":
+		return &authn.Principal{Type: authn.Root, Account: "999988887777", ARN: "arn:aws:iam::999988887777:root", UserID: "999988887777"}, nil
 	case v == "user":
 		return &authn.Principal{Type: authn.IAMUser, Account: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/ops", UserID: "AIDAOPS"}, nil
 	case strings.HasPrefix(v, "tenant:"):
@@ -233,6 +235,7 @@ func TestAudit_LookupEvents(t *testing.T) {
 		{"ErrOrder", "root", "order=random", http.StatusBadRequest},
 		{"ErrToken", "tenant:acme", "nextToken=bm90LWEtdG9rZW4", http.StatusBadRequest},
 		{"ErrUntaggedUser", "user", "", http.StatusForbidden},
+		{"ErrOtherAccountRoot", "otherroot", "", http.StatusForbidden},
 		{"ErrUnauthenticated", "", "", http.StatusUnauthorized},
 	}
 	for _, tt := range errs {
