@@ -2,8 +2,11 @@ package iam
 
 import (
 	"context"
+	"net/http"
 	"net/url"
+	"strconv"
 
+	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/identity"
 )
@@ -174,5 +177,49 @@ func (s *Surface) registerPolicies(add func(string, resourceFunc, handler)) {
 			res.AttachedPolicies = append(res.AttachedPolicies, xmlAttachedPolicy{PolicyName: p.PolicyName, PolicyArn: p.PolicyARN})
 		}
 		return res, nil
+	})
+}
+
+type listPolicyVersionsResult struct {
+	Versions    []xmlPolicyVersion `xml:"Versions>member"`
+	IsTruncated bool               `xml:"IsTruncated"`
+}
+
+// registerPolicyExtras adds ListPolicyVersions, DeletePolicyVersion and
+// UpdateRole.
+func (s *Surface) registerPolicyExtras(add func(string, resourceFunc, handler)) {
+	add("ListPolicyVersions", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "PolicyArn"); err != nil {
+			return nil, err
+		}
+		vs, err := s.Service.ListPolicyVersions(ctx, s.AccountID, f.Get("PolicyArn"))
+		if err != nil {
+			return nil, err
+		}
+		res := listPolicyVersionsResult{Versions: []xmlPolicyVersion{}}
+		for _, v := range vs {
+			res.Versions = append(res.Versions, xmlPolicyVersion{VersionID: v.VersionID, IsDefaultVersion: v.IsDefault, CreateDate: isoTime(v.CreatedAt)})
+		}
+		return res, nil
+	})
+	add("DeletePolicyVersion", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "PolicyArn", "VersionId"); err != nil {
+			return nil, err
+		}
+		return nil, s.Service.DeletePolicyVersion(ctx, s.AccountID, f.Get("PolicyArn"), f.Get("VersionId"))
+	})
+	add("UpdateRole", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "RoleName"); err != nil {
+			return nil, err
+		}
+		maxSession := 0
+		if d := f.Get("MaxSessionDuration"); d != "" {
+			n, err := strconv.Atoi(d)
+			if err != nil {
+				return nil, api.AWSErrorf(http.StatusBadRequest, "ValidationError", "MaxSessionDuration must be a number of seconds")
+			}
+			maxSession = n
+		}
+		return nil, s.Service.UpdateRole(ctx, s.AccountID, f.Get("RoleName"), f.Get("Description"), maxSession)
 	})
 }

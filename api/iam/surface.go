@@ -78,6 +78,9 @@ func (s *Surface) Register(router *api.QueryRouter) {
 	s.registerUsers(add)
 	s.registerRoles(add)
 	s.registerPolicies(add)
+	s.registerUserExtras(add)
+	s.registerGroups(add)
+	s.registerPolicyExtras(add)
 }
 
 // entityARN is arn:aws:iam::<account>:<kind><path><name>; path defaults to "/".

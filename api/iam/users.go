@@ -161,3 +161,103 @@ func (s *Surface) createAccessKey(ctx context.Context, f url.Values, c *authn.Pr
 	}
 	return createAccessKeyResult{AccessKey: xmlAccessKey{UserName: name, AccessKeyID: id, Status: identity.Active, SecretAccessKey: secret, CreateDate: isoTime(k.CreatedAt)}}, nil
 }
+
+type getUserPolicyResult struct {
+	UserName       string `xml:"UserName"`
+	PolicyName     string `xml:"PolicyName"`
+	PolicyDocument string `xml:"PolicyDocument"`
+}
+
+func userRef(f url.Values) identity.Ref {
+	return identity.Ref{Kind: identity.KindUser, Name: f.Get("UserName")}
+}
+
+// registerUserExtras adds user tags, the user's inline policies and
+// permissions boundary.
+func (s *Surface) registerUserExtras(add func(string, resourceFunc, handler)) {
+	add("TagUser", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "UserName", "Tags.member.1.Key"); err != nil {
+			return nil, err
+		}
+		return nil, s.Service.TagUser(ctx, s.AccountID, f.Get("UserName"), formTags(f))
+	})
+	add("UntagUser", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "UserName", "TagKeys.member.1"); err != nil {
+			return nil, err
+		}
+		return nil, s.Service.UntagUser(ctx, s.AccountID, f.Get("UserName"), formList(f, "TagKeys"))
+	})
+	add("ListUserTags", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "UserName"); err != nil {
+			return nil, err
+		}
+		tags, err := s.Service.ListUserTags(ctx, s.AccountID, f.Get("UserName"))
+		if err != nil {
+			return nil, err
+		}
+		return listTagsResult{Tags: tagList(tags)}, nil
+	})
+	add("GetUserPolicy", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "UserName", "PolicyName"); err != nil {
+			return nil, err
+		}
+		doc, err := s.Service.GetInlinePolicy(ctx, s.AccountID, userRef(f), f.Get("PolicyName"))
+		if err != nil {
+			return nil, err
+		}
+		return getUserPolicyResult{UserName: f.Get("UserName"), PolicyName: f.Get("PolicyName"), PolicyDocument: encodeDocument(doc)}, nil
+	})
+	add("DeleteUserPolicy", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "UserName", "PolicyName"); err != nil {
+			return nil, err
+		}
+		return nil, s.Service.DeleteInlinePolicy(ctx, s.AccountID, userRef(f), f.Get("PolicyName"))
+	})
+	add("ListUserPolicies", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "UserName"); err != nil {
+			return nil, err
+		}
+		opt, err := listOptions(f)
+		if err != nil {
+			return nil, err
+		}
+		names, next, err := s.Service.ListInlinePolicies(ctx, s.AccountID, userRef(f), opt)
+		if err != nil {
+			return nil, err
+		}
+		if names == nil {
+			names = []string{}
+		}
+		return listPolicyNamesResult{PolicyNames: names, IsTruncated: next != "", Marker: next}, nil
+	})
+	add("PutUserPermissionsBoundary", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "UserName", "PermissionsBoundary"); err != nil {
+			return nil, err
+		}
+		return nil, s.Service.PutUserPermissionsBoundary(ctx, s.AccountID, f.Get("UserName"), f.Get("PermissionsBoundary"))
+	})
+	add("DeleteUserPermissionsBoundary", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "UserName"); err != nil {
+			return nil, err
+		}
+		return nil, s.Service.DeleteUserPermissionsBoundary(ctx, s.AccountID, f.Get("UserName"))
+	})
+	add("ListAttachedUserPolicies", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, "UserName"); err != nil {
+			return nil, err
+		}
+		opt, err := listOptions(f)
+		if err != nil {
+			return nil, err
+		}
+		ps, next, err := s.Service.ListAttachedPolicies(ctx, s.AccountID, userRef(f), opt)
+		if err != nil {
+			return nil, err
+		}
+		res := listAttachedResult{IsTruncated: next != "", Marker: next, AttachedPolicies: []xmlAttachedPolicy{}}
+		for _, p := range ps {
+			res.AttachedPolicies = append(res.AttachedPolicies, xmlAttachedPolicy{PolicyName: p.PolicyName, PolicyArn: p.PolicyARN})
+		}
+		return res, nil
+	})
+}
