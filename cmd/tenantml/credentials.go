@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/tenantml/tenantml"
 	apiiam "github.com/tenantml/tenantml/api/iam"
@@ -30,12 +31,21 @@ type credentialSource struct {
 	kek   keys.KEK
 }
 
-var _ authn.CredentialSource = (*credentialSource)(nil)
+var (
+	_ authn.CredentialSource = (*credentialSource)(nil)
+	_ sts.RevocationChecker  = (*credentialSource)(nil)
+)
 
 // Credential implements authn.CredentialSource.
 func (c *credentialSource) Credential(ctx context.Context, accessKeyID, sessionToken string) (*authn.Credential, error) {
 	if sessionToken != "" || strings.HasPrefix(accessKeyID, "ASIA") {
-		return c.sessions.Credential(ctx, accessKeyID, sessionToken)
+		src := c.sessions
+		if c.users != nil && src.Revocations == nil {
+			withRevocations := *src
+			withRevocations.Revocations = c
+			src = &withRevocations
+		}
+		return src.Credential(ctx, accessKeyID, sessionToken)
 	}
 	if subtle.ConstantTimeCompare([]byte(accessKeyID), []byte(c.root.AccessKeyID)) == 1 {
 		return &authn.Credential{
@@ -48,6 +58,24 @@ func (c *credentialSource) Credential(ctx context.Context, accessKeyID, sessionT
 		return c.userCredential(ctx, accessKeyID)
 	}
 	return nil, errInvalidKey()
+}
+
+// RevokedBefore implements sts.RevocationChecker from the role's
+// SessionsRevokedBefore. A role that no longer exists revokes nothing here:
+// its sessions are denied by the authorizer, which finds no policies.
+func (c *credentialSource) RevokedBefore(ctx context.Context, roleARN string) (time.Time, error) {
+	name := roleARN[strings.LastIndex(roleARN, "/")+1:]
+	r, err := c.users.GetRole(ctx, c.account, name)
+	if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND || code == tenantml.EINVALID {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("look up role: %w", err)
+	}
+	if r.SessionsRevokedBefore == nil {
+		return time.Time{}, nil
+	}
+	return *r.SessionsRevokedBefore, nil
 }
 
 func errInvalidKey() error {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -187,6 +188,21 @@ func TestIAM_AWSCLI(t *testing.T) {
 			"--role-session-name", "s3")
 		if err == nil || !strings.Contains(out, "AccessDenied") {
 			t.Fatalf("err = %v, out %s", err, out)
+		}
+	})
+
+	t.Run("ErrRevokedSession", func(t *testing.T) {
+		c := assumed.Credentials
+		client := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyId, c.SecretAccessKey, c.SessionToken)})
+		if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+			t.Fatalf("before revocation: %v", err)
+		}
+		if err := ts.store.Identity().RevokeRoleSessions(ctx, acct, "pool-invoke", time.Now().Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); apiErrorCode(err) != "AccessDenied" {
+			t.Fatalf("after revocation: err = %v, want AccessDenied", err)
 		}
 	})
 
