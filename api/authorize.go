@@ -47,7 +47,8 @@ const DefaultPolicyCacheSize = 4096
 //     is denied.
 //
 // The request context holds the principal's ContextKeys plus aws:CurrentTime,
-// aws:EpochTime, aws:SecureTransport and aws:SourceIp. Parsed documents are
+// aws:EpochTime, aws:SecureTransport, aws:SourceIp and aws:RequestedRegion
+// (the SigV4 credential scope's region). Parsed documents are
 // cached by kind and SHA-256 of their text (bounded: the cache is emptied
 // when full), so an edited policy is never served stale. Any error — a store
 // failure, a stored document that no longer parses — fails closed.
@@ -233,8 +234,27 @@ func (a *IAMAuthorizer) requestContext(ctx context.Context, c *authn.Principal, 
 			iam.Single("aws:SecureTransport", strconv.FormatBool(r.TLS != nil)),
 			iam.Single("aws:SourceIp", sourceIP(r)),
 		)
+		if region := scopeRegion(r); region != "" {
+			out = append(out, iam.Single("aws:RequestedRegion", region))
+		}
 	}
 	return out
+}
+
+// scopeRegion is the region of the request's SigV4 credential scope
+// (aws:RequestedRegion), "" when unsigned.
+func scopeRegion(r *http.Request) string {
+	cred := r.URL.Query().Get("X-Amz-Credential")
+	if auth := r.Header.Get("Authorization"); cred == "" && strings.HasPrefix(auth, "AWS4-") {
+		if i := strings.Index(auth, "Credential="); i >= 0 {
+			cred, _, _ = strings.Cut(auth[i+len("Credential="):], ",")
+		}
+	}
+	parts := strings.Split(cred, "/")
+	if len(parts) != 5 {
+		return ""
+	}
+	return parts[2]
 }
 
 // Parse parses a policy document of kind, from the cache when the same

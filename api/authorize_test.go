@@ -45,6 +45,7 @@ const (
 	denyInvoke  = `{"Version":"2012-10-17","Statement":[{"Sid":"No","Effect":"Deny","Action":"sagemaker:InvokeEndpoint","Resource":"*"}]}`
 	allowList   = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:List*","Resource":"*"}]}`
 	fromLocal   = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"127.0.0.0/8"},"Bool":{"aws:SecureTransport":"false"}}}]}`
+	inUSEast1   = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1"}}}]}`
 	ownTenant   = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"arn:aws:sagemaker:*:*:endpoint/${aws:PrincipalTag/TenantID}"}]}`
 )
 
@@ -57,6 +58,7 @@ func TestIAMAuthorizer_Authorize(t *testing.T) {
 			"bob":     {Policies: []identity.Document{{Source: "user", Name: "invoke", Document: allowInvoke}, {Source: "managed", Name: "deny", ARN: "arn:aws:iam::" + acct + ":policy/deny", VersionID: "v1", Document: denyInvoke}}},
 			"carol":   {Policies: []identity.Document{{Source: "user", Name: "invoke", Document: allowInvoke}}, Boundary: &identity.Document{ARN: "arn:aws:iam::" + acct + ":policy/b", VersionID: "v1", Document: allowList}},
 			"dave":    {Policies: []identity.Document{{Source: "user", Name: "local", Document: fromLocal}}},
+			"erin":    {Policies: []identity.Document{{Source: "user", Name: "region", Document: inUSEast1}}},
 			"badpoli": {Policies: []identity.Document{{Source: "user", Name: "broken", Document: `{"Statement":`}}},
 		},
 		roles: map[string]*identity.Effective{
@@ -77,22 +79,25 @@ func TestIAMAuthorizer_Authorize(t *testing.T) {
 		caller     *authn.Principal
 		resource   string
 		viaRequest bool
+		region     string
 		want       string
 		wantPolicy string
 	}{
-		{"RootOfOperatorAccount", &authn.Principal{Type: authn.Root, Account: acct, ARN: "arn:aws:iam::" + acct + ":root"}, endpoint("x"), false, "Allowed", ""},
-		{"RootOfOtherAccount", &authn.Principal{Type: authn.Root, Account: "999999999999", ARN: "arn:aws:iam::999999999999:root"}, endpoint("x"), false, "ImplicitlyDenied", ""},
-		{"UserAllowedByInline", user("alice"), endpoint("x"), false, "Allowed", "user inline invoke"},
-		{"UserExplicitDeny", user("bob"), endpoint("x"), false, "ExplicitlyDenied", "arn:aws:iam::" + acct + ":policy/deny v1"},
-		{"UserBoundaryLacksAllow", user("carol"), endpoint("x"), false, "ImplicitlyDenied", ""},
-		{"UserUnknown", user("zed"), endpoint("x"), false, "ImplicitlyDenied", ""},
-		{"SourceIpFromRequest", user("dave"), endpoint("x"), true, "Allowed", "user inline local"},
-		{"SourceIpWithoutRequest", user("dave"), endpoint("x"), false, "ImplicitlyDenied", ""},
-		{"SessionOwnTenant", session("pool", map[string]string{"TenantID": "acme"}, ""), endpoint("acme"), false, "Allowed", "role inline own"},
-		{"SessionOtherTenant", session("pool", map[string]string{"TenantID": "acme"}, ""), endpoint("globex"), false, "ImplicitlyDenied", ""},
-		{"SessionPolicyCaps", session("pool", map[string]string{"TenantID": "acme"}, allowList), endpoint("acme"), false, "ImplicitlyDenied", ""},
-		{"SessionPolicyAllows", session("pool", map[string]string{"TenantID": "acme"}, allowInvoke), endpoint("acme"), false, "Allowed", "role inline own"},
-		{"SessionRevoked", session("revoked", nil, ""), endpoint("x"), false, "ImplicitlyDenied", ""},
+		{"RootOfOperatorAccount", &authn.Principal{Type: authn.Root, Account: acct, ARN: "arn:aws:iam::" + acct + ":root"}, endpoint("x"), false, "", "Allowed", ""},
+		{"RootOfOtherAccount", &authn.Principal{Type: authn.Root, Account: "999999999999", ARN: "arn:aws:iam::999999999999:root"}, endpoint("x"), false, "", "ImplicitlyDenied", ""},
+		{"UserAllowedByInline", user("alice"), endpoint("x"), false, "", "Allowed", "user inline invoke"},
+		{"UserExplicitDeny", user("bob"), endpoint("x"), false, "", "ExplicitlyDenied", "arn:aws:iam::" + acct + ":policy/deny v1"},
+		{"UserBoundaryLacksAllow", user("carol"), endpoint("x"), false, "", "ImplicitlyDenied", ""},
+		{"UserUnknown", user("zed"), endpoint("x"), false, "", "ImplicitlyDenied", ""},
+		{"SourceIpFromRequest", user("dave"), endpoint("x"), true, "", "Allowed", "user inline local"},
+		{"RequestedRegionFromScope", user("erin"), endpoint("x"), true, "us-east-1", "Allowed", "user inline region"},
+		{"ErrRequestedRegionOther", user("erin"), endpoint("x"), true, "eu-west-1", "ImplicitlyDenied", ""},
+		{"SourceIpWithoutRequest", user("dave"), endpoint("x"), false, "", "ImplicitlyDenied", ""},
+		{"SessionOwnTenant", session("pool", map[string]string{"TenantID": "acme"}, ""), endpoint("acme"), false, "", "Allowed", "role inline own"},
+		{"SessionOtherTenant", session("pool", map[string]string{"TenantID": "acme"}, ""), endpoint("globex"), false, "", "ImplicitlyDenied", ""},
+		{"SessionPolicyCaps", session("pool", map[string]string{"TenantID": "acme"}, allowList), endpoint("acme"), false, "", "ImplicitlyDenied", ""},
+		{"SessionPolicyAllows", session("pool", map[string]string{"TenantID": "acme"}, allowInvoke), endpoint("acme"), false, "", "Allowed", "role inline own"},
+		{"SessionRevoked", session("revoked", nil, ""), endpoint("x"), false, "", "ImplicitlyDenied", ""},
 	}
 	a := &IAMAuthorizer{AccountID: acct, Identity: fake, Now: func() time.Time { return now }}
 	for _, tt := range tests {
@@ -101,6 +106,9 @@ func TestIAMAuthorizer_Authorize(t *testing.T) {
 			if tt.viaRequest {
 				r := httptest.NewRequest("POST", "/", nil)
 				r.RemoteAddr = "127.0.0.1:5555"
+				if tt.region != "" {
+					r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261123/"+tt.region+"/sagemaker/aws4_request, SignedHeaders=host, Signature=00")
+				}
 				ctx = withRequest(ctx, r)
 			}
 			d, err := a.Authorize(ctx, tt.caller, "sagemaker:InvokeEndpoint", tt.resource)
