@@ -70,6 +70,10 @@ var _ Authorizer = (*IAMAuthorizer)(nil)
 // resource-based policy (a trust policy) takes part in the decision.
 const allowAllDoc = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
 
+// sessionPolicyGone stands for a managed session policy that no longer
+// exists: the session may do nothing.
+const sessionPolicyGone = `{"Version":"2012-10-17","Statement":[{"Sid":"SessionPolicyDeleted","Effect":"Deny","Action":"*","Resource":"*"}]}`
+
 // Authorize implements Authorizer.
 func (a *IAMAuthorizer) Authorize(ctx context.Context, c *authn.Principal, action, resource string) (Decision, error) {
 	return a.Decide(ctx, c, action, resource, nil, nil)
@@ -186,6 +190,11 @@ func (a *IAMAuthorizer) policySet(ctx context.Context, c *authn.Principal, resou
 
 func (a *IAMAuthorizer) managedSessionPolicy(ctx context.Context, acct, arn string) (*iam.Policy, error) {
 	pol, err := a.Identity.GetPolicy(ctx, acct, arn)
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+		// Deleted since the session began: the session may do nothing
+		// (fail closed, without an internal error on every call).
+		return a.parse(sessionPolicyGone, iam.KindSession)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("session policy %s: %w", arn, err)
 	}

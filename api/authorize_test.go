@@ -17,7 +17,19 @@ import (
 type fakeIdentity struct {
 	identity.Service
 	users, roles map[string]*identity.Effective
+	policies     map[string]string // managed policy ARN → default (v1) document
 	err          error
+}
+
+func (f *fakeIdentity) GetPolicy(_ context.Context, _, arn string) (*identity.Policy, error) {
+	if _, ok := f.policies[arn]; !ok {
+		return nil, identity.Errorf(identity.NoSuchEntity, "no such policy %s", arn)
+	}
+	return &identity.Policy{ARN: arn, DefaultVersionID: "v1"}, nil
+}
+
+func (f *fakeIdentity) GetPolicyVersion(_ context.Context, _, arn, v string) (*identity.PolicyVersion, error) {
+	return &identity.PolicyVersion{PolicyARN: arn, VersionID: v, Document: f.policies[arn], IsDefault: true}, nil
 }
 
 func (f *fakeIdentity) PoliciesForUser(_ context.Context, _, name string) (*identity.Effective, error) {
@@ -61,6 +73,7 @@ func TestIAMAuthorizer_Authorize(t *testing.T) {
 			"erin":    {Policies: []identity.Document{{Source: "user", Name: "region", Document: inUSEast1}}},
 			"badpoli": {Policies: []identity.Document{{Source: "user", Name: "broken", Document: `{"Statement":`}}},
 		},
+		policies: map[string]string{"arn:aws:iam::" + acct + ":policy/list-only": allowList, "arn:aws:iam::" + acct + ":policy/invoke": allowInvoke},
 		roles: map[string]*identity.Effective{
 			"pool":    {Policies: []identity.Document{{Source: "role", Name: "own", Document: ownTenant}}},
 			"revoked": {Policies: []identity.Document{{Source: "role", Name: "invoke", Document: allowInvoke}}, SessionsRevokedBefore: &revoked},
@@ -69,9 +82,9 @@ func TestIAMAuthorizer_Authorize(t *testing.T) {
 	user := func(name string) *authn.Principal {
 		return &authn.Principal{Type: authn.IAMUser, Account: acct, ARN: "arn:aws:iam::" + acct + ":user/" + name, UserName: name, UserID: "AIDA" + name}
 	}
-	session := func(role string, tags map[string]string, policy string) *authn.Principal {
+	session := func(role string, tags map[string]string, policy string, policyARNs ...string) *authn.Principal {
 		return &authn.Principal{Type: authn.AssumedRole, Account: acct, ARN: "arn:aws:sts::" + acct + ":assumed-role/" + role + "/s", Tags: tags,
-			Session: &authn.Session{RoleARN: "arn:aws:iam::" + acct + ":role/" + role, Name: "s", IssuedAt: now.Add(-2 * time.Minute), Policy: policy}}
+			Session: &authn.Session{RoleARN: "arn:aws:iam::" + acct + ":role/" + role, Name: "s", IssuedAt: now.Add(-2 * time.Minute), Policy: policy, PolicyARNs: policyARNs}}
 	}
 	endpoint := func(name string) string { return "arn:aws:sagemaker:us-east-1:" + acct + ":endpoint/" + name }
 	tests := []struct {
@@ -97,6 +110,9 @@ func TestIAMAuthorizer_Authorize(t *testing.T) {
 		{"SessionOtherTenant", session("pool", map[string]string{"TenantID": "acme"}, ""), endpoint("globex"), false, "", "ImplicitlyDenied", ""},
 		{"SessionPolicyCaps", session("pool", map[string]string{"TenantID": "acme"}, allowList), endpoint("acme"), false, "", "ImplicitlyDenied", ""},
 		{"SessionPolicyAllows", session("pool", map[string]string{"TenantID": "acme"}, allowInvoke), endpoint("acme"), false, "", "Allowed", "role inline own"},
+		{"ManagedSessionPolicyAllows", session("pool", map[string]string{"TenantID": "acme"}, "", "arn:aws:iam::"+acct+":policy/invoke"), endpoint("acme"), false, "", "Allowed", "role inline own"},
+		{"ManagedSessionPolicyCaps", session("pool", map[string]string{"TenantID": "acme"}, "", "arn:aws:iam::"+acct+":policy/list-only"), endpoint("acme"), false, "", "ImplicitlyDenied", ""},
+		{"ManagedSessionPolicyDeleted", session("pool", map[string]string{"TenantID": "acme"}, "", "arn:aws:iam::"+acct+":policy/gone"), endpoint("acme"), false, "", "ExplicitlyDenied", "arn:aws:iam::" + acct + ":policy/gone"},
 		{"SessionRevoked", session("revoked", nil, ""), endpoint("x"), false, "", "ImplicitlyDenied", ""},
 	}
 	a := &IAMAuthorizer{AccountID: acct, Identity: fake, Now: func() time.Time { return now }}

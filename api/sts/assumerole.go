@@ -235,7 +235,7 @@ func (a *AssumeRole) assumeRole(w http.ResponseWriter, r *http.Request, c *authn
 	if err != nil {
 		return &tenantml.Error{Code: tenantml.EFORBIDDEN, Message: "not authorized to assume " + req.RoleARN, Err: err}
 	}
-	creds, packed, err := a.issue(c, role, req)
+	creds, packed, err := a.issue(r.Context(), c, role, req)
 	if err != nil {
 		return stsError(err)
 	}
@@ -255,7 +255,7 @@ type issued struct {
 }
 
 // issue applies package sts's rules and mints the session credentials.
-func (a *AssumeRole) issue(c *authn.Principal, role *identity.Role, req *assumeRoleRequest) (issued, int, error) {
+func (a *AssumeRole) issue(ctx context.Context, c *authn.Principal, role *identity.Role, req *assumeRoleRequest) (issued, int, error) {
 	chain := sts.ChainFrom(c)
 	if err := sts.ValidateRoleSessionName(req.SessionName); err != nil {
 		return issued{}, 0, err
@@ -278,6 +278,14 @@ func (a *AssumeRole) issue(c *authn.Principal, role *identity.Role, req *assumeR
 	packed, err := sts.PackedPolicySize(req.Policy, req.PolicyARNs, req.Tags)
 	if err != nil {
 		return issued{}, 0, err
+	}
+	for _, arn := range req.PolicyARNs {
+		if _, err := a.Identity.GetPolicy(ctx, role.AccountID, arn); err != nil {
+			if tenantml.ErrorCode(err) == tenantml.ENOTFOUND || tenantml.ErrorCode(err) == tenantml.EINVALID {
+				return issued{}, 0, &sts.Error{Code: sts.CodeInvalidParameterValue, Message: "The managed session policy " + arn + " does not exist."}
+			}
+			return issued{}, 0, fmt.Errorf("look up session policy: %w", err)
+		}
 	}
 	if req.Policy != "" {
 		if _, err := a.Authorizer.Parse(req.Policy, iam.KindSession); err != nil {

@@ -144,6 +144,8 @@ func TestAssumeRole_Register(t *testing.T) {
 		{"ErrChainedOverOneHour", "session", []string{"RoleArn", "arn:aws:iam::" + acct + ":role/chained", "RoleSessionName", "s2", "DurationSeconds", "7200"}, 400, "ValidationError"},
 		{"ErrSessionName", "alice", []string{"RoleArn", pool, "RoleSessionName", "a b"}, 400, "ValidationError"},
 		{"ErrMalformedSessionPolicy", "alice", []string{"RoleArn", pool, "RoleSessionName", "s1", "Policy", `{"Version":"2012-10-17","Statement":[{"Effect":"Perhaps"}]}`}, 400, "MalformedPolicyDocument"},
+		{"OKManagedSessionPolicy", "alice", []string{"RoleArn", pool, "RoleSessionName", "s1", "PolicyArns.member.1.arn", identity.BuiltinARNPrefix + "Viewer"}, 200, ""},
+		{"ErrManagedSessionPolicyMissing", "alice", []string{"RoleArn", pool, "RoleSessionName", "s1", "PolicyArns.member.1.arn", "arn:aws:iam::" + acct + ":policy/nope"}, 400, "InvalidParameterValue"},
 		{"ErrSessionPolicyNotJSON", "alice", []string{"RoleArn", pool, "RoleSessionName", "s1", "Policy", `not json`}, 400, "MalformedPolicyDocument"},
 	}
 	for _, tt := range tests {
