@@ -105,10 +105,16 @@ func (s *server) open(ctx context.Context) error {
 	if s.store, err = openStore(ctx, s.cfg); err != nil {
 		return err
 	}
+	// The keys come before the audit log: the log seals tenant events'
+	// personal fields under the tenant's key (serve_seal.go).
+	if err := s.openKeys(ctx); err != nil {
+		return err
+	}
 	if err := s.openAlerts(); err != nil {
 		return err
 	}
-	if s.audit, err = audit.Open(ctx, audit.Config{Dir: filepath.Join(s.cfg.DataDir, "audit"), Origin: "tenantml.audit/" + s.cfg.AccountID, Logger: s.log, Now: s.now, Observer: s.auditObserver()}); err != nil {
+	sealer := &auditSealer{keys: s.kp.keys, tenants: s.store.Tenants()}
+	if s.audit, err = audit.Open(ctx, audit.Config{Dir: filepath.Join(s.cfg.DataDir, "audit"), Origin: "tenantml.audit/" + s.cfg.AccountID, Logger: s.log, Now: s.now, Observer: s.auditObserver(), Sealer: sealer}); err != nil {
 		return fmt.Errorf("open audit log: %w", err)
 	}
 	root, generated, err := bootstrapRoot(ctx, s.store.Secrets(), s.kek, s.cfg, s.rand)
@@ -124,9 +130,6 @@ func (s *server) open(ctx context.Context) error {
 		return err
 	}
 	s.issuer = &sts.Issuer{Keys: ring, Now: s.now, Rand: s.rand}
-	if err := s.openKeys(ctx); err != nil {
-		return err
-	}
 	if err := s.buildHandler(); err != nil {
 		return err
 	}
