@@ -21,7 +21,16 @@ type Server struct {
 	metrics *Metrics
 	limits  map[string]int64
 	now     func() time.Time
+
+	// Audit, when set, records every request that matches no route (404,
+	// 405) as UnknownRouteAction by an anonymous caller; if the record
+	// fails the answer is 503 instead (fail closed). Set it before serving.
+	Audit Auditor
 }
+
+// UnknownRouteAction is the action recorded for requests that match no
+// route.
+const UnknownRouteAction = "tenantml:UnknownRoute"
 
 // NewServer returns an empty server. metrics may be nil.
 func NewServer(log *slog.Logger, metrics *Metrics) *Server {
@@ -70,16 +79,42 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 }
 
 // unmatched turns the mux's plain-text 404 and 405 answers into the JSON
-// error shape, keeping the Allow header.
+// error shape, keeping the Allow header, and records them with s.Audit.
+// The caller is recorded as anonymous: no route means no authentication.
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	start := s.now()
 	probe := newBufferedResponse()
 	h.ServeHTTP(probe, r.WithContext(context.WithoutCancel(r.Context())))
+	buf := newBufferedResponse()
+	var code string
 	if probe.status == http.StatusMethodNotAllowed {
-		w.Header().Set("Allow", probe.header.Get("Allow"))
-		WriteJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: "method_not_allowed", Message: "method " + r.Method + " is not allowed on this route", RequestID: RequestID(r.Context())}})
-		return
+		code = "method_not_allowed"
+		buf.Header().Set("Allow", probe.header.Get("Allow"))
+		WriteJSON(buf, http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: code, Message: "method " + r.Method + " is not allowed on this route", RequestID: RequestID(r.Context())}})
+	} else {
+		err := tenantml.Errorf(tenantml.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path)
+		code = ErrorCode(err)
+		Error(buf, r, s.log, err)
 	}
-	Error(w, r, s.log, tenantml.Errorf(tenantml.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
+	if s.Audit != nil {
+		rec := &AuditRecord{
+			Time:      start,
+			RequestID: RequestID(r.Context()),
+			Action:    UnknownRouteAction,
+			SourceIP:  sourceIP(r),
+			UserAgent: r.UserAgent(),
+			Decision:  Decision{Effect: "ImplicitlyDenied", Reason: "no route"},
+			ErrorCode: code,
+			Status:    buf.status,
+			Latency:   s.now().Sub(start),
+		}
+		if err := s.Audit.Record(r.Context(), rec); err != nil {
+			s.log.ErrorContext(r.Context(), "audit record failed; refusing request", "requestId", rec.RequestID, "action", rec.Action, "error", err)
+			Error(w, r, s.log, &tenantml.Error{Code: tenantml.EUNAVAILABLE, Message: "the audit log is unavailable; the request was not completed", Err: err})
+			return
+		}
+	}
+	buf.flushTo(w)
 }
 
 type statusWriter struct {

@@ -183,3 +183,33 @@ func TestAuditSealer_Seal(t *testing.T) {
 		}
 	})
 }
+
+func TestServe_UnknownRouteAudited(t *testing.T) {
+	ts := startServer(t, rootEnv)
+	for _, tt := range []struct {
+		name, method, path string
+		status             int
+	}{
+		{"NotFound", http.MethodGet, "/no/such/route", http.StatusNotFound},
+		{"MethodNotAllowed", http.MethodPut, "/healthz", http.StatusMethodNotAllowed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, ts.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("%s %s = %d, want %d", tt.method, tt.path, resp.StatusCode, tt.status)
+			}
+			ev, ok := ts.eventsByRequest(t)[resp.Header.Get("X-Request-Id")]
+			if !ok || ev.EventName != "UnknownRoute" || ev.UserIdentity.Type != "Anonymous" || ev.Decision.Effect != audit.ImplicitlyDenied || ev.TenantID != "" {
+				t.Fatalf("event for %s %s = %+v (found %t), want an anonymous UnknownRoute platform event", tt.method, tt.path, ev, ok)
+			}
+		})
+	}
+}

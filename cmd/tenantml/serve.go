@@ -167,6 +167,7 @@ func (s *server) buildHandler() error {
 		Log:   s.log,
 		Now:   s.now,
 	}
+	srv.Audit = pipeline.Audit // requests that match no route are audited too
 	srv.Handle("GET /healthz", api.Live())
 	srv.Handle("GET /readyz", api.Ready(map[string]api.Check{"store": s.store.Ping, "audit": func(context.Context) error { return s.audit.Healthy() }}))
 	srv.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
