@@ -81,6 +81,7 @@ func (s *Surface) Register(router *api.QueryRouter) {
 	s.registerUserExtras(add)
 	s.registerGroups(add)
 	s.registerPolicyExtras(add)
+	s.registerOIDC(add)
 }
 
 // entityARN is arn:aws:iam::<account>:<kind><path><name>; path defaults to "/".

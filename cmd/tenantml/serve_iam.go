@@ -24,4 +24,5 @@ func (s *server) registerIAM(queries *api.QueryRouter, p *api.Pipeline) {
 	(&apiiam.Surface{AccountID: s.cfg.AccountID, Service: s.store.Identity(), KEK: s.kek, Rand: s.rand, Pipeline: p, Protocol: iamProtocol, Authorizer: authz}).Register(queries)
 	stsProtocol := &api.QueryProtocol{Namespace: apists.Namespace, NotFound: "NoSuchEntity", Log: s.log}
 	(&apists.AssumeRole{AccountID: s.cfg.AccountID, Identity: s.store.Identity(), Authorizer: authz, Issuer: s.issuer, Pipeline: p, Protocol: stsProtocol, Now: s.now}).Register(queries)
+	(&apists.WebIdentity{AccountID: s.cfg.AccountID, Identity: s.store.Identity(), Authorizer: authz, Issuer: s.issuer, Pipeline: p, Protocol: stsProtocol, Logger: s.log, Now: s.now}).Register(queries)
 }

@@ -1,0 +1,349 @@
+package sts
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/api"
+	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authn/oidc"
+	"github.com/tenantml/tenantml/iam"
+	"github.com/tenantml/tenantml/identity"
+	"github.com/tenantml/tenantml/sts"
+)
+
+// WebIdentityUser is the principal type of an AssumeRoleWithWebIdentity
+// caller: the verified token's subject at its provider, as CloudTrail
+// reports it.
+const WebIdentityUser authn.PrincipalType = "WebIdentityUser"
+
+// WebIdentity serves sts:AssumeRoleWithWebIdentity. The request is unsigned,
+// as on AWS: the pipeline authenticates it with the web identity token
+// itself (the provider is found by the token's iss among the account's
+// OpenID Connect providers and the token verified with authn/oidc, one
+// cached verifier per provider), authorizes it with the role's trust policy
+// alone for the principal {"Federated": <provider ARN>}, with the token's
+// <provider>:aud, :sub and :amr condition keys and the session tags as
+// aws:RequestTag/* (sts:TagSession must also be allowed when there are
+// tags), and audits it like every call.
+type WebIdentity struct {
+	AccountID  string
+	Identity   identity.Service
+	Authorizer *api.IAMAuthorizer
+	Issuer     *sts.Issuer
+	Pipeline   *api.Pipeline
+	Protocol   *api.QueryProtocol
+	// HTTPClient fetches providers' discovery documents and keys; nil means
+	// authn/oidc's default.
+	HTTPClient *http.Client
+	// Logger receives rejected-token diagnostics; nil means none.
+	Logger *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+
+	mu        sync.Mutex
+	verifiers map[string]cachedVerifier
+}
+
+type cachedVerifier struct {
+	created time.Time
+	v       *oidc.Verifier
+}
+
+// verified carries the verified token from authentication to the handler
+// of one request.
+type verified struct {
+	provider *identity.OIDCProvider
+	id       *oidc.Identity
+}
+
+type verifiedKey struct{}
+
+// Register adds AssumeRoleWithWebIdentity to router.
+func (w *WebIdentity) Register(router *api.QueryRouter) {
+	p := w.Pipeline.WithErrors(w.Protocol.WriteError)
+	p.Authn = webIdentityAuthn{w}
+	p.Authz = webTrustAuthorizer{w}
+	h := p.Handler(api.Op{
+		Action: "sts:AssumeRoleWithWebIdentity",
+		Resource: func(r *http.Request) string {
+			f, err := api.ParseForm(r)
+			if err != nil {
+				return ""
+			}
+			return f.Get("RoleArn")
+		},
+		Handle: w.assume,
+	})
+	router.Register("AssumeRoleWithWebIdentity", http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), verifiedKey{}, &verified{})))
+	}))
+}
+
+func (w *WebIdentity) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
+}
+
+// tokenIssuer reads the iss claim of an unverified JWT, only to choose the
+// provider whose keys then verify it.
+func tokenIssuer(token string) (string, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return "", authn.Errorf(authn.CodeInvalidIdentityToken, "The web identity token is not a JWT.")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", authn.Errorf(authn.CodeInvalidIdentityToken, "The web identity token's payload is not base64url.")
+	}
+	var claims struct {
+		Iss string `json:"iss"`
+	}
+	if err := json.Unmarshal(payload, &claims); err != nil || claims.Iss == "" {
+		return "", authn.Errorf(authn.CodeInvalidIdentityToken, "The web identity token has no iss claim.")
+	}
+	return claims.Iss, nil
+}
+
+// verifier returns the cached verifier of p, replacing it when p was
+// recreated.
+func (w *WebIdentity) verifier(p *identity.OIDCProvider) (*oidc.Verifier, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c, ok := w.verifiers[p.ARN]; ok && c.created.Equal(p.CreatedAt) {
+		return c.v, nil
+	}
+	v, err := oidc.NewVerifier(oidc.ProviderConfig{IssuerURL: p.URL, ClientIDs: p.ClientIDs, Thumbprints: p.Thumbprints, ClaimTags: p.ClaimTags},
+		oidc.Options{HTTPClient: w.HTTPClient, Now: w.now, Logger: w.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("oidc provider %s: %w", p.ARN, err)
+	}
+	if w.verifiers == nil {
+		w.verifiers = map[string]cachedVerifier{}
+	}
+	w.verifiers[p.ARN] = cachedVerifier{created: p.CreatedAt, v: v}
+	return v, nil
+}
+
+// webIdentityAuthn authenticates with the web identity token.
+type webIdentityAuthn struct{ w *WebIdentity }
+
+func (a webIdentityAuthn) Authenticate(r *http.Request) (*authn.Principal, error) {
+	hold, ok := r.Context().Value(verifiedKey{}).(*verified)
+	if !ok {
+		return nil, errors.New("authenticate web identity: not registered through WebIdentity.Register")
+	}
+	f, err := api.ParseForm(r)
+	if err != nil {
+		return nil, err
+	}
+	token := f.Get("WebIdentityToken")
+	if token == "" {
+		return nil, api.AWSErrorf(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null")
+	}
+	if len(token) > oidc.MaxTokenLen {
+		return nil, authn.Errorf(authn.CodeInvalidIdentityToken, "The web identity token must be at most %d characters.", oidc.MaxTokenLen)
+	}
+	iss, err := tokenIssuer(token)
+	if err != nil {
+		return nil, err
+	}
+	p, err := a.w.Identity.FindOpenIDConnectProvider(r.Context(), a.w.AccountID, iss)
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND || tenantml.ErrorCode(err) == tenantml.EINVALID {
+		return nil, authn.Errorf(authn.CodeInvalidIdentityToken, "No OpenIDConnect provider found in your account for %s", iss)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find oidc provider: %w", err)
+	}
+	v, err := a.w.verifier(p)
+	if err != nil {
+		return nil, err
+	}
+	id, err := v.Verify(r.Context(), token)
+	if authn.ErrorCode(err) == authn.CodeExpiredToken {
+		// AssumeRoleWithWebIdentity reports an expired token as
+		// ExpiredTokenException, unlike signed requests' ExpiredToken.
+		return nil, &api.AWSError{Code: "ExpiredTokenException", Message: "Token expired: the web identity token has expired.", Status: http.StatusBadRequest, Err: err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	hold.provider, hold.id = p, id
+	return &authn.Principal{Type: WebIdentityUser, Account: a.w.AccountID, ARN: p.ARN,
+		UserID: id.Provider + ":" + id.Audience + ":" + id.Subject}, nil
+}
+
+// webTrustAuthorizer decides the call with the role's trust policy.
+type webTrustAuthorizer struct{ w *WebIdentity }
+
+func (t webTrustAuthorizer) Authorize(ctx context.Context, c *authn.Principal, action, resource string) (api.Decision, error) {
+	hold, ok := ctx.Value(verifiedKey{}).(*verified)
+	if !ok || hold.id == nil || c == nil {
+		return api.Decision{}, errors.New("authorize web identity: no verified token")
+	}
+	if resource == "" {
+		return api.Decision{}, api.AWSErrorf(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
+	}
+	a := &AssumeRole{AccountID: t.w.AccountID, Identity: t.w.Identity}
+	role, err := a.role(ctx, resource)
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+		return api.Decision{Effect: "ImplicitlyDenied", Reason: "no such role"}, nil
+	}
+	if err != nil {
+		return api.Decision{}, fmt.Errorf("authorize web identity: %w", err)
+	}
+	trust, err := t.w.Authorizer.Parse(role.AssumeRolePolicyDocument, iam.KindResource)
+	if err != nil {
+		return api.Decision{}, fmt.Errorf("authorize web identity: trust policy: %w", err)
+	}
+	keys := conditionKeys(hold.id, t.w.now())
+	decide := func(action string) api.Decision {
+		req := &iam.Request{Principal: c.ARN, PrincipalAccount: c.Account, Action: action, Resource: role.ARN, Context: keys}
+		dec, diag := iam.Authorize(&iam.PolicySet{Resource: trust}, req)
+		return api.Decision{Effect: dec.String(), Reason: diag.Reason()}
+	}
+	d := decide(action)
+	if !d.Allowed() || len(hold.id.Tags) == 0 {
+		return d, nil
+	}
+	if d = decide("sts:TagSession"); !d.Allowed() {
+		d.Reason = "sts:TagSession: " + d.Reason
+	}
+	return d, nil
+}
+
+// conditionKeys are the trust policy's request context for id.
+func conditionKeys(id *oidc.Identity, now time.Time) iam.Context {
+	ctx := iam.Context{
+		iam.Single("aws:FederatedProvider", id.Provider),
+		iam.Single("aws:CurrentTime", now.UTC().Format(time.RFC3339)),
+		iam.Single("aws:EpochTime", strconv.FormatInt(now.Unix(), 10)),
+	}
+	for _, k := range slices.Sorted(mapsKeys(id.Conditions)) {
+		ctx = append(ctx, iam.Multi(k, id.Conditions[k]...))
+	}
+	if len(id.Tags) > 0 {
+		keys := slices.Sorted(mapsKeys(id.Tags))
+		for _, k := range keys {
+			ctx = append(ctx, iam.Single("aws:RequestTag/"+k, id.Tags[k]))
+		}
+		ctx = append(ctx, iam.Multi("aws:TagKeys", keys...))
+	}
+	if len(id.TransitiveTagKeys) > 0 {
+		ctx = append(ctx, iam.Multi("sts:TransitiveTagKeys", id.TransitiveTagKeys...))
+	}
+	return ctx
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// AssumeRoleWithWebIdentityResult is the result of
+// AssumeRoleWithWebIdentity.
+type AssumeRoleWithWebIdentityResult struct {
+	Credentials                 xmlCredentials     `xml:"Credentials"`
+	SubjectFromWebIdentityToken string             `xml:"SubjectFromWebIdentityToken"`
+	AssumedRoleUser             xmlAssumedRoleUser `xml:"AssumedRoleUser"`
+	PackedPolicySize            int                `xml:"PackedPolicySize,omitempty"`
+	Provider                    string             `xml:"Provider"`
+	Audience                    string             `xml:"Audience"`
+}
+
+func (w *WebIdentity) assume(rw http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
+	hold, ok := r.Context().Value(verifiedKey{}).(*verified)
+	if !ok || hold.id == nil {
+		return errors.New("assume role with web identity: no verified token")
+	}
+	f, err := api.ParseForm(r)
+	if err != nil {
+		return err
+	}
+	roleARN, name := f.Get("RoleArn"), f.Get("RoleSessionName")
+	a := &AssumeRole{AccountID: w.AccountID, Identity: w.Identity}
+	role, err := a.role(r.Context(), roleARN)
+	if err != nil {
+		return &tenantml.Error{Code: tenantml.EFORBIDDEN, Message: "not authorized to assume " + roleARN, Err: err}
+	}
+	creds, packed, err := w.issue(role, hold.id, f, name)
+	if err != nil {
+		return stsError(err)
+	}
+	w.Protocol.WriteResult(rw, r, "AssumeRoleWithWebIdentity", AssumeRoleWithWebIdentityResult{
+		Credentials: xmlCredentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
+			Expiration: creds.Expiration.UTC().Format(authn.TimeFormat)},
+		SubjectFromWebIdentityToken: hold.id.Subject,
+		AssumedRoleUser:             xmlAssumedRoleUser{AssumedRoleID: role.ID + ":" + name, Arn: mustAssumedARN(role.ARN, name)},
+		PackedPolicySize:            packed,
+		Provider:                    hold.provider.ARN,
+		Audience:                    hold.id.Audience,
+	})
+	return nil
+}
+
+// issue applies package sts's rules to a web identity session and mints
+// its credentials.
+func (w *WebIdentity) issue(role *identity.Role, id *oidc.Identity, f url.Values, name string) (sts.Credentials, int, error) {
+	if err := sts.ValidateRoleSessionName(name); err != nil {
+		return sts.Credentials{}, 0, err
+	}
+	var requested int64
+	if d := f.Get("DurationSeconds"); d != "" {
+		n, err := strconv.ParseInt(d, 10, 64)
+		if err != nil {
+			return sts.Credentials{}, 0, api.AWSErrorf(http.StatusBadRequest, "ValidationError", "DurationSeconds must be a number of seconds")
+		}
+		requested = n
+	}
+	d, err := sts.SessionDuration(requested, time.Duration(role.MaxSessionDuration)*time.Second, false)
+	if err != nil {
+		return sts.Credentials{}, 0, err
+	}
+	reqTags := sts.TagList(id.Tags)
+	tags, transitive, err := sts.SessionTags(sts.TagInput{RoleTags: role.Tags, Request: reqTags, TransitiveTagKeys: id.TransitiveTagKeys})
+	if err != nil {
+		return sts.Credentials{}, 0, err
+	}
+	policy := f.Get("Policy")
+	packed, err := sts.PackedPolicySize(policy, nil, reqTags)
+	if err != nil {
+		return sts.Credentials{}, 0, err
+	}
+	if policy != "" {
+		if _, err := w.Authorizer.Parse(policy, iam.KindSession); err != nil {
+			return sts.Credentials{}, 0, &sts.Error{Code: sts.CodeMalformedPolicyDocument, Message: "The session policy is not a valid IAM policy: " + firstLine(err.Error())}
+		}
+	} else if len(reqTags) == 0 {
+		packed = 0
+	}
+	t := w.now()
+	creds, err := w.Issuer.Issue(sts.Session{
+		Account: role.AccountID, RoleARN: role.ARN, RoleID: role.ID, RoleSessionName: name,
+		Tags: tags, TransitiveTagKeys: transitive, Policy: policy, IssuedAt: t, Expiration: t.Add(d),
+		PermissionsBoundaryARN: role.PermissionsBoundary, FederatedProvider: id.Provider,
+	})
+	if err != nil {
+		return sts.Credentials{}, 0, fmt.Errorf("issue session: %w", err)
+	}
+	return creds, packed, nil
+}
