@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,9 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/keys"
+	"github.com/tenantml/tenantml/store/sqlite"
 )
 
 // getAs sends GET path as root with a distinctive User-Agent and returns the
@@ -210,6 +214,76 @@ func TestServe_UnknownRouteAudited(t *testing.T) {
 			if !ok || ev.EventName != "UnknownRoute" || ev.UserIdentity.Type != "Anonymous" || ev.Decision.Effect != audit.ImplicitlyDenied || ev.TenantID != "" {
 				t.Fatalf("event for %s %s = %+v (found %t), want an anonymous UnknownRoute platform event", tt.method, tt.path, ev, ok)
 			}
+		})
+	}
+}
+
+// BenchmarkAuditSealer compares appending a tenant event to the audit log
+// in clear and sealed (the serve configuration: SQLite key records, local
+// KEK), and measures Seal and Open alone. Compare AppendSealed with
+// AppendClear in the same run.
+func BenchmarkAuditSealer(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "metadata.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	kek, err := keys.OpenLocalKEK(filepath.Join(dir, "master.key"), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := keys.New(keys.Config{Store: db.Keys(), KEK: kek, Now: time.Now, Rand: rand.Reader})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.EnsureKey(ctx, "acme", artifact.DefaultKeyAlias, "bench"); err != nil {
+		b.Fatal(err)
+	}
+	s := &auditSealer{keys: svc, tenants: db.Tenants()}
+	pt := []byte(`{"arn":"arn:aws:iam::123456789012:user/carol","sourceIPAddress":"192.0.2.1","userAgent":"aws-cli/2"}`)
+	aad := []byte("tenantml.audit/v1\x00acme\x00e1")
+	ct, err := s.Seal(ctx, "acme", pt, aad)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Seal", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Seal(ctx, "acme", pt, aad); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Open", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Open(ctx, "acme", ct, aad); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	ev := audit.Event{EventType: audit.TypeAPICall, TenantID: "acme", EventSource: "tenantml.internal", EventName: "GetTenant",
+		SourceIPAddress: "192.0.2.1", UserAgent: "aws-cli/2", Decision: audit.Decision{Effect: audit.Allowed},
+		UserIdentity: audit.UserIdentity{Type: "IAMUser", ARN: "arn:aws:iam::123456789012:user/carol"}}
+	for _, bb := range []struct {
+		name   string
+		sealer audit.FieldSealer
+	}{{"AppendClear", nil}, {"AppendSealed", s}} {
+		b.Run(bb.name, func(b *testing.B) {
+			log, err := audit.Open(ctx, audit.Config{Dir: filepath.Join(b.TempDir(), "audit"), Origin: "tenantml.audit/bench", Sealer: bb.sealer})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer log.Close(ctx)
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := log.Append(ctx, ev); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 		})
 	}
 }
