@@ -48,7 +48,7 @@ type webFixture struct {
 // newWebFixture serves AssumeRoleWithWebIdentity for one TLS issuer with the
 // tenant_id → TenantID mapping and a role "web" trusting it on aud and the
 // TenantID tag.
-func newWebFixture(t *testing.T) *webFixture {
+func newWebFixture(t testing.TB) *webFixture {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
@@ -90,7 +90,7 @@ func newWebFixture(t *testing.T) *webFixture {
 	return f
 }
 
-func (f *webFixture) token(t *testing.T, claims map[string]any) string {
+func (f *webFixture) token(t testing.TB, claims map[string]any) string {
 	t.Helper()
 	c := map[string]any{"iss": f.idp.URL, "sub": "user-1", "aud": "app", "tenant_id": "acme",
 		"iat": f.now.Add(-time.Minute).Unix(), "exp": f.now.Add(time.Hour).Unix()}
@@ -104,7 +104,7 @@ func (f *webFixture) token(t *testing.T, claims map[string]any) string {
 	return f.idp.Sign(t, c)
 }
 
-func (f *webFixture) call(t *testing.T, params ...string) (int, string) {
+func (f *webFixture) call(t testing.TB, params ...string) (int, string) {
 	t.Helper()
 	form := url.Values{"Action": {"AssumeRoleWithWebIdentity"}, "Version": {"2011-06-15"}}
 	for i := 0; i+1 < len(params); i += 2 {
@@ -211,6 +211,22 @@ func TestWebIdentity_Credentials(t *testing.T) {
 		}
 		if strings.Contains(rec.Decision.Reason, tok) {
 			t.Error("audit record holds the token")
+		}
+	})
+}
+
+// FuzzWebIdentity_Token sends arbitrary tokens and session names: each must
+// be answered with a 2xx or a 4xx AWS error, never a 5xx.
+func FuzzWebIdentity_Token(f *testing.F) {
+	fx := newWebFixture(f)
+	f.Add(fx.token(f, nil), "s1")
+	f.Add("a.b.c", "s1")
+	f.Add("eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwczovL3gifQ.", "s1")
+	f.Add("..", "bad name")
+	f.Fuzz(func(t *testing.T, token, name string) {
+		status, body := fx.call(t, "RoleArn", "arn:aws:iam::"+acct+":role/web", "RoleSessionName", name, "WebIdentityToken", token)
+		if status >= 500 || (status >= 400 && !strings.Contains(body, "<Code>")) {
+			t.Fatalf("status %d: %s", status, body)
 		}
 	})
 }
