@@ -251,7 +251,7 @@ func TestCredentialSource_Credential(t *testing.T) {
 		}
 	})
 	t.Run("ErrWrongSecret", func(t *testing.T) {
-		if _, err := whoami(keyID, secret[:39]+"x"); apiErrorCode(err) != "SignatureDoesNotMatch" {
+		if _, err := whoami(keyID, flipLast(secret)); apiErrorCode(err) != "SignatureDoesNotMatch" {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -281,4 +281,14 @@ func TestCredentialSource_Credential(t *testing.T) {
 	if strings.Contains(ts.logs.String(), secret) {
 		t.Fatal("the user's secret appears in the logs")
 	}
+}
+
+// flipLast returns s with its last character changed, so it always differs
+// from s (appending a fixed character would equal s when s already ends so).
+func flipLast(s string) string {
+	last := byte('x')
+	if s[len(s)-1] == last {
+		last = 'y'
+	}
+	return s[:len(s)-1] + string(last)
 }
