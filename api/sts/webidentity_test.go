@@ -230,3 +230,20 @@ func FuzzWebIdentity_Token(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkWebIdentity_Assume measures one AssumeRoleWithWebIdentity call
+// over loopback HTTP with cached provider keys: token parse, provider
+// lookup, RS256 verification, trust policy, session sealing and audit.
+func BenchmarkWebIdentity_Assume(b *testing.B) {
+	fx := newWebFixture(b)
+	tok := fx.token(b, nil)
+	params := []string{"RoleArn", "arn:aws:iam::" + acct + ":role/web", "RoleSessionName", "s1", "WebIdentityToken", tok}
+	if status, body := fx.call(b, params...); status != 200 {
+		b.Fatalf("status %d: %s", status, body)
+	}
+	for b.Loop() {
+		if status, _ := fx.call(b, params...); status != 200 {
+			b.Fatalf("status %d", status)
+		}
+	}
+}

@@ -83,7 +83,8 @@ func TestWebIdentity_AWSCLI(t *testing.T) {
 	}
 
 	t.Run("AssumeAndCall", func(t *testing.T) {
-		out, err := assume(token("tenantml-app", "tenant-a", time.Now().Add(time.Hour)))
+		tok := token("tenantml-app", "tenant-a", time.Now().Add(time.Hour))
+		out, err := assume(tok)
 		if err != nil {
 			t.Fatalf("aws sts assume-role-with-web-identity: %v\n%s", err, out)
 		}
@@ -109,8 +110,10 @@ func TestWebIdentity_AWSCLI(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &who); err != nil || who.Arn != wantARN || who.Account != acct {
 			t.Fatalf("caller identity = %s (%v), want %s", out, err, wantARN)
 		}
-		if strings.Contains(ts.logs.String(), res.Credentials.SecretAccessKey) {
-			t.Error("server logs contain the session secret")
+		for name, secret := range map[string]string{"session secret": res.Credentials.SecretAccessKey, "session token": res.Credentials.SessionToken, "web identity token": tok} {
+			if strings.Contains(ts.logs.String(), secret) {
+				t.Errorf("server logs contain the %s", name)
+			}
 		}
 	})
 
