@@ -82,6 +82,7 @@ func (s *Surface) Register(router *api.QueryRouter) {
 	s.registerGroups(add)
 	s.registerPolicyExtras(add)
 	s.registerOIDC(add)
+	s.registerSimulate(add)
 }
 
 // entityARN is arn:aws:iam::<account>:<kind><path><name>; path defaults to "/".
