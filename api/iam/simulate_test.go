@@ -1,10 +1,26 @@
 package iam_test
 
 import (
+	"context"
+	"crypto/rand"
 	"encoding/xml"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tenantml/tenantml/api"
+	apiiam "github.com/tenantml/tenantml/api/iam"
+	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/identity"
+	"github.com/tenantml/tenantml/keys"
+	"github.com/tenantml/tenantml/store/sqlite"
 )
 
 // simResponse is the part of Simulate*Response the tests check.
@@ -199,6 +215,85 @@ func TestSurface_SimulatePrincipalPolicy(t *testing.T) {
 			}
 			if strings.Join(ids, " ") != tt.matched {
 				t.Errorf("matched %v, want %q", ids, tt.matched)
+			}
+		})
+	}
+}
+
+// TestSurface_SimulateAsTenantAdmin checks that the Simulate* actions are
+// decided with the source entity's tags: the built-in TenantAdmin may
+// simulate its own tenant's roles only, and (as on AWS, where its resource
+// is "*") not custom policies.
+func TestSurface_SimulateAsTenantAdmin(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	kek, err := keys.OpenLocalKEK(filepath.Join(dir, "master.key"), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := db.Identity()
+	boundaryARN := identity.BuiltinARNPrefix + "TenantRoleBoundary"
+	admin := &identity.User{Name: "admin-a", PermissionsBoundary: boundaryARN, Tags: map[string]string{"TenantID": "tenant-a"}}
+	if err := svc.CreateUser(ctx, acct, admin); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.AttachPolicy(ctx, acct, identity.Ref{Kind: identity.KindUser, Name: admin.Name}, identity.BuiltinARNPrefix+"TenantAdmin"); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct{ name, tenant string }{{"role-a", "tenant-a"}, {"role-b", "tenant-b"}} {
+		if err := svc.CreateRole(ctx, acct, &identity.Role{Name: r.name, AssumeRolePolicyDocument: trust, Tags: map[string]string{"TenantID": r.tenant}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.PutInlinePolicy(ctx, acct, identity.Ref{Kind: identity.KindRole, Name: r.name}, "invoke", policy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	caller := &authn.Principal{Type: authn.IAMUser, Account: acct, ARN: admin.ARN, UserID: admin.ID, UserName: admin.Name, Tags: admin.Tags, PermissionsBoundaryARN: boundaryARN}
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	authz := &api.IAMAuthorizer{AccountID: acct, Identity: svc, Now: time.Now}
+	p := &api.Pipeline{Authn: headerAuthn{"admin-a": caller}, Authz: authz, Audit: &nopAudit{}, Log: log, Now: time.Now}
+	protocol := &api.QueryProtocol{Namespace: apiiam.Namespace, NotFound: "NoSuchEntity", Log: log}
+	router := api.NewQueryRouter(p, protocol)
+	(&apiiam.Surface{AccountID: acct, Service: svc, KEK: kek, Rand: rand.Reader, Pipeline: p, Protocol: protocol, Authorizer: authz}).Register(router)
+	srv := httptest.NewServer(router)
+	t.Cleanup(srv.Close)
+
+	tests := []struct {
+		name   string
+		params []string
+		status int
+		want   string
+	}{
+		{"OwnTenantRole", []string{"Action", "SimulatePrincipalPolicy", "PolicySourceArn", "arn:aws:iam::" + acct + ":role/role-a", "ActionNames.member.1", "sagemaker:InvokeEndpoint"}, 200, "<EvalDecision>allowed</EvalDecision>"},
+		{"ErrOtherTenantRole", []string{"Action", "SimulatePrincipalPolicy", "PolicySourceArn", "arn:aws:iam::" + acct + ":role/role-b", "ActionNames.member.1", "sagemaker:InvokeEndpoint"}, 403, "<Code>AccessDenied</Code>"},
+		{"ErrMissingRoleIsDenied", []string{"Action", "SimulatePrincipalPolicy", "PolicySourceArn", "arn:aws:iam::" + acct + ":role/ghost", "ActionNames.member.1", "sagemaker:InvokeEndpoint"}, 403, "<Code>AccessDenied</Code>"},
+		{"ErrCustomPolicy", []string{"Action", "SimulateCustomPolicy", "PolicyInputList.member.1", policy, "ActionNames.member.1", "sagemaker:InvokeEndpoint"}, 403, "<Code>AccessDenied</Code>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			form := url.Values{"Version": {"2010-05-08"}}
+			for i := 0; i+1 < len(tt.params); i += 2 {
+				form.Set(tt.params[i], tt.params[i+1])
+			}
+			req, err := http.NewRequest("POST", srv.URL+"/", strings.NewReader(form.Encode()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Test-Caller", "admin-a")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status || !strings.Contains(string(body), tt.want) {
+				t.Fatalf("status %d, want %d with %s:\n%s", resp.StatusCode, tt.status, tt.want, body)
 			}
 		})
 	}
