@@ -20,5 +20,9 @@
 //     secret once; secrets are never logged;
 //   - identity.Error codes (NoSuchEntity, EntityAlreadyExists,
 //     LimitExceeded, DeleteConflict, MalformedPolicyDocument,
-//     ValidationError, InvalidInput) come out as the AWS error code.
+//     ValidationError, InvalidInput) come out as the AWS error code;
+//   - OpenID Connect providers carry tenantml's claim-to-tag mapping as tags
+//     keyed ClaimTagPrefix+<claim>, since AWS's API has no field for it;
+//   - SimulateCustomPolicy and SimulatePrincipalPolicy decide each action
+//     and resource with the IAM engine and report AWS's EvaluationResults.
 package iam
