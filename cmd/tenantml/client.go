@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,15 +15,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/spf13/cobra"
 )
 
-// apiClient calls the management API with the caller's credentials.
+// apiClient calls the management API with the caller's credentials,
+// signing every request with AWS Signature Version 4 (the secret never
+// crosses the wire).
 type apiClient struct {
-	endpoint    string
-	accessKeyID string
-	secret      string
-	http        *http.Client
+	endpoint     string
+	region       string
+	accessKeyID  string
+	secret       string
+	sessionToken string
+	http         *http.Client
+	signer       *v4.Signer
 }
 
 // addClientFlags registers the flags every API-calling command shares.
@@ -36,7 +45,7 @@ func addClientFlags(cmd *cobra.Command) {
 // TENANTML_ENDPOINT / TENANTML_ACCESS_KEY_ID / TENANTML_SECRET_ACCESS_KEY,
 // then the profile file.
 func newAPIClient(cmd *cobra.Command) (*apiClient, error) {
-	c := &apiClient{http: &http.Client{Timeout: 60 * time.Second}}
+	c := &apiClient{http: &http.Client{Timeout: 60 * time.Second}, signer: v4.NewSigner()}
 	c.endpoint, _ = cmd.Flags().GetString("endpoint")
 	if c.endpoint == "" {
 		c.endpoint = os.Getenv("TENANTML_ENDPOINT")
@@ -46,6 +55,7 @@ func newAPIClient(cmd *cobra.Command) (*apiClient, error) {
 		profile = os.Getenv("TENANTML_PROFILE")
 	}
 	c.accessKeyID, c.secret = os.Getenv("TENANTML_ACCESS_KEY_ID"), os.Getenv("TENANTML_SECRET_ACCESS_KEY")
+	c.sessionToken, c.region = os.Getenv("TENANTML_SESSION_TOKEN"), os.Getenv("TENANTML_REGION")
 	if c.accessKeyID == "" || profile != "" {
 		if profile == "" {
 			profile = "default"
@@ -54,13 +64,19 @@ func newAPIClient(cmd *cobra.Command) (*apiClient, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.accessKeyID, c.secret = p["access_key_id"], p["secret_access_key"]
+		c.accessKeyID, c.secret, c.sessionToken = p["access_key_id"], p["secret_access_key"], p["session_token"]
+		if c.region == "" {
+			c.region = p["region"]
+		}
 		if c.endpoint == "" {
 			c.endpoint = p["endpoint"]
 		}
 	}
 	if c.endpoint == "" {
 		c.endpoint = "http://127.0.0.1:8080"
+	}
+	if c.region == "" {
+		c.region = "us-east-1"
 	}
 	c.endpoint = strings.TrimRight(c.endpoint, "/")
 	if c.accessKeyID == "" || c.secret == "" {
@@ -125,22 +141,26 @@ func (e *apiError) Error() string {
 
 // do sends a JSON request and decodes a JSON response into out (if not nil).
 func (c *apiClient) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
+	var payload []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("encode request: %w", err)
 		}
-		body = bytes.NewReader(b)
+		payload = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.endpoint+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.endpoint+path, bytes.NewReader(payload))
 	if err != nil {
 		return fmt.Errorf("build request: %w", err)
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.SetBasicAuth(c.accessKeyID, c.secret)
+	sum := sha256.Sum256(payload)
+	creds := aws.Credentials{AccessKeyID: c.accessKeyID, SecretAccessKey: c.secret, SessionToken: c.sessionToken}
+	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "tenantml", c.region, time.Now()); err != nil {
+		return fmt.Errorf("sign request: %w", err)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("call %s: %w", c.endpoint, err)
