@@ -189,6 +189,18 @@ const (
 	MaxPageSize     = 1000
 )
 
+// PageSize returns the page size f asks for: DefaultPageSize when Limit is
+// zero, EINVALID outside 1..MaxPageSize.
+func (f Filter) PageSize() (int, error) {
+	switch {
+	case f.Limit == 0:
+		return DefaultPageSize, nil
+	case f.Limit < 0 || f.Limit > MaxPageSize:
+		return 0, tenantml.Errorf(tenantml.EINVALID, "limit must be between 1 and %d", MaxPageSize)
+	}
+	return f.Limit, nil
+}
+
 // Update holds the fields an update may change; nil means unchanged.
 type Update struct {
 	DisplayName *string            `json:"displayName,omitempty"`

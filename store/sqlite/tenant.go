@@ -53,7 +53,7 @@ func (s *TenantService) FindTenant(ctx context.Context, id string) (*tenant.Tena
 
 // ListTenants is the operator-wide listing, ordered by ID.
 func (s *TenantService) ListTenants(ctx context.Context, f tenant.Filter) ([]*tenant.Tenant, string, error) {
-	limit, err := pageLimit(f.Limit)
+	limit, err := f.PageSize()
 	if err != nil {
 		return nil, "", err
 	}
@@ -181,16 +181,6 @@ func scanTenant(row scanner) (*tenant.Tenant, error) {
 		t.DeletionRequestedAt = &at
 	}
 	return &t, nil
-}
-
-func pageLimit(n int) (int, error) {
-	switch {
-	case n == 0:
-		return tenant.DefaultPageSize, nil
-	case n < 0 || n > tenant.MaxPageSize:
-		return 0, tenantml.Errorf(tenantml.EINVALID, "limit must be between 1 and %d", tenant.MaxPageSize)
-	}
-	return n, nil
 }
 
 func nonNil(m map[string]string) map[string]string {
