@@ -177,7 +177,7 @@ func (s *server) buildHandler() error {
 	queries := api.NewQueryRouter(&awsPipeline, stsProtocol)
 	(&apists.Surface{Pipeline: &awsPipeline, Protocol: stsProtocol}).Register(queries)
 	s.registerIAM(queries, &awsPipeline)
-	srv.Handle("POST /{$}", queries)
+	srv.Handle("POST /{$}", s.withKMS(queries, &awsPipeline))
 	srv.Handle("GET /{$}", queries)
 	(&manage.Tenants{Service: s.onboarding(s.store.Tenants()), Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
 	s.registerAudit(srv, pipeline)
