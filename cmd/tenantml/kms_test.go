@@ -188,6 +188,19 @@ func TestKMS_AWSCLI(t *testing.T) {
 		kmsCall(t, ts, acmeKey, acmeSecret, nil, "tag-resource", "--key-id", meta.KeyId, "--tags", "TagKey=team,TagValue=risk")
 	})
 
+	t.Run("ErrKeyPolicyExcludesCaller", func(t *testing.T) {
+		// A key policy naming only another principal overrides acme-ops'
+		// kms:* identity policy: the key policy must allow too.
+		var k struct{ KeyMetadata struct{ KeyId string } }
+		kmsCall(t, ts, acmeKey, acmeSecret, &k, "create-key")
+		only := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + ts.cfg.AccountID + `:user/acme-admin"},"Action":"kms:*","Resource":"*"}]}`
+		kmsCall(t, ts, acmeKey, acmeSecret, nil, "put-key-policy", "--key-id", k.KeyMetadata.KeyId, "--policy-name", "default", "--policy", only)
+		out, err := awsCLI(t, ts, acmeKey, acmeSecret, "", "kms", "describe-key", "--key-id", k.KeyMetadata.KeyId)
+		if err == nil || !strings.Contains(out, "AccessDeniedException") {
+			t.Fatalf("describe-key under a key policy excluding the caller: %v\n%s", err, out)
+		}
+	})
+
 	for _, tc := range []struct {
 		name, keyID, secret string
 		args                []string
