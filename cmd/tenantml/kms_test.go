@@ -188,6 +188,49 @@ func TestKMS_AWSCLI(t *testing.T) {
 		kmsCall(t, ts, acmeKey, acmeSecret, nil, "tag-resource", "--key-id", meta.KeyId, "--tags", "TagKey=team,TagValue=risk")
 	})
 
+	t.Run("RoleSessionTenant", func(t *testing.T) {
+		// The tenant of a role session is its TenantID session tag.
+		ctx := context.Background()
+		brokerKey, brokerSecret := kmsUser(t, ts, "broker", "", "")
+		broker := "arn:aws:iam::" + ts.cfg.AccountID + ":user/broker"
+		trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + broker + `"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
+		root := iamClient(ts, rootKeyID, rootSecret)
+		if _, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("tenant-kms"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+			t.Fatalf("CreateRole: %v", err)
+		}
+		if _, err := root.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("tenant-kms"), PolicyName: aws.String("kms"), PolicyDocument: aws.String(kmsAllow)}); err != nil {
+			t.Fatalf("PutRolePolicy: %v", err)
+		}
+		for _, tc := range []struct {
+			tenant string
+			want   string // "" for success
+		}{{"acme", ""}, {"globex", "NotFoundException"}} {
+			t.Run(tc.tenant, func(t *testing.T) {
+				out, err := awsCLI(t, ts, brokerKey, brokerSecret, "", "sts", "assume-role", "--role-arn", "arn:aws:iam::"+ts.cfg.AccountID+":role/tenant-kms",
+					"--role-session-name", tc.tenant, "--tags", "Key=TenantID,Value="+tc.tenant)
+				if err != nil {
+					t.Fatalf("aws sts assume-role: %v\n%s", err, out)
+				}
+				var assumed struct {
+					Credentials struct{ AccessKeyId, SecretAccessKey, SessionToken string }
+				}
+				if err := json.Unmarshal([]byte(out), &assumed); err != nil {
+					t.Fatalf("%v in %s", err, out)
+				}
+				c := assumed.Credentials
+				out, err = awsCLI(t, ts, c.AccessKeyId, c.SecretAccessKey, c.SessionToken, "kms", "decrypt", "--ciphertext-blob", "fileb://"+ctFile, "--encryption-context", "model=fraud,version=3")
+				switch {
+				case tc.want == "" && err != nil:
+					t.Fatalf("decrypt as the %s session: %v\n%s", tc.tenant, err, out)
+				case tc.want == "" && !strings.Contains(out, base64.StdEncoding.EncodeToString(plain)):
+					t.Fatalf("decrypt as the %s session = %s", tc.tenant, out)
+				case tc.want != "" && (err == nil || !strings.Contains(out, tc.want)):
+					t.Fatalf("decrypt as the %s session: %v\n%s; want %s", tc.tenant, err, out, tc.want)
+				}
+			})
+		}
+	})
+
 	t.Run("ErrKeyPolicyExcludesCaller", func(t *testing.T) {
 		// A key policy naming only another principal overrides acme-ops'
 		// kms:* identity policy: the key policy must allow too.
