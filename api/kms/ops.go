@@ -32,6 +32,7 @@ type request struct {
 	SourceEncryptionContext      map[string]string `json:"SourceEncryptionContext"`
 	DestinationKeyID             string            `json:"DestinationKeyId"`
 	DestinationEncryptionContext map[string]string `json:"DestinationEncryptionContext"`
+	TagKeys                      []string          `json:"TagKeys"`
 	AliasName                    string            `json:"AliasName"`
 	TargetKeyID                  string            `json:"TargetKeyId"`
 	RotationPeriodInDays         int               `json:"RotationPeriodInDays"`
@@ -312,5 +313,30 @@ func (s *Surface) operations() map[string]operation {
 		"TagResource": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			return struct{}{}, k.TagResource(ctx, t, in.KeyID, toTags(in.Tags))
 		}},
+		"UntagResource": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+			return struct{}{}, k.UntagResource(ctx, t, in.KeyID, in.TagKeys)
+		}},
+		"ListResourceTags": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+			list, err := k.ListResourceTags(ctx, t, in.KeyID)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]tag, len(list))
+			for i, g := range list {
+				out[i] = tag{g.Key, g.Value}
+			}
+			return map[string]any{"Tags": out, "Truncated": false}, nil
+		}},
+		"DisableKeyRotation": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+			return struct{}{}, k.DisableKeyRotation(ctx, t, in.KeyID)
+		}},
+		"UpdateAlias": {func(ctx context.Context, t string, in *request) string { return s.keyARN(ctx, t, in.TargetKeyID) },
+			func(ctx context.Context, t string, in *request) (any, error) {
+				return struct{}{}, k.UpdateAlias(ctx, t, in.AliasName, in.TargetKeyID)
+			}},
+		"DeleteAlias": {func(ctx context.Context, t string, in *request) string { return s.keyARN(ctx, t, in.AliasName) },
+			func(ctx context.Context, t string, in *request) (any, error) {
+				return struct{}{}, k.DeleteAlias(ctx, t, in.AliasName)
+			}},
 	}
 }

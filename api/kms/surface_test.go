@@ -189,6 +189,42 @@ func TestSurface_ServeHTTP(t *testing.T) {
 					t.Errorf("globex ListAliases = %v", out)
 				}
 			}},
+		{name: "TagUntagList", tenant: "acme", op: "TagResource", body: `{"KeyId":"` + acme.KeyID + `","Tags":[{"TagKey":"a","TagValue":"1"},{"TagKey":"b","TagValue":"2"}]}`, status: 200,
+			check: func(t *testing.T, _ map[string]any) {
+				if status, out := f.call(t, "acme", "UntagResource", `{"KeyId":"`+acme.KeyID+`","TagKeys":["a"]}`); status != 200 {
+					t.Fatalf("UntagResource: %d %v", status, out)
+				}
+				status, out := f.call(t, "acme", "ListResourceTags", `{"KeyId":"`+acme.KeyID+`"}`)
+				tags, _ := out["Tags"].([]any)
+				if status != 200 || len(tags) != 1 || tags[0].(map[string]any)["TagKey"] != "b" {
+					t.Fatalf("ListResourceTags: %d %v", status, out)
+				}
+			}},
+		{name: "AliasUpdateDelete", tenant: "acme", op: "CreateAlias", body: `{"AliasName":"alias/tmp","TargetKeyId":"` + acme.KeyID + `"}`, status: 200, asked: "kms:CreateAlias " + acme.Arn,
+			check: func(t *testing.T, _ map[string]any) {
+				if status, out := f.call(t, "acme", "UpdateAlias", `{"AliasName":"alias/tmp","TargetKeyId":"`+acme.Arn+`"}`); status != 200 {
+					t.Fatalf("UpdateAlias: %d %v", status, out)
+				}
+				if status, out := f.call(t, "acme", "DeleteAlias", `{"AliasName":"alias/tmp"}`); status != 200 || f.authz.last() != "kms:DeleteAlias "+acme.Arn {
+					t.Fatalf("DeleteAlias: %d %v, authorized %q", status, out, f.authz.last())
+				}
+				if status, out := f.call(t, "acme", "DescribeKey", `{"KeyId":"alias/tmp"}`); status != 400 || out["__type"] != "NotFoundException" {
+					t.Fatalf("DescribeKey of a deleted alias: %d %v", status, out)
+				}
+			}},
+		{name: "RotationOnOff", tenant: "acme", op: "EnableKeyRotation", body: `{"KeyId":"` + acme.KeyID + `","RotationPeriodInDays":90}`, status: 200,
+			check: func(t *testing.T, _ map[string]any) {
+				_, on := f.call(t, "acme", "GetKeyRotationStatus", `{"KeyId":"`+acme.KeyID+`"}`)
+				if on["KeyRotationEnabled"] != true || on["RotationPeriodInDays"] != float64(90) {
+					t.Fatalf("GetKeyRotationStatus after enable: %v", on)
+				}
+				if status, out := f.call(t, "acme", "DisableKeyRotation", `{"KeyId":"`+acme.KeyID+`"}`); status != 200 {
+					t.Fatalf("DisableKeyRotation: %d %v", status, out)
+				}
+				if _, off := f.call(t, "acme", "GetKeyRotationStatus", `{"KeyId":"`+acme.KeyID+`"}`); off["KeyRotationEnabled"] != false {
+					t.Fatalf("GetKeyRotationStatus after disable: %v", off)
+				}
+			}},
 		{name: "ErrOtherTenantDescribe", tenant: "globex", op: "DescribeKey", body: `{"KeyId":"` + acme.KeyID + `"}`, status: 400, code: "NotFoundException"},
 		{name: "ErrOtherTenantAlias", tenant: "globex", op: "Encrypt", body: `{"KeyId":"alias/acme-data","Plaintext":"aGk="}`, status: 400, code: "NotFoundException"},
 		{name: "ErrOtherTenantDecrypt", tenant: "globex", op: "Decrypt", body: mustJSON(map[string]any{"CiphertextBlob": blob, "EncryptionContext": map[string]string{"a": "b"}}), status: 400, code: "NotFoundException"},
