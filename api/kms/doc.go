@@ -9,8 +9,14 @@
 //   - every operation runs through the shared api.Pipeline as
 //     "kms:<Operation>" on the ARN of the key it touches (a key ID, key ARN
 //     or alias is resolved within the caller's tenant; Decrypt without
-//     KeyId uses the key named in the ciphertext); CreateKey, ListKeys and
-//     ListAliases without KeyId act on "*";
+//     KeyId uses the key named in the ciphertext; alias operations use the
+//     target key); CreateKey, ListKeys and ListAliases without KeyId act
+//     on "*";
+//   - with Surface.Authorizer set, the key's policy takes part as the
+//     resource-based policy, which must allow as on AWS (the default key
+//     policy delegates to IAM); for a key the caller's tenant does not have
+//     the default policy stands in, so the answer is NotFoundException for
+//     a permitted caller and AccessDeniedException otherwise;
 //   - another tenant's key is indistinguishable from a missing one
 //     (NotFoundException);
 //   - blobs (Plaintext, CiphertextBlob) are base64 in JSON and timestamps
