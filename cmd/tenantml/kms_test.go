@@ -150,6 +150,33 @@ func TestKMS_AWSCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("ReEncryptAndDataKeyWithoutPlaintext", func(t *testing.T) {
+		var re struct{ CiphertextBlob, SourceKeyId, KeyId string }
+		kmsCall(t, ts, acmeKey, acmeSecret, &re, "re-encrypt", "--ciphertext-blob", "fileb://"+ctFile, "--source-encryption-context", "model=fraud,version=3",
+			"--destination-key-id", meta.KeyId, "--destination-encryption-context", "model=fraud,version=4")
+		if re.SourceKeyId != meta.Arn || re.KeyId != meta.Arn || re.CiphertextBlob == "" {
+			t.Fatalf("re-encrypt = %+v", re)
+		}
+		reBlob, err := base64.StdEncoding.DecodeString(re.CiphertextBlob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reFile := filepath.Join(t.TempDir(), "re")
+		if err := os.WriteFile(reFile, reBlob, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var dec struct{ Plaintext string }
+		kmsCall(t, ts, acmeKey, acmeSecret, &dec, "decrypt", "--ciphertext-blob", "fileb://"+reFile, "--encryption-context", "model=fraud,version=4")
+		if got, _ := base64.StdEncoding.DecodeString(dec.Plaintext); !bytes.Equal(got, plain) {
+			t.Fatalf("decrypt of the re-encrypted blob = %q", got)
+		}
+		var dk map[string]any
+		kmsCall(t, ts, acmeKey, acmeSecret, &dk, "generate-data-key-without-plaintext", "--key-id", meta.KeyId, "--number-of-bytes", "64")
+		if _, ok := dk["Plaintext"]; ok || dk["CiphertextBlob"] == "" || dk["KeyId"] != meta.Arn {
+			t.Fatalf("generate-data-key-without-plaintext = %v", dk)
+		}
+	})
+
 	t.Run("DisableAndDeletion", func(t *testing.T) {
 		var second struct{ KeyMetadata struct{ KeyId string } }
 		kmsCall(t, ts, acmeKey, acmeSecret, &second, "create-key")
