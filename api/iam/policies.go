@@ -160,24 +160,7 @@ func (s *Surface) registerPolicies(add func(string, resourceFunc, handler)) {
 	add("DetachRolePolicy", s.roleARN, attach(identity.KindRole, "RoleName", true))
 	add("AttachUserPolicy", s.userARN, attach(identity.KindUser, "UserName", false))
 	add("DetachUserPolicy", s.userARN, attach(identity.KindUser, "UserName", true))
-	add("ListAttachedRolePolicies", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
-		if err := required(f, "RoleName"); err != nil {
-			return nil, err
-		}
-		opt, err := listOptions(f)
-		if err != nil {
-			return nil, err
-		}
-		ps, next, err := s.Service.ListAttachedPolicies(ctx, s.AccountID, roleRef(f), opt)
-		if err != nil {
-			return nil, err
-		}
-		res := listAttachedResult{IsTruncated: next != "", Marker: next, AttachedPolicies: []xmlAttachedPolicy{}}
-		for _, p := range ps {
-			res.AttachedPolicies = append(res.AttachedPolicies, xmlAttachedPolicy{PolicyName: p.PolicyName, PolicyArn: p.PolicyARN})
-		}
-		return res, nil
-	})
+	add("ListAttachedRolePolicies", s.roleARN, s.listAttached("RoleName", roleRef))
 }
 
 type listPolicyVersionsResult struct {
@@ -222,4 +205,27 @@ func (s *Surface) registerPolicyExtras(add func(string, resourceFunc, handler)) 
 		}
 		return nil, s.Service.UpdateRole(ctx, s.AccountID, f.Get("RoleName"), f.Get("Description"), maxSession)
 	})
+}
+
+// listAttached answers ListAttached{Role,User}Policies: the managed
+// policies attached to the entity named by the nameParam parameter.
+func (s *Surface) listAttached(nameParam string, ref func(url.Values) identity.Ref) func(context.Context, url.Values, *authn.Principal) (any, error) {
+	return func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		if err := required(f, nameParam); err != nil {
+			return nil, err
+		}
+		opt, err := listOptions(f)
+		if err != nil {
+			return nil, err
+		}
+		ps, next, err := s.Service.ListAttachedPolicies(ctx, s.AccountID, ref(f), opt)
+		if err != nil {
+			return nil, err
+		}
+		res := listAttachedResult{IsTruncated: next != "", Marker: next, AttachedPolicies: []xmlAttachedPolicy{}}
+		for _, p := range ps {
+			res.AttachedPolicies = append(res.AttachedPolicies, xmlAttachedPolicy{PolicyName: p.PolicyName, PolicyArn: p.PolicyARN})
+		}
+		return res, nil
+	}
 }

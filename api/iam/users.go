@@ -242,22 +242,5 @@ func (s *Surface) registerUserExtras(add func(string, resourceFunc, handler)) {
 		}
 		return nil, s.Service.DeleteUserPermissionsBoundary(ctx, s.AccountID, f.Get("UserName"))
 	})
-	add("ListAttachedUserPolicies", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
-		if err := required(f, "UserName"); err != nil {
-			return nil, err
-		}
-		opt, err := listOptions(f)
-		if err != nil {
-			return nil, err
-		}
-		ps, next, err := s.Service.ListAttachedPolicies(ctx, s.AccountID, userRef(f), opt)
-		if err != nil {
-			return nil, err
-		}
-		res := listAttachedResult{IsTruncated: next != "", Marker: next, AttachedPolicies: []xmlAttachedPolicy{}}
-		for _, p := range ps {
-			res.AttachedPolicies = append(res.AttachedPolicies, xmlAttachedPolicy{PolicyName: p.PolicyName, PolicyArn: p.PolicyARN})
-		}
-		return res, nil
-	})
+	add("ListAttachedUserPolicies", s.userARN, s.listAttached("UserName", userRef))
 }
