@@ -55,13 +55,19 @@ type Config struct {
 	// S3PartSize is the multipart upload part size (default 5 MiB, the S3
 	// minimum); uploads run one part at a time so memory stays bounded.
 	S3PartSize int
-	// SkipDigestOnRead turns off the re-hash of the plaintext on Get. The
-	// digest stays authenticated (it is bound into the data key's
-	// encryption context, and the streaming AEAD authenticates every
-	// segment and the end of the stream under that key), so this trades a
-	// redundant check for read throughput. The default (false) verifies
-	// the SHA-256 on every read.
-	SkipDigestOnRead bool
+	// RehashOnRead makes Get recompute the plaintext's SHA-256 and compare
+	// it with the manifest's at the end of the stream. It is off by
+	// default because it is redundant: the size and SHA-256 are bound into
+	// the data key's encryption context (a manifest that alters them does
+	// not unwrap its key) and the AEAD authenticates every segment and the
+	// end of the stream under that key, so a body that decrypts is the one
+	// whose digest was recorded. Turning it on is an independent check at
+	// the cost of read throughput (SHA-256 runs on one core).
+	RehashOnRead bool
+	// DecryptWorkers is how many goroutines decrypt one read's segments;
+	// default one per core (GOMAXPROCS) up to 4. Each holds about two
+	// 1 MiB buffers.
+	DecryptWorkers int
 }
 
 // Store is the per-tenant encrypted artifact store. It is safe for

@@ -339,12 +339,12 @@ func TestStore_CryptoShred(t *testing.T) {
 	}
 }
 
-// With SkipDigestOnRead the AEAD alone guards the body: a round trip works
-// and tampering is still detected.
-func TestStore_GetSkipDigest(t *testing.T) {
+// With RehashOnRead and a single decryption worker a round trip works and
+// tampering is detected.
+func TestStore_GetRehash(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	fast := artifact.New(artifact.Config{URL: "file://" + f.dir, Keys: f.keys, SkipDigestOnRead: true})
+	fast := artifact.New(artifact.Config{URL: "file://" + f.dir, Keys: f.keys, RehashOnRead: true, DecryptWorkers: 1})
 	if err := fast.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

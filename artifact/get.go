@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"strings"
 
 	"gocloud.dev/blob"
@@ -59,10 +61,12 @@ func (s *Store) Stat(ctx context.Context, tenant, key, version string) (*Info, e
 	return m.info(), nil
 }
 
-// Get opens the artifact for streaming decryption. The reader verifies each
-// 1 MiB segment as it goes and the plaintext's size and SHA-256 at the end:
-// it returns an error wrapping ErrIntegrity instead of io.EOF if they do not
-// match, so only a reader drained to io.EOF has delivered the artifact.
+// Get opens the artifact for streaming decryption. The reader opens 1 MiB
+// segments on several cores, serves them in order and authenticates each
+// one before serving it; it returns an error wrapping ErrIntegrity instead
+// of io.EOF if any segment, the end of the stream or (with
+// Config.RehashOnRead) the SHA-256 does not match, so only a reader drained
+// to io.EOF has delivered the artifact. Close it even after an error.
 func (s *Store) Get(ctx context.Context, tenant, key, version string) (io.ReadCloser, *Info, error) {
 	rf, err := s.ref(tenant, key, version)
 	if err != nil {
@@ -76,47 +80,56 @@ func (s *Store) Get(ctx context.Context, tenant, key, version string) (io.ReadCl
 	if err != nil {
 		return nil, nil, fmt.Errorf("unwrap data key: %w", err)
 	}
-	cipher, err := newStreamCipher(dk.Plaintext)
-	clear(dk.Plaintext)
+	want, err := hex.DecodeString(m.SHA256)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrIntegrity, err)
+		clear(dk.Plaintext)
+		return nil, nil, fmt.Errorf("%w: manifest digest: %w", ErrIntegrity, err)
 	}
-	br, err := s.bucket.NewReader(ctx, m.Body, nil)
+	lay := layout{segment: segmentSize, size: m.Size}
+	if lay.ciphertextSize() != m.CiphertextSize {
+		clear(dk.Plaintext)
+		return nil, nil, fmt.Errorf("%w: manifest ciphertext size %d does not fit plaintext size %d", ErrIntegrity, m.CiphertextSize, m.Size)
+	}
+	// A file body (fileblob) offers random access: then the decryption
+	// workers read their own segments in parallel.
+	var file *os.File
+	br, err := s.bucket.NewReader(ctx, m.Body, &blob.ReaderOptions{BeforeRead: func(as func(any) bool) error {
+		as(&file)
+		return nil
+	}})
 	if gcerrors.Code(err) == gcerrors.NotFound {
+		clear(dk.Plaintext)
 		return nil, nil, notFound()
 	}
 	if err != nil {
+		clear(dk.Plaintext)
 		return nil, nil, fmt.Errorf("open artifact body: %w", err)
 	}
-	dr, err := cipher.NewDecryptingReader(bodyReader{br}, streamAD(rf.tenant, rf.key, rf.version))
+	dr, err := newDecryptingReader(br, dk.Plaintext, streamAD(rf.tenant, rf.key, rf.version), lay,
+		decryptOptions{at: readerAt(file), workers: s.decryptWorkers(), rehash: s.cfg.RehashOnRead, want: want})
+	clear(dk.Plaintext)
 	if err != nil {
 		br.Close()
-		return nil, nil, fmt.Errorf("%w: %w", ErrIntegrity, err)
+		return nil, nil, err
 	}
-	want, err := hex.DecodeString(m.SHA256)
-	if err != nil {
-		br.Close()
-		return nil, nil, fmt.Errorf("%w: manifest digest: %w", ErrIntegrity, err)
-	}
-	return newVerifyingReader(dr, br, want, m.Size, !s.cfg.SkipDigestOnRead), m.info(), nil
+	return dr, m.info(), nil
 }
 
-// bodyError marks an I/O error of the body reader, to tell it from a
-// decryption failure.
-type bodyError struct{ err error }
-
-func (e bodyError) Error() string { return e.err.Error() }
-
-// bodyReader tags the body's I/O errors, passing io.EOF and
-// io.ErrUnexpectedEOF through untouched for the AEAD reader.
-type bodyReader struct{ r io.Reader }
-
-func (b bodyReader) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		err = bodyError{err}
+// readerAt is f as an io.ReaderAt, or nil when there is no file.
+func readerAt(f *os.File) io.ReaderAt {
+	if f == nil {
+		return nil
 	}
-	return n, err
+	return f
+}
+
+// decryptWorkers is Config.DecryptWorkers or, by default, one per
+// available core up to maxDecryptWorkers.
+func (s *Store) decryptWorkers() int {
+	if s.cfg.DecryptWorkers > 0 {
+		return s.cfg.DecryptWorkers
+	}
+	return min(runtime.GOMAXPROCS(0), maxDecryptWorkers)
 }
 
 // Delete removes an artifact: its manifest first (so it disappears at

@@ -23,6 +23,7 @@ type config struct {
 	Store           string
 	StoreAdmin      string
 	Blob            string
+	ArtifactRehash  bool
 	LogLevel        string
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
@@ -64,6 +65,15 @@ func settings() []setting {
 		{name: "store-admin", secret: true, help: "optional postgres:// URL of the owner role that runs migrations and creates the app role",
 			set: func(c *config, v string) error { c.StoreAdmin = v; return nil }, get: func(c *config) string { return c.StoreAdmin }},
 		stringSetting("blob", "", "artifact storage URL: empty for files under <data-dir>/blobs, or s3://bucket?endpoint=http://host:9000&region=us-east-1&use_path_style=true", func(c *config) *string { return &c.Blob }),
+		{name: "artifact-rehash", def: "false", help: "recompute every artifact's SHA-256 on each read, an independent check beside the AEAD (reads then run at one core's SHA-256 speed)",
+			set: func(c *config, v string) error {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return fmt.Errorf("artifact-rehash %q is not true or false", v)
+				}
+				c.ArtifactRehash = b
+				return nil
+			}, get: func(c *config) string { return strconv.FormatBool(c.ArtifactRehash) }},
 		stringSetting("log-level", "info", "log level: debug, info, warn, error", func(c *config) *string { return &c.LogLevel }),
 		{name: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown drains in-flight requests",
 			set: func(c *config, v string) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 
 func TestLoadConfig_Precedence(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "tenantml.yaml")
-	if err := os.WriteFile(file, []byte("listen: 127.0.0.1:7000\nregion: eu-west-1\nlog-level: warn\nshutdown-timeout: 5s\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("listen: 127.0.0.1:7000\nregion: eu-west-1\nlog-level: warn\nshutdown-timeout: 5s\nartifact-rehash: true\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"TENANTML_REGION": "eu-central-1", "TENANTML_LOG_LEVEL": "debug"}
@@ -28,6 +29,7 @@ func TestLoadConfig_Precedence(t *testing.T) {
 		{"env over file", c.Region, "eu-central-1"},
 		{"flag over env", c.LogLevel, "error"},
 		{"file duration", c.ShutdownTimeout.String(), (5 * time.Second).String()},
+		{"file bool", strconv.FormatBool(c.ArtifactRehash), "true"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -56,6 +58,7 @@ func TestLoadConfig_Errors(t *testing.T) {
 		{"ErrAccount", map[string]string{"TENANTML_ACCOUNT_ID": "12345"}, "12 digits"},
 		{"ErrDuration", map[string]string{"TENANTML_SHUTDOWN_TIMEOUT": "soon"}, "TENANTML_SHUTDOWN_TIMEOUT"},
 		{"ErrHalfRoot", map[string]string{"TENANTML_ROOT_ACCESS_KEY_ID": "AKIAX"}, "set both"},
+		{"ErrBool", map[string]string{"TENANTML_ARTIFACT_REHASH": "maybe"}, "artifact-rehash"},
 		{"ErrLogLevel", map[string]string{"TENANTML_LOG_LEVEL": "loud"}, "log-level"},
 	}
 	for _, tt := range tests {
