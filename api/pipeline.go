@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -87,6 +88,26 @@ type Op struct {
 	// Handle does the work. It writes its response to w (buffered by the
 	// pipeline) or returns an error, which the pipeline writes.
 	Handle func(w http.ResponseWriter, r *http.Request, c *authn.Principal) error
+	// Stream, when set, is used instead of Handle for responses too large
+	// to buffer (artifact downloads). It returns the status, headers and
+	// body to send, or an error, which the pipeline writes as for Handle.
+	// The audit record (with the returned status) is made durable before
+	// the first byte is sent; if it cannot be, the body is closed unread and
+	// the answer is 503. A body that fails mid-stream aborts the
+	// connection (the client sees a response shorter than its
+	// Content-Length) and is logged at error level with the request ID.
+	Stream func(r *http.Request, c *authn.Principal) (*Stream, error)
+}
+
+// Stream is a streamed response of an Op.
+type Stream struct {
+	// Status is the HTTP status; 0 means 200.
+	Status int
+	// Header holds the response headers; set Content-Length so that a
+	// client can tell an aborted stream from a complete one.
+	Header http.Header
+	// Body is the response body, closed by the pipeline; nil for none.
+	Body io.ReadCloser
 }
 
 // ErrorWriter writes an error in a surface's wire format.
@@ -128,8 +149,12 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 		SourceIP:  sourceIP(r),
 		UserAgent: r.UserAgent(),
 	}
+	if op.Stream != nil {
+		p.serveStream(w, r, op, rec, start)
+		return
+	}
 	buf := newBufferedResponse()
-	err := p.run(buf, r, op, rec)
+	err := p.run(r, op, rec, func(r *http.Request, c *authn.Principal) error { return op.Handle(buf, r, c) })
 	if err != nil {
 		p.writeError(buf.reset(), r, err)
 		rec.ErrorCode = ErrorCode(err)
@@ -144,8 +169,90 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 	buf.flushTo(w)
 }
 
-// run authenticates, authorizes and handles, filling rec as it learns.
-func (p *Pipeline) run(w *bufferedResponse, r *http.Request, op Op, rec *AuditRecord) error {
+// serveStream is serve for an Op with Stream: errors are buffered and
+// audited as in serve; a stream is audited first, then sent unbuffered.
+func (p *Pipeline) serveStream(w http.ResponseWriter, r *http.Request, op Op, rec *AuditRecord, start time.Time) {
+	var st *Stream
+	err := p.run(r, op, rec, func(r *http.Request, c *authn.Principal) error {
+		s, err := op.Stream(r, c)
+		if err != nil {
+			if s != nil && s.Body != nil {
+				_ = s.Body.Close()
+			}
+			return err
+		}
+		if s == nil {
+			return tenantml.Errorf(tenantml.EINTERNAL, "stream handler returned no response")
+		}
+		st = s
+		return nil
+	})
+	if err != nil {
+		buf := newBufferedResponse()
+		p.writeError(buf, r, err)
+		rec.ErrorCode, rec.Status, rec.Latency = ErrorCode(err), buf.status, p.Now().Sub(start)
+		if aerr := p.Audit.Record(r.Context(), rec); aerr != nil {
+			p.auditFailed(w, r, rec, aerr)
+			return
+		}
+		buf.flushTo(w)
+		return
+	}
+	if st.Body != nil {
+		defer st.Body.Close()
+	}
+	rec.Status = st.Status
+	if rec.Status == 0 {
+		rec.Status = http.StatusOK
+	}
+	rec.Latency = p.Now().Sub(start)
+	if aerr := p.Audit.Record(r.Context(), rec); aerr != nil {
+		p.auditFailed(w, r, rec, aerr)
+		return
+	}
+	for k, v := range st.Header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Status)
+	if st.Body == nil || r.Method == http.MethodHead {
+		return
+	}
+	cw := &clientWriter{w: w}
+	n, err := io.Copy(cw, st.Body)
+	if err == nil {
+		return
+	}
+	if cw.err != nil { // the client went away: nothing to tell it
+		p.Log.InfoContext(r.Context(), "client stopped reading a streamed response", "requestId", rec.RequestID, "action", op.Action, "bytes", n, "error", cw.err)
+		return
+	}
+	p.Log.ErrorContext(r.Context(), "streamed response failed; aborting the connection", "requestId", rec.RequestID, "action", op.Action, "resource", rec.Resource, "bytes", n, "error", err)
+	panic(http.ErrAbortHandler)
+}
+
+// auditFailed answers 503 for a request whose audit record failed.
+func (p *Pipeline) auditFailed(w http.ResponseWriter, r *http.Request, rec *AuditRecord, aerr error) {
+	p.Log.ErrorContext(r.Context(), "audit record failed; refusing request", "requestId", rec.RequestID, "action", rec.Action, "error", aerr)
+	p.writeError(w, r, &tenantml.Error{Code: tenantml.EUNAVAILABLE, Message: "the audit log is unavailable; the request was not completed", Err: aerr})
+}
+
+// clientWriter remembers the first write error, so that a failure of the
+// client's connection is told apart from a failure of the body.
+type clientWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *clientWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// run authenticates, authorizes and calls handle, filling rec as it learns.
+func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*http.Request, *authn.Principal) error) error {
 	caller, err := p.Authn.Authenticate(r)
 	if err != nil {
 		rec.Decision = Decision{Effect: "ImplicitlyDenied", Reason: "authentication failed"}
@@ -160,7 +267,7 @@ func (p *Pipeline) run(w *bufferedResponse, r *http.Request, op Op, rec *AuditRe
 	}
 	if op.AlwaysAllowed != "" {
 		rec.Decision = Decision{Effect: "Allowed", Reason: op.AlwaysAllowed}
-		return op.Handle(w, r.WithContext(authn.NewContext(r.Context(), caller)), caller)
+		return handle(r.WithContext(authn.NewContext(r.Context(), caller)), caller)
 	}
 	d, err := p.Authz.Authorize(withRequest(r.Context(), r), caller, op.Action, rec.Resource)
 	if err != nil {
@@ -171,7 +278,7 @@ func (p *Pipeline) run(w *bufferedResponse, r *http.Request, op Op, rec *AuditRe
 	if !d.Allowed() {
 		return &tenantml.Error{Code: tenantml.EFORBIDDEN, Message: deniedMessage(caller, op.Action, rec.Resource, d)}
 	}
-	return op.Handle(w, r.WithContext(authn.NewContext(r.Context(), caller)), caller)
+	return handle(r.WithContext(authn.NewContext(r.Context(), caller)), caller)
 }
 
 // deniedMessage is the AWS-style explanation a denied caller reads. It names
