@@ -59,6 +59,26 @@
 // ciphertext blob format, encryption-context canonicalisation and the
 // per-tenant scoping of every operation.
 //
+// # Keyset cache
+//
+// Building a key's AEAD — the KEK unwrap (a remote call with an external
+// KMS), the keyset parse and the primitive construction — happens once per
+// key version: a Service keeps the built primitive in a bounded LRU cache
+// (Config.KeysetCacheSize, default 1,024; negative disables it). The cache
+// saves only that step. Every call still reads the key record from the
+// store and checks its tenant and state, so a key disabled, scheduled for
+// deletion or destroyed by another process sharing the store is refused on
+// the next call. Entries are keyed by tenant, key ID and the SHA-256 of the
+// exact wrapped keyset in the record, so a rotation, a rewrap or any other
+// change of the keyset misses, and no tenant can hit another's entry.
+// Destroy, DestroyDue and EraseTenant evict the destroyed keys' entries (a
+// primitive built from a record read before the eviction is not cached
+// after it); a key another process destroyed is evicted here when it is
+// next named and found missing, by EraseTenant of its tenant, or by LRU
+// eviction. Eviction drops the cache's reference to the primitive; as with
+// any Go heap object, the bytes are not wiped but left to the collector.
+// The cache lives in the Service; there is no package-level state.
+//
 // # Persistence
 //
 // Records are kept behind Store (small: get/put/list/delete by tenant with

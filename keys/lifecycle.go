@@ -39,6 +39,9 @@ func (s *Service) rotate(ctx context.Context, l *loaded, now time.Time, typ stri
 	if l.rec.Keyset, err = s.wrap(ctx, l.rec.Tenant, l.rec.ID, nh); err != nil {
 		return internalErr("rotate", err)
 	}
+	if l.rotated, err = aead.New(nh); err != nil {
+		return internalErr("rotate", err)
+	}
 	n := l.doc.Meta.CurrentVersion + 1
 	l.doc.Versions = append(l.doc.Versions, versionDoc{Number: n, TinkID: tinkID, Created: now, RotationType: typ})
 	l.doc.Meta.CurrentVersion = n
@@ -62,6 +65,7 @@ func (s *Service) RotateKeyOnDemand(ctx context.Context, tenant, keyID string) (
 	if err != nil {
 		return 0, err
 	}
+	s.cacheRotated(l)
 	return l.doc.Meta.CurrentVersion, nil
 }
 
@@ -132,7 +136,7 @@ func (s *Service) RotateDue(ctx context.Context, now time.Time) ([]KeyRef, error
 		if !d.Rotation.Enabled || d.Meta.KeyState != StateEnabled || d.Rotation.Next.After(now) {
 			return nil
 		}
-		_, err := s.update(ctx, tenant, d.Meta.KeyID, func(l *loaded) error {
+		l, err := s.update(ctx, tenant, d.Meta.KeyID, func(l *loaded) error {
 			if !l.doc.Rotation.Enabled || l.doc.Rotation.Next.After(now) {
 				return errSkip
 			}
@@ -142,6 +146,7 @@ func (s *Service) RotateDue(ctx context.Context, now time.Time) ([]KeyRef, error
 			return nil
 		}
 		if err == nil {
+			s.cacheRotated(l)
 			done = append(done, KeyRef{Tenant: tenant, KeyID: d.Meta.KeyID})
 		}
 		return err
@@ -239,6 +244,9 @@ func (s *Service) Destroy(ctx context.Context, tenant, keyID string) (DestroyedK
 }
 
 func (s *Service) destroy(ctx context.Context, l *loaded, now time.Time) (DestroyedKey, error) {
+	// Evict after the delete: a record read before the eviction is then
+	// never cached (see primitiveCache.put), one read after it is gone.
+	defer s.cache.dropKey(keyRef{l.rec.Tenant, l.rec.ID})
 	m := l.doc.Meta
 	rep := DestroyedKey{
 		Tenant: l.rec.Tenant, KeyID: l.rec.ID, Arn: m.Arn, StateBefore: m.KeyState,
@@ -365,6 +373,9 @@ func (s *Service) EraseTenant(ctx context.Context, tenant string, opts EraseOpti
 		ls = append(ls, l)
 	}
 	rep := &ErasureReport{Tenant: tenant, Override: opts.Override}
+	// Each destroy evicts its key; this also drops any entry of a key
+	// another process destroyed.
+	defer s.cache.dropTenant(tenant)
 	for _, l := range ls {
 		d, err := s.destroy(ctx, l, now)
 		if err != nil {

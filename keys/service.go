@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -31,6 +32,13 @@ type Config struct {
 	Now func() time.Time
 	// Rand is the source of key IDs and data keys; default crypto/rand.
 	Rand io.Reader
+	// KeysetCacheSize bounds the number of built keyset primitives kept in
+	// memory, so the KEK unwrap, keyset parse and primitive construction
+	// happen once per key version rather than on every cryptographic call
+	// (LRU eviction). 0 means DefaultKeysetCacheSize; negative disables
+	// the cache. The key record is still read, and the key's state
+	// checked, on every call; see the package documentation.
+	KeysetCacheSize int
 }
 
 // Service is the per-tenant key management service. It is safe for
@@ -44,6 +52,7 @@ type Service struct {
 	account string
 	now     func() time.Time
 	rand    io.Reader
+	cache   *primitiveCache // nil when disabled
 }
 
 // New returns a Service with cfg's defaults filled in.
@@ -51,7 +60,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil || cfg.KEK == nil {
 		return nil, fmt.Errorf("new key service: store and kek are required")
 	}
-	s := &Service{store: cfg.Store, kek: cfg.KEK, region: cfg.Region, account: cfg.Account, now: cfg.Now, rand: cfg.Rand}
+	s := &Service{store: cfg.Store, kek: cfg.KEK, region: cfg.Region, account: cfg.Account, now: cfg.Now, rand: cfg.Rand, cache: newPrimitiveCache(cfg.KeysetCacheSize)}
 	if s.region == "" {
 		s.region = "us-east-1"
 	}
@@ -92,6 +101,11 @@ func (s *Service) AliasARN(name string) string {
 type loaded struct {
 	rec *Record
 	doc *keyDoc
+	// epoch is the cache's eviction epoch read before the record was.
+	epoch uint64
+	// rotated is the primitive of the keyset rotate wrote into rec, to
+	// cache once the record is stored.
+	rotated tink.AEAD
 }
 
 func checkTenant(tenant string) error {
@@ -148,8 +162,11 @@ func (s *Service) load(ctx context.Context, tenant, ident string) (*loaded, erro
 }
 
 func (s *Service) loadID(ctx context.Context, tenant, id, ident string) (*loaded, error) {
+	epoch := s.cache.currentEpoch()
 	rec, err := s.store.GetKey(ctx, tenant, id)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+		// Destroyed, perhaps by another process: forget its material here too.
+		s.cache.forget(keyRef{tenant, id})
 		return nil, errNotFound(ident)
 	}
 	if err != nil {
@@ -163,7 +180,7 @@ func (s *Service) loadID(ctx context.Context, tenant, id, ident string) (*loaded
 	if err != nil {
 		return nil, internalErr("load key", err)
 	}
-	return &loaded{rec: rec, doc: doc}, nil
+	return &loaded{rec: rec, doc: doc, epoch: epoch}, nil
 }
 
 const maxUpdateAttempts = 5
@@ -231,7 +248,14 @@ func (s *Service) unwrap(ctx context.Context, l *loaded) (*keyset.Handle, error)
 	return h, nil
 }
 
+// primitive returns the AEAD of a loaded key's keyset, from the cache when
+// it holds the primitive of this tenant's key built from exactly the
+// wrapped keyset in l.rec. The caller has checked the key's state.
 func (s *Service) primitive(ctx context.Context, l *loaded) (tink.AEAD, error) {
+	ref, digest := keyRef{l.rec.Tenant, l.rec.ID}, sha256.Sum256(l.rec.Keyset)
+	if a, ok := s.cache.get(ref, digest); ok {
+		return a, nil
+	}
 	h, err := s.unwrap(ctx, l)
 	if err != nil {
 		return nil, err
@@ -240,7 +264,16 @@ func (s *Service) primitive(ctx context.Context, l *loaded) (tink.AEAD, error) {
 	if err != nil {
 		return nil, internalErr("keyset primitive", err)
 	}
+	s.cache.put(ref, digest, a, l.epoch)
 	return a, nil
+}
+
+// cacheRotated caches the primitive rotate built for the keyset now stored
+// in l.rec.
+func (s *Service) cacheRotated(l *loaded) {
+	if l.rotated != nil {
+		s.cache.put(keyRef{l.rec.Tenant, l.rec.ID}, sha256.Sum256(l.rec.Keyset), l.rotated, l.epoch)
+	}
 }
 
 // CreateKeyInput is CreateKey's request.
