@@ -281,6 +281,14 @@ func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*ht
 	return handle(r.WithContext(authn.NewContext(r.Context(), caller)), caller)
 }
 
+// AuthorizeRequest asks the pipeline's authorizer whether caller may
+// perform action on resource, with r's condition keys (aws:SourceIp, ...),
+// for handlers that must check a second action (a presign checks the
+// action the URL would grant).
+func (p *Pipeline) AuthorizeRequest(r *http.Request, caller *authn.Principal, action, resource string) (Decision, error) {
+	return p.Authz.Authorize(withRequest(r.Context(), r), caller, action, resource)
+}
+
 // deniedMessage is the AWS-style explanation a denied caller reads. It names
 // only the caller's own identity and the resource it asked for.
 func deniedMessage(c *authn.Principal, action, resource string, d Decision) string {

@@ -58,6 +58,10 @@ const (
 	endpointB  = "arn:aws:sagemaker:us-east-1:111122223333:endpoint/globex"
 	adminA     = "arn:aws:sts::111122223333:assumed-role/TenantAdmin/alice"
 	scientistA = "arn:aws:sts::111122223333:assumed-role/DataScientist/dan"
+	artifactA  = "arn:aws:tenantml:us-east-1:111122223333:artifact/acme/churn/v1/model.tar.gz"
+	artifactB  = "arn:aws:tenantml:us-east-1:111122223333:artifact/globex/churn/v1/model.tar.gz"
+	artifactsA = "arn:aws:tenantml:us-east-1:111122223333:artifact/acme/*"
+	artifactsB = "arn:aws:tenantml:us-east-1:111122223333:artifact/globex/*"
 )
 
 // TestBuiltin_Authorize checks the tenant policies with the IAM engine: the
@@ -138,6 +142,37 @@ func TestBuiltin_Authorize(t *testing.T) {
 		{"ViewerInvokes", viewer, scientistA, "sagemaker:InvokeEndpoint", endpointA,
 			[]iam.KeyValue{tenantA, iam.Single("aws:ResourceTag/TenantID", "acme")}, iam.ImplicitlyDenied},
 		{"PlatformAdministratorAnything", platform, "arn:aws:iam::111122223333:user/ops", "iam:DeleteRole", roleB, nil, iam.Allowed},
+		{"AdminPutArtifactOwn", admin, adminA, "tenantml:PutArtifact", artifactA, []iam.KeyValue{tenantA}, iam.Allowed},
+		{"AdminPutArtifactOther", admin, adminA, "tenantml:PutArtifact", artifactB, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"AdminGetArtifactOwn", admin, adminA, "tenantml:GetArtifact", artifactA, []iam.KeyValue{tenantA}, iam.Allowed},
+		{"AdminGetArtifactOther", admin, adminA, "tenantml:GetArtifact", artifactB, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"AdminDeleteArtifactOwn", admin, adminA, "tenantml:DeleteArtifact", artifactA, []iam.KeyValue{tenantA}, iam.Allowed},
+		{"AdminDeleteArtifactOther", admin, adminA, "tenantml:DeleteArtifact", artifactB, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"AdminPresignArtifactOwn", admin, adminA, "tenantml:PresignArtifact", artifactA, []iam.KeyValue{tenantA}, iam.Allowed},
+		{"AdminPresignArtifactOther", admin, adminA, "tenantml:PresignArtifact", artifactB, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"AdminListArtifactsOwn", admin, adminA, "tenantml:ListArtifacts", artifactsA, []iam.KeyValue{tenantA}, iam.Allowed},
+		{"AdminListArtifactsOther", admin, adminA, "tenantml:ListArtifacts", artifactsB, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"AdminArtifactWithoutTenantTag", admin, adminA, "tenantml:GetArtifact", artifactA, nil, iam.ExplicitlyDenied},
+		{"AdminArtifactTenantPrefix", admin, adminA, "tenantml:GetArtifact", "arn:aws:tenantml:us-east-1:111122223333:artifact/acme-2/m/v1/f", []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"ScientistPutArtifactOwn", scientist, scientistA, "tenantml:PutArtifact", artifactA, []iam.KeyValue{tenantA}, iam.Allowed},
+		{"ScientistPutArtifactOther", scientist, scientistA, "tenantml:PutArtifact", artifactB, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"ScientistGetArtifactOwn", scientist, scientistA, "tenantml:GetArtifact", artifactA, []iam.KeyValue{tenantA}, iam.Allowed},
+		{"ScientistGetArtifactOther", scientist, scientistA, "tenantml:GetArtifact", artifactB, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"ScientistDeleteArtifactOwn", scientist, scientistA, "tenantml:DeleteArtifact", artifactA, []iam.KeyValue{tenantA}, iam.Allowed},
+		{"ScientistDeleteArtifactOther", scientist, scientistA, "tenantml:DeleteArtifact", artifactB, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"ScientistPresignArtifactOwn", scientist, scientistA, "tenantml:PresignArtifact", artifactA, []iam.KeyValue{tenantA}, iam.Allowed},
+		{"ScientistPresignArtifactOther", scientist, scientistA, "tenantml:PresignArtifact", artifactB, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"ScientistListArtifactsOwn", scientist, scientistA, "tenantml:ListArtifacts", artifactsA, []iam.KeyValue{tenantA}, iam.Allowed},
+		{"ScientistListArtifactsOther", scientist, scientistA, "tenantml:ListArtifacts", artifactsB, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"ScientistArtifactWithoutTenantTag", scientist, scientistA, "tenantml:GetArtifact", artifactA, nil, iam.ExplicitlyDenied},
+		{"ScientistArtifactTenantPrefix", scientist, scientistA, "tenantml:GetArtifact", "arn:aws:tenantml:us-east-1:111122223333:artifact/acme-2/m/v1/f", []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"ViewerGetsOwnArtifact", viewer, scientistA, "tenantml:GetArtifact", artifactA, []iam.KeyValue{tenantA}, iam.Allowed},
+		{"ViewerListsOwnArtifacts", viewer, scientistA, "tenantml:ListArtifacts", artifactsA, []iam.KeyValue{tenantA}, iam.Allowed},
+		{"ViewerGetsOtherArtifact", viewer, scientistA, "tenantml:GetArtifact", artifactB, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"ViewerPutsArtifact", viewer, scientistA, "tenantml:PutArtifact", artifactA, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"ViewerDeletesArtifact", viewer, scientistA, "tenantml:DeleteArtifact", artifactA, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"ViewerPresignsArtifact", viewer, scientistA, "tenantml:PresignArtifact", artifactA, []iam.KeyValue{tenantA}, iam.ImplicitlyDenied},
+		{"PlatformAdministratorArtifacts", platform, "arn:aws:iam::111122223333:user/ops", "tenantml:PutArtifact", artifactB, nil, iam.Allowed},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			req := &iam.Request{Principal: c.principal, Action: c.action, Resource: c.resource, Context: c.ctx}

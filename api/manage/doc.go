@@ -7,4 +7,5 @@
 // destroy its keys, then delete its blobs) and the audit views' scoping: a
 // caller tagged TenantID sees only its own tenant's events, with answers
 // for another tenant identical to those for a tenant that does not exist.
+// Artifacts (artifacts.go) stream downloads through the pipeline's Stream mode and also accept presigned URLs.
 package manage

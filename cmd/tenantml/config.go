@@ -27,8 +27,10 @@ type config struct {
 	LogLevel        string
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
-	RootAccessKeyID string
-	RootSecretKey   string
+	// MaxArtifactBytes bounds an artifact upload's body.
+	MaxArtifactBytes int64
+	RootAccessKeyID  string
+	RootSecretKey    string
 	// AlertWebhookURL and AlertWebhookSecret configure audit alerts
 	// (serve_audit.go).
 	AlertWebhookURL, AlertWebhookSecret string
@@ -93,6 +95,15 @@ func settings() []setting {
 				c.MaxBodyBytes = n
 				return nil
 			}, get: func(c *config) string { return strconv.FormatInt(c.MaxBodyBytes, 10) }},
+		{name: "max-artifact-bytes", def: "68719476736", help: "body limit of an artifact upload (PUT .../artifacts/...); larger uploads get 413 and store nothing",
+			set: func(c *config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n <= 0 {
+					return fmt.Errorf("max-artifact-bytes %q is not a positive integer", v)
+				}
+				c.MaxArtifactBytes = n
+				return nil
+			}, get: func(c *config) string { return strconv.FormatInt(c.MaxArtifactBytes, 10) }},
 		{name: "root-access-key-id", noFlag: true, help: "operator root access key ID used on first start (generated when unset)",
 			set: func(c *config, v string) error { c.RootAccessKeyID = v; return nil }, get: func(c *config) string { return c.RootAccessKeyID }},
 		{name: "root-secret-access-key", noFlag: true, secret: true, help: "operator root secret used on first start (generated when unset)",

@@ -11,7 +11,7 @@ import (
 
 func TestLoadConfig_Precedence(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "tenantml.yaml")
-	if err := os.WriteFile(file, []byte("listen: 127.0.0.1:7000\nregion: eu-west-1\nlog-level: warn\nshutdown-timeout: 5s\nartifact-rehash: true\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("listen: 127.0.0.1:7000\nregion: eu-west-1\nlog-level: warn\nshutdown-timeout: 5s\nartifact-rehash: true\nmax-artifact-bytes: 4096\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"TENANTML_REGION": "eu-central-1", "TENANTML_LOG_LEVEL": "debug"}
@@ -30,6 +30,8 @@ func TestLoadConfig_Precedence(t *testing.T) {
 		{"flag over env", c.LogLevel, "error"},
 		{"file duration", c.ShutdownTimeout.String(), (5 * time.Second).String()},
 		{"file bool", strconv.FormatBool(c.ArtifactRehash), "true"},
+		{"file int", strconv.FormatInt(c.MaxArtifactBytes, 10), "4096"},
+		{"default int", strconv.FormatInt(c.MaxBodyBytes, 10), "1048576"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -57,6 +59,7 @@ func TestLoadConfig_Errors(t *testing.T) {
 		{"ErrMissingFile", map[string]string{"TENANTML_CONFIG": filepath.Join(dir, "none.yaml")}, "read config"},
 		{"ErrAccount", map[string]string{"TENANTML_ACCOUNT_ID": "12345"}, "12 digits"},
 		{"ErrDuration", map[string]string{"TENANTML_SHUTDOWN_TIMEOUT": "soon"}, "TENANTML_SHUTDOWN_TIMEOUT"},
+		{"ErrArtifactBytes", map[string]string{"TENANTML_MAX_ARTIFACT_BYTES": "0"}, "max-artifact-bytes"},
 		{"ErrHalfRoot", map[string]string{"TENANTML_ROOT_ACCESS_KEY_ID": "AKIAX"}, "set both"},
 		{"ErrBool", map[string]string{"TENANTML_ARTIFACT_REHASH": "maybe"}, "artifact-rehash"},
 		{"ErrLogLevel", map[string]string{"TENANTML_LOG_LEVEL": "loud"}, "log-level"},

@@ -182,6 +182,9 @@ func (s *server) buildHandler() error {
 	(&manage.Tenants{Service: s.onboarding(s.store.Tenants()), Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
 	s.registerAudit(srv, pipeline)
 	s.registerKeys(srv, pipeline)
+	if err := s.registerArtifacts(context.Background(), srv, pipeline); err != nil {
+		return err
+	}
 	s.handler = srv
 	return nil
 }
