@@ -188,3 +188,54 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 	}
 	return nil
 }
+
+// unsignedPayload is the SigV4 payload hash of a streamed body: the body is
+// not covered by the signature (as for S3 uploads); the artifact API checks
+// its content with the X-Tenantml-Sha256 header instead.
+const unsignedPayload = "UNSIGNED-PAYLOAD"
+
+// stream sends a request whose body (nil for none) is streamed, never held
+// in memory, with size bytes (-1 when unknown: chunked), and returns the
+// response for the caller to read and close. A body is signed as
+// UNSIGNED-PAYLOAD; an answer of 300 or more is returned as *apiError.
+// There is no overall timeout: ctx bounds the transfer.
+func (c *apiClient) stream(ctx context.Context, method, path string, body io.Reader, size int64, hdr http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.endpoint+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	hash := hex.EncodeToString(sha256.New().Sum(nil))
+	if body != nil {
+		req.ContentLength = size
+		if size == 0 {
+			req.Body = http.NoBody
+		}
+		hash = unsignedPayload
+		req.Header.Set("X-Amz-Content-Sha256", unsignedPayload)
+	}
+	creds := aws.Credentials{AccessKeyID: c.accessKeyID, SecretAccessKey: c.secret, SessionToken: c.sessionToken}
+	if err := c.signer.SignHTTP(ctx, creds, req, hash, "tenantml", c.region, time.Now()); err != nil {
+		return nil, fmt.Errorf("sign request: %w", err)
+	}
+	hc := &http.Client{Transport: c.http.Transport}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("call %s: %w", c.endpoint, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		var e struct {
+			Error apiError `json:"error"`
+		}
+		if json.Unmarshal(data, &e) != nil || e.Error.Code == "" {
+			return nil, fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+		}
+		e.Error.Status = resp.StatusCode
+		return nil, &e.Error
+	}
+	return resp, nil
+}

@@ -20,6 +20,7 @@ func newRootCmd() *cobra.Command {
 		newConfigCmd(),
 		newTenantCmd(),
 		newKeysCmd(),
+		newArtifactCmd(),
 		newPolicyCmd(),
 		newAuditCmd(),
 		newPredictCmd(),
