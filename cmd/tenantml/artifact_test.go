@@ -143,6 +143,27 @@ func TestServe_ArtifactCLI(t *testing.T) {
 		t.Fatalf("put = %+v", put)
 	}
 
+	t.Run("PutFromStdin", func(t *testing.T) {
+		// Unknown length: a chunked, UNSIGNED-PAYLOAD SigV4 upload.
+		t.Setenv("TENANTML_ENDPOINT", ts.URL)
+		t.Setenv("TENANTML_ACCESS_KEY_ID", rootKeyID)
+		t.Setenv("TENANTML_SECRET_ACCESS_KEY", rootSecret)
+		t.Setenv("HOME", t.TempDir())
+		root := newRootCmd()
+		var out bytes.Buffer
+		root.SetIn(io.MultiReader(bytes.NewReader(data)))
+		root.SetOut(&out)
+		root.SetErr(&out)
+		root.SetArgs([]string{"artifact", "put", "--tenant", "acme", "churn/stdin/model.tar.gz", "-", "-o", "json"})
+		if err := root.ExecuteContext(context.Background()); err != nil {
+			t.Fatalf("put -: %v\n%s", err, out.String())
+		}
+		var info manage.ArtifactInfo
+		if err := json.Unmarshal(out.Bytes(), &info); err != nil || info.SHA256 != sha256Hex(data) || info.Size != int64(len(data)) {
+			t.Fatalf("put - = %s (%v)", out.String(), err)
+		}
+		ts.mustCLI(t, rootKeyID, rootSecret, "artifact", "rm", "--tenant", "acme", "churn/stdin/model.tar.gz")
+	})
 	t.Run("GetToFile", func(t *testing.T) {
 		dst := filepath.Join(t.TempDir(), "out.bin")
 		ts.mustCLI(t, rootKeyID, rootSecret, "artifact", "get", "--tenant", "acme", "churn/v1/model.tar.gz", "-o", dst)
@@ -565,6 +586,12 @@ func TestServe_ArtifactBadInput(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "limit") {
 			t.Fatalf("chunked upload over the limit = %d %s, want 413", resp.StatusCode, body)
+		}
+	})
+	t.Run("ErrCLIOverLimit", func(t *testing.T) {
+		_, err := ts.cli(t, rootKeyID, rootSecret, "artifact", "put", "--tenant", "acme", "churn/v1/big.bin", writeTemp(t, randomBytes(t, 300<<10)))
+		if err == nil || !strings.Contains(err.Error(), "413") {
+			t.Fatalf("put over the limit: %v, want 413", err)
 		}
 	})
 	t.Run("NothingStored", func(t *testing.T) {

@@ -215,6 +215,10 @@ func (c *apiClient) stream(ctx context.Context, method, path string, body io.Rea
 		}
 		hash = unsignedPayload
 		req.Header.Set("X-Amz-Content-Sha256", unsignedPayload)
+		// The server refuses (403, 404, 413, ...) before reading the
+		// body, so a refused upload need not send it (Expect is not
+		// signed).
+		req.Header.Set("Expect", "100-continue")
 	}
 	creds := aws.Credentials{AccessKeyID: c.accessKeyID, SecretAccessKey: c.secret, SessionToken: c.sessionToken}
 	if err := c.signer.SignHTTP(ctx, creds, req, hash, "tenantml", c.region, time.Now()); err != nil {
