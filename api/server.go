@@ -20,6 +20,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *Metrics
 	limits  map[string]int64
+	maxBody int64 // Handle's body limit
 	now     func() time.Time
 
 	// Audit, when set, records every request that matches no route (404,
@@ -34,12 +35,20 @@ const UnknownRouteAction = "tenantml:UnknownRoute"
 
 // NewServer returns an empty server. metrics may be nil.
 func NewServer(log *slog.Logger, metrics *Metrics) *Server {
-	return &Server{mux: http.NewServeMux(), log: log, metrics: metrics, limits: map[string]int64{}, now: time.Now}
+	return &Server{mux: http.NewServeMux(), log: log, metrics: metrics, limits: map[string]int64{}, maxBody: DefaultMaxBodyBytes, now: time.Now}
 }
 
-// Handle registers h for pattern with the default body limit.
+// SetMaxBody sets the body limit of the routes registered with Handle
+// afterwards (DefaultMaxBodyBytes until then); n must be positive.
+func (s *Server) SetMaxBody(n int64) {
+	if n > 0 {
+		s.maxBody = n
+	}
+}
+
+// Handle registers h for pattern with the server's body limit (SetMaxBody).
 func (s *Server) Handle(pattern string, h http.Handler) {
-	s.HandleWithLimit(pattern, DefaultMaxBodyBytes, h)
+	s.HandleWithLimit(pattern, s.maxBody, h)
 }
 
 // HandleWithLimit registers h for pattern with a body limit of maxBody

@@ -42,7 +42,7 @@ type Config struct {
 	// s3://bucket?endpoint=http://host:port&region=us-east-1&use_path_style=true
 	// (s3blob v0.47 options: region, endpoint, profile, use_path_style,
 	// disable_https, ssetype, kmskeyid, accelerate, ...). file:// URLs get
-	// create_dir=true unless they set it.
+	// create_dir=true and no_tmp_dir=true unless they set them.
 	URL string
 	// Keys wraps and unwraps data keys. Required.
 	Keys Keys
@@ -132,11 +132,16 @@ func OpenBucket(ctx context.Context, rawURL string) (*blob.Bucket, error) {
 		return nil, fmt.Errorf("parse blob url: %w", err)
 	}
 	if u.Scheme == fileblob.Scheme {
+		// Create the directory, and write temporary files beside their
+		// final names rather than in $TMPDIR, whose rename into place
+		// fails when the data dir is on another file system.
 		q := u.Query()
-		if q.Get("create_dir") == "" {
-			q.Set("create_dir", "true")
-			u.RawQuery = q.Encode()
+		for _, opt := range []string{"create_dir", "no_tmp_dir"} {
+			if q.Get(opt) == "" {
+				q.Set(opt, "true")
+			}
 		}
+		u.RawQuery = q.Encode()
 	}
 	mux := new(blob.URLMux)
 	mux.RegisterBucket(fileblob.Scheme, &fileblob.URLOpener{})

@@ -358,3 +358,22 @@ func TestStore_Open(t *testing.T) {
 		})
 	}
 }
+
+// TestStore_PutOtherFileSystem stores under a directory on another file
+// system than $TMPDIR (tmpfs vs the temp dir): temporary files are written
+// beside their final names, so the rename into place does not cross
+// devices.
+func TestStore_PutOtherFileSystem(t *testing.T) {
+	dir := ramDir(t)
+	t.Setenv("TMPDIR", t.TempDir())
+	f := newFixtureAt(t, dir, "")
+	data := randBytes(t, 3*seg+5)
+	f.put(t, "acme", "m/model.bin", "1", data)
+	if got, err := f.readAll(t, "acme", "m/model.bin", "1"); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes, %v", len(got), err)
+	}
+	infos, err := f.store.List(context.Background(), "acme", "")
+	if err != nil || len(infos) != 1 {
+		t.Fatalf("List = %v, %v; want the one artifact", infos, err)
+	}
+}

@@ -157,6 +157,7 @@ func (s *server) buildHandler() error {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 	srv := api.NewServer(s.log, metrics)
+	srv.SetMaxBody(s.cfg.MaxBodyBytes)
 	verifier := sigv4.NewVerifier(&credentialSource{root: s.root, account: s.cfg.AccountID, sessions: &sts.Source{Issuer: s.issuer}, users: s.store.Identity(), kek: s.kek})
 	verifier.Now = s.now
 	sigV4 := &api.SigV4Authenticator{Verifier: verifier}
