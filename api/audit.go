@@ -39,6 +39,7 @@ func EventFor(rec *AuditRecord) audit.Event {
 		LatencyMs:       rec.Latency.Milliseconds(),
 		ReadOnly:        readOnly(name),
 		ManagementEvent: rec.Action != "sagemaker:InvokeEndpoint",
+		TenantSuspended: rec.TenantSuspended,
 	}
 	if !ev.Decision.Effect.Valid() {
 		ev.Decision.Effect = audit.ImplicitlyDenied

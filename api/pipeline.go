@@ -64,6 +64,17 @@ type AuditRecord struct {
 	ErrorCode string
 	Status    int
 	Latency   time.Duration
+	// TenantSuspended is set when the request was refused because the
+	// caller's tenant is suspended or pending deletion.
+	TenantSuspended bool
+}
+
+// TenantGate tells whether a tenant's principals may make requests.
+type TenantGate interface {
+	// Inactive reports whether tenant exists and is not active (suspended
+	// or pending deletion). An unknown tenant is not inactive: IAM
+	// policies alone govern its principals.
+	Inactive(ctx context.Context, tenant string) (bool, error)
 }
 
 // Auditor durably records an audit record; the response is sent only after
@@ -123,6 +134,10 @@ type Pipeline struct {
 	WriteError ErrorWriter
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
+	// Tenants, when set, refuses every request of a principal tagged with
+	// a suspended or pending-deletion tenant (TenantTag), before any
+	// authorization, and flags it in the audit record.
+	Tenants TenantGate
 }
 
 // WithErrors returns a copy of p that writes errors with write, for a
@@ -265,6 +280,9 @@ func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*ht
 	if op.TenantID != nil {
 		rec.TenantID = op.TenantID(r)
 	}
+	if err := p.checkTenant(r.Context(), caller, rec); err != nil {
+		return err
+	}
 	if op.AlwaysAllowed != "" {
 		rec.Decision = Decision{Effect: "Allowed", Reason: op.AlwaysAllowed}
 		return handle(r.WithContext(authn.NewContext(r.Context(), caller)), caller)
@@ -279,6 +297,28 @@ func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*ht
 		return &tenantml.Error{Code: tenantml.EFORBIDDEN, Message: deniedMessage(caller, op.Action, rec.Resource, d)}
 	}
 	return handle(r.WithContext(authn.NewContext(r.Context(), caller)), caller)
+}
+
+// checkTenant refuses the request of a principal whose tenant is not
+// active. It looks only at the caller's own tenant, so the answer says
+// nothing about any other tenant; it fails closed when the status cannot
+// be read.
+func (p *Pipeline) checkTenant(ctx context.Context, caller *authn.Principal, rec *AuditRecord) error {
+	t := caller.Tags[TenantTag]
+	if p.Tenants == nil || t == "" {
+		return nil
+	}
+	inactive, err := p.Tenants.Inactive(ctx, t)
+	if err != nil {
+		rec.Decision = Decision{Effect: "ImplicitlyDenied", Reason: "tenant status unavailable"}
+		return &tenantml.Error{Code: tenantml.EUNAVAILABLE, Message: "tenant status is unavailable; the request was not completed", Err: err}
+	}
+	if inactive {
+		rec.TenantSuspended = true
+		rec.Decision = Decision{Effect: "ImplicitlyDenied", Reason: "the caller's tenant is suspended"}
+		return &tenantml.Error{Code: tenantml.EFORBIDDEN, Message: "tenant " + t + " is not active: requests of its principals are refused until an operator resumes it"}
+	}
+	return nil
 }
 
 // AuthorizeRequest asks the pipeline's authorizer whether caller may

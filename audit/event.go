@@ -88,8 +88,8 @@ type Event struct {
 	// CrossTenant is set by the pipeline when the target resource belongs
 	// to a tenant other than the caller's.
 	CrossTenant bool `json:"crossTenant,omitempty"`
-	// TenantSuspended is set by the pipeline when the target tenant is
-	// suspended.
+	// TenantSuspended is set by the pipeline when it refused the request
+	// because the caller's tenant is suspended or pending deletion.
 	TenantSuspended bool `json:"tenantSuspended,omitempty"`
 	// AdditionalEventData holds small, non-secret, action-specific details.
 	AdditionalEventData map[string]string `json:"additionalEventData,omitempty"`

@@ -324,9 +324,15 @@ func TestServe_ArtifactCrossTenant(t *testing.T) {
 	})
 	t.Run("SuspendedTenant", func(t *testing.T) {
 		ts.mustCLI(t, rootKeyID, rootSecret, "tenant", "suspend", "acme")
+		// The tenant's own principal is refused before authorization...
 		_, err := ts.cli(t, id, secret, "artifact", "get", "--tenant", "acme", "churn/v1/model.bin")
+		if err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "not active") {
+			t.Fatalf("get by a suspended tenant's principal: %v, want 403 not active", err)
+		}
+		// ...and the artifacts themselves are frozen, even for the operator.
+		_, err = ts.cli(t, rootKeyID, rootSecret, "artifact", "get", "--tenant", "acme", "churn/v1/model.bin")
 		if err == nil || !strings.Contains(err.Error(), "409") || !strings.Contains(err.Error(), "suspended") {
-			t.Fatalf("get from a suspended tenant: %v, want 409 suspended", err)
+			t.Fatalf("root get from a suspended tenant: %v, want 409 suspended", err)
 		}
 		ts.mustCLI(t, rootKeyID, rootSecret, "tenant", "resume", "acme")
 	})

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/api/manage"
 	apists "github.com/tenantml/tenantml/api/sts"
@@ -29,6 +30,7 @@ import (
 	"github.com/tenantml/tenantml/store/postgres"
 	"github.com/tenantml/tenantml/store/sqlite"
 	"github.com/tenantml/tenantml/sts"
+	"github.com/tenantml/tenantml/tenant"
 )
 
 func newServeCmd() *cobra.Command {
@@ -162,11 +164,12 @@ func (s *server) buildHandler() error {
 	verifier.Now = s.now
 	sigV4 := &api.SigV4Authenticator{Verifier: verifier}
 	pipeline := &api.Pipeline{
-		Authn: &api.Authenticators{SigV4: sigV4, Basic: &api.RootAuthenticator{AccessKeyID: s.root.AccessKeyID, Secret: s.root.Secret, AccountID: s.cfg.AccountID}},
-		Authz: s.newAuthorizer(),
-		Audit: &api.AuditLog{Log: s.audit},
-		Log:   s.log,
-		Now:   s.now,
+		Authn:   &api.Authenticators{SigV4: sigV4, Basic: &api.RootAuthenticator{AccessKeyID: s.root.AccessKeyID, Secret: s.root.Secret, AccountID: s.cfg.AccountID}},
+		Authz:   s.newAuthorizer(),
+		Audit:   &api.AuditLog{Log: s.audit},
+		Log:     s.log,
+		Now:     s.now,
+		Tenants: tenantGate{s.store.Tenants()},
 	}
 	srv.Audit = pipeline.Audit // requests that match no route are audited too
 	srv.Handle("GET /healthz", api.Live())
@@ -291,4 +294,21 @@ func registerAuditMetrics(reg prometheus.Registerer, log *audit.Log) error {
 		}
 	}
 	return nil
+}
+
+// tenantGate answers api.TenantGate from the tenant registry: a tenant is
+// inactive when it is suspended or pending deletion. A tag naming no
+// registered tenant (or no valid tenant ID) is left to the IAM policies.
+type tenantGate struct{ tenants tenant.Service }
+
+func (g tenantGate) Inactive(ctx context.Context, id string) (bool, error) {
+	t, err := g.tenants.FindTenant(ctx, id)
+	switch tenantml.ErrorCode(err) {
+	case "":
+		return t.Status != tenant.Active, nil
+	case tenantml.ENOTFOUND, tenantml.EINVALID:
+		return false, nil
+	default:
+		return false, fmt.Errorf("tenant status of %s: %w", id, err)
+	}
 }
