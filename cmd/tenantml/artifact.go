@@ -47,6 +47,17 @@ func artifactPath(tenantID, name string) (string, error) {
 	return p, nil
 }
 
+// artifactTarget is the API client of cmd and the path of tenant's
+// artifact name.
+func artifactTarget(cmd *cobra.Command, tenantID, name string) (*apiClient, string, error) {
+	path, err := artifactPath(tenantID, name)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := newAPIClient(cmd)
+	return c, path, err
+}
+
 func printArtifacts(cmd *cobra.Command, v any, infos ...*manage.ArtifactInfo) error {
 	return printOutput(cmd, v, func(w io.Writer) error {
 		fmt.Fprintln(w, "ARTIFACT\tSIZE\tSHA256\tCREATED")
@@ -65,11 +76,7 @@ func newArtifactPutCmd() *cobra.Command {
 		Example: "  tenantml artifact put --tenant acme churn/v1/model.tar.gz ./model.tar.gz\n  tar cz model/ | tenantml artifact put --tenant acme churn/v2/model.tar.gz -",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := artifactPath(tenantID, args[0])
-			if err != nil {
-				return err
-			}
-			c, err := newAPIClient(cmd)
+			c, path, err := artifactTarget(cmd, tenantID, args[0])
 			if err != nil {
 				return err
 			}
@@ -122,11 +129,7 @@ func newArtifactGetCmd() *cobra.Command {
 		Example: "  tenantml artifact get --tenant acme churn/v1/model.tar.gz -o model.tar.gz\n  tenantml artifact get --tenant acme churn/v1/model.tar.gz | tar xz",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := artifactPath(tenantID, args[0])
-			if err != nil {
-				return err
-			}
-			c, err := newAPIClient(cmd)
+			c, path, err := artifactTarget(cmd, tenantID, args[0])
 			if err != nil {
 				return err
 			}
@@ -223,11 +226,7 @@ func newArtifactRmCmd() *cobra.Command {
 		Example: "  tenantml artifact rm --tenant acme churn/v1/model.tar.gz",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := artifactPath(tenantID, args[0])
-			if err != nil {
-				return err
-			}
-			c, err := newAPIClient(cmd)
+			c, path, err := artifactTarget(cmd, tenantID, args[0])
 			if err != nil {
 				return err
 			}
@@ -255,14 +254,10 @@ credentials; the server issues it only if you may perform that method yourself.`
 		Example: "  curl -o model.tar.gz \"$(tenantml artifact presign --tenant acme churn/v1/model.tar.gz)\"\n  curl -T model.tar.gz \"$(tenantml artifact presign --tenant acme --method PUT churn/v2/model.tar.gz)\"",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := artifactPath(tenantID, args[0])
-			if err != nil {
-				return err
-			}
 			if expires < time.Second {
 				return fmt.Errorf("--expires %s: must be at least 1s", expires)
 			}
-			c, err := newAPIClient(cmd)
+			c, path, err := artifactTarget(cmd, tenantID, args[0])
 			if err != nil {
 				return err
 			}
