@@ -7,10 +7,14 @@ package tenantml
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"time"
 )
 
-// Application error codes. The api package maps each to exactly one HTTP
-// status; nothing else in the code base decides a status.
+// Application error codes: the kind of a failure. Every error a request can
+// end with carries one; it decides the HTTP status (StatusOf) unless the
+// error overrides it, and, on the AWS wire surfaces, the wire code when the
+// error names no more specific one (Error.AWSCode).
 const (
 	ECONFLICT        = "conflict"          // a resource already exists or changed concurrently
 	EINTERNAL        = "internal"          // a bug or an unexpected failure; message never shown
@@ -24,20 +28,34 @@ const (
 	ETOOMANYREQUESTS = "too_many_requests" // a quota or rate limit refused the request
 )
 
-// Error is an application error with a code and a message that is safe to
-// show the caller. Internal detail goes in Err, which is logged, never shown.
+// Error is the one error model of tenantml: every failure a caller sees is
+// an *Error somewhere in the chain. Code is its kind; AWSCode, when set, is
+// the code the AWS wire protocols send (NoSuchEntity, SignatureDoesNotMatch,
+// NotFoundException, ...), otherwise each protocol derives one from Code;
+// Status overrides the HTTP status only where AWS itself answers an unusual
+// one. Message is safe to show the caller; internal detail goes in Err,
+// which is logged, never shown.
 type Error struct {
 	Code    string
+	AWSCode string
+	Status  int
 	Message string
-	Err     error
+	// RetryAfter, when positive, tells a throttled or unavailable caller
+	// when to try again (the Retry-After header).
+	RetryAfter time.Duration
+	Err        error
 }
 
 // Error implements the error interface.
 func (e *Error) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	code := e.Code
+	if e.AWSCode != "" {
+		code = e.AWSCode
 	}
-	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", code, e.Message)
 }
 
 // Unwrap returns the underlying cause.
@@ -49,31 +67,92 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
-// for any other non-nil error and "" for nil.
-func ErrorCode(err error) string {
+// AWSErrorf returns an Error of kind code that the AWS surfaces report as
+// awsCode, with a formatted, caller-safe message.
+func AWSErrorf(code, awsCode, format string, args ...any) *Error {
+	return &Error{Code: code, AWSCode: awsCode, Message: fmt.Sprintf(format, args...)}
+}
+
+// statusOf is the one mapping from an application error code to an HTTP
+// status. Protocols may send another status for a code where the AWS
+// service they imitate does (KMS answers 400 for a missing key); an
+// Error.Status overrides both.
+var statusOf = map[string]int{
+	EINVALID:         http.StatusBadRequest,
+	EUNAUTHORIZED:    http.StatusUnauthorized,
+	EFORBIDDEN:       http.StatusForbidden,
+	ENOTFOUND:        http.StatusNotFound,
+	ECONFLICT:        http.StatusConflict,
+	ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	ETOOMANYREQUESTS: http.StatusTooManyRequests,
+	EINTERNAL:        http.StatusInternalServerError,
+	ENOTIMPLEMENTED:  http.StatusNotImplemented,
+	EUNAVAILABLE:     http.StatusServiceUnavailable,
+}
+
+// StatusOf returns the HTTP status of an application error code,
+// 500 for an unknown one.
+func StatusOf(code string) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// AsError returns the first *Error in err's chain, or an EINTERNAL error
+// wrapping err when there is none (so that internal detail never reaches a
+// caller), and nil for nil.
+func AsError(err error) *Error {
 	var e *Error
 	switch {
 	case err == nil:
-		return ""
+		return nil
 	case errors.As(err, &e):
-		return e.Code
+		return e
 	default:
-		return EINTERNAL
+		return &Error{Code: EINTERNAL, Message: "internal error", Err: err}
 	}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
+// for any other non-nil error and "" for nil.
+func ErrorCode(err error) string {
+	if e := AsError(err); e != nil {
+		return e.Code
+	}
+	return ""
+}
+
+// AWSCodeOf returns the AWS wire code carried by err ("" when it names
+// none: the protocol derives one from its code).
+func AWSCodeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.AWSCode
+	}
+	return ""
 }
 
 // ErrorMessage returns the caller-safe message of err: the message of the
 // first *Error in its chain, or a generic text for anything else so that
 // internal detail never leaks.
 func ErrorMessage(err error) string {
-	var e *Error
-	switch {
-	case err == nil:
+	switch e := AsError(err); {
+	case e == nil:
 		return ""
-	case errors.As(err, &e) && e.Code != EINTERNAL:
-		return e.Message
-	default:
+	case e.Code == EINTERNAL:
 		return "internal error"
+	default:
+		return e.Message
 	}
+}
+
+// Retryable reports whether the caller may retry the request unchanged
+// later: throttling and unavailable dependencies.
+func Retryable(err error) bool {
+	switch ErrorCode(err) {
+	case ETOOMANYREQUESTS, EUNAVAILABLE:
+		return true
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/tenantml/tenantml/audit"
@@ -15,34 +16,48 @@ type AuditLog struct {
 }
 
 // Record implements Auditor: it returns only once the event is durable.
+// A cross-tenant attempt is recorded twice: in the caller's trail exactly
+// as a request for a missing resource, and in a platform event only the
+// operator reads, which names the tenant that owns the resource.
 func (a *AuditLog) Record(ctx context.Context, rec *AuditRecord) error {
-	_, err := a.Log.Append(ctx, EventFor(rec))
-	return err
+	if _, err := a.Log.Append(ctx, EventFor(rec)); err != nil {
+		return err
+	}
+	if rec.CrossTenant {
+		if _, err := a.Log.Append(ctx, CrossTenantEventFor(rec)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// EventFor converts an audit record to an audit event. The event names the
-// resource's tenant as its owner so that the tenant can read it; requests
-// that name no tenant belong to the caller's tenant, or to the platform.
+// EventFor converts an audit record to the event of the caller's trail.
+// The event belongs to the caller's tenant for a tenant principal, else to
+// the tenant that owns the resource (an operator's action on a tenant
+// lands in that tenant's trail), else to the platform. It says nothing a
+// request for a missing resource would not: a cross-tenant attempt is
+// recorded for the operator by CrossTenantEventFor.
 func EventFor(rec *AuditRecord) audit.Event {
 	service, name, _ := strings.Cut(rec.Action, ":")
 	ev := audit.Event{
-		EventTime:       rec.Time,
-		EventType:       audit.TypeAPICall,
-		RequestID:       rec.RequestID,
-		TenantID:        rec.TenantID,
-		SourceIPAddress: rec.SourceIP,
-		UserAgent:       rec.UserAgent,
-		EventSource:     eventSource(service),
-		EventName:       name,
-		Decision:        audit.Decision{Effect: audit.Effect(rec.Decision.Effect)},
-		ErrorCode:       rec.ErrorCode,
-		LatencyMs:       rec.Latency.Milliseconds(),
-		ReadOnly:        readOnly(name),
-		ManagementEvent: rec.Action != "sagemaker:InvokeEndpoint",
-		TenantSuspended: rec.TenantSuspended,
+		EventTime:         rec.Time,
+		EventType:         audit.TypeAPICall,
+		RequestID:         rec.RequestID,
+		TenantID:          rec.TenantID,
+		SourceIPAddress:   rec.SourceIP,
+		UserAgent:         rec.UserAgent,
+		EventSource:       eventSource(service),
+		EventName:         name,
+		Decision:          audit.Decision{Effect: audit.Effect(rec.Decision.Effect.String())},
+		ErrorCode:         rec.ErrorCode,
+		LatencyMs:         rec.Latency.Milliseconds(),
+		ReadOnly:          readOnly(name),
+		ManagementEvent:   !dataEvent(rec.Action),
+		TenantSuspended:   rec.TenantSuspended,
+		RequestParameters: rec.RequestParameters,
 	}
-	if !ev.Decision.Effect.Valid() {
-		ev.Decision.Effect = audit.ImplicitlyDenied
+	if name == "" {
+		ev.EventName = "Unknown"
 	}
 	if s := rec.Decision.Statement; s != nil {
 		ev.Decision.Statement = &audit.Statement{Policy: s.Policy, Index: s.Index, Sid: s.Sid}
@@ -53,18 +68,46 @@ func EventFor(rec *AuditRecord) audit.Event {
 			ev.UserIdentity.SessionName = c.Session.Name
 		}
 		ev.RecipientAccountID = c.Account
-		callerTenant := c.Tags[TenantTag]
-		if ev.TenantID == "" {
-			ev.TenantID = callerTenant
-		}
-		ev.CrossTenant = callerTenant != "" && rec.TenantID != "" && callerTenant != rec.TenantID
 	} else {
 		ev.UserIdentity = audit.UserIdentity{Type: "Anonymous"}
 	}
 	if rec.Resource != "" {
 		ev.Resources = []audit.Resource{{ARN: rec.Resource}}
 	}
+	if rec.BytesIn > 0 || rec.BytesOut > 0 {
+		ev.AdditionalEventData = map[string]string{
+			"bytesTransferredIn":  strconv.FormatInt(rec.BytesIn, 10),
+			"bytesTransferredOut": strconv.FormatInt(rec.BytesOut, 10),
+		}
+	}
 	return ev
+}
+
+// CrossTenantEventFor is the platform event (TenantID "", read by the
+// operator only) that records a tenant principal's request naming another
+// tenant's resource.
+func CrossTenantEventFor(rec *AuditRecord) audit.Event {
+	ev := EventFor(rec)
+	ev.EventType = audit.TypeServiceEvent
+	ev.EventSource = eventSource("tenantml")
+	ev.EventName = "CrossTenantAccessAttempt"
+	ev.TenantID = ""
+	ev.CrossTenant = true
+	ev.AdditionalEventData = map[string]string{
+		"callerTenantId":   rec.TenantID,
+		"resourceTenantId": rec.ResourceTenant,
+		"action":           rec.Action,
+	}
+	return ev
+}
+
+// dataEvent reports the actions CloudTrail records as data events.
+func dataEvent(action string) bool {
+	switch action {
+	case "sagemaker:InvokeEndpoint", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:HeadObject":
+		return true
+	}
+	return false
 }
 
 func eventSource(service string) string {
@@ -76,16 +119,13 @@ func eventSource(service string) string {
 }
 
 func readOnly(name string) bool {
-	for _, p := range []string{"Get", "List", "Describe", "Lookup"} {
+	for _, p := range []string{"Get", "List", "Describe", "Lookup", "Head"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}
 	}
 	return false
 }
-
-// TenantTag is the principal tag that names the tenant a principal acts for.
-const TenantTag = "TenantID"
 
 // identityType maps aws:PrincipalType to CloudTrail's userIdentity.type.
 func identityType(t authn.PrincipalType) string {

@@ -14,13 +14,22 @@ type SigV4Authenticator struct {
 	Verifier *sigv4.Verifier
 }
 
+var _ ScopedAuthenticator = (*SigV4Authenticator)(nil)
+
 // Authenticate implements Authenticator.
 func (a *SigV4Authenticator) Authenticate(r *http.Request) (*authn.Principal, error) {
+	p, _, err := a.AuthenticateScoped(r)
+	return p, err
+}
+
+// AuthenticateScoped implements ScopedAuthenticator with the verifier's
+// own parse of the credential scope.
+func (a *SigV4Authenticator) AuthenticateScoped(r *http.Request) (*authn.Principal, Scope, error) {
 	res, err := a.Verifier.Verify(r)
 	if err != nil {
-		return nil, err
+		return nil, Scope{}, err
 	}
-	return res.Principal, nil
+	return res.Principal, Scope{Region: res.Region, Service: res.Service}, nil
 }
 
 // Authenticators picks the authenticator for the scheme a request uses:
@@ -32,16 +41,29 @@ type Authenticators struct {
 	Basic Authenticator
 }
 
+var _ ScopedAuthenticator = (*Authenticators)(nil)
+
 // Authenticate implements Authenticator.
 func (a *Authenticators) Authenticate(r *http.Request) (*authn.Principal, error) {
+	p, _, err := a.AuthenticateScoped(r)
+	return p, err
+}
+
+// AuthenticateScoped implements ScopedAuthenticator.
+func (a *Authenticators) AuthenticateScoped(r *http.Request) (*authn.Principal, Scope, error) {
 	auth := r.Header.Get("Authorization")
 	switch {
 	case strings.HasPrefix(auth, "AWS4-"), r.URL.Query().Has("X-Amz-Algorithm"):
-		return a.SigV4.Authenticate(r)
+		if sa, ok := a.SigV4.(ScopedAuthenticator); ok {
+			return sa.AuthenticateScoped(r)
+		}
+		p, err := a.SigV4.Authenticate(r)
+		return p, Scope{}, err
 	case strings.HasPrefix(auth, "Basic ") && a.Basic != nil:
-		return a.Basic.Authenticate(r)
+		p, err := a.Basic.Authenticate(r)
+		return p, Scope{}, err
 	case auth != "":
-		return nil, authn.Errorf(authn.CodeIncompleteSignature, "the Authorization header uses an unsupported scheme; sign the request with AWS Signature Version 4")
+		return nil, Scope{}, authn.Errorf(authn.CodeIncompleteSignature, "the Authorization header uses an unsupported scheme; sign the request with AWS Signature Version 4")
 	}
-	return nil, authn.Errorf(authn.CodeMissingAuthenticationToken, "the request has no credentials: sign it with AWS Signature Version 4")
+	return nil, Scope{}, authn.Errorf(authn.CodeMissingAuthenticationToken, "the request has no credentials: sign it with AWS Signature Version 4")
 }

@@ -35,6 +35,10 @@ func DecodeJSON(r *http.Request, v any) error {
 	return nil
 }
 
+// DecodeError is the error of a request body that could not be read or
+// decoded: ETOOLARGE beyond the route's limit, else EINVALID.
+func DecodeError(err error) error { return decodeError(err) }
+
 func decodeError(err error) error {
 	var (
 		tooLarge *http.MaxBytesError

@@ -11,41 +11,28 @@ import (
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
+	"github.com/tenantml/tenantml/iam"
+	"github.com/tenantml/tenantml/tenant"
 )
 
-// Decision is the outcome of authorizing a request.
-type Decision struct {
-	// Effect is "Allowed", "ExplicitlyDenied" or "ImplicitlyDenied".
-	Effect string
-	// Statement is the deciding statement; nil for an implicit deny.
-	Statement *StatementRef
-	// Reason explains the decision to the caller.
-	Reason string
-}
-
-// StatementRef names one statement of one policy.
-type StatementRef struct {
-	// Policy names the policy, e.g. "identity[0]" or a policy ARN.
-	Policy string
-	// Index is the statement's position in the policy.
-	Index int
-	// Sid is the statement's Sid, if any.
-	Sid string
-}
-
-// Allowed reports whether the decision allows the request.
-func (d Decision) Allowed() bool { return d.Effect == "Allowed" }
-
-// Authenticator establishes who sent a request. It returns an EUNAUTHORIZED
-// error when the request carries no valid credentials.
+// Authenticator establishes who sent a request. It returns an
+// authentication error (tenantml.EUNAUTHORIZED) when the request carries
+// no valid credentials.
 type Authenticator interface {
 	Authenticate(r *http.Request) (*authn.Principal, error)
 }
 
-// Authorizer decides whether caller may perform action on resource. An
-// error fails the request closed.
-type Authorizer interface {
-	Authorize(ctx context.Context, caller *authn.Principal, action, resource string) (Decision, error)
+// Scope is the SigV4 credential scope a request was signed for.
+type Scope struct {
+	Region, Service string
+}
+
+// ScopedAuthenticator is an Authenticator that also reports the SigV4
+// credential scope of the request ("" for other schemes); the pipeline
+// checks it against the server's region and the operation's service.
+type ScopedAuthenticator interface {
+	AuthenticateScoped(r *http.Request) (*authn.Principal, Scope, error)
 }
 
 // AuditRecord is what the pipeline reports to the audit log for every
@@ -55,18 +42,32 @@ type AuditRecord struct {
 	RequestID string
 	Action    string
 	Resource  string
-	// TenantID is the tenant the target resource belongs to, when known.
-	TenantID  string
-	Caller    *authn.Principal // nil when authentication failed
-	SourceIP  string
-	UserAgent string
-	Decision  Decision
+	// TenantID is the tenant whose trail the event belongs to: the
+	// caller's tenant for a tenant principal, else the tenant that owns the
+	// resource, when known. Always a valid tenant ID or "".
+	TenantID string
+	// ResourceTenant is the tenant that owns the resource ("" for none);
+	// with CrossTenant it is shown to the operator only.
+	ResourceTenant string
+	// CrossTenant is set when a tenant principal named another tenant's
+	// resource; the request was answered as for a missing one.
+	CrossTenant bool
+	Caller      *authn.Principal // nil when authentication failed
+	SourceIP    string
+	UserAgent   string
+	Decision    authz.Decision
+	// ErrorCode is the code the caller was sent ("" on success).
 	ErrorCode string
 	Status    int
 	Latency   time.Duration
 	// TenantSuspended is set when the request was refused because the
 	// caller's tenant is suspended or pending deletion.
 	TenantSuspended bool
+	// RequestParameters are the request's parameters worth auditing
+	// (session tags asked for, names created); never secrets.
+	RequestParameters map[string]any
+	// BytesIn and BytesOut count payload bytes of data events.
+	BytesIn, BytesOut int64
 }
 
 // TenantGate tells whether a tenant's principals may make requests.
@@ -83,19 +84,42 @@ type Auditor interface {
 	Record(ctx context.Context, rec *AuditRecord) error
 }
 
-// Op is one API operation: the IAM action it needs, the resource it acts on
-// and the handler that does the work once the pipeline has allowed it.
+// Admission is what the admission stage decides on: an authorized request
+// about to be handled.
+type Admission struct {
+	Caller   *authn.Principal
+	Action   string
+	Resource authz.Resource
+}
+
+// Admitter is the admission stage between authorization and the handler
+// (quotas, rate limits, fair queues). Admit returns a release function the
+// pipeline calls when the handler is done, or an error (ETOOMANYREQUESTS
+// with RetryAfter) that refuses the request.
+type Admitter interface {
+	Admit(ctx context.Context, a *Admission) (release func(), err error)
+}
+
+// Op is one API operation: the IAM action it needs, what it acts on, and the
+// handler that does the work once the pipeline has allowed it.
 type Op struct {
 	// Action is the IAM action, e.g. "tenantml:CreateTenant".
 	Action string
-	// Resource returns the ARN the action applies to.
-	Resource func(r *http.Request) string
-	// TenantID returns the tenant the resource belongs to, if any.
-	TenantID func(r *http.Request) string
-	// AlwaysAllowed, when set, skips the authorizer for actions that need
+	// Service is the SigV4 service the request must be signed for; ""
+	// means the Action's prefix ("sts" for "sts:AssumeRole").
+	Service string
+	// Target resolves what the action acts on; nil for an operation
+	// without a resource. An error fails the request before authorization.
+	Target func(r *http.Request, c *authn.Principal) (*Target, error)
+	// AlwaysAllowed, when set, skips authorization for actions that need
 	// no permission (sts:GetCallerIdentity); it is the reason recorded in
 	// the audit event.
 	AlwaysAllowed string
+	// Refuse, when set, makes the operation refuse every request once it
+	// is authenticated: Handle returns the answer (an unknown operation, a
+	// malformed body) and the audit event records an implicit deny for
+	// this reason.
+	Refuse string
 	// Handle does the work. It writes its response to w (buffered by the
 	// pipeline) or returns an error, which the pipeline writes.
 	Handle func(w http.ResponseWriter, r *http.Request, c *authn.Principal) error
@@ -110,6 +134,29 @@ type Op struct {
 	Stream func(r *http.Request, c *authn.Principal) (*Stream, error)
 }
 
+// Target is what an operation acts on, as resolved for one request.
+type Target struct {
+	authz.Resource
+	// Context holds the request's condition keys (aws:RequestTag/*, ...).
+	Context iam.Context
+	// Also are further actions the request needs on the same resource
+	// (sts:TagSession for an AssumeRole with tags).
+	Also []string
+	// NotFound is the error the operation answers for a missing resource.
+	// When the resource belongs to another tenant than the caller's, the
+	// pipeline decides the request as for a missing resource and, if that
+	// is allowed, answers NotFound without calling the handler; it must be
+	// set whenever Tenant can be.
+	NotFound error
+	// Hide, when set, is answered (if the request is allowed) instead of
+	// calling the handler: a resource the request names besides the target
+	// (a policy to attach, a group's member) belongs to another tenant, and
+	// Hide is exactly what the handler answers when that one is missing.
+	Hide error
+	// Parameters are recorded in the audit event (never secrets).
+	Parameters map[string]any
+}
+
 // Stream is a streamed response of an Op.
 type Stream struct {
 	// Status is the HTTP status; 0 means 200.
@@ -121,30 +168,38 @@ type Stream struct {
 	Body io.ReadCloser
 }
 
-// ErrorWriter writes an error in a surface's wire format.
-type ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
-
-// Pipeline runs every operation through authenticate → authorize → handle →
-// audit. All fields are required except WriteError (JSON by default).
+// Pipeline runs every operation through authenticate → tenant context →
+// authorize → admit → handle → audit. Authn, Authz, Audit and Log are
+// required.
 type Pipeline struct {
-	Authn      Authenticator
-	Authz      Authorizer
-	Audit      Auditor
-	Log        *slog.Logger
-	WriteError ErrorWriter
+	Authn Authenticator
+	Authz authz.Authorizer
+	Audit Auditor
+	Log   *slog.Logger
+	// Protocol writes errors; ManagementProtocol when nil.
+	Protocol Protocol
+	// Service, when set, is the SigV4 service every operation's requests
+	// must be signed for unless the Op names its own ("tenantml" for the
+	// management API, whose actions have several prefixes).
+	Service string
+	// Region is the server's region: SigV4 requests must be scoped to it
+	// (or, for the global services IAM and STS, to us-east-1). "" skips
+	// the scope check.
+	Region string
 	// Now returns the current time; tests replace it.
 	Now func() time.Time
-	// Tenants, when set, refuses every request of a principal tagged with
-	// a suspended or pending-deletion tenant (TenantTag), before any
-	// authorization, and flags it in the audit record.
+	// Tenants, when set, refuses every request of a principal of a
+	// suspended or pending-deletion tenant, before any authorization, and
+	// flags it in the audit record.
 	Tenants TenantGate
+	// Admit, when set, is the admission stage.
+	Admit Admitter
 }
 
-// WithErrors returns a copy of p that writes errors with write, for a
-// surface with its own wire format.
-func (p *Pipeline) WithErrors(write ErrorWriter) *Pipeline {
+// WithProtocol returns a copy of p that writes errors with proto.
+func (p *Pipeline) WithProtocol(proto Protocol) *Pipeline {
 	c := *p
-	c.WriteError = write
+	c.Protocol = proto
 	return &c
 }
 
@@ -160,9 +215,9 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 	rec := &AuditRecord{
 		Time:      start,
 		RequestID: RequestID(r.Context()),
-		Action:    op.Action,
+		Action:    truncateText(op.Action, maxAuditedAction),
 		SourceIP:  sourceIP(r),
-		UserAgent: r.UserAgent(),
+		UserAgent: truncateText(r.UserAgent(), maxAuditedUserAgent),
 	}
 	if op.Stream != nil {
 		p.serveStream(w, r, op, rec, start)
@@ -171,14 +226,12 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 	buf := newBufferedResponse()
 	err := p.run(r, op, rec, func(r *http.Request, c *authn.Principal) error { return op.Handle(buf, r, c) })
 	if err != nil {
-		p.writeError(buf.reset(), r, err)
-		rec.ErrorCode = ErrorCode(err)
+		rec.ErrorCode = p.writeError(buf.reset(), r, err, rec.Resource)
 	}
 	rec.Status = buf.status
 	rec.Latency = p.Now().Sub(start)
 	if aerr := p.Audit.Record(r.Context(), rec); aerr != nil {
-		p.Log.ErrorContext(r.Context(), "audit record failed; refusing request", "requestId", rec.RequestID, "action", op.Action, "error", aerr)
-		p.writeError(w, r, &tenantml.Error{Code: tenantml.EUNAVAILABLE, Message: "the audit log is unavailable; the request was not completed", Err: aerr})
+		p.auditFailed(w, r, rec, aerr)
 		return
 	}
 	buf.flushTo(w)
@@ -204,8 +257,8 @@ func (p *Pipeline) serveStream(w http.ResponseWriter, r *http.Request, op Op, re
 	})
 	if err != nil {
 		buf := newBufferedResponse()
-		p.writeError(buf, r, err)
-		rec.ErrorCode, rec.Status, rec.Latency = ErrorCode(err), buf.status, p.Now().Sub(start)
+		rec.ErrorCode = p.writeError(buf, r, err, rec.Resource)
+		rec.Status, rec.Latency = buf.status, p.Now().Sub(start)
 		if aerr := p.Audit.Record(r.Context(), rec); aerr != nil {
 			p.auditFailed(w, r, rec, aerr)
 			return
@@ -245,10 +298,15 @@ func (p *Pipeline) serveStream(w http.ResponseWriter, r *http.Request, op Op, re
 	panic(http.ErrAbortHandler)
 }
 
+// errAuditUnavailable is the answer to a request whose audit record failed.
+func errAuditUnavailable(cause error) error {
+	return &tenantml.Error{Code: tenantml.EUNAVAILABLE, Message: "the audit log is unavailable; the request was not completed", Err: cause}
+}
+
 // auditFailed answers 503 for a request whose audit record failed.
 func (p *Pipeline) auditFailed(w http.ResponseWriter, r *http.Request, rec *AuditRecord, aerr error) {
 	p.Log.ErrorContext(r.Context(), "audit record failed; refusing request", "requestId", rec.RequestID, "action", rec.Action, "error", aerr)
-	p.writeError(w, r, &tenantml.Error{Code: tenantml.EUNAVAILABLE, Message: "the audit log is unavailable; the request was not completed", Err: aerr})
+	p.writeError(w, r, errAuditUnavailable(aerr), "")
 }
 
 // clientWriter remembers the first write error, so that a failure of the
@@ -266,74 +324,155 @@ func (c *clientWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// run authenticates, authorizes and calls handle, filling rec as it learns.
+// run authenticates, resolves the caller's tenant and the target,
+// authorizes, admits and calls handle, filling rec as it learns.
 func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*http.Request, *authn.Principal) error) error {
-	caller, err := p.Authn.Authenticate(r)
+	caller, scope, err := p.authenticate(r)
 	if err != nil {
-		rec.Decision = Decision{Effect: "ImplicitlyDenied", Reason: "authentication failed"}
+		rec.Decision = authz.Deny("authentication failed")
 		return err
 	}
 	rec.Caller = caller
-	if op.Resource != nil {
-		rec.Resource = op.Resource(r)
+	if op.Service == "" {
+		op.Service = p.Service
 	}
-	if op.TenantID != nil {
-		rec.TenantID = op.TenantID(r)
-	}
-	if err := p.checkTenant(r.Context(), caller, rec); err != nil {
+	if err := checkScope(scope, p.Region, op); err != nil {
+		rec.Decision = authz.Deny("credential scope rejected")
 		return err
 	}
-	if op.AlwaysAllowed != "" {
-		rec.Decision = Decision{Effect: "Allowed", Reason: op.AlwaysAllowed}
-		return handle(r.WithContext(authn.NewContext(r.Context(), caller)), caller)
-	}
-	d, err := p.Authz.Authorize(withRequest(r.Context(), r), caller, op.Action, rec.Resource)
-	if err != nil {
-		rec.Decision = Decision{Effect: "ImplicitlyDenied", Reason: "authorization failed: " + tenantml.ErrorMessage(err)}
+	ctx := authn.NewContext(r.Context(), caller)
+	r = r.WithContext(ctx)
+	if err := p.checkTenant(ctx, caller, rec); err != nil {
 		return err
 	}
-	rec.Decision = d
-	if !d.Allowed() {
-		return &tenantml.Error{Code: tenantml.EFORBIDDEN, Message: deniedMessage(caller, op.Action, rec.Resource, d)}
+	var target Target
+	if op.Target != nil {
+		t, err := op.Target(r, caller)
+		if err != nil {
+			rec.Decision = authz.Deny("the request's target could not be resolved")
+			return err
+		}
+		if t != nil {
+			target = *t
+		}
 	}
-	return handle(r.WithContext(authn.NewContext(r.Context(), caller)), caller)
+	hide := target.Hide
+	if authz.CrossTenant(&authz.Request{Caller: caller, Resource: target.Resource}) {
+		rec.ResourceTenant = target.Resource.Tenant
+		target.Resource = target.Resource.Missing()
+		hide = target.NotFound
+		if hide == nil {
+			hide = tenantml.Errorf(tenantml.ENOTFOUND, "the resource does not exist")
+		}
+	}
+	if hide != nil && caller.TenantID != "" {
+		rec.CrossTenant = true
+	}
+	rec.Resource = target.ARN
+	rec.RequestParameters = target.Parameters
+	if caller.TenantID == "" && target.Tenant != "" {
+		rec.TenantID = target.Tenant
+	}
+	if rec.ResourceTenant == "" {
+		rec.ResourceTenant = target.Tenant
+	}
+	switch {
+	case op.Refuse != "":
+		rec.Decision = authz.Deny(op.Refuse)
+		return handle(r, caller)
+	case op.AlwaysAllowed != "":
+		rec.Decision = authz.Allow(op.AlwaysAllowed)
+	default:
+		origin := p.origin(r, scope)
+		for _, action := range append([]string{op.Action}, target.Also...) {
+			d, err := p.Authz.Authorize(ctx, &authz.Request{Caller: caller, Action: action, Resource: target.Resource, Context: target.Context, Origin: origin})
+			if err != nil {
+				rec.Decision = authz.Deny("authorization failed: " + tenantml.ErrorMessage(err))
+				return err
+			}
+			rec.Decision = d
+			if !d.Allowed() {
+				return tenantml.Errorf(tenantml.EFORBIDDEN, "%s", deniedMessage(caller, action, target.ARN, d))
+			}
+		}
+	}
+	if p.Admit != nil {
+		release, err := p.Admit.Admit(ctx, &Admission{Caller: caller, Action: op.Action, Resource: target.Resource})
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	if hide != nil {
+		return hide
+	}
+	return handle(r, caller)
 }
 
-// checkTenant refuses the request of a principal whose tenant is not
-// active. It looks only at the caller's own tenant, so the answer says
-// nothing about any other tenant; it fails closed when the status cannot
-// be read.
+// authenticate runs the authenticator, with the credential scope when it
+// reports one.
+func (p *Pipeline) authenticate(r *http.Request) (*authn.Principal, Scope, error) {
+	if sa, ok := p.Authn.(ScopedAuthenticator); ok {
+		return sa.AuthenticateScoped(r)
+	}
+	c, err := p.Authn.Authenticate(r)
+	return c, Scope{}, err
+}
+
+// origin is where r came from, for the request-derived condition keys.
+func (p *Pipeline) origin(r *http.Request, scope Scope) authz.Origin {
+	return authz.Origin{SourceIP: sourceIP(r), SecureTransport: r.TLS != nil, Region: scope.Region, Time: p.Now()}
+}
+
+// Check asks the authorizer whether caller may perform action on res, as
+// the pipeline would (the tenant boundary included), for handlers that
+// must authorize a second action or resource (a copy's source, a presign).
+// A resource of another tenant is decided as a missing one; hidden reports
+// it, and the handler must then answer exactly as for a missing resource.
+func (p *Pipeline) Check(r *http.Request, caller *authn.Principal, action string, res authz.Resource, keys iam.Context) (d authz.Decision, hidden bool, err error) {
+	req := &authz.Request{Caller: caller, Action: action, Resource: res, Context: keys, Origin: p.origin(r, Scope{})}
+	if authz.CrossTenant(req) {
+		req.Resource, hidden = res.Missing(), true
+	}
+	d, err = p.Authz.Authorize(r.Context(), req)
+	return d, hidden, err
+}
+
+// checkTenant resolves the caller's tenant: it must be a valid tenant ID
+// and, when a TenantGate is set, active. It looks only at the caller's own
+// tenant, so the answer says nothing about any other tenant; it fails
+// closed when the status cannot be read.
 func (p *Pipeline) checkTenant(ctx context.Context, caller *authn.Principal, rec *AuditRecord) error {
-	t := caller.Tags[TenantTag]
-	if p.Tenants == nil || t == "" {
+	t := caller.TenantID
+	if t == "" {
+		return nil
+	}
+	if err := tenant.ValidateID(t); err != nil {
+		rec.Decision = authz.Deny("the caller's tenant ID is not valid")
+		return tenantml.Errorf(tenantml.EFORBIDDEN, "the caller's tenant is not valid: requests of its principals are refused")
+	}
+	rec.TenantID = t
+	if p.Tenants == nil {
 		return nil
 	}
 	inactive, err := p.Tenants.Inactive(ctx, t)
 	if err != nil {
-		rec.Decision = Decision{Effect: "ImplicitlyDenied", Reason: "tenant status unavailable"}
+		rec.Decision = authz.Deny("tenant status unavailable")
 		return &tenantml.Error{Code: tenantml.EUNAVAILABLE, Message: "tenant status is unavailable; the request was not completed", Err: err}
 	}
 	if inactive {
 		rec.TenantSuspended = true
-		rec.Decision = Decision{Effect: "ImplicitlyDenied", Reason: "the caller's tenant is suspended"}
-		return &tenantml.Error{Code: tenantml.EFORBIDDEN, Message: "tenant " + t + " is not active: requests of its principals are refused until an operator resumes it"}
+		rec.Decision = authz.Deny("the caller's tenant is suspended")
+		return tenantml.Errorf(tenantml.EFORBIDDEN, "tenant %s is not active: requests of its principals are refused until an operator resumes it", t)
 	}
 	return nil
 }
 
-// AuthorizeRequest asks the pipeline's authorizer whether caller may
-// perform action on resource, with r's condition keys (aws:SourceIp, ...),
-// for handlers that must check a second action (a presign checks the
-// action the URL would grant).
-func (p *Pipeline) AuthorizeRequest(r *http.Request, caller *authn.Principal, action, resource string) (Decision, error) {
-	return p.Authz.Authorize(withRequest(r.Context(), r), caller, action, resource)
-}
-
 // deniedMessage is the AWS-style explanation a denied caller reads. It names
 // only the caller's own identity and the resource it asked for.
-func deniedMessage(c *authn.Principal, action, resource string, d Decision) string {
+func deniedMessage(c *authn.Principal, action, resource string, d authz.Decision) string {
 	kind := "no identity-based policy allows"
-	if d.Effect == "ExplicitlyDenied" {
+	if d.Effect == iam.ExplicitlyDenied {
 		kind = "an explicit deny in a policy denies"
 	}
 	msg := "User: " + c.ARN + " is not authorized to perform: " + action
@@ -343,12 +482,20 @@ func deniedMessage(c *authn.Principal, action, resource string, d Decision) stri
 	return msg + " because " + kind + " the " + action + " action"
 }
 
-func (p *Pipeline) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if p.WriteError != nil {
-		p.WriteError(w, r, err)
-		return
+// writeError writes err in the pipeline's protocol and returns the code
+// the caller was sent. Failures of the server are logged with their cause.
+func (p *Pipeline) writeError(w http.ResponseWriter, r *http.Request, err error, resource string) string {
+	proto := p.Protocol
+	if proto == nil {
+		proto = ManagementProtocol{}
 	}
-	Error(w, r, p.Log, err)
+	e := proto.Describe(err)
+	e.Resource = resource
+	if e.Status >= 500 {
+		p.Log.ErrorContext(r.Context(), "request failed", "requestId", RequestID(r.Context()), "method", r.Method, "path", truncateText(r.URL.Path, maxAuditedAction), "code", e.Code, "error", err)
+	}
+	proto.WriteError(w, r, e)
+	return e.Code
 }
 
 // sourceIP is the TCP peer address. X-Forwarded-For is ignored: trusting it
@@ -401,4 +548,12 @@ func (b *bufferedResponse) flushTo(w http.ResponseWriter) {
 	}
 	w.WriteHeader(b.status)
 	_, _ = w.Write(b.body.Bytes()) // a client that went away is not an error: the audit record stands
+}
+
+// At returns an Op.Target naming a fixed resource (a collection, the
+// account's trail) that belongs to no tenant.
+func At(arn string) func(*http.Request, *authn.Principal) (*Target, error) {
+	return func(*http.Request, *authn.Principal) (*Target, error) {
+		return &Target{Resource: authz.Resource{ARN: arn}}, nil
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 )
 
 // recordingAuditor keeps every record, or fails when err is set.
@@ -71,14 +72,14 @@ func newFixture(t *testing.T) *fixture {
 	f.srv = api.NewServer(log, m)
 	p := &api.Pipeline{
 		Authn: &api.RootAuthenticator{AccessKeyID: testKeyID, Secret: []byte(testSecret), AccountID: testAccount},
-		Authz: &api.RootOnlyAuthorizer{AccountID: testAccount},
+		Authz: &authz.RootOnly{AccountID: testAccount},
 		Audit: f.audit,
 		Log:   log,
 		Now:   time.Now,
 	}
 	f.srv.Handle("POST /things", p.Handler(api.Op{
-		Action:   "test:CreateThing",
-		Resource: func(*http.Request) string { return "arn:aws:test:us-east-1:" + testAccount + ":thing/x" },
+		Action: "test:CreateThing",
+		Target: api.At("arn:aws:test:us-east-1:" + testAccount + ":thing/x"),
 		Handle: func(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
 			var in struct {
 				Name string `json:"name"`
@@ -147,7 +148,7 @@ func TestPipeline_Handler(t *testing.T) {
 				t.Fatalf("status = %d, want %d; body %s", w.Code, tt.wantStatus, w.Body)
 			}
 			rec := f.audit.last(t)
-			if rec.Decision.Effect != tt.wantEffect || rec.Status != tt.wantStatus || rec.Action != "test:CreateThing" || rec.RequestID != w.Header().Get("X-Request-Id") {
+			if rec.Decision.Effect.String() != tt.wantEffect || rec.Status != tt.wantStatus || rec.Action != "test:CreateThing" || rec.RequestID != w.Header().Get("X-Request-Id") {
 				t.Fatalf("audit record %+v does not match the response", rec)
 			}
 			if tt.wantCode == "" {

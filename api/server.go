@@ -7,7 +7,16 @@ import (
 	"time"
 
 	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/authz"
 )
+
+// writeManagementError writes err in the management API's form and returns
+// the code sent.
+func writeManagementError(w http.ResponseWriter, r *http.Request, err error) string {
+	e := ManagementProtocol{}.Describe(err)
+	ManagementProtocol{}.WriteError(w, r, e)
+	return e.Code
+}
 
 // DefaultMaxBodyBytes is the body limit of control-plane APIs.
 const DefaultMaxBodyBytes = 1 << 20
@@ -74,7 +83,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			}
 			s.log.ErrorContext(r.Context(), "handler panic", "requestId", RequestID(r.Context()), "route", pattern, "panic", v)
 			if !sw.wrote {
-				Error(sw, r, s.log, tenantml.Errorf(tenantml.EINTERNAL, "internal error"))
+				writeManagementError(sw, r, tenantml.Errorf(tenantml.EINTERNAL, "internal error"))
 			}
 		}
 		s.metrics.observe(pattern, r.Method, sw.status, s.now().Sub(start))
@@ -101,9 +110,8 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handle
 		buf.Header().Set("Allow", probe.header.Get("Allow"))
 		WriteJSON(buf, http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: code, Message: "method " + r.Method + " is not allowed on this route", RequestID: RequestID(r.Context())}})
 	} else {
-		err := tenantml.Errorf(tenantml.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path)
-		code = ErrorCode(err)
-		Error(buf, r, s.log, err)
+		err := tenantml.Errorf(tenantml.ENOTFOUND, "no route for %s %s", r.Method, truncateText(r.URL.Path, maxAuditedAction))
+		code = writeManagementError(buf, r, err)
 	}
 	if s.Audit != nil {
 		rec := &AuditRecord{
@@ -111,15 +119,15 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handle
 			RequestID: RequestID(r.Context()),
 			Action:    UnknownRouteAction,
 			SourceIP:  sourceIP(r),
-			UserAgent: r.UserAgent(),
-			Decision:  Decision{Effect: "ImplicitlyDenied", Reason: "no route"},
+			UserAgent: truncateText(r.UserAgent(), maxAuditedUserAgent),
+			Decision:  authz.Deny("no route"),
 			ErrorCode: code,
 			Status:    buf.status,
 			Latency:   s.now().Sub(start),
 		}
 		if err := s.Audit.Record(r.Context(), rec); err != nil {
 			s.log.ErrorContext(r.Context(), "audit record failed; refusing request", "requestId", rec.RequestID, "action", rec.Action, "error", err)
-			Error(w, r, s.log, &tenantml.Error{Code: tenantml.EUNAVAILABLE, Message: "the audit log is unavailable; the request was not completed", Err: err})
+			writeManagementError(w, r, errAuditUnavailable(err))
 			return
 		}
 	}

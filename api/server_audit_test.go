@@ -29,7 +29,7 @@ func TestServer_UnmatchedAudited(t *testing.T) {
 				t.Fatalf("status %d body %s, want %d %s", w.Code, w.Body, tt.status, tt.code)
 			}
 			rec := f.audit.last(t)
-			if rec.Action != api.UnknownRouteAction || rec.Caller != nil || rec.Decision.Effect != "ImplicitlyDenied" ||
+			if rec.Action != api.UnknownRouteAction || rec.Caller != nil || rec.Decision.Effect.String() != "ImplicitlyDenied" ||
 				rec.Status != tt.status || rec.ErrorCode != tt.code || rec.UserAgent != "probe/1" || rec.SourceIP == "" ||
 				rec.RequestID != w.Header().Get("X-Request-Id") {
 				t.Fatalf("audit record = %+v", rec)

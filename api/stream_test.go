@@ -17,6 +17,7 @@ import (
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 )
 
 // failingBody serves data, then fails with err instead of io.EOF.
@@ -69,14 +70,14 @@ func newStreamFixture(t *testing.T, data []byte, bodyErr error, streamErr error)
 	srv := api.NewServer(log, nil)
 	p := &api.Pipeline{
 		Authn: &api.RootAuthenticator{AccessKeyID: testKeyID, Secret: []byte(testSecret), AccountID: testAccount},
-		Authz: &api.RootOnlyAuthorizer{AccountID: testAccount},
+		Authz: &authz.RootOnly{AccountID: testAccount},
 		Audit: f.audit,
 		Log:   log,
 		Now:   time.Now,
 	}
 	srv.Handle("GET /blob", p.Handler(api.Op{
-		Action:   "test:GetBlob",
-		Resource: func(*http.Request) string { return "arn:aws:test:us-east-1:" + testAccount + ":blob/x" },
+		Action: "test:GetBlob",
+		Target: api.At("arn:aws:test:us-east-1:" + testAccount + ":blob/x"),
 		Stream: func(r *http.Request, c *authn.Principal) (*api.Stream, error) {
 			if streamErr != nil {
 				return nil, streamErr

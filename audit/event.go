@@ -85,12 +85,17 @@ type Event struct {
 	ReadOnly bool `json:"readOnly"`
 	// ManagementEvent reports a control-plane (not inference) action.
 	ManagementEvent bool `json:"managementEvent"`
-	// CrossTenant is set by the pipeline when the target resource belongs
-	// to a tenant other than the caller's.
+	// CrossTenant marks the platform event (TenantID "") the pipeline
+	// records when a tenant principal named another tenant's resource; the
+	// caller's own event never carries it, so that it reads exactly like a
+	// request for a missing resource.
 	CrossTenant bool `json:"crossTenant,omitempty"`
 	// TenantSuspended is set by the pipeline when it refused the request
 	// because the caller's tenant is suspended or pending deletion.
 	TenantSuspended bool `json:"tenantSuspended,omitempty"`
+	// RequestParameters are the request's auditable parameters (session
+	// tags asked for, names created), never secrets or payloads.
+	RequestParameters map[string]any `json:"requestParameters,omitempty"`
 	// AdditionalEventData holds small, non-secret, action-specific details.
 	AdditionalEventData map[string]string `json:"additionalEventData,omitempty"`
 	// PersonalDataErased is set on read when the personal fields were

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/authn"
 )
 
@@ -56,9 +57,11 @@ func TestPrincipal_ContextKeys(t *testing.T) {
 				"aws:PrincipalArn": "arn:aws:iam::111122223333:user/ops/alice", "aws:PrincipalAccount": "111122223333",
 				"aws:PrincipalType": "User", "aws:userid": "AIDAEXAMPLE", "aws:username": "alice", "aws:PrincipalTag/Team": "ml",
 			}},
+		// The TenantID tag always reports Principal.TenantID: a tag of
+		// that name (in any case) is never taken for it.
 		{"AssumedRole", authn.Principal{Type: authn.AssumedRole, Account: "111122223333",
 			ARN: "arn:aws:sts::111122223333:assumed-role/Invoke/s1", UserID: "AROAEXAMPLE:s1", UserName: "ignored",
-			Tags: map[string]string{"TenantID": "acme"}, MFA: false,
+			TenantID: "acme", Tags: map[string]string{"TenantID": "globex", "tenantid": "globex"}, MFA: false,
 			Session: &authn.Session{RoleARN: "arn:aws:iam::111122223333:role/Invoke", Name: "s1", IssuedAt: issued,
 				SourceIdentity: "alice", FederatedProvider: "idp.example.com"}},
 			map[string]string{
@@ -66,6 +69,12 @@ func TestPrincipal_ContextKeys(t *testing.T) {
 				"aws:PrincipalType": "AssumedRole", "aws:userid": "AROAEXAMPLE:s1", "aws:PrincipalTag/TenantID": "acme",
 				"aws:TokenIssueTime": "2026-11-23T10:00:00Z", "aws:MultiFactorAuthPresent": "false",
 				"aws:SourceIdentity": "alice", "aws:FederatedProvider": "idp.example.com",
+			}},
+		{"PlatformWithTenantTag", authn.Principal{Type: authn.IAMUser, Account: "111122223333", ARN: "arn:aws:iam::111122223333:user/ops",
+			UserID: "AIDAOPS", UserName: "ops", Tags: map[string]string{"TenantID": "globex"}},
+			map[string]string{
+				"aws:PrincipalArn": "arn:aws:iam::111122223333:user/ops", "aws:PrincipalAccount": "111122223333",
+				"aws:PrincipalType": "User", "aws:userid": "AIDAOPS", "aws:username": "ops",
 			}},
 	}
 	for _, tt := range tests {
@@ -77,27 +86,28 @@ func TestPrincipal_ContextKeys(t *testing.T) {
 	}
 }
 
-func TestError_HTTPStatus(t *testing.T) {
+func TestErrorf_Kind(t *testing.T) {
 	tests := []struct {
-		err  *authn.Error
-		want int
+		code       string
+		kind       string
+		wantStatus int // the status override; 0 means the kind's
 	}{
-		{authn.Errorf(authn.CodeMissingAuthenticationToken, "m"), 403},
-		{authn.Errorf(authn.CodeInvalidClientTokenID, "m"), 403},
-		{authn.Errorf(authn.CodeSignatureDoesNotMatch, "m"), 403},
-		{authn.Errorf(authn.CodeExpiredToken, "m"), 403},
-		{authn.Errorf(authn.CodeAccessDenied, "m"), 403},
-		{authn.Errorf(authn.CodeIncompleteSignature, "m"), 400},
-		{authn.Errorf(authn.CodeRequestExpired, "m"), 400},
-		{authn.Errorf(authn.CodeInvalidIdentityToken, "m"), 400},
-		{authn.Errorf(authn.CodeRequestEntityTooLarge, "m"), 413},
-		{authn.Errorf(authn.CodeInternalFailure, "m"), 500},
-		{&authn.Error{Code: authn.CodeExpiredToken, Status: 400}, 400},
+		{authn.CodeMissingAuthenticationToken, tenantml.EUNAUTHORIZED, 0},
+		{authn.CodeInvalidClientTokenID, tenantml.EUNAUTHORIZED, 0},
+		{authn.CodeSignatureDoesNotMatch, tenantml.EUNAUTHORIZED, 0},
+		{authn.CodeExpiredToken, tenantml.EUNAUTHORIZED, 0},
+		{authn.CodeAccessDenied, tenantml.EFORBIDDEN, 0},
+		{authn.CodeIncompleteSignature, tenantml.EUNAUTHORIZED, 400},
+		{authn.CodeRequestExpired, tenantml.EUNAUTHORIZED, 400},
+		{authn.CodeInvalidIdentityToken, tenantml.EUNAUTHORIZED, 400},
+		{authn.CodeRequestEntityTooLarge, tenantml.ETOOLARGE, 0},
+		{authn.CodeInternalFailure, tenantml.EINTERNAL, 0},
 	}
 	for _, tt := range tests {
-		t.Run(tt.err.Code, func(t *testing.T) {
-			if got := tt.err.HTTPStatus(); got != tt.want {
-				t.Fatalf("HTTPStatus() = %d, want %d", got, tt.want)
+		t.Run(tt.code, func(t *testing.T) {
+			e := authn.Errorf(tt.code, "m")
+			if e.Code != tt.kind || e.AWSCode != tt.code || e.Status != tt.wantStatus {
+				t.Fatalf("Errorf(%s) = {Code %s AWSCode %s Status %d}, want {%s %s %d}", tt.code, e.Code, e.AWSCode, e.Status, tt.kind, tt.code, tt.wantStatus)
 			}
 		})
 	}
@@ -124,7 +134,7 @@ func TestErrorCode(t *testing.T) {
 	}
 	t.Run("Unwrap", func(t *testing.T) {
 		cause := errors.New("cause")
-		if err := (&authn.Error{Code: "X", Err: cause}); !errors.Is(err, cause) || !strings.Contains(err.Error(), "cause") {
+		if err := authn.Wrap("X", "m", cause); !errors.Is(err, cause) || !strings.Contains(err.Error(), "cause") {
 			t.Fatalf("Error %v does not wrap its cause", err)
 		}
 	})

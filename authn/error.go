@@ -1,9 +1,10 @@
 package authn
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/tenantml/tenantml"
 )
 
 // AWS error codes returned by request authentication.
@@ -19,72 +20,62 @@ const (
 	CodeInvalidIdentityToken       = "InvalidIdentityToken"
 	CodeIDPCommunicationError      = "IDPCommunicationError"
 	CodeInternalFailure            = "InternalFailure"
+	// CodeXAmzContentSHA256Mismatch is S3's answer to a body whose hash
+	// is not the signed one.
+	CodeXAmzContentSHA256Mismatch = "XAmzContentSHA256Mismatch"
 )
 
-// statusOf is the one place an authentication code gets its HTTP status, the
-// one AWS uses for it.
-func statusOf(code string) int {
+// kindOf gives each authentication code its application error kind and,
+// where AWS answers something other than the kind's status, that status.
+// It is the one place an authentication code gets its HTTP status.
+func kindOf(code string) (kind string, status int) {
 	switch code {
 	case CodeIncompleteSignature, CodeRequestExpired, CodeInvalidIdentityToken,
-		CodeIDPCommunicationError:
-		return http.StatusBadRequest
+		CodeIDPCommunicationError, CodeXAmzContentSHA256Mismatch:
+		return tenantml.EUNAUTHORIZED, http.StatusBadRequest
 	case CodeRequestEntityTooLarge:
-		return http.StatusRequestEntityTooLarge
+		return tenantml.ETOOLARGE, 0
 	case CodeInternalFailure:
-		return http.StatusInternalServerError
+		return tenantml.EINTERNAL, 0
+	case CodeAccessDenied:
+		return tenantml.EFORBIDDEN, 0
 	default: // MissingAuthenticationToken, InvalidClientTokenId,
-		// SignatureDoesNotMatch, ExpiredToken, AccessDenied
-		return http.StatusForbidden
+		// SignatureDoesNotMatch, ExpiredToken: 403 on AWS surfaces, 401 on
+		// the management API.
+		return tenantml.EUNAUTHORIZED, 0
 	}
 }
 
-// Error is an authentication failure as AWS reports it: a code, a message
-// that is safe to show the caller, and the HTTP status. Err holds the
-// internal cause for logs; it never contains a secret.
-type Error struct {
-	Code    string
-	Message string
-	// Status overrides the code's usual HTTP status when set: STS answers
-	// ExpiredToken for an expired web identity token with 400, not 403.
-	Status int
-	Err    error
+// Errorf returns the *tenantml.Error of an authentication failure with the
+// given AWS code and a formatted, caller-safe message. Never pass a secret
+// as an argument.
+func Errorf(code, format string, args ...any) *tenantml.Error {
+	kind, status := kindOf(code)
+	return &tenantml.Error{Code: kind, AWSCode: code, Status: status, Message: fmt.Sprintf(format, args...)}
 }
 
-// Errorf returns an *Error with the given AWS code and a formatted,
-// caller-safe message. Never pass a secret as an argument.
-func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+// IsAuthentication reports whether err is an authentication failure: the
+// caller's identity could not be established.
+func IsAuthentication(err error) bool {
+	return tenantml.ErrorCode(err) == tenantml.EUNAUTHORIZED
 }
 
-// Error implements the error interface.
-func (e *Error) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
-	}
-	return e.Code + ": " + e.Message
+// Wrap returns the authentication failure code with a caller-safe message
+// and an internal cause, which is logged, never shown.
+func Wrap(code, message string, cause error) *tenantml.Error {
+	e := Errorf(code, "%s", message)
+	e.Err = cause
+	return e
 }
 
-// Unwrap returns the internal cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// HTTPStatus is the status AWS answers with for e's code.
-func (e *Error) HTTPStatus() int {
-	if e.Status != 0 {
-		return e.Status
-	}
-	return statusOf(e.Code)
-}
-
-// ErrorCode returns the code of the first *Error in err's chain,
-// CodeInternalFailure for any other non-nil error and "" for nil.
+// ErrorCode returns the AWS code of err: its AWS code, InternalFailure for
+// an error that names none, and "" for nil.
 func ErrorCode(err error) string {
-	var e *Error
-	switch {
-	case err == nil:
+	if err == nil {
 		return ""
-	case errors.As(err, &e):
-		return e.Code
-	default:
-		return CodeInternalFailure
 	}
+	if c := tenantml.AWSCodeOf(err); c != "" {
+		return c
+	}
+	return CodeInternalFailure
 }

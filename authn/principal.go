@@ -3,7 +3,10 @@ package authn
 import (
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/tenantml/tenantml/tenant"
 )
 
 // PrincipalType is the value of the aws:PrincipalType condition key.
@@ -38,6 +41,13 @@ type Principal struct {
 	UserID string
 	// UserName is aws:username; set for IAM users only, as on AWS.
 	UserName string
+	// TenantID is the tenant the principal acts for, "" for platform
+	// principals: the user's or role's immutable TenantID, or for a
+	// session the tenant sts sealed into it. It is never taken from a tag
+	// the caller chose; aws:PrincipalTag/TenantID always reports it
+	// (ContextKeys), and the API pipeline refuses a principal whose tenant
+	// is not valid or not active.
+	TenantID string
 	// AccessKeyID is the key the request was signed with, if any.
 	AccessKeyID string
 	// Tags are the principal tags (aws:PrincipalTag/<key>): the user's or
@@ -109,7 +119,12 @@ func (p *Principal) ContextKeys() map[string]string {
 		keys["aws:username"] = p.UserName
 	}
 	for k, v := range p.Tags {
-		keys["aws:PrincipalTag/"+k] = v
+		if !strings.EqualFold(k, tenant.TagKey) {
+			keys["aws:PrincipalTag/"+k] = v
+		}
+	}
+	if p.TenantID != "" {
+		keys["aws:PrincipalTag/"+tenant.TagKey] = p.TenantID
 	}
 	if s := p.Session; s != nil {
 		keys["aws:TokenIssueTime"] = s.IssuedAt.UTC().Format(TimeFormat)
@@ -130,6 +145,7 @@ func (p *Principal) LogValue() slog.Value {
 		slog.String("type", string(p.Type)),
 		slog.String("arn", p.ARN),
 		slog.String("account", p.Account),
+		slog.String("tenant", p.TenantID),
 		slog.String("access_key_id", p.AccessKeyID),
 	)
 }

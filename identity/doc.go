@@ -18,7 +18,7 @@
 // GetAccessKey and RecordAccessKeyUse work across accounts (authentication
 // knows only the key ID).
 //
-// Errors are *Error values carrying AWS's codes (NoSuchEntity,
+// Errors are *tenantml.Error values carrying AWS's codes (NoSuchEntity,
 // EntityAlreadyExists, LimitExceeded, DeleteConflict,
 // MalformedPolicyDocument, ValidationError, InvalidInput) for the IAM query
 // API; each unwraps to a *tenantml.Error with the generic code

@@ -1,8 +1,6 @@
 package identity
 
 import (
-	"fmt"
-
 	"github.com/tenantml/tenantml"
 )
 
@@ -17,22 +15,6 @@ const (
 	InvalidInput            = "InvalidInput"
 )
 
-// Error is an IAM error with an AWS error code and a caller-safe message.
-// It unwraps to a *tenantml.Error carrying the matching generic code
-// (ENOTFOUND, ECONFLICT, EINVALID), so tenantml.ErrorCode works on it too.
-type Error struct {
-	Code    string
-	Message string
-}
-
-// Error implements the error interface.
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// Unwrap returns the generic application error this IAM error maps onto.
-func (e *Error) Unwrap() error {
-	return &tenantml.Error{Code: RootCode(e.Code), Message: e.Message}
-}
-
 // RootCode maps an IAM error code onto the generic tenantml code.
 func RootCode(code string) string {
 	switch code {
@@ -46,7 +28,22 @@ func RootCode(code string) string {
 	return tenantml.EINTERNAL
 }
 
-// Errorf returns an *Error with the given IAM code and formatted message.
-func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+// Errorf returns the error of an IAM failure: its kind is RootCode(code)
+// and the IAM query API reports it as code.
+func Errorf(code, format string, args ...any) *tenantml.Error {
+	return tenantml.AWSErrorf(RootCode(code), code, format, args...)
+}
+
+// ErrNoSuchEntity is the NoSuchEntity error for a user, role or group
+// (kind "user", "role", "group") named name that does not exist: the one
+// text every store and the API answer, so that an entity hidden from a
+// caller answers exactly like a missing one.
+func ErrNoSuchEntity(kind, name string) error {
+	return Errorf(NoSuchEntity, "the %s with name %s cannot be found", kind, name)
+}
+
+// ErrNoSuchPolicy is the NoSuchEntity error for a managed policy ARN that
+// does not exist.
+func ErrNoSuchPolicy(arn string) error {
+	return Errorf(NoSuchEntity, "policy %s does not exist", arn)
 }

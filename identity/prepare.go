@@ -4,13 +4,15 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/tenantml/tenantml/tenant"
 )
 
 // TenantOf returns the value of the TenantID tag ("" when absent), the key
 // matched case-insensitively.
 func TenantOf(tags map[string]string) string {
 	for k, v := range tags {
-		if strings.EqualFold(k, TenantTagKey) {
+		if strings.EqualFold(k, tenant.TagKey) {
 			return v
 		}
 	}
@@ -22,18 +24,18 @@ func TenantOf(tags map[string]string) string {
 func CheckTagChange(current map[string]string, set map[string]string, remove []string) error {
 	cur, had := "", false
 	for k, v := range current {
-		if strings.EqualFold(k, TenantTagKey) {
+		if strings.EqualFold(k, tenant.TagKey) {
 			cur, had = v, true
 		}
 	}
 	for k, v := range set {
-		if strings.EqualFold(k, TenantTagKey) && (!had || v != cur) {
-			return Errorf(InvalidInput, "the %s tag is fixed when the entity is created", TenantTagKey)
+		if strings.EqualFold(k, tenant.TagKey) && (!had || v != cur) {
+			return Errorf(InvalidInput, "the %s tag is fixed when the entity is created", tenant.TagKey)
 		}
 	}
 	for _, k := range remove {
-		if strings.EqualFold(k, TenantTagKey) && had {
-			return Errorf(InvalidInput, "the %s tag is fixed when the entity is created", TenantTagKey)
+		if strings.EqualFold(k, tenant.TagKey) && had {
+			return Errorf(InvalidInput, "the %s tag is fixed when the entity is created", tenant.TagKey)
 		}
 	}
 	return nil

@@ -43,7 +43,7 @@ type PolicyListOptions struct {
 // their case as created. List methods return the page and the marker of
 // the next page ("" when there is none).
 //
-// Errors are *Error values with AWS codes (NoSuchEntity,
+// Errors are *tenantml.Error values with AWS codes (NoSuchEntity,
 // EntityAlreadyExists, LimitExceeded, DeleteConflict,
 // MalformedPolicyDocument, ValidationError, InvalidInput).
 type Service interface {

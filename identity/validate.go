@@ -9,12 +9,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/iam"
 )
-
-// TenantTagKey is the tag whose value at creation becomes an entity's
-// immutable TenantID.
-const TenantTagKey = "TenantID"
 
 // Limits, as IAM applies them.
 const (
@@ -232,7 +229,7 @@ func (p *OIDCProvider) Validate() error {
 			return Errorf(ValidationError, "claim name must be 1 to 256 characters")
 		}
 		if err := ValidateTags(map[string]string{key: ""}); err != nil {
-			return Errorf(ValidationError, "claim %q maps to an invalid tag key: %s", truncate(claim), err.(*Error).Message)
+			return Errorf(ValidationError, "claim %q maps to an invalid tag key: %s", truncate(claim), tenantml.ErrorMessage(err))
 		}
 	}
 	return ValidateTags(p.Tags)

@@ -1,7 +1,6 @@
 package keys
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/tenantml/tenantml"
@@ -9,11 +8,8 @@ import (
 
 // Exception is the AWS KMS error name of a failure (the "__type" of a JSON
 // 1.1 error response). Errors returned by Service are *tenantml.Error values
-// whose Err is an Exception; use ExceptionOf to read it.
+// whose AWSCode is an Exception; use ExceptionOf to read it.
 type Exception string
-
-// Error implements error.
-func (e Exception) Error() string { return string(e) }
 
 // The KMS exceptions Service returns.
 const (
@@ -35,15 +31,13 @@ const (
 // ExceptionOf returns the KMS exception carried by err, KMSInternalException
 // for any other non-nil error and "" for nil.
 func ExceptionOf(err error) Exception {
-	var e Exception
-	switch {
-	case err == nil:
+	if err == nil {
 		return ""
-	case errors.As(err, &e):
-		return e
-	default:
-		return ExcInternal
 	}
+	if c := tenantml.AWSCodeOf(err); c != "" {
+		return Exception(c)
+	}
+	return ExcInternal
 }
 
 // codeOf maps an exception to the application error code.
@@ -61,7 +55,7 @@ func codeOf(e Exception) string {
 }
 
 func kmsErr(e Exception, format string, args ...any) error {
-	return &tenantml.Error{Code: codeOf(e), Message: fmt.Sprintf(format, args...), Err: e}
+	return tenantml.AWSErrorf(codeOf(e), string(e), format, args...)
 }
 
 // errNotFound is the single not-found error for a key identifier: the same
@@ -71,5 +65,5 @@ func errNotFound(keyID string) error {
 }
 
 func internalErr(op string, err error) error {
-	return &tenantml.Error{Code: tenantml.EINTERNAL, Message: "internal error", Err: fmt.Errorf("%s: %w", op, errors.Join(ExcInternal, err))}
+	return &tenantml.Error{Code: tenantml.EINTERNAL, AWSCode: string(ExcInternal), Message: "internal error", Err: fmt.Errorf("%s: %w", op, err)}
 }

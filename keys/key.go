@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	tenantpkg "github.com/tenantml/tenantml/tenant"
 )
 
 // KeyState is the lifecycle state of a key.
@@ -227,8 +229,16 @@ const (
 	maxTagValueLen = 256
 )
 
-func validateTags(tags []Tag) error {
+// tenantTagKey is the tag naming a key's tenant.
+const tenantTagKey = tenantpkg.TagKey
+
+// validateTags checks tags for a key of tenant: the TenantID tag of a key,
+// when given, must name its tenant.
+func validateTags(tenant string, tags []Tag) error {
 	for _, t := range tags {
+		if strings.EqualFold(t.Key, tenantTagKey) && t.Value != tenant {
+			return kmsErr(ExcTag, "the %s tag of a key is its tenant, %s", tenantTagKey, tenant)
+		}
 		if t.Key == "" || len(t.Key) > maxTagKeyLen || len(t.Value) > maxTagValueLen {
 			return kmsErr(ExcTag, "tag keys must be 1-%d and values 0-%d characters", maxTagKeyLen, maxTagValueLen)
 		}

@@ -309,10 +309,12 @@ func (s *Service) CreateKey(ctx context.Context, tenant string, in CreateKeyInpu
 	if err := validatePolicy(policy); err != nil {
 		return KeyMetadata{}, err
 	}
-	if err := validateTags(in.Tags); err != nil {
+	if err := validateTags(tenant, in.Tags); err != nil {
 		return KeyMetadata{}, err
 	}
-	tags := mergeTags(nil, in.Tags)
+	// Every key carries its tenant as the TenantID tag
+	// (aws:ResourceTag/TenantID), so that ABAC policies see it.
+	tags := mergeTags([]Tag{{Key: tenantTagKey, Value: tenant}}, in.Tags)
 	if len(tags) > maxTags {
 		return KeyMetadata{}, kmsErr(ExcTag, "at most %d tags", maxTags)
 	}
@@ -457,7 +459,7 @@ func (s *Service) GetKeyPolicy(ctx context.Context, tenant, keyID, policyName st
 
 // TagResource adds or overwrites tags on a key.
 func (s *Service) TagResource(ctx context.Context, tenant, keyID string, tags []Tag) error {
-	if err := validateTags(tags); err != nil {
+	if err := validateTags(tenant, tags); err != nil {
 		return err
 	}
 	_, err := s.update(ctx, tenant, keyID, func(l *loaded) error {
@@ -476,6 +478,9 @@ func (s *Service) UntagResource(ctx context.Context, tenant, keyID string, tagKe
 	_, err := s.update(ctx, tenant, keyID, func(l *loaded) error {
 		drop := make(map[string]bool, len(tagKeys))
 		for _, k := range tagKeys {
+			if strings.EqualFold(k, tenantTagKey) {
+				return kmsErr(ExcTag, "the %s tag of a key is its tenant: it cannot be removed", tenantTagKey)
+			}
 			drop[k] = true
 		}
 		kept := l.doc.Tags[:0:0]

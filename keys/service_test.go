@@ -308,9 +308,17 @@ func TestService_TagResource(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := f.svc.ListResourceTags(ctx, "acme", m.KeyID)
-	if err != nil || len(got) != 1 || got[0] != (keys.Tag{Key: "b", Value: "3"}) {
+	if err != nil || len(got) != 2 || got[0] != (keys.Tag{Key: "TenantID", Value: "acme"}) || got[1] != (keys.Tag{Key: "b", Value: "3"}) {
 		t.Fatalf("tags = %v, %v", got, err)
 	}
+	t.Run("ErrOtherTenantTag", func(t *testing.T) {
+		wantExc(t, f.svc.TagResource(ctx, "acme", m.KeyID, []keys.Tag{{Key: "tenantid", Value: "globex"}}), keys.ExcTag)
+		_, err := f.svc.CreateKey(ctx, "acme", keys.CreateKeyInput{Tags: []keys.Tag{{Key: "TenantID", Value: "globex"}}})
+		wantExc(t, err, keys.ExcTag)
+	})
+	t.Run("ErrUntagTenant", func(t *testing.T) {
+		wantExc(t, f.svc.UntagResource(ctx, "acme", m.KeyID, []string{"TenantID"}), keys.ExcTag)
+	})
 	t.Run("ErrTooMany", func(t *testing.T) {
 		var many []keys.Tag
 		for i := range 50 {

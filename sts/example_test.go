@@ -63,7 +63,7 @@ func Example() {
 		Account: "111122223333", RoleARN: "arn:aws:iam::111122223333:role/PoolInvoke", RoleID: "AROAEXAMPLEPOOL00001",
 		RoleSessionName: req.SessionName, Tags: tags, TransitiveTagKeys: transitive,
 		SourceIdentity: source, Chained: chain.Chained, Expiration: now.Add(d),
-	})
+	}, sts.Parties{})
 	if err != nil {
 		fmt.Println(err)
 		return

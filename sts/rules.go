@@ -2,12 +2,12 @@ package sts
 
 import (
 	"encoding/json"
-	"fmt"
-	"net/http"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/tenantml/tenantml"
 )
 
 // AWS STS error codes returned by the AssumeRole rules.
@@ -19,26 +19,14 @@ const (
 	CodeAccessDenied            = "AccessDenied"
 )
 
-// Error is a rejected STS request parameter, with the AWS code and a message
-// safe to return to the caller.
-type Error struct {
-	Code    string
-	Message string
-}
-
-// Error implements the error interface.
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-// HTTPStatus is the status AWS STS answers with for e's code.
-func (e *Error) HTTPStatus() int {
-	if e.Code == CodeAccessDenied {
-		return http.StatusForbidden
+// errorf returns a rejected STS request as the error AWS STS answers:
+// AccessDenied is a denial (403), every other code invalid input (400).
+func errorf(code, format string, args ...any) *tenantml.Error {
+	kind := tenantml.EINVALID
+	if code == CodeAccessDenied {
+		kind = tenantml.EFORBIDDEN
 	}
-	return http.StatusBadRequest
-}
-
-func errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+	return tenantml.AWSErrorf(kind, code, format, args...)
 }
 
 // Duration limits of role sessions.

@@ -1,20 +1,19 @@
 package sts_test
 
 import (
-	"errors"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/sts"
 )
 
 func code(err error) string {
-	var e *sts.Error
-	if errors.As(err, &e) {
-		return e.Code
+	if c := tenantml.AWSCodeOf(err); c != "" {
+		return c
 	}
 	if err != nil {
 		return "untyped: " + err.Error()

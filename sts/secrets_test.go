@@ -49,13 +49,13 @@ func TestSecrets_notLogged(t *testing.T) {
 	is := sts.NewIssuer(kr)
 	s := session()
 	s.IssuedAt, s.Expiration = now.Add(-time.Minute), now.Add(time.Hour)
-	creds, err := is.Issue(s)
+	creds, err := is.Issue(s, sts.Parties{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	expiredSession := s
 	expiredSession.IssuedAt, expiredSession.Expiration = now.Add(-2*time.Hour), now.Add(-time.Hour)
-	expired, err := is.Issue(expiredSession)
+	expired, err := is.Issue(expiredSession, sts.Parties{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,8 +24,12 @@ type Session struct {
 	// AssumedRoleARN is arn:aws:sts::<account>:assumed-role/<role>/<session>;
 	// Issue fills it from RoleARN and RoleSessionName when empty.
 	AssumedRoleARN string `json:"ar,omitempty"`
+	// Tenant is the tenant the session acts for, "" for a platform
+	// session: decided by Issuer.Issue (SessionTenant), never by a tag.
+	Tenant string `json:"tn,omitempty"`
 	// Tags are the principal tags of the session: the role's tags with the
-	// session tags (and inherited transitive tags) overriding them.
+	// session tags (and inherited transitive tags) overriding them; their
+	// TenantID tag is always Tenant.
 	Tags map[string]string `json:"t,omitempty"`
 	// TransitiveTagKeys are carried into sessions chained from this one.
 	TransitiveTagKeys []string `json:"tt,omitempty"`
@@ -63,6 +67,8 @@ func (s *Session) validate() error {
 		return fmt.Errorf("session has no name")
 	case s.Expiration.IsZero() || !s.Expiration.After(s.IssuedAt):
 		return fmt.Errorf("session expiration %s is not after issue time %s", s.Expiration, s.IssuedAt)
+	case tenantTag(s.Tags) != s.Tenant:
+		return fmt.Errorf("session TenantID tag %q is not its tenant %q", tenantTag(s.Tags), s.Tenant)
 	}
 	return nil
 }
@@ -75,6 +81,7 @@ func (s *Session) Principal(accessKeyID string) *authn.Principal {
 		Account:                s.Account,
 		ARN:                    s.AssumedRoleARN,
 		UserID:                 s.RoleID + ":" + s.RoleSessionName,
+		TenantID:               s.Tenant,
 		AccessKeyID:            accessKeyID,
 		Tags:                   maps.Clone(s.Tags),
 		PermissionsBoundaryARN: s.PermissionsBoundaryARN,

@@ -26,13 +26,13 @@ type Source struct {
 var _ authn.CredentialSource = (*Source)(nil)
 
 func invalidToken(cause error) error {
-	return &authn.Error{Code: authn.CodeInvalidClientTokenID, Message: "The security token included in the request is invalid.", Err: cause}
+	return authn.Wrap(authn.CodeInvalidClientTokenID, "The security token included in the request is invalid.", cause)
 }
 
 // Credential implements authn.CredentialSource.
 func (s *Source) Credential(ctx context.Context, accessKeyID, sessionToken string) (*authn.Credential, error) {
 	if s.Issuer == nil {
-		return nil, &authn.Error{Code: authn.CodeInternalFailure, Message: "internal failure", Err: errors.New("sts source: no issuer")}
+		return nil, authn.Wrap(authn.CodeInternalFailure, "internal failure", errors.New("sts source: no issuer"))
 	}
 	if sessionToken == "" {
 		return nil, invalidToken(errors.New("temporary key without session token"))
@@ -40,7 +40,7 @@ func (s *Source) Credential(ctx context.Context, accessKeyID, sessionToken strin
 	o, err := s.Issuer.Open(sessionToken)
 	switch {
 	case errors.Is(err, ErrExpired):
-		return nil, &authn.Error{Code: authn.CodeExpiredToken, Message: "The security token included in the request is expired", Err: err}
+		return nil, authn.Wrap(authn.CodeExpiredToken, "The security token included in the request is expired", err)
 	case err != nil:
 		return nil, invalidToken(err)
 	case o.AccessKeyID != accessKeyID:
@@ -49,7 +49,7 @@ func (s *Source) Credential(ctx context.Context, accessKeyID, sessionToken strin
 	if s.Revocations != nil {
 		before, err := s.Revocations.RevokedBefore(ctx, o.Session.RoleARN)
 		if err != nil {
-			return nil, &authn.Error{Code: authn.CodeInternalFailure, Message: "internal failure", Err: fmt.Errorf("check revocation: %w", err)}
+			return nil, authn.Wrap(authn.CodeInternalFailure, "internal failure", fmt.Errorf("check revocation: %w", err))
 		}
 		if !before.IsZero() && o.Session.IssuedAt.Before(before) {
 			return nil, authn.Errorf(authn.CodeAccessDenied, "The role session was revoked: sessions of %s issued before %s are no longer valid.",

@@ -37,11 +37,11 @@ func (failingRevocations) RevokedBefore(context.Context, string) (time.Time, err
 func TestSource_Credential(t *testing.T) {
 	c := &clock{t0}
 	is := issuer(t, ring(t, 1, 1), c)
-	creds, err := is.Issue(session())
+	creds, err := is.Issue(session(), sts.Parties{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _ := is.Issue(session())
+	other, _ := is.Issue(session(), sts.Parties{})
 	role := session().RoleARN
 	tests := []struct {
 		name  string
@@ -117,7 +117,7 @@ func liveSession(expires time.Duration) sts.Session {
 func TestSource_Credential_awsCLI(t *testing.T) {
 	is := realIssuer(t)
 	srv := sessionServer(t, is, revocations{"arn:aws:iam::111122223333:role/Revoked": time.Now()})
-	creds, err := is.Issue(liveSession(time.Hour))
+	creds, err := is.Issue(liveSession(time.Hour), sts.Parties{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestSource_Credential_goSDK(t *testing.T) {
 	}
 	issue := func(t *testing.T, s sts.Session) sts.Credentials {
 		t.Helper()
-		c, err := is.Issue(s)
+		c, err := is.Issue(s, sts.Parties{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,7 +227,7 @@ print(json.dumps(out))
 func TestSource_Credential_boto3(t *testing.T) {
 	is := realIssuer(t)
 	srv := sessionServer(t, is, nil)
-	creds, err := is.Issue(liveSession(time.Hour))
+	creds, err := is.Issue(liveSession(time.Hour), sts.Parties{})
 	if err != nil {
 		t.Fatal(err)
 	}

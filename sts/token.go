@@ -98,7 +98,19 @@ var keyIDEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 // Issue mints credentials for s: a fresh ASIA access key ID and secret and a
 // token sealing them with s. IssuedAt defaults to now and AssumedRoleARN to
 // the one derived from the role and session name.
-func (is *Issuer) Issue(s Session) (Credentials, error) {
+//
+// Issue is the one door every credential path goes through, and it applies
+// the tenant invariant (SessionTenant) itself: s.Tags hold the tags the
+// session asks for (role, inherited and request tags merged, see
+// SessionTags), and the session's Tenant — and its TenantID tag — is what
+// SessionTenant decides between p's tenants and the TenantID those tags
+// ask for. A refusal is an STS error with AWS's code.
+func (is *Issuer) Issue(s Session, p Parties) (Credentials, error) {
+	t, err := SessionTenant(p, tenantTag(s.Tags))
+	if err != nil {
+		return Credentials{}, err
+	}
+	s.Tenant, s.Tags = t, withTenant(s.Tags, t)
 	if s.IssuedAt.IsZero() {
 		s.IssuedAt = is.now()
 	}

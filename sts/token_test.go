@@ -62,7 +62,7 @@ func TestIssuer_Issue(t *testing.T) {
 	c := &clock{t0}
 	is := issuer(t, ring(t, 1, 1), c)
 	t.Run("OK", func(t *testing.T) {
-		creds, err := is.Issue(session())
+		creds, err := is.Issue(session(), sts.Parties{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,14 +92,14 @@ func TestIssuer_Issue(t *testing.T) {
 		}
 	})
 	t.Run("Unique", func(t *testing.T) {
-		a, _ := is.Issue(session())
-		b, _ := is.Issue(session())
+		a, _ := is.Issue(session(), sts.Parties{})
+		b, _ := is.Issue(session(), sts.Parties{})
 		if a.AccessKeyID == b.AccessKeyID || a.SecretAccessKey == b.SecretAccessKey || a.SessionToken == b.SessionToken {
 			t.Fatal("two issues returned the same key, secret or token")
 		}
 	})
 	t.Run("RedactedString", func(t *testing.T) {
-		creds, _ := is.Issue(session())
+		creds, _ := is.Issue(session(), sts.Parties{})
 		for _, s := range []string{creds.String(), fmt.Sprintf("%v %+v %#v", creds, creds, creds)} {
 			if strings.Contains(s, creds.SecretAccessKey) || strings.Contains(s, creds.SessionToken) {
 				t.Fatalf("formatted credentials leak a secret: %s", s)
@@ -120,7 +120,7 @@ func TestIssuer_Issue(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := session()
 			tt.mutate(&s)
-			if _, err := is.Issue(s); err == nil {
+			if _, err := is.Issue(s, sts.Parties{}); err == nil {
 				t.Fatal("Issue() succeeded, want error")
 			}
 		})
@@ -133,7 +133,7 @@ func TestIssuer_Issue(t *testing.T) {
 			s.Tags[k] = strings.Repeat("𠀀", sts.MaxTagValueLen)
 		}
 		s.Policy = `{"Statement": [` + "\n  " + `{"Sid": "` + strings.Repeat("x", 2000) + `"}]}`
-		creds, err := is.Issue(s)
+		creds, err := is.Issue(s, sts.Parties{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,21 +151,21 @@ func TestIssuer_Issue(t *testing.T) {
 		for i := range 200 {
 			s.Tags[fmt.Sprint(i)] = strings.Repeat("𠀀", 256)
 		}
-		if _, err := is.Issue(s); err == nil || !strings.Contains(err.Error(), "exceeds") {
+		if _, err := is.Issue(s, sts.Parties{}); err == nil || !strings.Contains(err.Error(), "exceeds") {
 			t.Fatalf("Issue() of an oversized session = %v, want a size error", err)
 		}
 	})
 	t.Run("ErrPolicyNotJSON", func(t *testing.T) {
 		s := session()
 		s.Policy = `{"Statement":`
-		if _, err := is.Issue(s); err == nil {
+		if _, err := is.Issue(s, sts.Parties{}); err == nil {
 			t.Fatal("Issue() with a malformed policy succeeded")
 		}
 	})
 	t.Run("ErrRandom", func(t *testing.T) {
 		bad := issuer(t, ring(t, 1, 1), c)
 		bad.Rand = strings.NewReader("short")
-		if _, err := bad.Issue(session()); err == nil {
+		if _, err := bad.Issue(session(), sts.Parties{}); err == nil {
 			t.Fatal("Issue() with an exhausted random source succeeded")
 		}
 	})
@@ -174,7 +174,7 @@ func TestIssuer_Issue(t *testing.T) {
 func TestIssuer_Open(t *testing.T) {
 	c := &clock{t0}
 	is := issuer(t, ring(t, 1, 1), c)
-	creds, err := is.Issue(session())
+	creds, err := is.Issue(session(), sts.Parties{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,12 +237,12 @@ func TestIssuer_Open(t *testing.T) {
 func TestKeyRing_rotation(t *testing.T) {
 	c := &clock{t0}
 	old := issuer(t, ring(t, 1, 1), c)
-	oldCreds, err := old.Issue(session())
+	oldCreds, err := old.Issue(session(), sts.Parties{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rotated := issuer(t, ring(t, 2, 1, 2), c)
-	newCreds, err := rotated.Issue(session())
+	newCreds, err := rotated.Issue(session(), sts.Parties{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func FuzzIssuer_Open(f *testing.F) {
 	// Deterministic randomness: every fuzz worker process must mint the
 	// same seed token.
 	is.Rand = mrand.NewChaCha8([32]byte{1})
-	creds, err := is.Issue(session())
+	creds, err := is.Issue(session(), sts.Parties{})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func BenchmarkIssuer_Open(b *testing.B) {
 	is := sts.NewIssuer(kr)
 	s := session()
 	s.Expiration = time.Now().Add(time.Hour)
-	creds, err := is.Issue(s)
+	creds, err := is.Issue(s, sts.Parties{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -339,7 +339,7 @@ func BenchmarkIssuer_Issue(b *testing.B) {
 	s.Expiration = time.Now().Add(time.Hour)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := is.Issue(s); err != nil {
+		if _, err := is.Issue(s, sts.Parties{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -61,7 +61,7 @@ func TestWebIdentity_endToEnd(t *testing.T) {
 		Account: "111122223333", RoleARN: roleARN, RoleID: "AROAEXAMPLEDS0000001", RoleSessionName: "user-7",
 		Tags: tags, TransitiveTagKeys: transitive, FederatedProvider: id.Provider,
 		IssuedAt: now, Expiration: now.Add(d),
-	})
+	}, sts.Parties{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,6 +62,11 @@ type Tenant struct {
 	Version int64 `json:"version"`
 }
 
+// TagKey is the tag that names the tenant of a principal or a resource
+// (aws:PrincipalTag/TenantID, aws:ResourceTag/TenantID). It is the only
+// definition of the name.
+const TagKey = "TenantID"
+
 var (
 	idPattern     = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$`)
 	regionPattern = regexp.MustCompile(`^[a-z]{2}(?:-[a-z]+)+-[0-9]+$`)
@@ -256,4 +261,11 @@ func Transition(t *Tenant, to Status, now time.Time) error {
 		t.DeletionRequestedAt = &at
 	}
 	return nil
+}
+
+// ErrNotFound is the error for a tenant id that does not exist: the one
+// text every store and API answers, so that a tenant hidden from a caller
+// answers exactly like a missing one.
+func ErrNotFound(id string) error {
+	return tenantml.Errorf(tenantml.ENOTFOUND, "tenant %q not found", truncate(id))
 }

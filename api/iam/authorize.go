@@ -3,17 +3,20 @@ package iam
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/iam"
+	"github.com/tenantml/tenantml/identity"
 )
 
-// contextAuthorizer decides IAM actions with the condition keys AWS puts
-// in their request context, so that ABAC policies such as the built-in
+// target resolves what an IAM action acts on, with the condition keys AWS
+// puts in its request context, so that ABAC policies such as the built-in
 // TenantAdmin and TenantRoleBoundary work:
 //
 //   - aws:RequestTag/<key> and aws:TagKeys from Tags.member.N (and
@@ -21,33 +24,166 @@ import (
 //   - iam:PermissionsBoundary from PermissionsBoundary, iam:PolicyARN from
 //     PolicyArn;
 //   - for an action on an existing user, role or policy (anything but
-//     Create*), aws:ResourceTag/<key> from the entity's tags, and the
-//     entity's real ARN (with its path) as the resource.
+//     Create*), the entity's real ARN (with its path), its tenant and
+//     aws:ResourceTag/<key> from its tags.
 //
-// An entity that does not exist has no resource tags; a store failure
-// fails closed.
-type contextAuthorizer struct{ s *Surface }
-
-func (a contextAuthorizer) Authorize(ctx context.Context, c *authn.Principal, action, resource string) (api.Decision, error) {
-	var extra iam.Context
-	if r, ok := api.RequestFrom(ctx); ok {
+// An entity of another tenant than the caller's is decided and answered as
+// one that does not exist (the pipeline hides it), and so is a policy of
+// another tenant named by PolicyArn or PermissionsBoundary, or a user of
+// another tenant named by a group operation. A tenant's principal creates
+// entities only in its own name space (identity.CheckTenantName). A store
+// failure fails closed.
+func (s *Surface) target(action string, res resourceFunc) func(*http.Request, *authn.Principal) (*api.Target, error) {
+	return func(r *http.Request, c *authn.Principal) (*api.Target, error) {
 		f, err := api.ParseForm(r)
 		if err != nil {
-			return api.Decision{}, err
+			return nil, err
 		}
-		extra = requestKeys(f)
+		t := &api.Target{Resource: authz.Resource{ARN: res(f, c)}, Context: requestKeys(f)}
+		if strings.HasPrefix(action, "Create") && action != "CreateAccessKey" && action != "CreatePolicyVersion" {
+			if err := s.checkCreate(action, f, c); err != nil {
+				return nil, err
+			}
+		} else if err := s.resolve(r.Context(), t); err != nil {
+			return nil, err
+		}
+		if err := s.related(r.Context(), action, f, c, t); err != nil {
+			return nil, err
+		}
+		return t, nil
 	}
-	if !strings.HasPrefix(action, "iam:Create") || action == "iam:CreateAccessKey" || action == "iam:CreatePolicyVersion" {
-		arn, tags, err := a.s.entity(ctx, resource)
+}
+
+// checkCreate applies the tenant name space to entities a tenant's
+// principal creates, before authorization: a name outside it is refused
+// whatever exists, so that a name taken in another tenant reveals nothing.
+func (s *Surface) checkCreate(action string, f url.Values, c *authn.Principal) error {
+	if c.TenantID == "" {
+		return nil
+	}
+	param := map[string]string{"CreateUser": "UserName", "CreateRole": "RoleName", "CreatePolicy": "PolicyName", "CreateGroup": "GroupName"}[action]
+	if param == "" {
+		return nil
+	}
+	return identity.CheckTenantName(c.TenantID, f.Get(param))
+}
+
+// resolve fills t from the user, role or policy its ARN names: the stored
+// ARN, tenant and tags, and the error a missing one answers with. Unknown
+// entities and ARNs of other kinds are left as they are.
+func (s *Surface) resolve(ctx context.Context, t *api.Target) error {
+	parts := strings.SplitN(t.ARN, ":", 6)
+	if len(parts) != 6 {
+		return nil
+	}
+	kind, rest, _ := strings.Cut(parts[5], "/")
+	name := rest[strings.LastIndex(rest, "/")+1:]
+	if name == "" {
+		return nil
+	}
+	var err error
+	switch kind {
+	case "user":
+		t.NotFound = identity.ErrNoSuchEntity("user", name)
+		var u *identity.User
+		if u, err = s.Service.GetUser(ctx, s.AccountID, name); err == nil {
+			t.Resource = authz.Resource{ARN: u.ARN, Tenant: u.TenantID, Tags: u.Tags}
+		}
+	case "role":
+		t.NotFound = identity.ErrNoSuchEntity("role", name)
+		var r *identity.Role
+		if r, err = s.Service.GetRole(ctx, s.AccountID, name); err == nil {
+			t.Resource = authz.Resource{ARN: r.ARN, Tenant: r.TenantID, Tags: r.Tags}
+		}
+	case "policy":
+		t.NotFound = identity.ErrNoSuchPolicy(t.ARN)
+		var p *identity.Policy
+		if p, err = s.Service.GetPolicy(ctx, s.AccountID, t.ARN); err == nil {
+			t.Resource = authz.Resource{ARN: p.ARN, Tenant: p.TenantID, Tags: p.Tags}
+		}
+	case "oidc-provider":
+		t.NotFound = identity.Errorf(identity.NoSuchEntity, "OpenIDConnect provider %s not found", t.ARN)
+		var p *identity.OIDCProvider
+		if p, err = s.Service.GetOpenIDConnectProvider(ctx, s.AccountID, t.ARN); err == nil {
+			t.Resource = authz.Resource{ARN: p.ARN, Tenant: p.TenantID}
+		}
+	default:
+		return nil
+	}
+	if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND || code == tenantml.EINVALID {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look up %s: %w", kind, err)
+	}
+	return nil
+}
+
+// related checks the entities a request names besides its target:
+// the policy it attaches or sets as a boundary, the user a group operation
+// names. One of another tenant than the caller's hides the request as if
+// it did not exist; a policy a principal of a tenant may never hold is
+// refused (identity.CheckAttachable).
+func (s *Surface) related(ctx context.Context, action string, f url.Values, c *authn.Principal, t *api.Target) error {
+	switch action {
+	case "AttachUserPolicy", "AttachRolePolicy", "PutUserPermissionsBoundary", "PutRolePermissionsBoundary", "CreateUser", "CreateRole":
+		arn := f.Get("PolicyArn")
+		if strings.HasPrefix(action, "Put") || strings.HasPrefix(action, "Create") {
+			arn = f.Get("PermissionsBoundary")
+		}
+		if arn == "" {
+			return nil
+		}
+		p, err := s.policy(ctx, arn)
+		if err != nil || p == nil {
+			return err
+		}
+		if c.TenantID != "" && p.TenantID != "" && p.TenantID != c.TenantID {
+			t.Hide = identity.ErrNoSuchPolicy(arn)
+			return nil
+		}
+		holder := t.Tenant
+		if c.TenantID != "" && holder != "" && holder != c.TenantID {
+			return nil // another tenant's principal: the pipeline answers as for a missing one
+		}
+		if strings.HasPrefix(action, "Create") {
+			holder = identity.TenantOf(formTags(f))
+		}
+		return identity.CheckAttachable(holder, c.TenantID, p)
+	case "AddUserToGroup", "RemoveUserFromGroup":
+		name := f.Get("UserName")
+		if name == "" {
+			return nil
+		}
+		u, err := s.Service.GetUser(ctx, s.AccountID, name)
+		if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND || code == tenantml.EINVALID {
+			return nil
+		}
 		if err != nil {
-			return api.Decision{}, fmt.Errorf("authorize: %w", err)
+			return fmt.Errorf("look up user: %w", err)
 		}
-		resource = arn
-		for k, v := range tags {
-			extra = append(extra, iam.Single("aws:ResourceTag/"+k, v))
+		if c.TenantID != "" && u.TenantID != "" && u.TenantID != c.TenantID {
+			t.Hide = identity.ErrNoSuchEntity("user", name)
+			return nil
+		}
+		if action == "AddUserToGroup" && u.TenantID != "" {
+			return identity.Errorf(identity.InvalidInput, "groups are platform entities: a user of tenant %s cannot join one; attach the tenant's policies to the user instead", u.TenantID)
 		}
 	}
-	return a.s.Authorizer.Decide(ctx, c, action, resource, nil, extra)
+	return nil
+}
+
+// policy returns the managed policy arn names, nil when it does not exist
+// (the handler then answers NoSuchEntity).
+func (s *Surface) policy(ctx context.Context, arn string) (*identity.Policy, error) {
+	p, err := s.Service.GetPolicy(ctx, s.AccountID, arn)
+	if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND || code == tenantml.EINVALID {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up policy: %w", err)
+	}
+	return p, nil
 }
 
 // requestKeys are the request-derived IAM condition keys.
@@ -69,50 +205,4 @@ func requestKeys(f url.Values) iam.Context {
 		out = append(out, iam.Single("iam:PolicyARN", p))
 	}
 	return out
-}
-
-// entity resolves the user, role or policy a resource ARN names to its
-// stored ARN and tags. Unknown entities and ARNs of other kinds come back
-// unchanged and untagged.
-func (s *Surface) entity(ctx context.Context, resource string) (string, map[string]string, error) {
-	parts := strings.SplitN(resource, ":", 6)
-	if len(parts) != 6 {
-		return resource, nil, nil
-	}
-	kind, rest, _ := strings.Cut(parts[5], "/")
-	name := rest[strings.LastIndex(rest, "/")+1:]
-	if name == "" {
-		return resource, nil, nil
-	}
-	var (
-		arn  string
-		tags map[string]string
-		err  error
-	)
-	switch kind {
-	case "user":
-		u, e := s.Service.GetUser(ctx, s.AccountID, name)
-		if err = e; e == nil {
-			arn, tags = u.ARN, u.Tags
-		}
-	case "role":
-		r, e := s.Service.GetRole(ctx, s.AccountID, name)
-		if err = e; e == nil {
-			arn, tags = r.ARN, r.Tags
-		}
-	case "policy":
-		p, e := s.Service.GetPolicy(ctx, s.AccountID, resource)
-		if err = e; e == nil {
-			arn, tags = p.ARN, p.Tags
-		}
-	default:
-		return resource, nil, nil
-	}
-	if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND || code == tenantml.EINVALID {
-		return resource, nil, nil
-	}
-	if err != nil {
-		return "", nil, fmt.Errorf("look up %s: %w", kind, err)
-	}
-	return arn, tags, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	apiiam "github.com/tenantml/tenantml/api/iam"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/store/sqlite"
@@ -62,19 +64,28 @@ func TestSurface_TenantAdmin(t *testing.T) {
 		if err := svc.AttachPolicy(ctx, acct, identity.Ref{Kind: identity.KindUser, Name: u.name}, adminARN); err != nil {
 			t.Fatal(err)
 		}
-		callers[u.name] = &authn.Principal{Type: authn.IAMUser, Account: acct, ARN: user.ARN, UserID: user.ID, UserName: user.Name, Tags: user.Tags, PermissionsBoundaryARN: boundaryARN}
+		callers[u.name] = &authn.Principal{Type: authn.IAMUser, Account: acct, ARN: user.ARN, UserID: user.ID, UserName: user.Name, TenantID: user.TenantID, Tags: user.Tags, PermissionsBoundaryARN: boundaryARN}
 	}
 	for _, r := range []struct{ name, tenant string }{{"role-a", "tenant-a"}, {"role-b", "tenant-b"}} {
 		if err := svc.CreateRole(ctx, acct, &identity.Role{Name: r.name, AssumeRolePolicyDocument: trust, Tags: map[string]string{"TenantID": r.tenant}}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	for _, pol := range []struct{ name, tenant string }{{"tenant-b.invoke", "tenant-b"}, {"shared-invoke", ""}} {
+		p := &identity.Policy{Name: pol.name}
+		if pol.tenant != "" {
+			p.Tags = map[string]string{"TenantID": pol.tenant}
+		}
+		if err := svc.CreatePolicy(ctx, acct, p, policy); err != nil {
+			t.Fatal(err)
+		}
+	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	authz := &api.IAMAuthorizer{AccountID: acct, Identity: svc, Now: time.Now}
-	p := &api.Pipeline{Authn: callers, Authz: authz, Audit: &nopAudit{}, Log: log, Now: time.Now}
-	protocol := &api.QueryProtocol{Namespace: apiiam.Namespace, NotFound: "NoSuchEntity", Log: log}
-	router := api.NewQueryRouter(p, protocol)
-	(&apiiam.Surface{AccountID: acct, Service: svc, KEK: kek, Rand: rand.Reader, Pipeline: p, Protocol: protocol, Authorizer: authz}).Register(router)
+	engine := &authz.Engine{AccountID: acct, Identity: svc, Now: time.Now}
+	p := &api.Pipeline{Authn: callers, Authz: engine, Audit: &nopAudit{}, Log: log, Now: time.Now}
+	protocol := apiiam.Protocol()
+	router := api.NewAWSRouter(p, protocol)
+	(&apiiam.Surface{AccountID: acct, Service: svc, KEK: kek, Rand: rand.Reader, Pipeline: p, Protocol: protocol, Invalidate: engine.Invalidate, Policies: engine}).Register(router)
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
 
@@ -104,16 +115,16 @@ func TestSurface_TenantAdmin(t *testing.T) {
 		params []string
 		status int
 	}{
-		{"CreateOwnTenantRoleWithBoundary", "admin-a", with(tagA, "Action", "CreateRole", "RoleName", "new-a", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN), 200},
-		{"ErrCreateOtherTenantRole", "admin-a", with(tagB, "Action", "CreateRole", "RoleName", "new-b", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN), 403},
-		{"ErrCreateRoleWithoutBoundary", "admin-a", with(tagA, "Action", "CreateRole", "RoleName", "free-a", "AssumeRolePolicyDocument", trust), 403},
-		{"ErrCreateUntaggedRole", "admin-a", []string{"Action", "CreateRole", "RoleName", "untagged-a", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN}, 403},
+		{"CreateOwnTenantRoleWithBoundary", "admin-a", with(tagA, "Action", "CreateRole", "RoleName", "tenant-a.new-a", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN), 200},
+		{"ErrCreateOtherTenantRole", "admin-a", with(tagB, "Action", "CreateRole", "RoleName", "tenant-a.new-b", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN), 403},
+		{"ErrCreateRoleWithoutBoundary", "admin-a", with(tagA, "Action", "CreateRole", "RoleName", "tenant-a.free-a", "AssumeRolePolicyDocument", trust), 403},
+		{"ErrCreateUntaggedRole", "admin-a", []string{"Action", "CreateRole", "RoleName", "tenant-a.untagged-a", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN}, 403},
 		{"PutOwnTenantRolePolicy", "admin-a", []string{"Action", "PutRolePolicy", "RoleName", "role-a", "PolicyName", "p", "PolicyDocument", policy}, 200},
 		{"ErrPutOtherTenantRolePolicy", "admin-a", []string{"Action", "PutRolePolicy", "RoleName", "role-b", "PolicyName", "p", "PolicyDocument", policy}, 403},
 		{"GetOwnTenantRole", "admin-a", []string{"Action", "GetRole", "RoleName", "role-a"}, 200},
 		{"ErrGetOtherTenantRole", "admin-a", []string{"Action", "GetRole", "RoleName", "role-b"}, 403},
 		{"ErrGetMissingRoleIsDenied", "admin-a", []string{"Action", "GetRole", "RoleName", "ghost"}, 403},
-		{"ErrRemoveBoundary", "admin-a", []string{"Action", "DeleteRolePermissionsBoundary", "RoleName", "new-a"}, 403},
+		{"ErrRemoveBoundary", "admin-a", []string{"Action", "DeleteRolePermissionsBoundary", "RoleName", "tenant-a.new-a"}, 403},
 		{"ErrRetagTenant", "admin-a", with(tagB, "Action", "TagRole", "RoleName", "role-a"), 403},
 		{"ErrUntagTenant", "admin-a", []string{"Action", "UntagRole", "RoleName", "role-a", "TagKeys.member.1", "TenantID"}, 403},
 		{"TagOtherKey", "admin-a", []string{"Action", "TagRole", "RoleName", "role-a", "Tags.member.1.Key", "Team", "Tags.member.1.Value", "ml"}, 200},
@@ -123,6 +134,14 @@ func TestSurface_TenantAdmin(t *testing.T) {
 		{"ErrListRolesAccountWide", "admin-a", []string{"Action", "ListRoles"}, 403},
 		{"ListOwnRolePolicies", "admin-a", []string{"Action", "ListRolePolicies", "RoleName", "role-a"}, 200},
 		{"ErrUntaggedAdmin", "untagged", []string{"Action", "GetRole", "RoleName", "role-a"}, 403},
+		// A tenant's principal creates names only in its own name space,
+		// refused the same way whether the name is taken elsewhere or not.
+		{"ErrCreateOutsideNameSpace", "admin-a", with(tagA, "Action", "CreateRole", "RoleName", "role-b", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN), 400},
+		{"ErrCreateOutsideNameSpaceFree", "admin-a", with(tagA, "Action", "CreateRole", "RoleName", "nobody-has-this", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN), 400},
+		// Policies a tenant's principal may never hold.
+		{"ErrAttachPlatformAdministrator", "admin-a", []string{"Action", "AttachRolePolicy", "RoleName", "role-a", "PolicyArn", identity.BuiltinARNPrefix + "PlatformAdministrator"}, 400},
+		{"ErrAttachSharedPolicyByTenant", "admin-a", []string{"Action", "AttachRolePolicy", "RoleName", "role-a", "PolicyArn", "arn:aws:iam::" + acct + ":policy/shared-invoke"}, 400},
+		{"AttachTenantRolePolicy", "admin-a", []string{"Action", "AttachRolePolicy", "RoleName", "role-a", "PolicyArn", identity.BuiltinARNPrefix + "Viewer"}, 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,4 +154,27 @@ func TestSurface_TenantAdmin(t *testing.T) {
 			}
 		})
 	}
+	// Another tenant's entity answers exactly like a missing one.
+	// The names differ (a name cannot be both taken and free): each is
+	// replaced by a placeholder before the answers are compared.
+	same := func(t *testing.T, a, b []string, nameA, nameB string) {
+		t.Helper()
+		sa, ba := call(t, "admin-a", a...)
+		sb, bb := call(t, "admin-a", b...)
+		strip := func(s, name string) string {
+			return strings.ReplaceAll(requestIDRE.ReplaceAllString(s, ""), name, "NAME")
+		}
+		if sa != sb || strip(ba, nameA) != strip(bb, nameB) {
+			t.Fatalf("answers differ:\n%d %s\n%d %s", sa, ba, sb, bb)
+		}
+	}
+	t.Run("OtherTenantRoleIsMissing", func(t *testing.T) {
+		same(t, []string{"Action", "GetRole", "RoleName", "role-b"}, []string{"Action", "GetRole", "RoleName", "role-zzz"}, "role-b", "role-zzz")
+	})
+	t.Run("OtherTenantPolicyIsMissing", func(t *testing.T) {
+		same(t, []string{"Action", "AttachRolePolicy", "RoleName", "role-a", "PolicyArn", "arn:aws:iam::" + acct + ":policy/tenant-b.invoke"},
+			[]string{"Action", "AttachRolePolicy", "RoleName", "role-a", "PolicyArn", "arn:aws:iam::" + acct + ":policy/tenant-b.nothing"}, "tenant-b.invoke", "tenant-b.nothing")
+	})
 }
+
+var requestIDRE = regexp.MustCompile(`<RequestId>[^<]*</RequestId>`)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tenantml/tenantml/api"
 	apiiam "github.com/tenantml/tenantml/api/iam"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/store/sqlite"
 )
@@ -48,9 +49,9 @@ func FuzzSurface(f *testing.F) {
 		f.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	p := &api.Pipeline{Authn: rootAuthn{}, Authz: &api.RootOnlyAuthorizer{AccountID: acct}, Audit: &nopAudit{}, Log: log, Now: time.Now}
-	protocol := &api.QueryProtocol{Namespace: apiiam.Namespace, NotFound: "NoSuchEntity", Log: log}
-	router := api.NewQueryRouter(p, protocol)
+	p := &api.Pipeline{Authn: rootAuthn{}, Authz: &authz.RootOnly{AccountID: acct}, Audit: &nopAudit{}, Log: log, Now: time.Now}
+	protocol := apiiam.Protocol()
+	router := api.NewAWSRouter(p, protocol)
 	(&apiiam.Surface{AccountID: acct, Service: db.Identity(), KEK: kek, Rand: rand.Reader, Pipeline: p, Protocol: protocol}).Register(router)
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))

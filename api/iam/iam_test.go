@@ -18,6 +18,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	apiiam "github.com/tenantml/tenantml/api/iam"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/store/sqlite"
 )
@@ -58,9 +59,9 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{kek: kek, audit: &nopAudit{}, logs: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(f.logs, nil))
-	p := &api.Pipeline{Authn: rootAuthn{}, Authz: &api.RootOnlyAuthorizer{AccountID: acct}, Audit: f.audit, Log: log, Now: time.Now}
-	protocol := &api.QueryProtocol{Namespace: apiiam.Namespace, NotFound: "NoSuchEntity", Log: log}
-	router := api.NewQueryRouter(p, protocol)
+	p := &api.Pipeline{Authn: rootAuthn{}, Authz: &authz.RootOnly{AccountID: acct}, Audit: f.audit, Log: log, Now: time.Now}
+	protocol := apiiam.Protocol()
+	router := api.NewAWSRouter(p, protocol)
 	(&apiiam.Surface{AccountID: acct, Service: db.Identity(), KEK: kek, Rand: rand.Reader, Pipeline: p, Protocol: protocol}).Register(router)
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
@@ -154,11 +155,13 @@ func TestSurface_Register(t *testing.T) {
 		{"PutUserPermissionsBoundary", []string{"Action", "PutUserPermissionsBoundary", "UserName", "alice", "PermissionsBoundary", policyARN}, 200, nil},
 		{"DeleteUserPermissionsBoundary", []string{"Action", "DeleteUserPermissionsBoundary", "UserName", "alice"}, 200, nil},
 		{"CreateGroup", []string{"Action", "CreateGroup", "GroupName", "ml"}, 200, []string{"<GroupName>ml</GroupName>", "<GroupId>AGPA"}},
-		{"AddUserToGroup", []string{"Action", "AddUserToGroup", "GroupName", "ml", "UserName", "alice"}, 200, nil},
+		{"CreatePlatformUser", []string{"Action", "CreateUser", "UserName", "ops"}, 200, nil},
+		{"ErrAddTenantUserToGroup", []string{"Action", "AddUserToGroup", "GroupName", "ml", "UserName", "alice"}, 400, []string{"<Code>InvalidInput</Code>"}},
+		{"AddUserToGroup", []string{"Action", "AddUserToGroup", "GroupName", "ml", "UserName", "ops"}, 200, nil},
 		{"AttachGroupPolicy", []string{"Action", "AttachGroupPolicy", "GroupName", "ml", "PolicyArn", policyARN}, 200, nil},
 		{"ErrDeleteGroupInUse", []string{"Action", "DeleteGroup", "GroupName", "ml"}, 409, []string{"<Code>DeleteConflict</Code>"}},
 		{"DetachGroupPolicy", []string{"Action", "DetachGroupPolicy", "GroupName", "ml", "PolicyArn", policyARN}, 200, nil},
-		{"RemoveUserFromGroup", []string{"Action", "RemoveUserFromGroup", "GroupName", "ml", "UserName", "alice"}, 200, nil},
+		{"RemoveUserFromGroup", []string{"Action", "RemoveUserFromGroup", "GroupName", "ml", "UserName", "ops"}, 200, nil},
 		{"DeleteGroup", []string{"Action", "DeleteGroup", "GroupName", "ml"}, 200, nil},
 		{"ListPolicyVersions", []string{"Action", "ListPolicyVersions", "PolicyArn", policyARN}, 200, []string{"<VersionId>v2</VersionId>", "<VersionId>v1</VersionId>"}},
 		{"ErrDeleteDefaultVersion", []string{"Action", "DeletePolicyVersion", "PolicyArn", policyARN, "VersionId", "v1"}, 409, []string{"<Code>DeleteConflict</Code>"}},

@@ -2,11 +2,9 @@ package iam
 
 import (
 	"context"
-	"net/http"
 	"net/url"
 	"strconv"
 
-	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/identity"
 )
@@ -199,7 +197,7 @@ func (s *Surface) registerPolicyExtras(add func(string, resourceFunc, handler)) 
 		if d := f.Get("MaxSessionDuration"); d != "" {
 			n, err := strconv.Atoi(d)
 			if err != nil {
-				return nil, api.AWSErrorf(http.StatusBadRequest, "ValidationError", "MaxSessionDuration must be a number of seconds")
+				return nil, identity.Errorf(identity.ValidationError, "MaxSessionDuration must be a number of seconds")
 			}
 			maxSession = n
 		}

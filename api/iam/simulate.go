@@ -3,13 +3,11 @@ package iam
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/iam"
 	"github.com/tenantml/tenantml/identity"
@@ -92,12 +90,12 @@ func (s *Surface) registerSimulate(add func(string, resourceFunc, handler)) {
 func (s *Surface) principalSimulation(ctx context.Context, source string) (*simulation, error) {
 	parts := strings.SplitN(source, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" {
-		return nil, api.AWSErrorf(http.StatusBadRequest, "InvalidInput", "PolicySourceArn %q is not an IAM user or role ARN", source)
+		return nil, identity.Errorf(identity.InvalidInput, "PolicySourceArn %q is not an IAM user or role ARN", source)
 	}
 	kind, rest, _ := strings.Cut(parts[5], "/")
 	name := rest[strings.LastIndex(rest, "/")+1:]
 	if parts[4] != s.AccountID || name == "" {
-		return nil, api.AWSErrorf(http.StatusNotFound, "NoSuchEntity", "The entity %s cannot be found.", source)
+		return nil, identity.Errorf(identity.NoSuchEntity, "The entity %s cannot be found.", source)
 	}
 	var (
 		eff *identity.Effective
@@ -109,7 +107,7 @@ func (s *Surface) principalSimulation(ctx context.Context, source string) (*simu
 	case "role":
 		eff, err = s.Service.PoliciesForRole(ctx, s.AccountID, name)
 	default:
-		return nil, api.AWSErrorf(http.StatusBadRequest, "InvalidInput", "PolicySourceArn must name a user or a role, not %q", kind)
+		return nil, identity.Errorf(identity.InvalidInput, "PolicySourceArn must name a user or a role, not %q", kind)
 	}
 	if err != nil {
 		return nil, err
@@ -178,7 +176,7 @@ func (s *Surface) simulate(f url.Values, sim *simulation) (any, error) {
 	parse := func(p simPolicy, kind iam.Kind) (*iam.Policy, error) {
 		pol, err := iam.Parse([]byte(p.doc), iam.ParseOptions{Kind: kind})
 		if err != nil {
-			return nil, api.AWSErrorf(http.StatusBadRequest, "MalformedPolicyDocument", "%s: %s", p.id, firstLine(err.Error()))
+			return nil, identity.Errorf(identity.MalformedPolicyDocument, "%s: %s", p.id, firstLine(err.Error()))
 		}
 		referenced = append(referenced, conditionKeys(p.doc)...)
 		return pol, nil
@@ -276,20 +274,20 @@ func contextEntries(f url.Values) (iam.Context, error) {
 		vals := formList(f, p+"ContextKeyValues")
 		if name == "" {
 			if typ != "" || len(vals) > 0 {
-				return nil, api.AWSErrorf(http.StatusBadRequest, "InvalidInput", "context entry %d has no ContextKeyName", i)
+				return nil, identity.Errorf(identity.InvalidInput, "context entry %d has no ContextKeyName", i)
 			}
 			return out, nil
 		}
 		switch strings.ToLower(typ) {
 		case "string", "numeric", "boolean", "date", "ip", "binary", "":
 			if len(vals) != 1 {
-				return nil, api.AWSErrorf(http.StatusBadRequest, "InvalidInput", "context key %s of type %s needs exactly one value, got %d", name, typ, len(vals))
+				return nil, identity.Errorf(identity.InvalidInput, "context key %s of type %s needs exactly one value, got %d", name, typ, len(vals))
 			}
 			out = append(out, iam.Single(name, vals[0]))
 		case "stringlist", "numericlist", "booleanlist", "datelist", "iplist", "binarylist":
 			out = append(out, iam.Multi(name, vals...))
 		default:
-			return nil, api.AWSErrorf(http.StatusBadRequest, "ValidationError", "context key %s has unknown ContextKeyType %q", name, typ)
+			return nil, identity.Errorf(identity.ValidationError, "context key %s has unknown ContextKeyType %q", name, typ)
 		}
 	}
 }

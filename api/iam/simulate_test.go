@@ -18,6 +18,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	apiiam "github.com/tenantml/tenantml/api/iam"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/store/sqlite"
@@ -253,13 +254,13 @@ func TestSurface_SimulateAsTenantAdmin(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	caller := &authn.Principal{Type: authn.IAMUser, Account: acct, ARN: admin.ARN, UserID: admin.ID, UserName: admin.Name, Tags: admin.Tags, PermissionsBoundaryARN: boundaryARN}
+	caller := &authn.Principal{Type: authn.IAMUser, Account: acct, ARN: admin.ARN, UserID: admin.ID, UserName: admin.Name, TenantID: admin.TenantID, Tags: admin.Tags, PermissionsBoundaryARN: boundaryARN}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	authz := &api.IAMAuthorizer{AccountID: acct, Identity: svc, Now: time.Now}
-	p := &api.Pipeline{Authn: headerAuthn{"admin-a": caller}, Authz: authz, Audit: &nopAudit{}, Log: log, Now: time.Now}
-	protocol := &api.QueryProtocol{Namespace: apiiam.Namespace, NotFound: "NoSuchEntity", Log: log}
-	router := api.NewQueryRouter(p, protocol)
-	(&apiiam.Surface{AccountID: acct, Service: svc, KEK: kek, Rand: rand.Reader, Pipeline: p, Protocol: protocol, Authorizer: authz}).Register(router)
+	engine := &authz.Engine{AccountID: acct, Identity: svc, Now: time.Now}
+	p := &api.Pipeline{Authn: headerAuthn{"admin-a": caller}, Authz: engine, Audit: &nopAudit{}, Log: log, Now: time.Now}
+	protocol := apiiam.Protocol()
+	router := api.NewAWSRouter(p, protocol)
+	(&apiiam.Surface{AccountID: acct, Service: svc, KEK: kek, Rand: rand.Reader, Pipeline: p, Protocol: protocol, Invalidate: engine.Invalidate, Policies: engine}).Register(router)
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
 
@@ -320,9 +321,9 @@ func FuzzSurface_Simulate(f *testing.F) {
 		f.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	p := &api.Pipeline{Authn: rootAuthn{}, Authz: &api.RootOnlyAuthorizer{AccountID: acct}, Audit: &nopAudit{}, Log: log, Now: time.Now}
-	protocol := &api.QueryProtocol{Namespace: apiiam.Namespace, NotFound: "NoSuchEntity", Log: log}
-	router := api.NewQueryRouter(p, protocol)
+	p := &api.Pipeline{Authn: rootAuthn{}, Authz: &authz.RootOnly{AccountID: acct}, Audit: &nopAudit{}, Log: log, Now: time.Now}
+	protocol := apiiam.Protocol()
+	router := api.NewAWSRouter(p, protocol)
 	(&apiiam.Surface{AccountID: acct, Service: db.Identity(), KEK: kek, Rand: rand.Reader, Pipeline: p, Protocol: protocol}).Register(router)
 	f.Fuzz(func(t *testing.T, doc, key, typ, value, source, resource string) {
 		for _, action := range []string{"SimulateCustomPolicy", "SimulatePrincipalPolicy"} {

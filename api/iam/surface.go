@@ -2,7 +2,6 @@ package iam
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/iam"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/keys"
 )
@@ -31,10 +32,16 @@ type Surface struct {
 	Rand     io.Reader
 	Pipeline *api.Pipeline
 	Protocol *api.QueryProtocol
-	// Authorizer, when set, decides every action with the request's IAM
-	// condition keys (request and resource tags, iam:PermissionsBoundary);
-	// when nil, Pipeline's own authorizer decides on action and resource.
-	Authorizer *api.IAMAuthorizer
+	// Invalidate, when set, is called after every successful write, so
+	// that cached effective policies are reloaded (authz.Engine.Invalidate).
+	Invalidate func()
+	// Policies parses policies for Simulate*.
+	Policies PolicyParser
+}
+
+// PolicyParser parses policy documents; *authz.Engine implements it.
+type PolicyParser interface {
+	Parse(doc string, kind iam.Kind) (*iam.Policy, error)
 }
 
 // handler does one action's work on the parsed form and returns the XML
@@ -45,22 +52,12 @@ type handler func(ctx context.Context, f url.Values, c *authn.Principal) (any, e
 type resourceFunc func(f url.Values, c *authn.Principal) string
 
 // Register adds the IAM actions to router.
-func (s *Surface) Register(router *api.QueryRouter) {
-	p := s.Pipeline.WithErrors(s.Protocol.WriteError)
-	if s.Authorizer != nil {
-		p.Authz = contextAuthorizer{s}
-	}
+func (s *Surface) Register(router *api.AWSRouter) {
+	p := s.Pipeline.WithProtocol(s.Protocol)
 	add := func(action string, res resourceFunc, h handler) {
 		router.Register(action, p.Handler(api.Op{
 			Action: "iam:" + action,
-			Resource: func(r *http.Request) string {
-				f, err := api.ParseForm(r)
-				if err != nil {
-					return ""
-				}
-				c, _ := authn.FromContext(r.Context())
-				return res(f, c)
-			},
+			Target: s.target(action, res),
 			Handle: func(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
 				f, err := api.ParseForm(r)
 				if err != nil {
@@ -68,7 +65,10 @@ func (s *Surface) Register(router *api.QueryRouter) {
 				}
 				out, err := h(r.Context(), f, c)
 				if err != nil {
-					return toAWSError(err)
+					return err
+				}
+				if s.Invalidate != nil && !readOnly(action) {
+					s.Invalidate()
 				}
 				s.Protocol.WriteResult(w, r, action, out)
 				return nil
@@ -83,6 +83,24 @@ func (s *Surface) Register(router *api.QueryRouter) {
 	s.registerPolicyExtras(add)
 	s.registerOIDC(add)
 	s.registerSimulate(add)
+}
+
+// readOnly reports the actions that change nothing.
+func readOnly(action string) bool {
+	for _, p := range []string{"Get", "List", "Simulate"} {
+		if strings.HasPrefix(action, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Protocol is IAM's query protocol: its namespace and error codes.
+func Protocol() *api.QueryProtocol {
+	return &api.QueryProtocol{Namespace: Namespace, Dialect: api.Dialect{
+		tenantml.ENOTFOUND: {Code: identity.NoSuchEntity, Status: http.StatusNotFound},
+		tenantml.ECONFLICT: {Code: identity.EntityAlreadyExists, Status: http.StatusConflict},
+	}}
 }
 
 // entityARN is arn:aws:iam::<account>:<kind><path><name>; path defaults to "/".
@@ -115,28 +133,11 @@ func (s *Surface) userName(f url.Values, c *authn.Principal) string {
 	return ""
 }
 
-// toAWSError gives identity errors their AWS code and status; others pass
-// through for api.ToAWSError.
-func toAWSError(err error) error {
-	var ie *identity.Error
-	if !errors.As(err, &ie) {
-		return err
-	}
-	status := http.StatusBadRequest
-	switch ie.Code {
-	case identity.NoSuchEntity:
-		status = http.StatusNotFound
-	case identity.EntityAlreadyExists, identity.LimitExceeded, identity.DeleteConflict:
-		status = http.StatusConflict
-	}
-	return &api.AWSError{Code: ie.Code, Message: ie.Message, Status: status, Err: err}
-}
-
 // required fails with ValidationError naming the first missing parameter.
 func required(f url.Values, names ...string) error {
 	for _, n := range names {
 		if f.Get(n) == "" {
-			return api.AWSErrorf(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", lowerFirst(n))
+			return identity.Errorf(identity.ValidationError, "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null", lowerFirst(n))
 		}
 	}
 	return nil
@@ -155,7 +156,7 @@ func listOptions(f url.Values) (identity.ListOptions, error) {
 	if m := f.Get("MaxItems"); m != "" {
 		n, err := strconv.Atoi(m)
 		if err != nil || n < 1 || n > identity.MaxMaxItems {
-			return opt, api.AWSErrorf(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member must have value between 1 and %d", identity.MaxMaxItems)
+			return opt, identity.Errorf(identity.ValidationError, "1 validation error detected: Value at 'maxItems' failed to satisfy constraint: Member must have value between 1 and %d", identity.MaxMaxItems)
 		}
 		opt.MaxItems = n
 	}

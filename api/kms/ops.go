@@ -3,7 +3,6 @@ package kms
 import (
 	"context"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tenantml/tenantml/keys"
@@ -103,57 +102,36 @@ func toTags(in []tag) []keys.Tag {
 	return out
 }
 
-// keyARN resolves a key identifier (key ID, key ARN, alias name or alias
-// ARN) within tenant to the key's ARN. An identifier that resolves to no
-// key of the tenant names itself: the handler then reports
-// NotFoundException.
-func (s *Surface) keyARN(ctx context.Context, tenant, ident string) string {
-	if ident == "" {
-		return "*"
-	}
-	if m, err := s.Keys.DescribeKey(ctx, tenant, ident); err == nil {
-		return m.Arn
-	}
-	switch {
-	case strings.HasPrefix(ident, "arn:"):
-		return ident
-	case strings.HasPrefix(ident, "alias/"):
-		return s.Keys.AliasARN(ident)
-	default:
-		return s.Keys.KeyARN(ident)
-	}
+// operation is one KMS operation: the key it names and its work.
+type operation struct {
+	key    keyOf
+	handle handler
 }
 
-// anyResource is the resource of operations on no particular key.
-func anyResource(context.Context, string, *request) string { return "*" }
+// byKeyID names the key of operations naming KeyId.
+func byKeyID(in *request) string { return in.KeyID }
 
-// byKeyID is the resource of operations naming KeyId.
-func (s *Surface) byKeyID(ctx context.Context, tenant string, in *request) string {
-	return s.keyARN(ctx, tenant, in.KeyID)
-}
-
-// byCiphertext is the resource of Decrypt and ReEncrypt: the named source
+// byCiphertext names the key of Decrypt and ReEncrypt: the named source
 // key, else the key recorded in the ciphertext.
-func (s *Surface) byCiphertext(ctx context.Context, tenant string, in *request) string {
-	ident := in.KeyID
-	if ident == "" {
-		ident = in.SourceKeyID
+func byCiphertext(in *request) string {
+	if in.KeyID != "" {
+		return in.KeyID
 	}
-	if ident == "" {
-		id, _, err := keys.BlobKeyID(in.CiphertextBlob)
-		if err != nil {
-			return "*"
-		}
-		ident = id
+	if in.SourceKeyID != "" {
+		return in.SourceKeyID
 	}
-	return s.keyARN(ctx, tenant, ident)
+	id, _, err := keys.BlobKeyID(in.CiphertextBlob)
+	if err != nil {
+		return ""
+	}
+	return id
 }
 
 // operations maps each KMS operation name to its resource and handler.
 func (s *Surface) operations() map[string]operation {
 	k := s.Keys
 	return map[string]operation{
-		"CreateKey": {anyResource, func(ctx context.Context, t string, in *request) (any, error) {
+		"CreateKey": {nil, func(ctx context.Context, t string, in *request) (any, error) {
 			spec := in.KeySpec
 			if spec == "" {
 				spec = in.CustomerMasterKeySpec
@@ -164,14 +142,14 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"KeyMetadata": toMetadata(m)}, nil
 		}},
-		"DescribeKey": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"DescribeKey": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			m, err := k.DescribeKey(ctx, t, in.KeyID)
 			if err != nil {
 				return nil, err
 			}
 			return map[string]any{"KeyMetadata": toMetadata(m)}, nil
 		}},
-		"ListKeys": {anyResource, func(ctx context.Context, t string, _ *request) (any, error) {
+		"ListKeys": {nil, func(ctx context.Context, t string, _ *request) (any, error) {
 			list, err := k.ListKeys(ctx, t)
 			if err != nil {
 				return nil, err
@@ -186,35 +164,35 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"Keys": out, "Truncated": false}, nil
 		}},
-		"Encrypt": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"Encrypt": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			o, err := k.Encrypt(ctx, t, keys.EncryptInput{KeyID: in.KeyID, Plaintext: in.Plaintext, EncryptionContext: in.EncryptionContext})
 			if err != nil {
 				return nil, err
 			}
 			return map[string]any{"CiphertextBlob": o.CiphertextBlob, "KeyId": o.KeyID, "EncryptionAlgorithm": symmetricDefault}, nil
 		}},
-		"Decrypt": {s.byCiphertext, func(ctx context.Context, t string, in *request) (any, error) {
+		"Decrypt": {byCiphertext, func(ctx context.Context, t string, in *request) (any, error) {
 			o, err := k.Decrypt(ctx, t, keys.DecryptInput{CiphertextBlob: in.CiphertextBlob, EncryptionContext: in.EncryptionContext, KeyID: in.KeyID})
 			if err != nil {
 				return nil, err
 			}
 			return map[string]any{"Plaintext": o.Plaintext, "KeyId": o.KeyID, "EncryptionAlgorithm": symmetricDefault}, nil
 		}},
-		"GenerateDataKey": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"GenerateDataKey": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			o, err := k.GenerateDataKey(ctx, t, keys.GenerateDataKeyInput{KeyID: in.KeyID, EncryptionContext: in.EncryptionContext, KeySpec: in.KeySpec, NumberOfBytes: in.NumberOfBytes})
 			if err != nil {
 				return nil, err
 			}
 			return map[string]any{"CiphertextBlob": o.CiphertextBlob, "Plaintext": o.Plaintext, "KeyId": o.KeyID}, nil
 		}},
-		"GenerateDataKeyWithoutPlaintext": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"GenerateDataKeyWithoutPlaintext": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			o, err := k.GenerateDataKeyWithoutPlaintext(ctx, t, keys.GenerateDataKeyInput{KeyID: in.KeyID, EncryptionContext: in.EncryptionContext, KeySpec: in.KeySpec, NumberOfBytes: in.NumberOfBytes})
 			if err != nil {
 				return nil, err
 			}
 			return map[string]any{"CiphertextBlob": o.CiphertextBlob, "KeyId": o.KeyID}, nil
 		}},
-		"ReEncrypt": {s.byCiphertext, func(ctx context.Context, t string, in *request) (any, error) {
+		"ReEncrypt": {byCiphertext, func(ctx context.Context, t string, in *request) (any, error) {
 			o, err := k.ReEncrypt(ctx, t, keys.ReEncryptInput{CiphertextBlob: in.CiphertextBlob, SourceEncryptionContext: in.SourceEncryptionContext, SourceKeyID: in.SourceKeyID,
 				DestinationKeyID: in.DestinationKeyID, DestinationEncryptionContext: in.DestinationEncryptionContext})
 			if err != nil {
@@ -223,11 +201,11 @@ func (s *Surface) operations() map[string]operation {
 			return map[string]any{"CiphertextBlob": o.CiphertextBlob, "SourceKeyId": o.SourceKeyID, "KeyId": o.KeyID,
 				"SourceEncryptionAlgorithm": symmetricDefault, "DestinationEncryptionAlgorithm": symmetricDefault}, nil
 		}},
-		"CreateAlias": {func(ctx context.Context, t string, in *request) string { return s.keyARN(ctx, t, in.TargetKeyID) },
+		"CreateAlias": {func(in *request) string { return in.TargetKeyID },
 			func(ctx context.Context, t string, in *request) (any, error) {
 				return struct{}{}, k.CreateAlias(ctx, t, in.AliasName, in.TargetKeyID)
 			}},
-		"ListAliases": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"ListAliases": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			list, err := k.ListAliases(ctx, t, in.KeyID)
 			if err != nil {
 				return nil, err
@@ -243,10 +221,10 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"Aliases": out, "Truncated": false}, nil
 		}},
-		"EnableKeyRotation": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"EnableKeyRotation": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			return struct{}{}, k.EnableKeyRotation(ctx, t, in.KeyID, in.RotationPeriodInDays)
 		}},
-		"GetKeyRotationStatus": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"GetKeyRotationStatus": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			st, err := k.GetKeyRotationStatus(ctx, t, in.KeyID)
 			if err != nil {
 				return nil, err
@@ -263,19 +241,23 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return out, nil
 		}},
-		"RotateKeyOnDemand": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"RotateKeyOnDemand": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			if _, err := k.RotateKeyOnDemand(ctx, t, in.KeyID); err != nil {
 				return nil, err
 			}
-			return map[string]any{"KeyId": s.keyARN(ctx, t, in.KeyID)}, nil
+			m, err := k.DescribeKey(ctx, t, in.KeyID)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"KeyId": m.Arn}, nil
 		}},
-		"DisableKey": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"DisableKey": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			return struct{}{}, k.DisableKey(ctx, t, in.KeyID)
 		}},
-		"EnableKey": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"EnableKey": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			return struct{}{}, k.EnableKey(ctx, t, in.KeyID)
 		}},
-		"ScheduleKeyDeletion": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"ScheduleKeyDeletion": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			when, err := k.ScheduleKeyDeletion(ctx, t, in.KeyID, in.PendingWindowInDays)
 			if err != nil {
 				return nil, err
@@ -286,20 +268,24 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"KeyId": m.Arn, "DeletionDate": epoch(when), "KeyState": string(m.KeyState), "PendingWindowInDays": m.PendingDeletionWindowInDays}, nil
 		}},
-		"CancelKeyDeletion": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"CancelKeyDeletion": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			if err := k.CancelKeyDeletion(ctx, t, in.KeyID); err != nil {
 				return nil, err
 			}
-			return map[string]any{"KeyId": s.keyARN(ctx, t, in.KeyID)}, nil
+			m, err := k.DescribeKey(ctx, t, in.KeyID)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"KeyId": m.Arn}, nil
 		}},
-		"PutKeyPolicy": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"PutKeyPolicy": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			name := in.PolicyName
 			if name == "" {
 				name = "default"
 			}
 			return struct{}{}, k.PutKeyPolicy(ctx, t, in.KeyID, name, in.Policy)
 		}},
-		"GetKeyPolicy": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"GetKeyPolicy": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			name := in.PolicyName
 			if name == "" {
 				name = "default"
@@ -310,13 +296,13 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"Policy": p, "PolicyName": name}, nil
 		}},
-		"TagResource": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"TagResource": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			return struct{}{}, k.TagResource(ctx, t, in.KeyID, toTags(in.Tags))
 		}},
-		"UntagResource": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"UntagResource": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			return struct{}{}, k.UntagResource(ctx, t, in.KeyID, in.TagKeys)
 		}},
-		"ListResourceTags": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"ListResourceTags": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			list, err := k.ListResourceTags(ctx, t, in.KeyID)
 			if err != nil {
 				return nil, err
@@ -327,14 +313,14 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"Tags": out, "Truncated": false}, nil
 		}},
-		"DisableKeyRotation": {s.byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"DisableKeyRotation": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
 			return struct{}{}, k.DisableKeyRotation(ctx, t, in.KeyID)
 		}},
-		"UpdateAlias": {func(ctx context.Context, t string, in *request) string { return s.keyARN(ctx, t, in.TargetKeyID) },
+		"UpdateAlias": {func(in *request) string { return in.TargetKeyID },
 			func(ctx context.Context, t string, in *request) (any, error) {
 				return struct{}{}, k.UpdateAlias(ctx, t, in.AliasName, in.TargetKeyID)
 			}},
-		"DeleteAlias": {func(ctx context.Context, t string, in *request) string { return s.keyARN(ctx, t, in.AliasName) },
+		"DeleteAlias": {func(in *request) string { return in.AliasName },
 			func(ctx context.Context, t string, in *request) (any, error) {
 				return struct{}{}, k.DeleteAlias(ctx, t, in.AliasName)
 			}},

@@ -1,173 +1,143 @@
 package kms
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"log/slog"
+	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
+	"github.com/tenantml/tenantml/iam"
 	"github.com/tenantml/tenantml/keys"
+	"github.com/tenantml/tenantml/tenant"
 )
 
 // TargetPrefix is the X-Amz-Target prefix of KMS operations.
-const TargetPrefix = "TrentService."
-
-// TenantTag is the principal tag naming the caller's tenant.
-const TenantTag = "TenantID"
-
-// maxBody bounds a request body (plaintexts are at most 4 KiB).
-const maxBody = 1 << 20
+const TargetPrefix = "TrentService"
 
 // Surface serves the KMS operations of the tenants' keys.
 type Surface struct {
 	Keys     *keys.Service
 	Pipeline *api.Pipeline
-	Log      *slog.Logger
-	// Authorizer, when set, decides every operation on a key with the key's
-	// policy as the resource-based policy (required for kms: key ARNs by
-	// the IAM engine); when nil, Pipeline's own authorizer decides.
-	Authorizer *api.IAMAuthorizer
+	// Policies parses key policies (and caches them with the authorizer's).
+	Policies PolicyParser
 }
 
-// IsRequest reports whether r is a KMS JSON 1.1 request (its X-Amz-Target
-// starts with TrentService.).
-func IsRequest(r *http.Request) bool {
-	return strings.HasPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
+// PolicyParser parses policy documents; *authz.Engine implements it.
+type PolicyParser interface {
+	Parse(doc string, kind iam.Kind) (*iam.Policy, error)
+}
+
+// Protocol is KMS's JSON 1.1 error form: a missing key is
+// NotFoundException and a denial AccessDeniedException, both with status
+// 400 as AWS KMS answers them.
+func Protocol() *api.JSONProtocol {
+	return &api.JSONProtocol{Dialect: api.Dialect{
+		tenantml.ENOTFOUND:        {Code: string(keys.ExcNotFound), Status: http.StatusBadRequest},
+		tenantml.EFORBIDDEN:       {Code: "AccessDeniedException", Status: http.StatusBadRequest},
+		tenantml.EINVALID:         {Code: string(keys.ExcValidation), Status: http.StatusBadRequest},
+		tenantml.ECONFLICT:        {Code: string(keys.ExcConflict), Status: http.StatusBadRequest},
+		tenantml.ETOOMANYREQUESTS: {Code: "ThrottlingException", Status: http.StatusBadRequest},
+		tenantml.EINTERNAL:        {Code: string(keys.ExcInternal), Status: http.StatusInternalServerError},
+	}}
 }
 
 // handler does one operation's work for the caller's tenant and returns the
 // JSON response body.
 type handler func(ctx context.Context, tenant string, in *request) (any, error)
 
-// operation is one KMS operation: how it names its resource and its work.
-type operation struct {
-	resource func(ctx context.Context, tenant string, in *request) string
-	handle   handler
-}
+// keyOf names the key an operation acts on ("" for none).
+type keyOf func(in *request) string
 
-// callerBox carries the authenticated caller from the authenticator to the
-// operation's resource function, which runs before the handler.
-type callerBox struct {
-	inner  api.Authenticator
-	caller *authn.Principal
-}
-
-// Authenticate implements api.Authenticator.
-func (b *callerBox) Authenticate(r *http.Request) (*authn.Principal, error) {
-	c, err := b.inner.Authenticate(r)
-	b.caller = c
-	return c, err
-}
-
-// ServeHTTP implements http.Handler.
-func (s *Surface) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), TargetPrefix)
-	box := &callerBox{inner: s.Pipeline.Authn}
-	p := s.Pipeline.WithErrors(s.writeError)
-	p.Authn = box
-	if s.Authorizer != nil {
-		p.Authz = keyPolicyAuthorizer{s}
+// Register adds the KMS operations to router's TrentService.
+func (s *Surface) Register(router *api.AWSRouter) {
+	reg := router.JSONService(TargetPrefix, "kms", s.Pipeline, Protocol())
+	for name, op := range s.operations() {
+		reg.Register(name, func() any { return new(request) }, api.Op{
+			Target: s.target(op.key),
+			Handle: s.handle(op.handle),
+		})
 	}
-
-	body, rerr := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	in, perr := decode(body, rerr)
-	op, ok := s.operations()[name]
-	switch {
-	case !ok:
-		p.Handler(api.Op{Action: "kms:" + name, AlwaysAllowed: "unknown operation rejected", Handle: func(http.ResponseWriter, *http.Request, *authn.Principal) error {
-			return api.AWSErrorf(http.StatusBadRequest, "UnknownOperationException", "unknown operation %q", name)
-		}}).ServeHTTP(w, r)
-		return
-	case perr != nil:
-		p.Handler(api.Op{Action: "kms:" + name, AlwaysAllowed: "malformed request rejected", Handle: func(http.ResponseWriter, *http.Request, *authn.Principal) error {
-			return perr
-		}}).ServeHTTP(w, r)
-		return
-	}
-	p.Handler(api.Op{
-		Action: "kms:" + name,
-		Resource: func(r *http.Request) string {
-			t := tenantOf(box.caller)
-			if t == "" {
-				return ""
-			}
-			return op.resource(r.Context(), t, in)
-		},
-		TenantID: func(*http.Request) string { return tenantOf(box.caller) },
-		Handle: func(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
-			t := tenantOf(c)
-			if t == "" {
-				return api.AWSErrorf(http.StatusBadRequest, "AccessDeniedException", "%s has no %s principal tag: KMS keys belong to tenants, so only a tenant's principals can use the KMS API", c.ARN, TenantTag)
-			}
-			out, err := op.handle(r.Context(), t, in)
-			if err != nil {
-				return err
-			}
-			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-			w.WriteHeader(http.StatusOK)
-			if err := json.NewEncoder(w).Encode(out); err != nil {
-				return &tenantml.Error{Code: tenantml.EINTERNAL, Message: "internal error", Err: err}
-			}
-			return nil
-		},
-	}).ServeHTTP(w, r)
 }
 
-func tenantOf(c *authn.Principal) string {
-	if c == nil {
-		return ""
-	}
-	return c.Tags[TenantTag]
-}
-
-// decode parses a JSON 1.1 body; an empty body is an empty request.
-func decode(body []byte, readErr error) (*request, error) {
-	if readErr != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(readErr, &tooLarge) {
-			return nil, api.AWSErrorf(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "request body exceeds %d bytes", tooLarge.Limit)
+// target resolves the key an operation names within the caller's tenant:
+// its ARN, tenant, tags and key policy (a resource-based policy that must
+// allow, as on AWS), with aws:RequestTag/* and aws:TagKeys from the
+// request. KMS keys belong to tenants: a caller without one is refused. A
+// key the caller's tenant does not have — missing, or another tenant's —
+// is NotFoundException before any policy is read, recorded as a denial,
+// the same answer whatever other tenants hold.
+func (s *Surface) target(key keyOf) func(*http.Request, *authn.Principal) (*api.Target, error) {
+	return func(r *http.Request, c *authn.Principal) (*api.Target, error) {
+		t := c.TenantID
+		if t == "" {
+			return nil, tenantml.AWSErrorf(tenantml.EFORBIDDEN, "AccessDeniedException", "%s belongs to no tenant: KMS keys belong to tenants, so only a tenant's principals can use the KMS API", c.ARN)
 		}
-		return nil, api.AWSErrorf(http.StatusBadRequest, "SerializationException", "read request body: %v", readErr)
+		in := api.Input[request](r)
+		out := &api.Target{Resource: authz.Resource{ARN: "*"}, Context: in.conditionKeys()}
+		ident := ""
+		if key != nil {
+			ident = key(in)
+		}
+		if ident == "" {
+			return out, nil
+		}
+		m, err := s.Keys.DescribeKey(r.Context(), t, ident)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := s.Keys.GetKeyPolicy(r.Context(), t, m.Arn, "default")
+		if err != nil {
+			return nil, err
+		}
+		pol, err := s.Policies.Parse(doc, iam.KindResource)
+		if err != nil {
+			return nil, fmt.Errorf("key policy of %s: %w", m.Arn, err)
+		}
+		tags, err := s.Keys.ListResourceTags(r.Context(), t, m.Arn)
+		if err != nil {
+			return nil, err
+		}
+		rt := map[string]string{tenant.TagKey: t}
+		for _, g := range tags {
+			rt[g.Key] = g.Value
+		}
+		rt[tenant.TagKey] = t
+		out.Resource = authz.Resource{ARN: m.Arn, Tenant: t, Tags: rt, Policy: pol}
+		return out, nil
 	}
-	in := &request{}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return in, nil
-	}
-	if err := json.Unmarshal(body, in); err != nil {
-		return nil, api.AWSErrorf(http.StatusBadRequest, "SerializationException", "the request body is not valid KMS JSON: %v", err)
-	}
-	return in, nil
 }
 
-// writeError writes err as a KMS JSON 1.1 error: the keys exception when
-// err carries one, AccessDeniedException for a denial, ValidationException
-// for other invalid input.
-func (s *Surface) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	const notFound = string(keys.ExcNotFound)
-	var (
-		ae  *api.AWSError
-		exc keys.Exception
-	)
-	switch {
-	case errors.As(err, &ae):
-	case errors.As(err, &exc):
-		status := http.StatusBadRequest
-		if exc == keys.ExcInternal {
-			status = http.StatusInternalServerError
+// handle runs h for the caller's tenant and writes its JSON 1.1 answer.
+func (s *Surface) handle(h handler) func(http.ResponseWriter, *http.Request, *authn.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
+		out, err := h(r.Context(), c.TenantID, api.Input[request](r))
+		if err != nil {
+			return err
 		}
-		err = &api.AWSError{Code: string(exc), Message: tenantml.ErrorMessage(err), Status: status, Err: err}
-	case tenantml.ErrorCode(err) == tenantml.EFORBIDDEN:
-		err = &api.AWSError{Code: "AccessDeniedException", Message: tenantml.ErrorMessage(err), Status: http.StatusBadRequest, Err: err}
-	case tenantml.ErrorCode(err) == tenantml.EINVALID:
-		err = &api.AWSError{Code: string(keys.ExcValidation), Message: tenantml.ErrorMessage(err), Status: http.StatusBadRequest, Err: err}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusOK)
+		if err := json.NewEncoder(w).Encode(out); err != nil {
+			return &tenantml.Error{Code: tenantml.EINTERNAL, Message: "internal error", Err: err}
+		}
+		return nil
 	}
-	api.WriteJSON11Error(w, r, s.Log, err, notFound)
+}
+
+// conditionKeys are the request's tag condition keys.
+func (in *request) conditionKeys() iam.Context {
+	var ctx iam.Context
+	keys := make([]string, 0, len(in.Tags)+len(in.TagKeys))
+	for _, t := range in.Tags {
+		ctx = append(ctx, iam.Single("aws:RequestTag/"+t.TagKey, t.TagValue))
+		keys = append(keys, t.TagKey)
+	}
+	keys = append(keys, in.TagKeys...)
+	if len(keys) > 0 {
+		ctx = append(ctx, iam.Multi("aws:TagKeys", keys...))
+	}
+	return ctx
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/api/kms"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/keys/keystest"
 )
@@ -29,11 +30,7 @@ type headerAuth struct{}
 
 func (headerAuth) Authenticate(r *http.Request) (*authn.Principal, error) {
 	t := r.Header.Get("X-Test-Tenant")
-	p := &authn.Principal{Type: authn.IAMUser, Account: "111122223333", ARN: "arn:aws:iam::111122223333:user/" + t + "-ops", UserName: t + "-ops", Tags: map[string]string{}}
-	if t != "" {
-		p.Tags[kms.TenantTag] = t
-	}
-	return p, nil
+	return &authn.Principal{Type: authn.IAMUser, Account: "111122223333", ARN: "arn:aws:iam::111122223333:user/" + t + "-ops", UserName: t + "-ops", TenantID: t}, nil
 }
 
 // recorder allows every action except those in deny and records what it
@@ -44,14 +41,14 @@ type recorder struct {
 	asked []string // "action resource"
 }
 
-func (a *recorder) Authorize(_ context.Context, _ *authn.Principal, action, resource string) (api.Decision, error) {
+func (a *recorder) Authorize(_ context.Context, req *authz.Request) (authz.Decision, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.asked = append(a.asked, action+" "+resource)
-	if a.deny[action] {
-		return api.Decision{Effect: "ImplicitlyDenied"}, nil
+	a.asked = append(a.asked, req.Action+" "+req.Resource.ARN)
+	if a.deny[req.Action] {
+		return authz.Deny("test"), nil
 	}
-	return api.Decision{Effect: "Allowed"}, nil
+	return authz.Allow("test"), nil
 }
 
 func (a *recorder) last() string {
@@ -84,17 +81,21 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authz := &recorder{deny: map[string]bool{"kms:DisableKey": true}}
+	az := &recorder{deny: map[string]bool{"kms:DisableKey": true}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := &api.Pipeline{Authn: headerAuth{}, Authz: authz, Audit: nopAudit{}, Log: log, Now: now}
-	return &fixture{h: &kms.Surface{Keys: svc, Pipeline: p, Log: log}, keys: svc, authz: authz}
+	p := &api.Pipeline{Authn: headerAuth{}, Authz: az, Audit: nopAudit{}, Log: log, Now: now}
+	router := api.NewAWSRouter(p, &api.QueryProtocol{})
+	(&kms.Surface{Keys: svc, Pipeline: p, Policies: &authz.Engine{}}).Register(router)
+	srv := api.NewServer(log, nil)
+	srv.Handle("POST /{$}", router)
+	return &fixture{h: srv, keys: svc, authz: az}
 }
 
 // call sends one KMS request and returns the status and decoded body.
 func (f *fixture) call(t testing.TB, tenant, op, body string) (int, map[string]any) {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
-	req.Header.Set("X-Amz-Target", kms.TargetPrefix+op)
+	req.Header.Set("X-Amz-Target", kms.TargetPrefix+"."+op)
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("X-Test-Tenant", tenant)
 	rec := httptest.NewRecorder()
@@ -196,7 +197,7 @@ func TestSurface_ServeHTTP(t *testing.T) {
 				}
 				status, out := f.call(t, "acme", "ListResourceTags", `{"KeyId":"`+acme.KeyID+`"}`)
 				tags, _ := out["Tags"].([]any)
-				if status != 200 || len(tags) != 1 || tags[0].(map[string]any)["TagKey"] != "b" {
+				if status != 200 || len(tags) != 2 || tags[0].(map[string]any)["TagKey"] != "TenantID" || tags[1].(map[string]any)["TagKey"] != "b" {
 					t.Fatalf("ListResourceTags: %d %v", status, out)
 				}
 			}},
@@ -254,25 +255,6 @@ func TestSurface_ServeHTTP(t *testing.T) {
 			}
 			if tc.check != nil {
 				tc.check(t, out)
-			}
-		})
-	}
-}
-
-func TestIsRequest(t *testing.T) {
-	for _, tc := range []struct {
-		target string
-		want   bool
-	}{
-		{"TrentService.Encrypt", true},
-		{"", false},
-		{"AmazonSageMakerRuntime.InvokeEndpoint", false},
-	} {
-		t.Run(tc.target, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodPost, "/", nil)
-			r.Header.Set("X-Amz-Target", tc.target)
-			if got := kms.IsRequest(r); got != tc.want {
-				t.Errorf("IsRequest(%q) = %v", tc.target, got)
 			}
 		})
 	}

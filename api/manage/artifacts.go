@@ -17,6 +17,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/tenant"
 )
 
@@ -130,16 +131,16 @@ func (h *Artifacts) Register(srv *api.Server) {
 		return h.arn(r.PathValue("tenant"), r.PathValue("model"), r.PathValue("version"), r.PathValue("file"))
 	}
 	all := func(r *http.Request) string { return h.arn(r.PathValue("tenant"), "*") }
-	tid := func(r *http.Request) string { return r.PathValue("tenant") }
+	oneT, allT := tenantTarget(res, "tenant"), tenantTarget(all, "tenant")
 	limit := h.MaxUploadBytes
 	if limit <= 0 {
 		limit = api.DefaultMaxBodyBytes
 	}
-	srv.HandleWithLimit("PUT "+one, limit, objects.Handler(api.Op{Action: "tenantml:PutArtifact", Resource: res, TenantID: tid, Handle: h.put}))
-	srv.Handle("GET "+one, objects.Handler(api.Op{Action: "tenantml:GetArtifact", Resource: res, TenantID: tid, Stream: h.get}))
-	srv.Handle("DELETE "+one, p.Handler(api.Op{Action: "tenantml:DeleteArtifact", Resource: res, TenantID: tid, Handle: h.delete}))
-	srv.Handle("POST "+one+"/presign", p.Handler(api.Op{Action: "tenantml:PresignArtifact", Resource: res, TenantID: tid, Handle: h.presign}))
-	srv.Handle("GET /api/v1/tenants/{tenant}/artifacts", p.Handler(api.Op{Action: "tenantml:ListArtifacts", Resource: all, TenantID: tid, Handle: h.list}))
+	srv.HandleWithLimit("PUT "+one, limit, objects.Handler(api.Op{Action: "tenantml:PutArtifact", Target: oneT, Handle: h.put}))
+	srv.Handle("GET "+one, objects.Handler(api.Op{Action: "tenantml:GetArtifact", Target: oneT, Stream: h.get}))
+	srv.Handle("DELETE "+one, p.Handler(api.Op{Action: "tenantml:DeleteArtifact", Target: oneT, Handle: h.delete}))
+	srv.Handle("POST "+one+"/presign", p.Handler(api.Op{Action: "tenantml:PresignArtifact", Target: oneT, Handle: h.presign}))
+	srv.Handle("GET /api/v1/tenants/{tenant}/artifacts", p.Handler(api.Op{Action: "tenantml:ListArtifacts", Target: allT, Handle: h.list}))
 }
 
 // arn is the artifact's ARN; parts are model, version and file, or "*".
@@ -334,7 +335,7 @@ func (h *Artifacts) presign(w http.ResponseWriter, r *http.Request, c *authn.Pri
 	}
 	// A presigned URL never grants more than its issuer has.
 	resource := h.arn(o.tenant, r.PathValue("model"), o.version, r.PathValue("file"))
-	d, err := h.Pipeline.AuthorizeRequest(r, c, underlying, resource)
+	d, _, err := h.Pipeline.Check(r, c, underlying, authz.Resource{ARN: resource, Tenant: o.tenant}, nil)
 	if err != nil {
 		return err
 	}
@@ -388,11 +389,11 @@ func (a *presignAuthenticator) Authenticate(r *http.Request) (*authn.Principal, 
 		return nil, accessDenied()
 	}
 	return &authn.Principal{
-		Type:    PresignedURLType,
-		Account: a.h.AccountID,
-		ARN:     a.h.arn(o.tenant, r.PathValue("model"), o.version, r.PathValue("file")),
-		UserID:  "presigned:" + r.Method,
-		Tags:    map[string]string{api.TenantTag: o.tenant},
+		Type:     PresignedURLType,
+		Account:  a.h.AccountID,
+		ARN:      a.h.arn(o.tenant, r.PathValue("model"), o.version, r.PathValue("file")),
+		UserID:   "presigned:" + r.Method,
+		TenantID: o.tenant,
 	}, nil
 }
 
@@ -412,17 +413,18 @@ func expiresOf(q url.Values) string {
 // its signed method on its own artifact, and hands every other caller to
 // next.
 type presignAuthorizer struct {
-	next api.Authorizer
+	next authz.Authorizer
 }
 
-// Authorize implements api.Authorizer.
-func (a *presignAuthorizer) Authorize(ctx context.Context, c *authn.Principal, action, resource string) (api.Decision, error) {
+// Authorize implements authz.Authorizer.
+func (a *presignAuthorizer) Authorize(ctx context.Context, req *authz.Request) (authz.Decision, error) {
+	c := req.Caller
 	if c.Type != PresignedURLType {
-		return a.next.Authorize(ctx, c, action, resource)
+		return a.next.Authorize(ctx, req)
 	}
 	want := map[string]string{"presigned:" + http.MethodGet: "tenantml:GetArtifact", "presigned:" + http.MethodPut: "tenantml:PutArtifact"}[c.UserID]
-	if want != "" && action == want && resource == c.ARN {
-		return api.Decision{Effect: "Allowed", Reason: "presigned URL for " + strings.TrimPrefix(c.UserID, "presigned:") + " on this artifact"}, nil
+	if want != "" && req.Action == want && req.Resource.ARN == c.ARN {
+		return authz.Allow("presigned URL for " + strings.TrimPrefix(c.UserID, "presigned:") + " on this artifact"), nil
 	}
-	return api.Decision{Effect: "ImplicitlyDenied", Reason: "a presigned URL allows only its signed method on its own artifact"}, nil
+	return authz.Deny("a presigned URL allows only its signed method on its own artifact"), nil
 }

@@ -21,31 +21,30 @@ import (
 	"github.com/tenantml/tenantml/api/manage"
 	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/keys/keystest"
 	"github.com/tenantml/tenantml/tenant"
 )
 
 // actionAuthz allows the X-Test-Caller "tenant:<id>" principals the actions
-// listed in the X-Test-Allow header (comma-separated) on their own
+// listed in the X-Test-Allow header (comma-separated, carried by the test
+// principal's test-allow tag) on their own
 // tenant's artifacts, and root everything.
 type actionAuthz struct{}
 
-func (actionAuthz) Authorize(ctx context.Context, c *authn.Principal, action, resource string) (api.Decision, error) {
+func (actionAuthz) Authorize(_ context.Context, req *authz.Request) (authz.Decision, error) {
+	c := req.Caller
 	if c.Type == authn.Root {
-		return api.Decision{Effect: "Allowed"}, nil
+		return authz.Allow("test"), nil
 	}
-	r, ok := api.RequestFrom(ctx)
-	if !ok {
-		return api.Decision{}, tenantml.Errorf(tenantml.EINTERNAL, "no request in the authorization context")
-	}
-	own := strings.Contains(resource, ":artifact/"+c.Tags[api.TenantTag]+"/")
-	for _, a := range strings.Split(r.Header.Get("X-Test-Allow"), ",") {
-		if own && a == action {
-			return api.Decision{Effect: "Allowed"}, nil
+	own := strings.Contains(req.Resource.ARN, ":artifact/"+c.TenantID+"/")
+	for _, a := range strings.Split(c.Tags["test-allow"], ",") {
+		if own && a == req.Action {
+			return authz.Allow("test"), nil
 		}
 	}
-	return api.Decision{Effect: "ImplicitlyDenied"}, nil
+	return authz.Deny("test"), nil
 }
 
 // memTenants is a tenant registry of fixed tenants.

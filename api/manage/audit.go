@@ -58,12 +58,12 @@ const (
 // Register adds the audit routes to srv.
 func (h *Audit) Register(srv *api.Server) {
 	p := h.Pipeline
-	trail := func(*http.Request) string { return h.TrailARN() }
-	srv.Handle("GET /api/v1/audit/events", p.Handler(api.Op{Action: ActionLookupEvents, Resource: trail, Handle: h.lookup}))
-	srv.Handle("GET /api/v1/audit/export", p.Handler(api.Op{Action: ActionLookupEvents, Resource: trail, Handle: h.export}))
-	srv.Handle("GET /api/v1/audit/proofs/inclusion", p.Handler(api.Op{Action: ActionGetAuditInclusionProof, Resource: trail, Handle: h.inclusion}))
-	srv.Handle("GET /api/v1/audit/proofs/consistency", p.Handler(api.Op{Action: ActionGetAuditConsistencyProof, Resource: trail, Handle: h.consistency}))
-	srv.Handle("GET /api/v1/audit/checkpoint", p.Handler(api.Op{Action: ActionGetAuditCheckpoint, Resource: trail, Handle: h.checkpoint}))
+	trail := fixedTarget(h.TrailARN())
+	srv.Handle("GET /api/v1/audit/events", p.Handler(api.Op{Action: ActionLookupEvents, Target: trail, Handle: h.lookup}))
+	srv.Handle("GET /api/v1/audit/export", p.Handler(api.Op{Action: ActionLookupEvents, Target: trail, Handle: h.export}))
+	srv.Handle("GET /api/v1/audit/proofs/inclusion", p.Handler(api.Op{Action: ActionGetAuditInclusionProof, Target: trail, Handle: h.inclusion}))
+	srv.Handle("GET /api/v1/audit/proofs/consistency", p.Handler(api.Op{Action: ActionGetAuditConsistencyProof, Target: trail, Handle: h.consistency}))
+	srv.Handle("GET /api/v1/audit/checkpoint", p.Handler(api.Op{Action: ActionGetAuditCheckpoint, Target: trail, Handle: h.checkpoint}))
 }
 
 // TrailARN is the resource every audit action applies to.
@@ -75,11 +75,11 @@ func (h *Audit) TrailARN() string {
 // another tenant, ok=false: the caller must get the answer of an empty
 // tenant.
 func (h *Audit) scope(c *authn.Principal, requested string) (s audit.Scope, ok bool, err error) {
-	if t := c.Tags[api.TenantTag]; t != "" {
+	if t := c.TenantID; t != "" {
 		return audit.Scope{TenantID: t}, requested == "" || requested == t, nil
 	}
 	if c.Type != authn.Root || c.Account != h.AccountID {
-		return audit.Scope{}, false, tenantml.Errorf(tenantml.EFORBIDDEN, "audit reads need a principal tagged %s or the account root", api.TenantTag)
+		return audit.Scope{}, false, tenantml.Errorf(tenantml.EFORBIDDEN, "audit reads need a principal of a tenant or the account root")
 	}
 	if requested != "" {
 		return audit.Scope{TenantID: requested}, true, nil

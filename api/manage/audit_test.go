@@ -21,6 +21,7 @@ import (
 	"github.com/tenantml/tenantml/api/manage"
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 )
 
 const testAccount = "111122223333"
@@ -41,7 +42,8 @@ func (headerAuthn) Authenticate(r *http.Request) (*authn.Principal, error) {
 		return &authn.Principal{Type: authn.IAMUser, Account: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/ops", UserID: "AIDAOPS"}, nil
 	case strings.HasPrefix(v, "tenant:"):
 		id := strings.TrimPrefix(v, "tenant:")
-		return &authn.Principal{Type: authn.AssumedRole, Account: testAccount, ARN: "arn:aws:sts::" + testAccount + ":assumed-role/Viewer/" + id, UserID: "AROA:" + id, Tags: map[string]string{api.TenantTag: id}}, nil
+		return &authn.Principal{Type: authn.AssumedRole, Account: testAccount, ARN: "arn:aws:sts::" + testAccount + ":assumed-role/Viewer/" + id, UserID: "AROA:" + id, TenantID: id,
+			Tags: map[string]string{"test-allow": r.Header.Get("X-Test-Allow")}}, nil
 	}
 	return nil, tenantml.Errorf(tenantml.EUNAUTHORIZED, "no credentials")
 }
@@ -49,8 +51,8 @@ func (headerAuthn) Authenticate(r *http.Request) (*authn.Principal, error) {
 // allowAll allows every action, so that scoping is the handler's alone.
 type allowAll struct{}
 
-func (allowAll) Authorize(context.Context, *authn.Principal, string, string) (api.Decision, error) {
-	return api.Decision{Effect: "Allowed"}, nil
+func (allowAll) Authorize(context.Context, *authz.Request) (authz.Decision, error) {
+	return authz.Allow("test"), nil
 }
 
 type auditFixture struct {

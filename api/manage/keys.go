@@ -86,12 +86,11 @@ const maxEraseBody = 4 << 10
 // Register adds the key routes to srv.
 func (h *Keys) Register(srv *api.Server) {
 	p := h.Pipeline
-	one := func(r *http.Request) string { return h.arn(r.PathValue("id")) }
-	id := func(r *http.Request) string { return r.PathValue("id") }
-	srv.Handle("GET /api/v1/tenants/{id}/keys", p.Handler(api.Op{Action: "tenantml:ListTenantKeys", Resource: one, TenantID: id, Handle: h.list}))
-	srv.Handle("POST /api/v1/tenants/{id}/keys/rotate", p.Handler(api.Op{Action: "tenantml:RotateTenantKey", Resource: one, TenantID: id, Handle: h.rotate}))
-	erase := p.Handler(api.Op{Action: "tenantml:EraseTenant", Resource: one, TenantID: id, Handle: h.erase(false)})
-	override := p.Handler(api.Op{Action: "tenantml:EraseTenantOverride", Resource: one, TenantID: id, Handle: h.erase(true)})
+	one := tenantTarget(func(r *http.Request) string { return h.arn(r.PathValue("id")) }, "id")
+	srv.Handle("GET /api/v1/tenants/{id}/keys", p.Handler(api.Op{Action: "tenantml:ListTenantKeys", Target: one, Handle: h.list}))
+	srv.Handle("POST /api/v1/tenants/{id}/keys/rotate", p.Handler(api.Op{Action: "tenantml:RotateTenantKey", Target: one, Handle: h.rotate}))
+	erase := p.Handler(api.Op{Action: "tenantml:EraseTenant", Target: one, Handle: h.erase(false)})
+	override := p.Handler(api.Op{Action: "tenantml:EraseTenantOverride", Target: one, Handle: h.erase(true)})
 	srv.Handle("POST /api/v1/tenants/{id}/erase", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The action depends on the body: peek at it (bounded) and hand
 		// the same bytes on. A body that does not decode goes to the

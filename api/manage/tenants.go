@@ -1,12 +1,16 @@
 package manage
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/tenant"
 )
 
@@ -37,16 +41,33 @@ type ListTenantsOutput struct {
 // Register adds the tenant routes to srv.
 func (h *Tenants) Register(srv *api.Server) {
 	p := h.Pipeline
-	collection := func(*http.Request) string { return h.arn("*") }
-	one := func(r *http.Request) string { return h.arn(r.PathValue("id")) }
-	id := func(r *http.Request) string { return r.PathValue("id") }
-	srv.Handle("POST /api/v1/tenants", p.Handler(api.Op{Action: "tenantml:CreateTenant", Resource: collection, Handle: h.create}))
-	srv.Handle("GET /api/v1/tenants", p.Handler(api.Op{Action: "tenantml:ListTenants", Resource: collection, Handle: h.list}))
-	srv.Handle("GET /api/v1/tenants/{id}", p.Handler(api.Op{Action: "tenantml:GetTenant", Resource: one, TenantID: id, Handle: h.get}))
-	srv.Handle("PATCH /api/v1/tenants/{id}", p.Handler(api.Op{Action: "tenantml:UpdateTenant", Resource: one, TenantID: id, Handle: h.update}))
-	srv.Handle("POST /api/v1/tenants/{id}/suspend", p.Handler(api.Op{Action: "tenantml:SuspendTenant", Resource: one, TenantID: id, Handle: h.status(tenant.Suspended)}))
-	srv.Handle("POST /api/v1/tenants/{id}/resume", p.Handler(api.Op{Action: "tenantml:ResumeTenant", Resource: one, TenantID: id, Handle: h.status(tenant.Active)}))
-	srv.Handle("DELETE /api/v1/tenants/{id}", p.Handler(api.Op{Action: "tenantml:DeleteTenant", Resource: one, TenantID: id, Handle: h.status(tenant.PendingDeletion)}))
+	one := tenantTarget(func(r *http.Request) string { return h.arn(r.PathValue("id")) }, "id")
+	srv.Handle("POST /api/v1/tenants", p.Handler(api.Op{Action: "tenantml:CreateTenant", Target: h.createTarget, Handle: h.create}))
+	srv.Handle("GET /api/v1/tenants", p.Handler(api.Op{Action: "tenantml:ListTenants", Target: fixedTarget(h.arn("*")), Handle: h.list}))
+	srv.Handle("GET /api/v1/tenants/{id}", p.Handler(api.Op{Action: "tenantml:GetTenant", Target: one, Handle: h.get}))
+	srv.Handle("PATCH /api/v1/tenants/{id}", p.Handler(api.Op{Action: "tenantml:UpdateTenant", Target: one, Handle: h.update}))
+	srv.Handle("POST /api/v1/tenants/{id}/suspend", p.Handler(api.Op{Action: "tenantml:SuspendTenant", Target: one, Handle: h.status(tenant.Suspended)}))
+	srv.Handle("POST /api/v1/tenants/{id}/resume", p.Handler(api.Op{Action: "tenantml:ResumeTenant", Target: one, Handle: h.status(tenant.Active)}))
+	srv.Handle("DELETE /api/v1/tenants/{id}", p.Handler(api.Op{Action: "tenantml:DeleteTenant", Target: one, Handle: h.status(tenant.PendingDeletion)}))
+}
+
+// createTarget names the tenant a CreateTenant body asks for, so that the
+// event lands in the new tenant's trail with its parameters. The body is
+// read (bounded by the route's limit) and restored for the handler.
+func (h *Tenants) createTarget(r *http.Request, _ *authn.Principal) (*api.Target, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, api.DecodeError(err)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var in CreateTenantInput
+	t := &api.Target{Resource: authz.Resource{ARN: h.arn("*")}}
+	if json.Unmarshal(body, &in) != nil || tenant.ValidateID(in.ID) != nil {
+		return t, nil // the handler reports what is wrong
+	}
+	t.ARN, t.Tenant, t.NotFound = h.arn(in.ID), in.ID, tenant.ErrNotFound(in.ID)
+	t.Parameters = map[string]any{"id": in.ID, "isolation": in.Isolation, "tier": in.Tier, "homeRegion": in.HomeRegion}
+	return t, nil
 }
 
 func (h *Tenants) arn(id string) string {

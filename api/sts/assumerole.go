@@ -2,7 +2,6 @@ package sts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,45 +12,89 @@ import (
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/iam"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/sts"
 )
 
 // AssumeRole serves sts:AssumeRole. The pipeline authorizes the call with
-// the role's trust policy as the resource-based policy (sts:AssumeRole, and
-// sts:TagSession when the request carries session tags) together with the
-// caller's own policies, so a trust policy naming the caller's ARN allows on
-// its own and one naming the account delegates to the caller's policies.
-// The request context of that decision carries aws:RequestTag/*,
-// aws:TagKeys, sts:ExternalId, sts:RoleSessionName, sts:TransitiveTagKeys
-// and sts:SourceIdentity from the request.
+// the role's trust policy as the resource-based policy and the role's tags
+// as aws:ResourceTag/* (sts:AssumeRole, and sts:TagSession when the request
+// carries session tags) together with the caller's own policies, so a trust
+// policy naming the caller's ARN allows on its own and one naming the
+// account delegates to the caller's policies. The request context of that
+// decision carries aws:RequestTag/*, aws:TagKeys, sts:ExternalId,
+// sts:RoleSessionName, sts:TransitiveTagKeys and sts:SourceIdentity from
+// the request. A role of another tenant than the caller's is decided as a
+// role that does not exist (AccessDenied), and the session's tenant is
+// decided by sts.Issuer.Issue (the tenant invariant), never by a tag.
 type AssumeRole struct {
-	AccountID  string
-	Identity   identity.Service
-	Authorizer *api.IAMAuthorizer
-	Issuer     *sts.Issuer
-	Pipeline   *api.Pipeline
-	Protocol   *api.QueryProtocol
+	AccountID string
+	Identity  identity.Service
+	// Policies parses session policies (and caches them with the
+	// authorizer's).
+	Policies PolicyParser
+	Issuer   *sts.Issuer
+	Pipeline *api.Pipeline
+	Protocol *api.QueryProtocol
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
 
+// PolicyParser parses policy documents; *authz.Engine implements it.
+type PolicyParser interface {
+	Parse(doc string, kind iam.Kind) (*iam.Policy, error)
+}
+
 // Register adds AssumeRole to router.
-func (a *AssumeRole) Register(router *api.QueryRouter) {
-	p := a.Pipeline.WithErrors(a.Protocol.WriteError)
-	p.Authz = trustAuthorizer{a}
-	router.Register("AssumeRole", p.Handler(api.Op{
+func (a *AssumeRole) Register(router *api.AWSRouter) {
+	router.Register("AssumeRole", a.Pipeline.WithProtocol(a.Protocol).Handler(api.Op{
 		Action: "sts:AssumeRole",
-		Resource: func(r *http.Request) string {
-			f, err := api.ParseForm(r)
-			if err != nil {
-				return ""
-			}
-			return f.Get("RoleArn")
-		},
+		Target: a.target,
 		Handle: a.assumeRole,
 	}))
+}
+
+// target resolves the role: its ARN, tenant, tags and trust policy, with
+// the request's condition keys. Validation errors come first, as AWS
+// reports them before authorizing.
+func (a *AssumeRole) target(r *http.Request, c *authn.Principal) (*api.Target, error) {
+	f, err := api.ParseForm(r)
+	if err != nil {
+		return nil, err
+	}
+	req, err := parseAssumeRole(f)
+	if err != nil {
+		return nil, err
+	}
+	if c.Type == authn.Root {
+		return nil, tenantml.AWSErrorf(tenantml.EFORBIDDEN, sts.CodeAccessDenied, "Roles may not be assumed by root accounts.")
+	}
+	t := &api.Target{Resource: authz.Resource{ARN: req.RoleARN}, Context: req.conditionKeys(), Parameters: req.parameters()}
+	t.NotFound = tenantml.Errorf(tenantml.EFORBIDDEN, "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", c.ARN, req.RoleARN)
+	if len(req.Tags) > 0 {
+		t.Also = []string{"sts:TagSession"}
+	}
+	return resolveRole(r.Context(), a.AccountID, a.Identity, a.Policies, t)
+}
+
+// resolveRole fills t's resource from the role its ARN names; a role that
+// does not exist leaves the ARN alone (no trust policy: denied).
+func resolveRole(ctx context.Context, acct string, ids identity.Service, parse PolicyParser, t *api.Target) (*api.Target, error) {
+	role, err := findRole(ctx, acct, ids, t.ARN)
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+		return t, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up role: %w", err)
+	}
+	trust, err := parse.Parse(role.AssumeRolePolicyDocument, iam.KindResource)
+	if err != nil {
+		return nil, fmt.Errorf("trust policy of %s: %w", role.ARN, err)
+	}
+	t.Resource = authz.Resource{ARN: role.ARN, Tenant: role.TenantID, Tags: role.Tags, Policy: trust}
+	return t, nil
 }
 
 // assumeRoleRequest is the parsed request.
@@ -66,12 +109,12 @@ func parseAssumeRole(f url.Values) (*assumeRoleRequest, error) {
 	req := &assumeRoleRequest{RoleARN: f.Get("RoleArn"), SessionName: f.Get("RoleSessionName"), ExternalID: f.Get("ExternalId"),
 		SourceIdentity: f.Get("SourceIdentity"), Policy: f.Get("Policy")}
 	if req.RoleARN == "" {
-		return nil, api.AWSErrorf(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
+		return nil, tenantml.AWSErrorf(tenantml.EINVALID, sts.CodeValidationError, "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
 	}
 	if d := f.Get("DurationSeconds"); d != "" {
 		n, err := strconv.ParseInt(d, 10, 64)
 		if err != nil {
-			return nil, api.AWSErrorf(http.StatusBadRequest, "ValidationError", "DurationSeconds must be a number of seconds")
+			return nil, tenantml.AWSErrorf(tenantml.EINVALID, sts.CodeValidationError, "DurationSeconds must be a number of seconds")
 		}
 		req.DurationSeconds = n
 	}
@@ -102,6 +145,33 @@ func parseAssumeRole(f url.Values) (*assumeRoleRequest, error) {
 	return req, nil
 }
 
+// parameters are the request's audited parameters: what it asked for,
+// the session tags included, so that an attempt to set a tenant shows in
+// its own event.
+func (req *assumeRoleRequest) parameters() map[string]any {
+	p := map[string]any{"roleArn": req.RoleARN, "roleSessionName": req.SessionName}
+	if len(req.Tags) > 0 {
+		tags := make([]map[string]string, 0, len(req.Tags))
+		for _, t := range req.Tags {
+			tags = append(tags, map[string]string{"key": t.Key, "value": t.Value})
+		}
+		p["tags"] = tags
+	}
+	if len(req.TransitiveTagKeys) > 0 {
+		p["transitiveTagKeys"] = req.TransitiveTagKeys
+	}
+	if req.DurationSeconds != 0 {
+		p["durationSeconds"] = req.DurationSeconds
+	}
+	if req.SourceIdentity != "" {
+		p["sourceIdentity"] = req.SourceIdentity
+	}
+	if len(req.PolicyARNs) > 0 {
+		p["policyArns"] = req.PolicyARNs
+	}
+	return p
+}
+
 // conditionKeys are the request's condition keys for the trust policy.
 func (req *assumeRoleRequest) conditionKeys() iam.Context {
 	var ctx iam.Context
@@ -128,62 +198,14 @@ func (req *assumeRoleRequest) conditionKeys() iam.Context {
 	return ctx
 }
 
-// trustAuthorizer decides AssumeRole with the role's trust policy.
-type trustAuthorizer struct{ a *AssumeRole }
-
-func (t trustAuthorizer) Authorize(ctx context.Context, c *authn.Principal, action, resource string) (api.Decision, error) {
-	denied := func(reason string) (api.Decision, error) {
-		return api.Decision{Effect: "ImplicitlyDenied", Reason: reason}, nil
-	}
-	if c == nil {
-		return api.Decision{}, errors.New("authorize assume role: no caller")
-	}
-	if c.Type == authn.Root {
-		return denied("roles may not be assumed by root accounts")
-	}
-	r, ok := api.RequestFrom(ctx)
-	if !ok {
-		return api.Decision{}, errors.New("authorize assume role: no request")
-	}
-	f, err := api.ParseForm(r)
-	if err != nil {
-		return api.Decision{}, fmt.Errorf("authorize assume role: %w", err)
-	}
-	req, err := parseAssumeRole(f)
-	if err != nil {
-		return api.Decision{}, err // ValidationError, as AWS reports it before authorizing
-	}
-	role, err := t.a.role(ctx, resource)
-	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
-		return denied("no such role") // as AWS: AccessDenied, not NoSuchEntity
-	}
-	if err != nil {
-		return api.Decision{}, fmt.Errorf("authorize assume role: %w", err)
-	}
-	trust, err := t.a.Authorizer.Parse(role.AssumeRolePolicyDocument, iam.KindResource)
-	if err != nil {
-		return api.Decision{}, fmt.Errorf("authorize assume role: trust policy: %w", err)
-	}
-	extra := req.conditionKeys()
-	d, err := t.a.Authorizer.Decide(ctx, c, action, role.ARN, trust, extra)
-	if err != nil || !d.Allowed() || len(req.Tags) == 0 {
-		return d, err
-	}
-	d, err = t.a.Authorizer.Decide(ctx, c, "sts:TagSession", role.ARN, trust, extra)
-	if err == nil && !d.Allowed() {
-		d.Reason = "sts:TagSession: " + d.Reason
-	}
-	return d, err
-}
-
-// role looks up the role a RoleArn names in this account.
-func (a *AssumeRole) role(ctx context.Context, roleARN string) (*identity.Role, error) {
+// findRole looks up the role a RoleArn names in account acct.
+func findRole(ctx context.Context, acct string, ids identity.Service, roleARN string) (*identity.Role, error) {
 	parts := strings.SplitN(roleARN, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[4] != a.AccountID || !strings.HasPrefix(parts[5], "role/") {
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" || parts[4] != acct || !strings.HasPrefix(parts[5], "role/") {
 		return nil, &tenantml.Error{Code: tenantml.ENOTFOUND, Message: "no such role"}
 	}
 	name := parts[5][strings.LastIndex(parts[5], "/")+1:]
-	r, err := a.Identity.GetRole(ctx, a.AccountID, name)
+	r, err := ids.GetRole(ctx, acct, name)
 	if err != nil {
 		return nil, err
 	}
@@ -213,15 +235,6 @@ type xmlAssumedRoleUser struct {
 	Arn           string `xml:"Arn"`
 }
 
-// stsError gives package sts's rule errors their AWS code and status.
-func stsError(err error) error {
-	var se *sts.Error
-	if errors.As(err, &se) {
-		return &api.AWSError{Code: se.Code, Message: se.Message, Status: se.HTTPStatus(), Err: err}
-	}
-	return err
-}
-
 func (a *AssumeRole) assumeRole(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
 	f, err := api.ParseForm(r)
 	if err != nil {
@@ -231,13 +244,13 @@ func (a *AssumeRole) assumeRole(w http.ResponseWriter, r *http.Request, c *authn
 	if err != nil {
 		return err
 	}
-	role, err := a.role(r.Context(), req.RoleARN)
+	role, err := findRole(r.Context(), a.AccountID, a.Identity, req.RoleARN)
 	if err != nil {
 		return &tenantml.Error{Code: tenantml.EFORBIDDEN, Message: "not authorized to assume " + req.RoleARN, Err: err}
 	}
 	creds, packed, err := a.issue(r.Context(), c, role, req)
 	if err != nil {
-		return stsError(err)
+		return err
 	}
 	a.Protocol.WriteResult(w, r, "AssumeRole", AssumeRoleResult{
 		Credentials: xmlCredentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
@@ -282,14 +295,14 @@ func (a *AssumeRole) issue(ctx context.Context, c *authn.Principal, role *identi
 	for _, arn := range req.PolicyARNs {
 		if _, err := a.Identity.GetPolicy(ctx, role.AccountID, arn); err != nil {
 			if tenantml.ErrorCode(err) == tenantml.ENOTFOUND || tenantml.ErrorCode(err) == tenantml.EINVALID {
-				return issued{}, 0, &sts.Error{Code: sts.CodeInvalidParameterValue, Message: "The managed session policy " + arn + " does not exist."}
+				return issued{}, 0, tenantml.AWSErrorf(tenantml.EINVALID, sts.CodeInvalidParameterValue, "The managed session policy %s does not exist.", arn)
 			}
 			return issued{}, 0, fmt.Errorf("look up session policy: %w", err)
 		}
 	}
 	if req.Policy != "" {
-		if _, err := a.Authorizer.Parse(req.Policy, iam.KindSession); err != nil {
-			return issued{}, 0, &sts.Error{Code: sts.CodeMalformedPolicyDocument, Message: "The session policy is not a valid IAM policy: " + firstLine(err.Error())}
+		if _, err := a.Policies.Parse(req.Policy, iam.KindSession); err != nil {
+			return issued{}, 0, tenantml.AWSErrorf(tenantml.EINVALID, sts.CodeMalformedPolicyDocument, "The session policy is not a valid IAM policy: %s", firstLine(err.Error()))
 		}
 	}
 	now := time.Now
@@ -302,7 +315,10 @@ func (a *AssumeRole) issue(ctx context.Context, c *authn.Principal, role *identi
 		Tags: tags, TransitiveTagKeys: transitive, Policy: req.Policy, PolicyARNs: req.PolicyARNs,
 		SourceIdentity: source, Chained: chain.Chained, IssuedAt: t, Expiration: t.Add(d),
 		PermissionsBoundaryARN: role.PermissionsBoundary,
-	})
+	}, sts.Parties{CallerTenant: c.TenantID, RoleTenant: role.TenantID})
+	if tenantml.AWSCodeOf(err) != "" {
+		return issued{}, 0, err // the tenant invariant refused it
+	}
 	if err != nil {
 		return issued{}, 0, fmt.Errorf("issue session: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	apists "github.com/tenantml/tenantml/api/sts"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/store/sqlite"
 	"github.com/tenantml/tenantml/sts"
@@ -55,7 +56,7 @@ func newFixture(t *testing.T) *fixture {
 	alice := "arn:aws:iam::" + acct + ":user/alice"
 	poolRole := "arn:aws:iam::" + acct + ":role/pool"
 	roles := []*identity.Role{
-		{Name: "pool", MaxSessionDuration: 7200, Tags: map[string]string{"Model": "pool", "TenantID": "none"}, AssumeRolePolicyDocument: `{"Version":"2012-10-17","Statement":[
+		{Name: "pool", MaxSessionDuration: 7200, Tags: map[string]string{"Model": "pool"}, AssumeRolePolicyDocument: `{"Version":"2012-10-17","Statement":[
 			{"Effect":"Allow","Principal":{"AWS":"` + alice + `"},"Action":"sts:AssumeRole"},
 			{"Effect":"Allow","Principal":{"AWS":"` + alice + `"},"Action":"sts:TagSession","Condition":{"StringEquals":{"aws:RequestTag/TenantID":"acme"}}}]}`},
 		{Name: "partner", AssumeRolePolicyDocument: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + alice + `"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"ext-123"}}}]}`},
@@ -80,14 +81,14 @@ func newFixture(t *testing.T) *fixture {
 		"alice": {Type: authn.IAMUser, Account: acct, ARN: alice, UserName: "alice", UserID: "AIDAALICE"},
 		"root":  {Type: authn.Root, Account: acct, ARN: "arn:aws:iam::" + acct + ":root", UserID: acct},
 		"session": {Type: authn.AssumedRole, Account: acct, ARN: "arn:aws:sts::" + acct + ":assumed-role/pool/s", UserID: "AROAPOOL:s",
-			Tags: map[string]string{"TenantID": "acme"}, Session: &authn.Session{RoleARN: poolRole, Name: "s", IssuedAt: f.now.Add(-time.Minute), TransitiveTagKeys: []string{"TenantID"}}},
+			TenantID: "acme", Tags: map[string]string{"TenantID": "acme"}, Session: &authn.Session{RoleARN: poolRole, Name: "s", IssuedAt: f.now.Add(-time.Minute), TransitiveTagKeys: []string{"TenantID"}}},
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	authz := &api.IAMAuthorizer{AccountID: acct, Identity: db.Identity(), Now: clock}
-	p := &api.Pipeline{Authn: callers, Authz: authz, Audit: nopAudit{}, Log: log, Now: clock}
-	protocol := &api.QueryProtocol{Namespace: apists.Namespace, NotFound: "NoSuchEntity", Log: log}
-	router := api.NewQueryRouter(p, protocol)
-	(&apists.AssumeRole{AccountID: acct, Identity: db.Identity(), Authorizer: authz, Issuer: f.issuer, Pipeline: p, Protocol: protocol, Now: clock}).Register(router)
+	engine := &authz.Engine{AccountID: acct, Identity: db.Identity(), Now: clock}
+	p := &api.Pipeline{Authn: callers, Authz: engine, Audit: nopAudit{}, Log: log, Now: clock}
+	protocol := apists.Protocol()
+	router := api.NewAWSRouter(p, protocol)
+	(&apists.AssumeRole{AccountID: acct, Identity: db.Identity(), Policies: engine, Issuer: f.issuer, Pipeline: p, Protocol: protocol, Now: clock}).Register(router)
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
 	f.url = srv.URL

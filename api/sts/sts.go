@@ -3,12 +3,18 @@ package sts
 import (
 	"net/http"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
 )
 
 // Namespace is the XML namespace of STS responses.
 const Namespace = "https://sts.amazonaws.com/doc/2011-06-15/"
+
+// Protocol is STS's query protocol: its namespace and error codes.
+func Protocol() *api.QueryProtocol {
+	return &api.QueryProtocol{Namespace: Namespace, Dialect: api.Dialect{tenantml.ENOTFOUND: {Code: "NoSuchEntity", Status: http.StatusNotFound}}}
+}
 
 // Surface serves the STS actions.
 type Surface struct {
@@ -17,8 +23,8 @@ type Surface struct {
 }
 
 // Register adds the STS actions to router.
-func (s *Surface) Register(router *api.QueryRouter) {
-	p := s.Pipeline.WithErrors(s.Protocol.WriteError)
+func (s *Surface) Register(router *api.AWSRouter) {
+	p := s.Pipeline.WithProtocol(s.Protocol)
 	router.Register("GetCallerIdentity", p.Handler(api.Op{
 		Action:        "sts:GetCallerIdentity",
 		AlwaysAllowed: "sts:GetCallerIdentity needs no permission",

@@ -19,6 +19,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authn/oidc"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/iam"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/sts"
@@ -39,12 +40,13 @@ const WebIdentityUser authn.PrincipalType = "WebIdentityUser"
 // aws:RequestTag/* (sts:TagSession must also be allowed when there are
 // tags), and audits it like every call.
 type WebIdentity struct {
-	AccountID  string
-	Identity   identity.Service
-	Authorizer *api.IAMAuthorizer
-	Issuer     *sts.Issuer
-	Pipeline   *api.Pipeline
-	Protocol   *api.QueryProtocol
+	AccountID string
+	Identity  identity.Service
+	// Policies parses trust and session policies.
+	Policies PolicyParser
+	Issuer   *sts.Issuer
+	Pipeline *api.Pipeline
+	Protocol *api.QueryProtocol
 	// HTTPClient fetches providers' discovery documents and keys; nil means
 	// authn/oidc's default.
 	HTTPClient *http.Client
@@ -72,24 +74,62 @@ type verified struct {
 type verifiedKey struct{}
 
 // Register adds AssumeRoleWithWebIdentity to router.
-func (w *WebIdentity) Register(router *api.QueryRouter) {
-	p := w.Pipeline.WithErrors(w.Protocol.WriteError)
+func (w *WebIdentity) Register(router *api.AWSRouter) {
+	p := w.Pipeline.WithProtocol(w.Protocol)
 	p.Authn = webIdentityAuthn{w}
-	p.Authz = webTrustAuthorizer{w}
+	p.Authz = trustOnly{}
 	h := p.Handler(api.Op{
 		Action: "sts:AssumeRoleWithWebIdentity",
-		Resource: func(r *http.Request) string {
-			f, err := api.ParseForm(r)
-			if err != nil {
-				return ""
-			}
-			return f.Get("RoleArn")
-		},
+		Target: w.target,
 		Handle: w.assume,
 	})
 	router.Register("AssumeRoleWithWebIdentity", http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), verifiedKey{}, &verified{})))
 	}))
+}
+
+// target resolves the role with the token's condition keys.
+func (w *WebIdentity) target(r *http.Request, c *authn.Principal) (*api.Target, error) {
+	hold, ok := r.Context().Value(verifiedKey{}).(*verified)
+	if !ok || hold.id == nil {
+		return nil, errors.New("web identity target: no verified token")
+	}
+	f, err := api.ParseForm(r)
+	if err != nil {
+		return nil, err
+	}
+	roleARN := f.Get("RoleArn")
+	if roleARN == "" {
+		return nil, tenantml.AWSErrorf(tenantml.EINVALID, sts.CodeValidationError, "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
+	}
+	t := &api.Target{Resource: authz.Resource{ARN: roleARN}, Context: conditionKeys(hold.id, w.now()),
+		Parameters: map[string]any{"roleArn": roleARN, "roleSessionName": f.Get("RoleSessionName"), "provider": hold.provider.ARN}}
+	t.NotFound = tenantml.Errorf(tenantml.EFORBIDDEN, "User: %s is not authorized to perform: sts:AssumeRoleWithWebIdentity on resource: %s", c.ARN, roleARN)
+	if len(hold.id.Tags) > 0 {
+		t.Also = []string{"sts:TagSession"}
+		t.Parameters["tags"] = hold.id.Tags
+	}
+	return resolveRole(r.Context(), w.AccountID, w.Identity, w.Policies, t)
+}
+
+// trustOnly decides a web identity's call with the role's trust policy
+// alone: a federated principal has no identity policies of its own. A
+// role that does not exist has no trust policy and denies.
+type trustOnly struct{}
+
+func (trustOnly) Authorize(_ context.Context, req *authz.Request) (authz.Decision, error) {
+	if req.Caller == nil {
+		return authz.Decision{}, errors.New("authorize web identity: no caller")
+	}
+	if req.Resource.Policy == nil {
+		return authz.Deny("no such role"), nil
+	}
+	ireq := &iam.Request{Principal: req.Caller.ARN, PrincipalAccount: req.Caller.Account, Action: req.Action, Resource: req.Resource.ARN, Context: req.Context}
+	for k, v := range req.Resource.Tags {
+		ireq.Context = append(ireq.Context, iam.Single("aws:ResourceTag/"+k, v))
+	}
+	dec, diag := iam.Authorize(&iam.PolicySet{Resource: req.Resource.Policy}, ireq)
+	return authz.Decision{Effect: dec, Reason: diag.Reason()}, nil
 }
 
 func (w *WebIdentity) now() time.Time {
@@ -153,7 +193,7 @@ func (a webIdentityAuthn) Authenticate(r *http.Request) (*authn.Principal, error
 	}
 	token := f.Get("WebIdentityToken")
 	if token == "" {
-		return nil, api.AWSErrorf(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null")
+		return nil, tenantml.AWSErrorf(tenantml.EINVALID, sts.CodeValidationError, "1 validation error detected: Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null")
 	}
 	if len(token) > oidc.MaxTokenLen {
 		return nil, authn.Errorf(authn.CodeInvalidIdentityToken, "The web identity token must be at most %d characters.", oidc.MaxTokenLen)
@@ -177,7 +217,9 @@ func (a webIdentityAuthn) Authenticate(r *http.Request) (*authn.Principal, error
 	if authn.ErrorCode(err) == authn.CodeExpiredToken {
 		// AssumeRoleWithWebIdentity reports an expired token as
 		// ExpiredTokenException, unlike signed requests' ExpiredToken.
-		return nil, &api.AWSError{Code: "ExpiredTokenException", Message: "Token expired: the web identity token has expired.", Status: http.StatusBadRequest, Err: err}
+		e := authn.Wrap("ExpiredTokenException", "Token expired: the web identity token has expired.", err)
+		e.Status = http.StatusBadRequest
+		return nil, e
 	}
 	if err != nil {
 		return nil, err
@@ -185,45 +227,6 @@ func (a webIdentityAuthn) Authenticate(r *http.Request) (*authn.Principal, error
 	hold.provider, hold.id = p, id
 	return &authn.Principal{Type: WebIdentityUser, Account: a.w.AccountID, ARN: p.ARN,
 		UserID: id.Provider + ":" + id.Audience + ":" + id.Subject}, nil
-}
-
-// webTrustAuthorizer decides the call with the role's trust policy.
-type webTrustAuthorizer struct{ w *WebIdentity }
-
-func (t webTrustAuthorizer) Authorize(ctx context.Context, c *authn.Principal, action, resource string) (api.Decision, error) {
-	hold, ok := ctx.Value(verifiedKey{}).(*verified)
-	if !ok || hold.id == nil || c == nil {
-		return api.Decision{}, errors.New("authorize web identity: no verified token")
-	}
-	if resource == "" {
-		return api.Decision{}, api.AWSErrorf(http.StatusBadRequest, "ValidationError", "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
-	}
-	a := &AssumeRole{AccountID: t.w.AccountID, Identity: t.w.Identity}
-	role, err := a.role(ctx, resource)
-	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
-		return api.Decision{Effect: "ImplicitlyDenied", Reason: "no such role"}, nil
-	}
-	if err != nil {
-		return api.Decision{}, fmt.Errorf("authorize web identity: %w", err)
-	}
-	trust, err := t.w.Authorizer.Parse(role.AssumeRolePolicyDocument, iam.KindResource)
-	if err != nil {
-		return api.Decision{}, fmt.Errorf("authorize web identity: trust policy: %w", err)
-	}
-	keys := conditionKeys(hold.id, t.w.now())
-	decide := func(action string) api.Decision {
-		req := &iam.Request{Principal: c.ARN, PrincipalAccount: c.Account, Action: action, Resource: role.ARN, Context: keys}
-		dec, diag := iam.Authorize(&iam.PolicySet{Resource: trust}, req)
-		return api.Decision{Effect: dec.String(), Reason: diag.Reason()}
-	}
-	d := decide(action)
-	if !d.Allowed() || len(hold.id.Tags) == 0 {
-		return d, nil
-	}
-	if d = decide("sts:TagSession"); !d.Allowed() {
-		d.Reason = "sts:TagSession: " + d.Reason
-	}
-	return d, nil
 }
 
 // conditionKeys are the trust policy's request context for id.
@@ -280,14 +283,13 @@ func (w *WebIdentity) assume(rw http.ResponseWriter, r *http.Request, _ *authn.P
 		return err
 	}
 	roleARN, name := f.Get("RoleArn"), f.Get("RoleSessionName")
-	a := &AssumeRole{AccountID: w.AccountID, Identity: w.Identity}
-	role, err := a.role(r.Context(), roleARN)
+	role, err := findRole(r.Context(), w.AccountID, w.Identity, roleARN)
 	if err != nil {
 		return &tenantml.Error{Code: tenantml.EFORBIDDEN, Message: "not authorized to assume " + roleARN, Err: err}
 	}
 	creds, packed, err := w.issue(role, hold.id, f, name)
 	if err != nil {
-		return stsError(err)
+		return err
 	}
 	w.Protocol.WriteResult(rw, r, "AssumeRoleWithWebIdentity", AssumeRoleWithWebIdentityResult{
 		Credentials: xmlCredentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken,
@@ -311,7 +313,7 @@ func (w *WebIdentity) issue(role *identity.Role, id *oidc.Identity, f url.Values
 	if d := f.Get("DurationSeconds"); d != "" {
 		n, err := strconv.ParseInt(d, 10, 64)
 		if err != nil {
-			return sts.Credentials{}, 0, api.AWSErrorf(http.StatusBadRequest, "ValidationError", "DurationSeconds must be a number of seconds")
+			return sts.Credentials{}, 0, tenantml.AWSErrorf(tenantml.EINVALID, sts.CodeValidationError, "DurationSeconds must be a number of seconds")
 		}
 		requested = n
 	}
@@ -330,8 +332,8 @@ func (w *WebIdentity) issue(role *identity.Role, id *oidc.Identity, f url.Values
 		return sts.Credentials{}, 0, err
 	}
 	if policy != "" {
-		if _, err := w.Authorizer.Parse(policy, iam.KindSession); err != nil {
-			return sts.Credentials{}, 0, &sts.Error{Code: sts.CodeMalformedPolicyDocument, Message: "The session policy is not a valid IAM policy: " + firstLine(err.Error())}
+		if _, err := w.Policies.Parse(policy, iam.KindSession); err != nil {
+			return sts.Credentials{}, 0, tenantml.AWSErrorf(tenantml.EINVALID, sts.CodeMalformedPolicyDocument, "The session policy is not a valid IAM policy: %s", firstLine(err.Error()))
 		}
 	} else if len(reqTags) == 0 {
 		packed = 0
@@ -341,7 +343,10 @@ func (w *WebIdentity) issue(role *identity.Role, id *oidc.Identity, f url.Values
 		Account: role.AccountID, RoleARN: role.ARN, RoleID: role.ID, RoleSessionName: name,
 		Tags: tags, TransitiveTagKeys: transitive, Policy: policy, IssuedAt: t, Expiration: t.Add(d),
 		PermissionsBoundaryARN: role.PermissionsBoundary, FederatedProvider: id.Provider,
-	})
+	}, sts.Parties{RoleTenant: role.TenantID})
+	if tenantml.AWSCodeOf(err) != "" {
+		return sts.Credentials{}, 0, err // the tenant invariant refused it
+	}
 	if err != nil {
 		return sts.Credentials{}, 0, fmt.Errorf("issue session: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	apists "github.com/tenantml/tenantml/api/sts"
 	"github.com/tenantml/tenantml/authn/oidc/oidctest"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/store/sqlite"
 	"github.com/tenantml/tenantml/sts"
@@ -78,11 +79,11 @@ func newWebFixture(t testing.TB) *webFixture {
 	clock := func() time.Time { return f.now }
 	f.issuer = &sts.Issuer{Keys: ring, Now: clock}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	authz := &api.IAMAuthorizer{AccountID: acct, Identity: db.Identity(), Now: clock}
-	pl := &api.Pipeline{Authn: headerAuthn{}, Authz: authz, Audit: f.audit, Log: log, Now: clock}
-	protocol := &api.QueryProtocol{Namespace: apists.Namespace, NotFound: "NoSuchEntity", Log: log}
-	router := api.NewQueryRouter(pl, protocol)
-	(&apists.WebIdentity{AccountID: acct, Identity: db.Identity(), Authorizer: authz, Issuer: f.issuer, Pipeline: pl, Protocol: protocol,
+	engine := &authz.Engine{AccountID: acct, Identity: db.Identity(), Now: clock}
+	pl := &api.Pipeline{Authn: headerAuthn{}, Authz: engine, Audit: f.audit, Log: log, Now: clock}
+	protocol := apists.Protocol()
+	router := api.NewAWSRouter(pl, protocol)
+	(&apists.WebIdentity{AccountID: acct, Identity: db.Identity(), Policies: engine, Issuer: f.issuer, Pipeline: pl, Protocol: protocol,
 		HTTPClient: f.idp.Client(), Now: clock}).Register(router)
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)

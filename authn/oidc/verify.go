@@ -18,6 +18,7 @@ import (
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/authn"
 )
 
@@ -246,12 +247,12 @@ func (k *keySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error
 	return payload, err
 }
 
-func invalidToken(format string, args ...any) *authn.Error {
-	return &authn.Error{Code: authn.CodeInvalidIdentityToken, Message: fmt.Sprintf(format, args...)}
+func invalidToken(format string, args ...any) *tenantml.Error {
+	return authn.Errorf(authn.CodeInvalidIdentityToken, format, args...)
 }
 
-func idpError(err error) *authn.Error {
-	return &authn.Error{Code: authn.CodeIDPCommunicationError, Message: "The identity provider could not be reached or answered badly.", Err: err}
+func idpError(err error) *tenantml.Error {
+	return authn.Wrap(authn.CodeIDPCommunicationError, "The identity provider could not be reached or answered badly.", err)
 }
 
 // MaxTokenLen bounds the token size accepted, as AWS does (20,000
@@ -283,11 +284,13 @@ func (v *Verifier) verify(ctx context.Context, rawToken string) (*Identity, erro
 		var expired *gooidc.TokenExpiredError
 		switch {
 		case errors.As(err, &expired):
-			return nil, &authn.Error{Code: authn.CodeExpiredToken, Message: "Token expired: the web identity token has expired.", Status: http.StatusBadRequest, Err: err}
+			e := authn.Wrap(authn.CodeExpiredToken, "Token expired: the web identity token has expired.", err)
+			e.Status = http.StatusBadRequest // STS answers an expired web identity token with 400
+			return nil, e
 		case failed.err != nil:
 			return nil, idpError(failed.err)
 		default:
-			return nil, &authn.Error{Code: authn.CodeInvalidIdentityToken, Message: "The web identity token could not be verified.", Err: err}
+			return nil, authn.Wrap(authn.CodeInvalidIdentityToken, "The web identity token could not be verified.", err)
 		}
 	}
 	var claims map[string]any

@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authn/oidc"
 	"github.com/tenantml/tenantml/authn/oidc/oidctest"
@@ -212,9 +212,8 @@ func TestVerifier_Verify(t *testing.T) {
 				t.Fatalf("Verify() error = %v, want code %q", err, tt.want)
 			}
 			if err != nil {
-				var ae *authn.Error
-				if !errors.As(err, &ae) || ae.HTTPStatus() != 400 {
-					t.Fatalf("error %v: want an *authn.Error with status 400", err)
+				if e := tenantml.AsError(err); e.Status != 400 {
+					t.Fatalf("error %v: want an authentication error with status 400", err)
 				}
 				if len(tok) > 20 && strings.Contains(err.Error(), tok) {
 					t.Fatal("error contains the token")

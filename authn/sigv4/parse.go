@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/authn"
 )
 
@@ -43,7 +44,7 @@ type signature struct {
 	payloadHash   string // X-Amz-Content-Sha256, "" if absent
 }
 
-func incomplete(format string, args ...any) *authn.Error {
+func incomplete(format string, args ...any) *tenantml.Error {
 	return authn.Errorf(authn.CodeIncompleteSignature, format, args...)
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/authn"
 )
 
@@ -102,15 +103,14 @@ func (v *Verifier) verify(r *http.Request) (*Result, string, error) {
 		return nil, sig.accessKeyID, err
 	}
 	if v.Credentials == nil {
-		return nil, sig.accessKeyID, &authn.Error{Code: authn.CodeInternalFailure, Message: "internal failure", Err: errors.New("sigv4: no credential source")}
+		return nil, sig.accessKeyID, authn.Wrap(authn.CodeInternalFailure, "internal failure", errors.New("sigv4: no credential source"))
 	}
 	cred, err := v.Credentials.Credential(r.Context(), sig.accessKeyID, sig.sessionToken)
 	if err != nil {
-		var ae *authn.Error
-		if errors.As(err, &ae) {
+		if tenantml.AWSCodeOf(err) != "" { // an authentication failure, as the source reports it
 			return nil, sig.accessKeyID, err
 		}
-		return nil, sig.accessKeyID, &authn.Error{Code: authn.CodeInternalFailure, Message: "internal failure", Err: fmt.Errorf("resolve access key: %w", err)}
+		return nil, sig.accessKeyID, authn.Wrap(authn.CodeInternalFailure, "internal failure", fmt.Errorf("resolve access key: %w", err))
 	}
 	if cred == nil || cred.Principal == nil || cred.Secret == "" {
 		return nil, sig.accessKeyID, authn.Errorf(authn.CodeInvalidClientTokenID, "The security token included in the request is invalid.")
@@ -232,7 +232,7 @@ func (v *Verifier) hashBody(r *http.Request) (string, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	r.Body.Close()
 	if err != nil {
-		return "", &authn.Error{Code: authn.CodeIncompleteSignature, Message: "The request body could not be read.", Err: fmt.Errorf("read body: %w", err)}
+		return "", authn.Wrap(authn.CodeIncompleteSignature, "The request body could not be read.", fmt.Errorf("read body: %w", err))
 	}
 	if int64(len(body)) > limit {
 		return "", authn.Errorf(authn.CodeRequestEntityTooLarge, "The request body exceeds %d bytes.", limit)
@@ -287,11 +287,11 @@ func (v *Verifier) expected(r *http.Request, sig *signature, cred *authn.Credent
 	if sig.presigned {
 		uri, signed, err := signer.PresignHTTP(ctx, creds, req, payloadHash, sig.service, sig.region, sig.date, opts)
 		if err != nil {
-			return "", &authn.Error{Code: authn.CodeInternalFailure, Message: "internal failure", Err: fmt.Errorf("presign: %w", err)}
+			return "", authn.Wrap(authn.CodeInternalFailure, "internal failure", fmt.Errorf("presign: %w", err))
 		}
 		pu, err := url.Parse(uri)
 		if err != nil {
-			return "", &authn.Error{Code: authn.CodeInternalFailure, Message: "internal failure", Err: fmt.Errorf("parse presigned url: %w", err)}
+			return "", authn.Wrap(authn.CodeInternalFailure, "internal failure", fmt.Errorf("parse presigned url: %w", err))
 		}
 		if !sameHeaders(signed, sig.signedHeaders) {
 			return "", nil
@@ -299,7 +299,7 @@ func (v *Verifier) expected(r *http.Request, sig *signature, cred *authn.Credent
 		return pu.Query().Get("X-Amz-Signature"), nil
 	}
 	if err := signer.SignHTTP(ctx, creds, req, payloadHash, sig.service, sig.region, sig.date, opts); err != nil {
-		return "", &authn.Error{Code: authn.CodeInternalFailure, Message: "internal failure", Err: fmt.Errorf("sign: %w", err)}
+		return "", authn.Wrap(authn.CodeInternalFailure, "internal failure", fmt.Errorf("sign: %w", err))
 	}
 	_, rest, _ := strings.Cut(req.Header.Get("Authorization"), "SignedHeaders=")
 	signedList, sigPart, _ := strings.Cut(rest, ", Signature=")

@@ -106,7 +106,7 @@ func TestServeAudit_Events(t *testing.T) {
 		}
 		want[id] = sent{action, tenant, effect, status}
 	}
-	do("POST", "/api/v1/tenants", rootSecret, "CreateTenant", "", audit.Allowed, 201, map[string]string{"id": "acme"})
+	do("POST", "/api/v1/tenants", rootSecret, "CreateTenant", "acme", audit.Allowed, 201, map[string]string{"id": "acme"})
 	do("GET", "/api/v1/tenants/acme", rootSecret, "GetTenant", "acme", audit.Allowed, 200, nil)
 	do("PATCH", "/api/v1/tenants/acme", rootSecret, "UpdateTenant", "acme", audit.Allowed, 200, map[string]string{"tier": "premium"})
 	do("POST", "/api/v1/tenants/acme/suspend", rootSecret, "SuspendTenant", "acme", audit.Allowed, 200, nil)
@@ -135,8 +135,8 @@ func TestServeAudit_Events(t *testing.T) {
 	t.Run("FilterByTenantAndDecision", func(t *testing.T) {
 		var page manage.LookupEventsOutput
 		ts.rootJSON(t, "/api/v1/audit/events?tenant=acme", &page)
-		if len(page.Events) != 4 {
-			t.Fatalf("acme has %d events, want 4 (get, update, suspend, delete)", len(page.Events))
+		if len(page.Events) != 5 {
+			t.Fatalf("acme has %d events, want 5 (create, get, update, suspend, delete)", len(page.Events))
 		}
 		ts.rootJSON(t, "/api/v1/audit/events?decision=Denied", &page)
 		if len(page.Events) != 1 || want[page.Events[0].RequestID].status != 401 {

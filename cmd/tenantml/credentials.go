@@ -110,7 +110,7 @@ func (c *credentialSource) userCredential(ctx context.Context, keyID string) (*a
 		Secret:      secret,
 		Principal: &authn.Principal{
 			Type: authn.IAMUser, ARN: u.ARN, UserID: u.ID, UserName: u.Name, Account: u.AccountID,
-			Tags: u.Tags, PermissionsBoundaryARN: u.PermissionsBoundary,
+			TenantID: u.TenantID, Tags: u.Tags, PermissionsBoundaryARN: u.PermissionsBoundary,
 		},
 	}, nil
 }

@@ -163,11 +163,14 @@ func (s *server) buildHandler() error {
 	verifier := sigv4.NewVerifier(&credentialSource{root: s.root, account: s.cfg.AccountID, sessions: &sts.Source{Issuer: s.issuer}, users: s.store.Identity(), kek: s.kek})
 	verifier.Now = s.now
 	sigV4 := &api.SigV4Authenticator{Verifier: verifier}
+	engine := s.newAuthorizer()
 	pipeline := &api.Pipeline{
 		Authn:   &api.Authenticators{SigV4: sigV4, Basic: &api.RootAuthenticator{AccessKeyID: s.root.AccessKeyID, Secret: s.root.Secret, AccountID: s.cfg.AccountID}},
-		Authz:   s.newAuthorizer(),
+		Authz:   engine,
 		Audit:   &api.AuditLog{Log: s.audit},
 		Log:     s.log,
+		Service: "tenantml",
+		Region:  s.cfg.Region,
 		Now:     s.now,
 		Tenants: tenantGate{s.store.Tenants()},
 	}
@@ -177,12 +180,11 @@ func (s *server) buildHandler() error {
 	srv.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	awsPipeline := *pipeline
 	awsPipeline.Authn = &api.Authenticators{SigV4: sigV4}
-	stsProtocol := &api.QueryProtocol{Namespace: apists.Namespace, NotFound: "NoSuchEntity", Log: s.log}
-	queries := api.NewQueryRouter(&awsPipeline, stsProtocol)
-	(&apists.Surface{Pipeline: &awsPipeline, Protocol: stsProtocol}).Register(queries)
-	s.registerIAM(queries, &awsPipeline)
-	srv.Handle("POST /{$}", s.withKMS(queries, &awsPipeline))
-	srv.Handle("GET /{$}", queries)
+	awsPipeline.Service = "" // each AWS service's own
+	router := api.NewAWSRouter(&awsPipeline, apists.Protocol())
+	s.registerAWS(router, &awsPipeline, engine)
+	srv.Handle("POST /{$}", router)
+	srv.Handle("GET /{$}", router)
 	(&manage.Tenants{Service: s.onboarding(s.store.Tenants()), Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
 	s.registerAudit(srv, pipeline)
 	s.registerKeys(srv, pipeline)

@@ -38,7 +38,7 @@ func (q *txn) findPolicy(acct, arn string) (*identity.Policy, error) {
 	if pa == identity.BuiltinAccount {
 		p, ok := identity.BuiltinPolicy(arn)
 		if !ok {
-			return nil, identity.Errorf(identity.NoSuchEntity, "policy %s does not exist", arn)
+			return nil, identity.ErrNoSuchPolicy(arn)
 		}
 		if err := q.row(`SELECT (SELECT COUNT(*) FROM iam_attachments WHERE account_id = ? AND policy_arn = ?),
 			(SELECT COUNT(*) FROM iam_users WHERE account_id = ? AND boundary_arn = ?) + (SELECT COUNT(*) FROM iam_roles WHERE account_id = ? AND boundary_arn = ?)`,
@@ -48,11 +48,11 @@ func (q *txn) findPolicy(acct, arn string) (*identity.Policy, error) {
 		return p, nil
 	}
 	if pa != acct {
-		return nil, identity.Errorf(identity.NoSuchEntity, "policy %s does not exist", arn)
+		return nil, identity.ErrNoSuchPolicy(arn)
 	}
 	p, err := scanPolicy(q.row(`SELECT `+policyCols+` FROM iam_policies p WHERE p.account_id = ? AND p.arn = ?`, acct, arn))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, identity.Errorf(identity.NoSuchEntity, "policy %s does not exist", arn)
+		return nil, identity.ErrNoSuchPolicy(arn)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get policy: %w", err)

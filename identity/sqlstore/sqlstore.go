@@ -224,7 +224,7 @@ func toJSON(v any) string {
 func lower(s string) string { return strings.ToLower(s) }
 
 func noSuch(what, name string) error {
-	return identity.Errorf(identity.NoSuchEntity, "the %s with name %s cannot be found", what, name)
+	return identity.ErrNoSuchEntity(what, name)
 }
 
 func exists(what, name string) error {
@@ -263,17 +263,17 @@ func (q *txn) policyExists(acct, arn string) error {
 		if _, ok := identity.BuiltinPolicy(arn); ok {
 			return nil
 		}
-		return identity.Errorf(identity.NoSuchEntity, "policy %s does not exist", arn)
+		return identity.ErrNoSuchPolicy(arn)
 	}
 	if pa != acct {
-		return identity.Errorf(identity.NoSuchEntity, "policy %s does not exist", arn)
+		return identity.ErrNoSuchPolicy(arn)
 	}
 	n, err := q.count(`SELECT COUNT(*) FROM iam_policies WHERE account_id = ? AND arn = ?`, acct, arn)
 	if err != nil {
 		return fmt.Errorf("look up policy: %w", err)
 	}
 	if n == 0 {
-		return identity.Errorf(identity.NoSuchEntity, "policy %s does not exist", arn)
+		return identity.ErrNoSuchPolicy(arn)
 	}
 	return nil
 }

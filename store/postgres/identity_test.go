@@ -9,6 +9,7 @@ import (
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/store/storetest"
+	"github.com/tenantml/tenantml/tenant"
 )
 
 const acct = storetest.AccountA
@@ -20,7 +21,7 @@ func seedIdentity(t *testing.T, svc identity.Service) map[string]string {
 	ctx := context.Background()
 	keys := map[string]string{}
 	for _, tn := range []string{"acme", "globex"} {
-		tags := map[string]string{identity.TenantTagKey: tn}
+		tags := map[string]string{tenant.TagKey: tn}
 		if err := svc.CreateRole(ctx, acct, &identity.Role{Name: tn + "-etl", AssumeRolePolicyDocument: storetest.TrustSageMaker, Tags: tags}); err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +90,7 @@ func TestDB_IdentityInTenant(t *testing.T) {
 	})
 	t.Run("ErrWriteOtherTenant", func(t *testing.T) {
 		err := acme.CreateRole(ctx, acct, &identity.Role{Name: "sneaky", AssumeRolePolicyDocument: storetest.TrustSageMaker,
-			Tags: map[string]string{identity.TenantTagKey: "globex"}})
+			Tags: map[string]string{tenant.TagKey: "globex"}})
 		if got := tenantml.ErrorCode(err); got != tenantml.EFORBIDDEN {
 			t.Fatalf("acme creating a globex role = %v, want forbidden", err)
 		}
@@ -98,7 +99,7 @@ func TestDB_IdentityInTenant(t *testing.T) {
 			t.Fatalf("acme creating a platform user = %v, want forbidden", err)
 		}
 		if err := acme.CreateRole(ctx, acct, &identity.Role{Name: "acme-new", AssumeRolePolicyDocument: storetest.TrustSageMaker,
-			Tags: map[string]string{identity.TenantTagKey: "acme"}}); err != nil {
+			Tags: map[string]string{tenant.TagKey: "acme"}}); err != nil {
 			t.Fatalf("acme creating its own role: %v", err)
 		}
 	})

@@ -56,7 +56,7 @@ func (s *TenantService) CreateTenant(ctx context.Context, t *tenant.Tenant) erro
 // FindTenant returns the tenant with id, or ENOTFOUND.
 func (s *TenantService) FindTenant(ctx context.Context, id string) (*tenant.Tenant, error) {
 	if id == "" {
-		return nil, tenantml.Errorf(tenantml.ENOTFOUND, "tenant %q not found", id)
+		return nil, tenant.ErrNotFound(id)
 	}
 	var out *tenant.Tenant
 	err := s.db.InTenant(ctx, id, func(tx pgx.Tx) error {
@@ -126,7 +126,7 @@ func (s *TenantService) SetStatus(ctx context.Context, id string, to tenant.Stat
 // transaction; the row lock queues concurrent updates so none is lost.
 func (s *TenantService) modify(ctx context.Context, id string, change func(*tenant.Tenant) error) (*tenant.Tenant, error) {
 	if id == "" {
-		return nil, tenantml.Errorf(tenantml.ENOTFOUND, "tenant %q not found", id)
+		return nil, tenant.ErrNotFound(id)
 	}
 	var out *tenant.Tenant
 	err := s.db.InTenant(ctx, id, func(tx pgx.Tx) error {
@@ -157,7 +157,7 @@ func (s *TenantService) modify(ctx context.Context, id string, change func(*tena
 func findTenant(ctx context.Context, tx pgx.Tx, id, lock string) (*tenant.Tenant, error) {
 	t, err := scanTenant(tx.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE tenant_id = $1`+lock, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, tenantml.Errorf(tenantml.ENOTFOUND, "tenant %q not found", id)
+		return nil, tenant.ErrNotFound(id)
 	}
 	return t, err
 }

@@ -141,7 +141,7 @@ type queryer interface {
 func findTenant(ctx context.Context, q queryer, id string) (*tenant.Tenant, error) {
 	t, err := scanTenant(q.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE tenant_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, tenantml.Errorf(tenantml.ENOTFOUND, "tenant %q not found", id)
+		return nil, tenant.ErrNotFound(id)
 	}
 	return t, err
 }

@@ -3,7 +3,6 @@ package storetest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -33,8 +32,7 @@ func allow(action string) string {
 
 func wantIAM(t *testing.T, err error, code string) {
 	t.Helper()
-	var e *identity.Error
-	if !errors.As(err, &e) || e.Code != code {
+	if tenantml.AWSCodeOf(err) != code {
 		t.Fatalf("error = %v, want IAM code %s", err, code)
 	}
 }

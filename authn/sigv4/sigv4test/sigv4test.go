@@ -12,7 +12,6 @@ package sigv4test
 import (
 	"context"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authn/sigv4"
 )
@@ -112,12 +112,26 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "%s|%s|%s", res.Principal.ARN, r.PathValue("name"), body)
 }
 
-func asAuthn(err error) *authn.Error {
-	var ae *authn.Error
-	if errors.As(err, &ae) {
-		return ae
+// authError is an authentication failure as AWS answers it.
+type authError struct {
+	Code, Message string
+	status        int
+}
+
+func (e authError) HTTPStatus() int { return e.status }
+
+func asAuthn(err error) authError {
+	e := tenantml.AsError(err)
+	out := authError{Code: authn.ErrorCode(err), Message: tenantml.ErrorMessage(err), status: e.Status}
+	if out.status == 0 {
+		switch e.Code {
+		case tenantml.EUNAUTHORIZED, tenantml.EFORBIDDEN:
+			out.status = http.StatusForbidden
+		default:
+			out.status = tenantml.StatusOf(e.Code)
+		}
 	}
-	return &authn.Error{Code: authn.CodeInternalFailure, Message: "internal failure"}
+	return out
 }
 
 // Keys are the credentials a client runner signs with.

@@ -1,9 +1,8 @@
-package api
+package authz
 
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +60,7 @@ const (
 	ownTenant   = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"arn:aws:sagemaker:*:*:endpoint/${aws:PrincipalTag/TenantID}"}]}`
 )
 
-func TestIAMAuthorizer_Authorize(t *testing.T) {
+func TestEngine_Authorize(t *testing.T) {
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	revoked := now.Add(-time.Minute)
 	fake := &fakeIdentity{
@@ -83,7 +82,7 @@ func TestIAMAuthorizer_Authorize(t *testing.T) {
 		return &authn.Principal{Type: authn.IAMUser, Account: acct, ARN: "arn:aws:iam::" + acct + ":user/" + name, UserName: name, UserID: "AIDA" + name}
 	}
 	session := func(role string, tags map[string]string, policy string, policyARNs ...string) *authn.Principal {
-		return &authn.Principal{Type: authn.AssumedRole, Account: acct, ARN: "arn:aws:sts::" + acct + ":assumed-role/" + role + "/s", Tags: tags,
+		return &authn.Principal{Type: authn.AssumedRole, Account: acct, ARN: "arn:aws:sts::" + acct + ":assumed-role/" + role + "/s", Tags: tags, TenantID: tags["TenantID"],
 			Session: &authn.Session{RoleARN: "arn:aws:iam::" + acct + ":role/" + role, Name: "s", IssuedAt: now.Add(-2 * time.Minute), Policy: policy, PolicyARNs: policyARNs}}
 	}
 	endpoint := func(name string) string { return "arn:aws:sagemaker:us-east-1:" + acct + ":endpoint/" + name }
@@ -114,24 +113,24 @@ func TestIAMAuthorizer_Authorize(t *testing.T) {
 		{"ManagedSessionPolicyCaps", session("pool", map[string]string{"TenantID": "acme"}, "", "arn:aws:iam::"+acct+":policy/list-only"), endpoint("acme"), false, "", "ImplicitlyDenied", ""},
 		{"ManagedSessionPolicyDeleted", session("pool", map[string]string{"TenantID": "acme"}, "", "arn:aws:iam::"+acct+":policy/gone"), endpoint("acme"), false, "", "ExplicitlyDenied", "arn:aws:iam::" + acct + ":policy/gone"},
 		{"SessionRevoked", session("revoked", nil, ""), endpoint("x"), false, "", "ImplicitlyDenied", ""},
+		// The tenant is the principal's TenantID, never a tag it carries.
+		{"TagIsNotTheTenant", &authn.Principal{Type: authn.AssumedRole, Account: acct, ARN: "arn:aws:sts::" + acct + ":assumed-role/pool/s", Tags: map[string]string{"TenantID": "globex"}, TenantID: "acme",
+			Session: &authn.Session{RoleARN: "arn:aws:iam::" + acct + ":role/pool", Name: "s", IssuedAt: now}}, endpoint("globex"), false, "", "ImplicitlyDenied", ""},
+		{"TagWithoutTenantIsIgnored", session("pool", nil, ""), endpoint("globex"), false, "", "ImplicitlyDenied", ""},
 	}
-	a := &IAMAuthorizer{AccountID: acct, Identity: fake, Now: func() time.Time { return now }}
+	tests[len(tests)-1].caller.Tags = map[string]string{"tenantid": "globex"}
+	a := &Engine{AccountID: acct, Identity: fake, Now: func() time.Time { return now }}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx := context.Background()
+			req := &Request{Caller: tt.caller, Action: "sagemaker:InvokeEndpoint", Resource: Resource{ARN: tt.resource}}
 			if tt.viaRequest {
-				r := httptest.NewRequest("POST", "/", nil)
-				r.RemoteAddr = "127.0.0.1:5555"
-				if tt.region != "" {
-					r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20261123/"+tt.region+"/sagemaker/aws4_request, SignedHeaders=host, Signature=00")
-				}
-				ctx = withRequest(ctx, r)
+				req.Origin = Origin{SourceIP: "127.0.0.1", Region: tt.region}
 			}
-			d, err := a.Authorize(ctx, tt.caller, "sagemaker:InvokeEndpoint", tt.resource)
+			d, err := a.Authorize(context.Background(), req)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d.Effect != tt.want {
+			if d.Effect.String() != tt.want {
 				t.Fatalf("effect = %s (%s), want %s", d.Effect, d.Reason, tt.want)
 			}
 			if d.Reason == "" {
@@ -144,26 +143,26 @@ func TestIAMAuthorizer_Authorize(t *testing.T) {
 	}
 
 	t.Run("ErrNoCaller", func(t *testing.T) {
-		if _, err := a.Authorize(context.Background(), nil, "iam:GetUser", ""); err == nil {
+		if _, err := a.Authorize(context.Background(), &Request{Action: "iam:GetUser"}); err == nil {
 			t.Fatal("no error for a nil caller")
 		}
 	})
 	t.Run("ErrStoredPolicyUnparsable", func(t *testing.T) {
-		if d, err := a.Authorize(context.Background(), user("badpoli"), "iam:GetUser", ""); err == nil || d.Allowed() {
+		if d, err := a.Authorize(context.Background(), &Request{Caller: user("badpoli"), Action: "iam:GetUser"}); err == nil || d.Allowed() {
 			t.Fatalf("decision %+v, err %v: want an error (fail closed)", d, err)
 		}
 	})
 	t.Run("ErrStoreFails", func(t *testing.T) {
-		broken := &IAMAuthorizer{AccountID: acct, Identity: &fakeIdentity{err: errors.New("disk on fire")}}
-		d, err := broken.Authorize(context.Background(), user("alice"), "sagemaker:InvokeEndpoint", endpoint("x"))
+		broken := &Engine{AccountID: acct, Identity: &fakeIdentity{err: errors.New("disk on fire")}}
+		d, err := broken.Authorize(context.Background(), &Request{Caller: user("alice"), Action: "sagemaker:InvokeEndpoint", Resource: Resource{ARN: endpoint("x")}})
 		if err == nil || d.Allowed() || !strings.Contains(err.Error(), "load policies") {
 			t.Fatalf("decision %+v, err %v: want a load error", d, err)
 		}
 	})
 }
 
-func TestIAMAuthorizer_Parse(t *testing.T) {
-	a := &IAMAuthorizer{MaxCached: 2}
+func TestEngine_Parse(t *testing.T) {
+	a := &Engine{MaxCached: 2}
 	docs := []string{allowInvoke, denyInvoke, allowList}
 	for _, d := range docs {
 		if _, err := a.Parse(d, 0); err != nil {
@@ -178,7 +177,7 @@ func TestIAMAuthorizer_Parse(t *testing.T) {
 		}
 	})
 	t.Run("Bounded", func(t *testing.T) {
-		if n := len(a.cache); n > 2 {
+		if n := len(a.parsed); n > 2 {
 			t.Fatalf("cache holds %d entries, limit 2", n)
 		}
 	})
@@ -187,4 +186,85 @@ func TestIAMAuthorizer_Parse(t *testing.T) {
 			t.Fatal("no error")
 		}
 	})
+}
+
+// TestEngine_TenantBoundary checks the invariant every authorizer applies
+// before any policy: a principal of a tenant is denied another tenant's
+// resource even by a policy that allows everything, and is decided on its
+// own tenant's and shared resources by its policies.
+func TestEngine_TenantBoundary(t *testing.T) {
+	allowAll := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+	fake := &fakeIdentity{users: map[string]*identity.Effective{"admin": {Policies: []identity.Document{{Source: "user", Name: "all", Document: allowAll}}}}}
+	a := &Engine{AccountID: acct, Identity: fake}
+	tests := []struct {
+		name, callerTenant, resourceTenant string
+		want                               bool
+	}{
+		{"OwnTenant", "acme", "acme", true},
+		{"SharedResource", "acme", "", true},
+		{"OtherTenant", "acme", "globex", false},
+		{"PlatformCaller", "", "globex", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &authn.Principal{Type: authn.IAMUser, Account: acct, ARN: "arn:aws:iam::" + acct + ":user/admin", UserName: "admin", TenantID: tt.callerTenant}
+			d, err := a.Authorize(context.Background(), &Request{Caller: c, Action: "iam:DeleteUser", Resource: Resource{ARN: "arn:aws:iam::" + acct + ":user/x", Tenant: tt.resourceTenant}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Allowed() != tt.want {
+				t.Fatalf("allowed = %v (%s), want %v", d.Allowed(), d.Reason, tt.want)
+			}
+		})
+	}
+}
+
+// TestEngine_EffectiveCache checks that effective policies are reused for
+// at most EffectiveTTL and reloaded at once after Invalidate.
+func TestEngine_EffectiveCache(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	fake := &countingIdentity{fakeIdentity: fakeIdentity{users: map[string]*identity.Effective{"alice": {Policies: []identity.Document{{Source: "user", Name: "invoke", Document: allowInvoke}}}}}}
+	a := &Engine{AccountID: acct, Identity: fake, Now: func() time.Time { return now }, EffectiveTTL: time.Second}
+	req := &Request{Caller: &authn.Principal{Type: authn.IAMUser, Account: acct, ARN: "arn:aws:iam::" + acct + ":user/alice", UserName: "alice"}, Action: "sagemaker:InvokeEndpoint", Resource: Resource{ARN: "arn:aws:sagemaker:us-east-1:" + acct + ":endpoint/x"}}
+	decide := func() bool {
+		d, err := a.Authorize(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Allowed()
+	}
+	steps := []struct {
+		name      string
+		do        func()
+		wantLoads int
+		wantAllow bool
+	}{
+		{"FirstLoads", func() {}, 1, true},
+		{"SecondCached", func() {}, 1, true},
+		{"EditUnseenWithinTTL", func() { fake.users["alice"] = &identity.Effective{} }, 1, true},
+		{"InvalidateReloads", a.Invalidate, 2, false},
+		{"TTLExpires", func() {
+			fake.users["alice"] = &identity.Effective{Policies: []identity.Document{{Source: "user", Name: "invoke", Document: allowInvoke}}}
+			now = now.Add(2 * time.Second)
+		}, 3, true},
+	}
+	for _, st := range steps {
+		st.do()
+		if got := decide(); got != st.wantAllow {
+			t.Fatalf("%s: allowed = %v, want %v", st.name, got, st.wantAllow)
+		}
+		if fake.loads != st.wantLoads {
+			t.Fatalf("%s: %d loads, want %d", st.name, fake.loads, st.wantLoads)
+		}
+	}
+}
+
+type countingIdentity struct {
+	fakeIdentity
+	loads int
+}
+
+func (c *countingIdentity) PoliciesForUser(ctx context.Context, acct, name string) (*identity.Effective, error) {
+	c.loads++
+	return c.fakeIdentity.PoliciesForUser(ctx, acct, name)
 }
