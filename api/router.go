@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/tenantml/tenantml"
@@ -73,6 +75,20 @@ func (j *JSONRegistrar) Register(name string, newInput func() any, op Op) {
 	}
 	j.s.ops[name] = j.s.pipeline.Handler(op)
 	j.s.news[name] = newInput
+}
+
+// Operations returns every operation the router dispatches, sorted: query
+// actions by name ("AssumeRole") and JSON 1.1 operations by target
+// ("TrentService.Encrypt"), for suites that must cover every one.
+func (a *AWSRouter) Operations() []string {
+	out := slices.Collect(maps.Keys(a.query))
+	for prefix, s := range a.json {
+		for name := range s.ops {
+			out = append(out, prefix+"."+name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // ServeHTTP implements http.Handler.

@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/tenantml/tenantml"
@@ -58,6 +60,12 @@ func (s *Server) SetMaxBody(n int64) {
 // Handle registers h for pattern with the server's body limit (SetMaxBody).
 func (s *Server) Handle(pattern string, h http.Handler) {
 	s.HandleWithLimit(pattern, s.maxBody, h)
+}
+
+// Patterns returns the patterns registered on s, sorted: every route a
+// test suite must cover (the attack suite enumerates them).
+func (s *Server) Patterns() []string {
+	return slices.Sorted(maps.Keys(s.limits))
 }
 
 // HandleWithLimit registers h for pattern with a body limit of maxBody

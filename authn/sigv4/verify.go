@@ -231,6 +231,10 @@ func (v *Verifier) hashBody(r *http.Request) (string, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	r.Body.Close()
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return "", authn.Errorf(authn.CodeRequestEntityTooLarge, "The request body exceeds %d bytes.", tooLarge.Limit)
+	}
 	if err != nil {
 		return "", authn.Wrap(authn.CodeIncompleteSignature, "The request body could not be read.", fmt.Errorf("read body: %w", err))
 	}

@@ -85,8 +85,12 @@ type server struct {
 	root    *rootCredentials
 	issuer  *sts.Issuer
 	handler http.Handler
-	http    *http.Server
-	ln      net.Listener
+	// routes and aws are the assembled routes, kept so that suites can
+	// enumerate every operation the server exposes.
+	routes *api.Server
+	aws    *api.AWSRouter
+	http   *http.Server
+	ln     net.Listener
 
 	auditWiring // alerts (serve_audit.go)
 }
@@ -183,6 +187,7 @@ func (s *server) buildHandler() error {
 	awsPipeline.Service = "" // each AWS service's own
 	router := api.NewAWSRouter(&awsPipeline, apists.Protocol())
 	s.registerAWS(router, &awsPipeline, engine)
+	s.routes, s.aws = srv, router
 	srv.Handle("POST /{$}", router)
 	srv.Handle("GET /{$}", router)
 	(&manage.Tenants{Service: s.onboarding(s.store.Tenants()), Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
