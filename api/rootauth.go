@@ -1,11 +1,10 @@
 package api
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
 
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/identity"
 )
 
 // RootAuthenticator authenticates the operator's root user by HTTP Basic
@@ -24,8 +23,8 @@ func (a *RootAuthenticator) Authenticate(r *http.Request) (*authn.Principal, err
 	if !ok {
 		return nil, authn.Errorf(authn.CodeMissingAuthenticationToken, "the request has no credentials: sign it or send the access key ID and secret access key")
 	}
-	idOK := SecretEqual([]byte(id), []byte(a.AccessKeyID))
-	secretOK := SecretEqual([]byte(secret), a.Secret)
+	idOK := identity.SecretEqual([]byte(id), []byte(a.AccessKeyID))
+	secretOK := identity.SecretEqual([]byte(secret), a.Secret)
 	if !idOK || !secretOK {
 		return nil, authn.Errorf(authn.CodeInvalidClientTokenID, "the security token included in the request is invalid")
 	}
@@ -36,11 +35,4 @@ func (a *RootAuthenticator) Authenticate(r *http.Request) (*authn.Principal, err
 		UserID:      a.AccountID,
 		AccessKeyID: a.AccessKeyID,
 	}, nil
-}
-
-// SecretEqual compares two secrets in constant time (over SHA-256 digests,
-// so that their lengths are not revealed either).
-func SecretEqual(a, b []byte) bool {
-	ha, hb := sha256.Sum256(a), sha256.Sum256(b)
-	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
 }

@@ -147,11 +147,11 @@ func (s *Surface) createAccessKey(ctx context.Context, f url.Values, c *authn.Pr
 	if name == "" {
 		return nil, required(f, "UserName")
 	}
-	id, secret, err := newAccessKey(s.Rand)
+	id, secret, err := identity.NewAccessKey(s.Rand)
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := SealSecret(ctx, s.KEK, id, secret)
+	sealed, err := identity.SealSecret(ctx, s.KEK, id, secret)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api/manage"
+	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/keys/keystest"
@@ -326,7 +327,7 @@ func TestKeyedTenants_CreateTenant(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tenants := &keyedTenants{Service: db.Tenants(), keys: svc}
+			tenants := &tenant.Onboarding{Service: db.Tenants(), Provisioners: []tenant.Provisioner{&keys.TenantKeys{Keys: svc, Alias: artifact.DefaultKeyAlias}}}
 			err = tenants.CreateTenant(ctx, &tenant.Tenant{ID: "acme", Isolation: tenant.Pool, HomeRegion: "us-east-1"})
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("CreateTenant err = %v, want error %t", err, tc.wantErr)

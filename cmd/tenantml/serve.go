@@ -24,7 +24,9 @@ import (
 	"github.com/tenantml/tenantml/api/manage"
 	apists "github.com/tenantml/tenantml/api/sts"
 	"github.com/tenantml/tenantml/audit"
+	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authn/sigv4"
+	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/store"
 	"github.com/tenantml/tenantml/store/postgres"
@@ -82,7 +84,7 @@ type server struct {
 	kek     keys.KEK
 	kp      keyParts // serve_keys.go
 	audit   *audit.Log
-	root    *rootCredentials
+	root    identity.RootKey
 	issuer  *sts.Issuer
 	handler http.Handler
 	// routes and aws are the assembled routes, kept so that suites can
@@ -123,9 +125,9 @@ func (s *server) open(ctx context.Context) error {
 	if s.audit, err = audit.Open(ctx, audit.Config{Dir: filepath.Join(s.cfg.DataDir, "audit"), Origin: "tenantml.audit/" + s.cfg.AccountID, Logger: s.log, Now: s.now, Observer: s.auditObserver(), Sealer: sealer}); err != nil {
 		return fmt.Errorf("open audit log: %w", err)
 	}
-	root, generated, err := bootstrapRoot(ctx, s.store.Secrets(), s.kek, s.cfg, s.rand)
+	root, generated, err := identity.BootstrapRoot(ctx, s.store.Secrets(), s.kek, identity.RootKey{AccessKeyID: s.cfg.RootAccessKeyID, Secret: []byte(s.cfg.RootSecretKey)}, s.rand)
 	if err != nil {
-		return err
+		return fmt.Errorf("root credentials: %w", err)
 	}
 	s.root = root
 	if generated {
@@ -164,7 +166,8 @@ func (s *server) buildHandler() error {
 	}
 	srv := api.NewServer(s.log, metrics)
 	srv.SetMaxBody(s.cfg.MaxBodyBytes)
-	verifier := sigv4.NewVerifier(&credentialSource{root: s.root, account: s.cfg.AccountID, sessions: &sts.Source{Issuer: s.issuer}, users: s.store.Identity(), kek: s.kek})
+	longTerm := &identity.Credentials{Account: s.cfg.AccountID, Root: s.root, Users: s.store.Identity(), Sealer: s.kek}
+	verifier := sigv4.NewVerifier(authn.Sources{LongTerm: longTerm, Session: &sts.Source{Issuer: s.issuer, Revocations: longTerm}})
 	verifier.Now = s.now
 	sigV4 := &api.SigV4Authenticator{Verifier: verifier}
 	engine := s.newAuthorizer()

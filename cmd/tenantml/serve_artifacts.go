@@ -5,20 +5,15 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/api/manage"
 	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/keys"
-	"github.com/tenantml/tenantml/store"
 )
 
 // presignSecretName is where the sealed presigned-URL secret lives in the
 // store.
 const presignSecretName = "artifact-presign-secret"
-
-// presignSecretAAD binds the sealed presign secret to its purpose.
-var presignSecretAAD = []byte("tenantml:artifact-presign-secret:v1")
 
 // registerArtifacts adds the artifact API: uploads and downloads through an
 // object pipeline whose SigV4 verifier accepts UNSIGNED-PAYLOAD (so that
@@ -51,41 +46,17 @@ func (s *server) registerArtifacts(ctx context.Context, srv *api.Server, p *api.
 	return nil
 }
 
-// bootstrapPresignSecret returns the platform's presigned-URL secret: 32
-// random bytes generated on first start and stored sealed under the master
-// key, so that presigned URLs survive restarts and are shared by every
-// gateway on the same store.
-func bootstrapPresignSecret(ctx context.Context, sec store.Secrets, kek keys.KEK, rand io.Reader) ([]byte, error) {
-	sealed, err := sec.GetSecret(ctx, presignSecretName)
-	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
-		if err := createPresignSecret(ctx, sec, kek, rand); err != nil {
-			return nil, err
+// bootstrapPresignSecret returns the platform's presigned-URL secret, a
+// platform secret of random bytes generated on first start, so that
+// presigned URLs survive restarts and are shared by every gateway on the
+// same store.
+func bootstrapPresignSecret(ctx context.Context, sec keys.SecretStore, kek keys.KEK, rnd io.Reader) ([]byte, error) {
+	secret, _, err := keys.PlatformSecret(ctx, sec, kek, presignSecretName, func() ([]byte, error) {
+		b := make([]byte, artifact.MinPresignSecret)
+		if _, err := io.ReadFull(rnd, b); err != nil {
+			return nil, fmt.Errorf("generate presign secret: %w", err)
 		}
-		// Another gateway may have won the race: read back what is stored.
-		sealed, err = sec.GetSecret(ctx, presignSecretName)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read presign secret: %w", err)
-	}
-	secret, err := kek.DecryptWithContext(ctx, sealed, presignSecretAAD)
-	if err != nil {
-		return nil, fmt.Errorf("unseal presign secret: %w", err)
-	}
-	return secret, nil
-}
-
-func createPresignSecret(ctx context.Context, sec store.Secrets, kek keys.KEK, rand io.Reader) error {
-	secret := make([]byte, artifact.MinPresignSecret)
-	if _, err := io.ReadFull(rand, secret); err != nil {
-		return fmt.Errorf("generate presign secret: %w", err)
-	}
-	sealed, err := kek.EncryptWithContext(ctx, secret, presignSecretAAD)
-	clear(secret)
-	if err != nil {
-		return fmt.Errorf("seal presign secret: %w", err)
-	}
-	if _, err := sec.PutSecretIfAbsent(ctx, presignSecretName, sealed); err != nil {
-		return fmt.Errorf("store presign secret: %w", err)
-	}
-	return nil
+		return b, nil
+	})
+	return secret, err
 }

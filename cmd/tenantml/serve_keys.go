@@ -20,10 +20,6 @@ import (
 // rotation and deletion sweeps.
 const keySweepInterval = time.Hour
 
-// tenantKeyDeletionDays is the waiting period scheduled for a tenant's keys
-// when the tenant is deleted (it becomes pending_deletion).
-const tenantKeyDeletionDays = 30
-
 // keyParts is what serve_keys adds to the server: the key service, the
 // artifact store and the sweep goroutine's stop function.
 type keyParts struct {
@@ -122,39 +118,7 @@ func (s *server) registerKeys(srv *api.Server, p *api.Pipeline) {
 // onboarding wraps the tenant registry the management API uses so that
 // tenant lifecycle changes reach the tenant's keys.
 func (s *server) onboarding(inner tenant.Service) tenant.Service {
-	return &keyedTenants{Service: inner, keys: s.kp.keys}
-}
-
-// keyedTenants is a tenant.Service whose CreateTenant also creates the
-// tenant's artifact key, and whose move to pending_deletion schedules the
-// deletion of every key of the tenant.
-type keyedTenants struct {
-	tenant.Service
-	keys *keys.Service
-}
-
-// CreateTenant creates the tenant, then its artifact key; the request fails
-// if the key cannot be created (the tenant exists and a retry of EnsureKey,
-// e.g. through a key rotation, finds or creates the key).
-func (k *keyedTenants) CreateTenant(ctx context.Context, t *tenant.Tenant) error {
-	if err := k.Service.CreateTenant(ctx, t); err != nil {
-		return err
-	}
-	if _, err := k.keys.EnsureKey(ctx, t.ID, artifact.DefaultKeyAlias, "tenantml artifact key of tenant "+t.ID); err != nil {
-		return fmt.Errorf("create artifact key: %w", err)
-	}
-	return nil
-}
-
-// SetStatus moves the tenant; on the move to pending_deletion it schedules
-// the deletion of the tenant's keys (tenantKeyDeletionDays).
-func (k *keyedTenants) SetStatus(ctx context.Context, id string, to tenant.Status) (*tenant.Tenant, error) {
-	t, err := k.Service.SetStatus(ctx, id, to)
-	if err != nil || to != tenant.PendingDeletion {
-		return t, err
-	}
-	if _, err := k.keys.ScheduleTenantDeletion(ctx, id, tenantKeyDeletionDays); err != nil {
-		return nil, fmt.Errorf("schedule key deletion: %w", err)
-	}
-	return t, nil
+	return &tenant.Onboarding{Service: inner, Provisioners: []tenant.Provisioner{
+		&keys.TenantKeys{Keys: s.kp.keys, Alias: artifact.DefaultKeyAlias},
+	}}
 }
