@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/identity"
 )
 
@@ -30,7 +31,7 @@ func (a *RootAuthenticator) Authenticate(r *http.Request) (*authn.Principal, err
 	}
 	return &authn.Principal{
 		Type:        authn.Root,
-		ARN:         "arn:aws:iam::" + a.AccountID + ":root",
+		ARN:         arn.Root(a.AccountID),
 		Account:     a.AccountID,
 		UserID:      a.AccountID,
 		AccessKeyID: a.AccessKeyID,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/keys"
 )
 
@@ -130,7 +131,7 @@ func (c *Credentials) Credential(ctx context.Context, accessKeyID, _ string) (*a
 		return &authn.Credential{
 			AccessKeyID: accessKeyID,
 			Secret:      string(c.Root.Secret),
-			Principal:   &authn.Principal{Type: authn.Root, ARN: "arn:aws:iam::" + c.Account + ":root", Account: c.Account, UserID: c.Account, AccessKeyID: accessKeyID},
+			Principal:   &authn.Principal{Type: authn.Root, ARN: arn.Root(c.Account), Account: c.Account, UserID: c.Account, AccessKeyID: accessKeyID},
 		}, nil
 	}
 	if c.Users == nil || !strings.HasPrefix(accessKeyID, "AKIA") {

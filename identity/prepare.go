@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/tenant"
 )
 
@@ -265,7 +266,7 @@ func (p *OIDCProvider) Prepare(acct string, now time.Time) error {
 		return err
 	}
 	issuer, hostPath, _ := NormalizeIssuer(p.URL)
-	p.AccountID, p.URL, p.ARN = acct, issuer, "arn:aws:iam::"+acct+":oidc-provider/"+hostPath
+	p.AccountID, p.URL, p.ARN = acct, issuer, arn.New("iam", "", acct, "oidc-provider/"+hostPath).String()
 	p.TenantID, p.CreatedAt = TenantOf(p.Tags), now.UTC().Truncate(time.Microsecond)
 	return nil
 }

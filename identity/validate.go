@@ -11,6 +11,7 @@ import (
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/iam"
+	"github.com/tenantml/tenantml/iam/arn"
 )
 
 // Limits, as IAM applies them.
@@ -256,7 +257,7 @@ func NewID(prefix string, r io.Reader) (string, error) {
 
 // EntityARN returns arn:aws:iam::<acct>:<kind><path><name>.
 func EntityARN(acct, kind, path, name string) string {
-	return "arn:aws:iam::" + acct + ":" + kind + path + name
+	return arn.New("iam", "", acct, kind+path+name).String()
 }
 
 // defaultPath returns "/" for an empty path.

@@ -18,6 +18,7 @@ import (
 	"github.com/tink-crypto/tink-go/v2/tink"
 
 	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/iam/arn"
 )
 
 // Config configures a Service.
@@ -89,12 +90,12 @@ func (s *Service) Account() string { return s.account }
 
 // KeyARN returns the ARN of key id.
 func (s *Service) KeyARN(id string) string {
-	return fmt.Sprintf("arn:aws:kms:%s:%s:key/%s", s.region, s.account, id)
+	return arn.New("kms", s.region, s.account, "key/"+id).String()
 }
 
 // AliasARN returns the ARN of alias name ("alias/...").
 func (s *Service) AliasARN(name string) string {
-	return fmt.Sprintf("arn:aws:kms:%s:%s:%s", s.region, s.account, name)
+	return arn.New("kms", s.region, s.account, name).String()
 }
 
 // loaded is a key record with its decoded metadata.
@@ -124,7 +125,7 @@ func (s *Service) resolveID(ctx context.Context, tenant, ident string) (string, 
 	}
 	name := ident
 	if strings.HasPrefix(ident, "arn:") {
-		prefix := fmt.Sprintf("arn:aws:kms:%s:%s:", s.region, s.account)
+		prefix := arn.New("kms", s.region, s.account, "").String()
 		if !strings.HasPrefix(ident, prefix) {
 			return "", errNotFound(ident)
 		}

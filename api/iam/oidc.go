@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/identity"
 )
 
@@ -24,7 +25,7 @@ func (s *Surface) registerOIDC(add func(string, resourceFunc, handler)) {
 	add("GetOpenIDConnectProvider", oidcARNParam, s.getOIDCProvider)
 	add("DeleteOpenIDConnectProvider", oidcARNParam, s.deleteOIDCProvider)
 	add("ListOpenIDConnectProviders", func(url.Values, *authn.Principal) string {
-		return "arn:aws:iam::" + s.AccountID + ":oidc-provider/*"
+		return arn.New("iam", "", s.AccountID, "oidc-provider/*").String()
 	}, s.listOIDCProviders)
 }
 
@@ -34,9 +35,9 @@ func oidcARNParam(f url.Values, _ *authn.Principal) string { return f.Get("OpenI
 func (s *Surface) oidcURLARN(f url.Values, _ *authn.Principal) string {
 	_, hostPath, err := identity.NormalizeIssuer(f.Get("Url"))
 	if err != nil {
-		return "arn:aws:iam::" + s.AccountID + ":oidc-provider/*"
+		return arn.New("iam", "", s.AccountID, "oidc-provider/*").String()
 	}
-	return "arn:aws:iam::" + s.AccountID + ":oidc-provider/" + hostPath
+	return arn.New("iam", "", s.AccountID, "oidc-provider/"+hostPath).String()
 }
 
 // splitClaimTags separates the claim mapping (ClaimTagPrefix tags) from

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/identity"
 )
 
@@ -73,7 +74,7 @@ func (s *Surface) policyARN(f url.Values, _ *authn.Principal) string {
 }
 
 func (s *Surface) registerPolicies(add func(string, resourceFunc, handler)) {
-	acctWide := func(url.Values, *authn.Principal) string { return "arn:aws:iam::" + s.AccountID + ":policy/" }
+	acctWide := func(url.Values, *authn.Principal) string { return arn.New("iam", "", s.AccountID, "policy/").String() }
 	add("CreatePolicy", s.policyARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
 		if err := required(f, "PolicyName", "PolicyDocument"); err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/identity"
 )
 
@@ -61,7 +62,7 @@ func roleRef(f url.Values) identity.Ref {
 }
 
 func (s *Surface) registerRoles(add func(string, resourceFunc, handler)) {
-	acctWide := func(url.Values, *authn.Principal) string { return "arn:aws:iam::" + s.AccountID + ":role/" }
+	acctWide := func(url.Values, *authn.Principal) string { return arn.New("iam", "", s.AccountID, "role/").String() }
 	add("CreateRole", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
 		if err := required(f, "RoleName", "AssumeRolePolicyDocument"); err != nil {
 			return nil, err

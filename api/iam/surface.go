@@ -14,6 +14,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/iam"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/keys"
 )
@@ -108,7 +109,7 @@ func (s *Surface) entityARN(kind, path, name string) string {
 	if path == "" {
 		path = "/"
 	}
-	return "arn:aws:iam::" + s.AccountID + ":" + kind + path + name
+	return arn.New("iam", "", s.AccountID, kind+path+name).String()
 }
 
 func (s *Surface) userARN(f url.Values, c *authn.Principal) string {

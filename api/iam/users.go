@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/identity"
 )
 
@@ -61,7 +62,7 @@ type listAccessKeysResult struct {
 }
 
 func (s *Surface) registerUsers(add func(string, resourceFunc, handler)) {
-	acctWide := func(url.Values, *authn.Principal) string { return "arn:aws:iam::" + s.AccountID + ":user/" }
+	acctWide := func(url.Values, *authn.Principal) string { return arn.New("iam", "", s.AccountID, "user/").String() }
 	add("CreateUser", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
 		if err := required(f, "UserName"); err != nil {
 			return nil, err

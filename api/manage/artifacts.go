@@ -18,6 +18,7 @@ import (
 	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authz"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/tenant"
 )
 
@@ -145,7 +146,7 @@ func (h *Artifacts) Register(srv *api.Server) {
 
 // arn is the artifact's ARN; parts are model, version and file, or "*".
 func (h *Artifacts) arn(tenantID string, parts ...string) string {
-	return "arn:aws:tenantml:" + h.Region + ":" + h.AccountID + ":artifact/" + tenantID + "/" + strings.Join(parts, "/")
+	return arn.New("tenantml", h.Region, h.AccountID, "artifact/"+tenantID+"/"+strings.Join(parts, "/")).String()
 }
 
 // object is the artifact a request names, validated.

@@ -10,6 +10,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/iam/arn"
 )
 
 // Audit serves the audit trail API: lookups, JSON-lines export, inclusion
@@ -68,7 +69,7 @@ func (h *Audit) Register(srv *api.Server) {
 
 // TrailARN is the resource every audit action applies to.
 func (h *Audit) TrailARN() string {
-	return "arn:aws:cloudtrail:" + h.Region + ":" + h.AccountID + ":trail/tenantml"
+	return arn.New("cloudtrail", h.Region, h.AccountID, "trail/tenantml").String()
 }
 
 // scope returns the caller's read scope and, for a tenant caller that named

@@ -11,6 +11,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/tenant"
 )
@@ -108,7 +109,7 @@ func (h *Keys) Register(srv *api.Server) {
 }
 
 func (h *Keys) arn(id string) string {
-	return "arn:aws:tenantml:" + h.Region + ":" + h.AccountID + ":tenant/" + id
+	return arn.New("tenantml", h.Region, h.AccountID, "tenant/"+id).String()
 }
 
 // findTenant fails with ENOTFOUND unless the tenant exists.

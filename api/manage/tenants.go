@@ -11,6 +11,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authz"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/tenant"
 )
 
@@ -71,7 +72,7 @@ func (h *Tenants) createTarget(r *http.Request, _ *authn.Principal) (*api.Target
 }
 
 func (h *Tenants) arn(id string) string {
-	return "arn:aws:tenantml:" + h.Region + ":" + h.AccountID + ":tenant/" + id
+	return arn.New("tenantml", h.Region, h.AccountID, "tenant/"+id).String()
 }
 
 func (h *Tenants) create(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {

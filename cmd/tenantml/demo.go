@@ -10,6 +10,7 @@ import (
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/iam"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/tenant"
 )
 
@@ -48,7 +49,7 @@ type demoCheck struct {
 // demo tenant against its own resources and against the other tenant's.
 func isolationChecks(region, account string) ([]*demoCheck, error) {
 	var checks []*demoCheck
-	endpoint := func(name string) string { return "arn:aws:sagemaker:" + region + ":" + account + ":endpoint/" + name }
+	endpoint := func(name string) string { return arn.New("sagemaker", region, account, "endpoint/"+name).String() }
 	for _, caller := range demoTenants {
 		for _, target := range demoTenants {
 			session := "arn:aws:sts::" + account + ":assumed-role/"

@@ -88,3 +88,12 @@ func Match(pattern, s string) bool {
 	p := CompileARNPattern(pattern)
 	return p.Match(s, nil)
 }
+
+// New returns the ARN of resource in the aws partition: service, region
+// ("" for global services such as IAM) and account.
+func New(service, region, account, resource string) ARN {
+	return ARN{Partition: "aws", Service: service, Region: region, AccountID: account, Resource: resource}
+}
+
+// Root returns the ARN of an account's root user, arn:aws:iam::<account>:root.
+func Root(account string) string { return New("iam", "", account, "root").String() }
