@@ -90,6 +90,8 @@ func ValidateID(id string) error {
 		return tenantml.Errorf(tenantml.EINVALID, "tenant ID %q must be %d to %d characters", truncate(id), MinIDLength, MaxIDLength)
 	case !idPattern.MatchString(id):
 		return tenantml.Errorf(tenantml.EINVALID, "tenant ID %q must be lowercase letters, digits and hyphens, starting and ending with a letter or digit", truncate(id))
+	case strings.Contains(id, "--"):
+		return tenantml.Errorf(tenantml.EINVALID, "tenant ID %q must not contain \"--\" (it separates a tenant's ID from the rest of the names its principals create)", id)
 	case looksLikeIP(id):
 		return tenantml.Errorf(tenantml.EINVALID, "tenant ID %q must not be shaped like an IP address", id)
 	case reserved[id]:

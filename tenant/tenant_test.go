@@ -27,6 +27,8 @@ func TestValidateID(t *testing.T) {
 		{"ac.me", tenantml.EINVALID},
 		{"192.168.0.1", tenantml.EINVALID},
 		{"192-168-0-1", tenantml.EINVALID},
+		{"ac--me", tenantml.EINVALID},
+		{"ac-me", ""},
 		{"admin", tenantml.EINVALID},
 		{"system", tenantml.EINVALID},
 		{"platform", tenantml.EINVALID},
