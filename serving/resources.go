@@ -30,26 +30,16 @@ const (
 	KindEndpoint       ResourceKind = "endpoint"
 )
 
-// Mode is a container's mode, named as ContainerDefinition.Mode.
-type Mode string
-
-// Container modes.
-const (
-	// SingleModel serves the one model of ModelDataUrl.
-	SingleModel Mode = "SingleModel"
-	// MultiModel serves every model under the ModelDataUrl prefix, chosen
-	// per request by TargetModel.
-	MultiModel Mode = "MultiModel"
-)
-
 // Container is a model's container definition.
 type Container struct {
 	// Image selects the model server: the native runtime for
 	// "tenantml/xgboost" and SageMaker's XGBoost image URIs, else an image
 	// the operator registered.
 	Image string
-	// Mode is SingleModel (default) or MultiModel.
-	Mode Mode
+	// Mode is "SingleModel" (default; the one model of ModelDataURL) or
+	// "MultiModel" (every model under the ModelDataURL prefix, chosen per
+	// request by TargetModel).
+	Mode string
 	// ModelDataURL is s3://bucket/key (single model) or s3://bucket/prefix/
 	// (multi-model).
 	ModelDataURL string
@@ -173,15 +163,15 @@ type ListFilter struct {
 	After string
 }
 
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
+var resourceNameRE = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`)
 
 // ValidateName checks a model, endpoint config, endpoint or variant name:
 // 1–63 characters of letters, digits and hyphens, not starting or ending
 // with a hyphen, as SageMaker requires.
 func ValidateName(field, name string) error {
-	if !nameRE.MatchString(name) {
+	if !resourceNameRE.MatchString(name) {
 		return tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException",
-			"1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", truncate(name), field)
+			"1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", truncateName(name), field)
 	}
 	return nil
 }
@@ -200,7 +190,7 @@ func CheckTenantName(t, field, name string) error {
 		return nil
 	}
 	return tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException",
-		"%s %q: names created by principals of tenant %s must be %q or begin with %q (names are unique in the account; each tenant has its own name space)", field, truncate(name), t, t, t+TenantNameSeparator)
+		"%s %q: names created by principals of tenant %s must be %q or begin with %q (names are unique in the account; each tenant has its own name space)", field, truncateName(name), t, t, t+TenantNameSeparator)
 }
 
 // OwnerOf decides the tenant of a resource a caller creates: a tenant
@@ -236,16 +226,16 @@ func ARN(region, acct string, kind ResourceKind, name string) string {
 func ParseARN(s string) (kind ResourceKind, name string, err error) {
 	a, err := arn.Parse(s)
 	if err != nil || a.Service != "sagemaker" {
-		return "", "", fmt.Errorf("%q is not a SageMaker ARN", truncate(s))
+		return "", "", fmt.Errorf("%q is not a SageMaker ARN", truncateName(s))
 	}
 	k, n, ok := strings.Cut(a.Resource, "/")
 	if !ok {
-		return "", "", fmt.Errorf("%q names no resource", truncate(s))
+		return "", "", fmt.Errorf("%q names no resource", truncateName(s))
 	}
 	return ResourceKind(k), n, nil
 }
 
-func truncate(s string) string {
+func truncateName(s string) string {
 	if len(s) > 80 {
 		return s[:80] + "..."
 	}
