@@ -170,6 +170,11 @@ func Input[T any](r *http.Request) *T {
 	return v
 }
 
+// InputValue returns the decoded JSON 1.1 input of the request the
+// AWSRouter dispatched, as its registration's newInput returned it (nil
+// when there is none).
+func InputValue(r *http.Request) any { return r.Context().Value(inputKey{}) }
+
 // readBody reads the whole (bounded) body and restores it for the
 // verifier and the handler.
 func readBody(r *http.Request) ([]byte, error) {

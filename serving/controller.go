@@ -1,0 +1,611 @@
+package serving
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/iam/arn"
+	"github.com/tenantml/tenantml/tenant"
+)
+
+// Deployment is what a Deployer makes serve: an endpoint, its config and
+// the models the config's variants name.
+type Deployment struct {
+	Endpoint *Endpoint
+	Config   *EndpointConfig
+	Models   map[string]*Model
+}
+
+// Deployer runs endpoints' workers and routes their invocations; the
+// gateway implements it over a worker Backend.
+type Deployer interface {
+	// Deploy makes d serve, replacing what served the endpoint before
+	// without dropping requests; it returns once every variant's workers
+	// are ready (the endpoint may then be InService) or with an error fit
+	// for FailureReason.
+	Deploy(ctx context.Context, d *Deployment) error
+	// Undeploy stops the endpoint's workers and forgets it.
+	Undeploy(ctx context.Context, acct, endpoint string) error
+}
+
+// Checker validates what the control plane cannot judge alone: the images
+// a container may name and the instance types a variant may ask for.
+type Checker interface {
+	// CheckImage reports whether image is a model server this platform
+	// runs (the native runtime's names, the operator's registered images).
+	CheckImage(image string) error
+	// CheckInstanceType reports whether name is a known worker size.
+	CheckInstanceType(name string) error
+}
+
+// Limits of the control plane, as SageMaker's.
+const (
+	MaxVariants      = 10
+	MaxInstanceCount = 100
+	MaxTags          = 50
+)
+
+// Controller is the control plane: it validates, stores and deploys the
+// resources of one account. Every method takes the caller's tenant ("" for
+// a platform principal): a tenant's caller creates resources of its tenant
+// only, in its name space, and a resource of another tenant it names (a
+// model in a variant, an endpoint config) answers exactly as a missing
+// one.
+type Controller struct {
+	Store     Store
+	Deployer  Deployer
+	Checker   Checker
+	Region    string
+	AccountID string
+	Log       *slog.Logger
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+
+	wg sync.WaitGroup
+}
+
+func (c *Controller) now() time.Time {
+	if c.Now != nil {
+		return c.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// visible reports whether a caller of tenant caller may see a resource of
+// tenant owner: its own and the platform's.
+func visible(caller, owner string) bool {
+	return caller == "" || owner == "" || owner == caller
+}
+
+// ErrNotFound is SageMaker's answer for a resource that does not exist (or
+// that the caller's tenant may not see): ValidationException "Could not
+// find ...".
+func ErrNotFound(kind ResourceKind, acct, region, name string) error {
+	what := map[ResourceKind]string{KindModel: "model", KindEndpointConfig: "endpoint configuration", KindEndpoint: "endpoint"}[kind]
+	return tenantml.AWSErrorf(tenantml.ENOTFOUND, "ValidationException", "Could not find %s %q.", what, ARN(region, acct, kind, name))
+}
+
+func validation(format string, args ...any) error {
+	return tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", format, args...)
+}
+
+func inUse(format string, args ...any) error {
+	return tenantml.AWSErrorf(tenantml.ECONFLICT, "ResourceInUse", format, args...)
+}
+
+// checkTags validates resource tags as SageMaker does.
+func checkTags(tags map[string]string) error {
+	if len(tags) > MaxTags {
+		return validation("at most %d tags", MaxTags)
+	}
+	for k, v := range tags {
+		if k == "" || len(k) > 128 || len(v) > 256 || strings.HasPrefix(strings.ToLower(k), "aws:") {
+			return validation("tag keys must be 1-128 characters not beginning with aws:, values at most 256")
+		}
+	}
+	return nil
+}
+
+// newResource checks a resource name and tags for a caller of tenant
+// callerTenant and returns the resource's owner.
+func newResource(callerTenant, field, name string, tags map[string]string) (string, error) {
+	if err := ValidateName(field, name); err != nil {
+		return "", err
+	}
+	if err := CheckTenantName(callerTenant, field, name); err != nil {
+		return "", err
+	}
+	if err := checkTags(tags); err != nil {
+		return "", err
+	}
+	return OwnerOf(callerTenant, tags)
+}
+
+// withTenantTag returns tags with the owner's TenantID tag, so that
+// aws:ResourceTag/TenantID always names the owner.
+func withTenantTag(tags map[string]string, owner string) map[string]string {
+	out := make(map[string]string, len(tags)+1)
+	for k, v := range tags {
+		if !strings.EqualFold(k, tenant.TagKey) {
+			out[k] = v
+		}
+	}
+	if owner != "" {
+		out[tenant.TagKey] = owner
+	}
+	return out
+}
+
+// S3URL is a parsed s3://bucket/key URL.
+type S3URL struct{ Bucket, Key string }
+
+// ParseS3URL parses a ModelDataUrl: s3://bucket/key, the key a prefix
+// ending in "/" for a multi-model container.
+func ParseS3URL(s string) (S3URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "s3" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return S3URL{}, validation("ModelDataUrl %q must be an s3://bucket/key URL", truncateName(s))
+	}
+	return S3URL{Bucket: u.Host, Key: strings.TrimPrefix(u.Path, "/")}, nil
+}
+
+// CreateModel validates and stores a model.
+func (c *Controller) CreateModel(ctx context.Context, callerTenant string, m *Model) error {
+	owner, err := newResource(callerTenant, "modelName", m.Name, m.Tags)
+	if err != nil {
+		return err
+	}
+	ct := &m.PrimaryContainer
+	if ct.Image == "" {
+		return validation("PrimaryContainer.Image is required")
+	}
+	if err := c.Checker.CheckImage(ct.Image); err != nil {
+		return validation("image %q: %s", truncateName(ct.Image), tenantml.ErrorMessage(err))
+	}
+	if ct.Mode == "" {
+		ct.Mode = "SingleModel"
+	}
+	u, err := ParseS3URL(ct.ModelDataURL)
+	if err != nil {
+		return err
+	}
+	switch ct.Mode {
+	case "SingleModel":
+		if u.Key == "" || strings.HasSuffix(u.Key, "/") {
+			return validation("a SingleModel container's ModelDataUrl must name an object, not a prefix")
+		}
+	case "MultiModel":
+		if u.Key != "" && !strings.HasSuffix(u.Key, "/") {
+			return validation("a MultiModel container's ModelDataUrl must be a prefix ending in /")
+		}
+	default:
+		return validation("Mode must be SingleModel or MultiModel")
+	}
+	if err := c.checkRoleARN(m.ExecutionRoleARN); err != nil {
+		return err
+	}
+	m.AccountID, m.Tenant, m.CreatedAt = c.AccountID, owner, c.now()
+	m.ARN = ARN(c.Region, c.AccountID, KindModel, m.Name)
+	m.Tags = withTenantTag(m.Tags, owner)
+	if err := c.Store.CreateModel(ctx, m); err != nil {
+		if tenantml.ErrorCode(err) == tenantml.ECONFLICT {
+			return validation("Cannot create already existing model %q.", m.ARN)
+		}
+		return err
+	}
+	return nil
+}
+
+// checkRoleARN checks an ExecutionRoleArn names a role of this account.
+func (c *Controller) checkRoleARN(s string) error {
+	a, err := arn.Parse(s)
+	if err != nil || a.Service != "iam" || a.AccountID != c.AccountID || !strings.HasPrefix(a.Resource, "role/") {
+		return validation("ExecutionRoleArn %q must be the ARN of a role of account %s", truncateName(s), c.AccountID)
+	}
+	return nil
+}
+
+// DescribeModel returns a model the caller may see.
+func (c *Controller) DescribeModel(ctx context.Context, callerTenant, name string) (*Model, error) {
+	m, err := c.Store.GetModel(ctx, c.AccountID, name)
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND || (err == nil && !visible(callerTenant, m.Tenant)) {
+		return nil, ErrNotFound(KindModel, c.AccountID, c.Region, name)
+	}
+	return m, err
+}
+
+// ListModels lists the caller's tenant's models (every model for a
+// platform caller).
+func (c *Controller) ListModels(ctx context.Context, callerTenant string, f ListFilter) ([]*Model, string, error) {
+	f.Tenant = callerTenant
+	return c.Store.ListModels(ctx, c.AccountID, f)
+}
+
+// DeleteModel deletes a model the caller may see.
+func (c *Controller) DeleteModel(ctx context.Context, callerTenant, name string) error {
+	if _, err := c.DescribeModel(ctx, callerTenant, name); err != nil {
+		return err
+	}
+	err := c.Store.DeleteModel(ctx, c.AccountID, name)
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+		return ErrNotFound(KindModel, c.AccountID, c.Region, name)
+	}
+	return err
+}
+
+// CreateEndpointConfig validates and stores an endpoint config. Its models
+// must exist and be the config's tenant's or the platform's.
+func (c *Controller) CreateEndpointConfig(ctx context.Context, callerTenant string, ec *EndpointConfig) error {
+	owner, err := newResource(callerTenant, "endpointConfigName", ec.Name, ec.Tags)
+	if err != nil {
+		return err
+	}
+	if n := len(ec.ProductionVariants); n == 0 || n > MaxVariants {
+		return validation("an endpoint config needs 1 to %d production variants", MaxVariants)
+	}
+	seen := map[string]bool{}
+	for i := range ec.ProductionVariants {
+		v := &ec.ProductionVariants[i]
+		if err := ValidateName("variantName", v.VariantName); err != nil {
+			return err
+		}
+		if seen[strings.ToLower(v.VariantName)] {
+			return validation("variant name %q is used twice", v.VariantName)
+		}
+		seen[strings.ToLower(v.VariantName)] = true
+		if v.InitialInstanceCount < 1 || v.InitialInstanceCount > MaxInstanceCount {
+			return validation("InitialInstanceCount of %s must be 1 to %d", v.VariantName, MaxInstanceCount)
+		}
+		if err := c.Checker.CheckInstanceType(v.InstanceType); err != nil {
+			return validation("InstanceType %q of %s: %s", truncateName(v.InstanceType), v.VariantName, tenantml.ErrorMessage(err))
+		}
+		if v.InitialVariantWeight < 0 {
+			return validation("InitialVariantWeight of %s must not be negative", v.VariantName)
+		}
+		if v.InitialVariantWeight == 0 {
+			v.InitialVariantWeight = 1
+		}
+		m, err := c.DescribeModel(ctx, callerTenant, v.ModelName)
+		if err != nil {
+			return err
+		}
+		if m.Tenant != "" && owner != "" && m.Tenant != owner {
+			// Only a platform caller can get here (a tenant caller sees no
+			// other tenant's model): it names the tenants it mixes.
+			return validation("model %s belongs to tenant %s, the endpoint config to tenant %s: a config serves one tenant", m.Name, m.Tenant, owner)
+		}
+		if m.Tenant != "" && owner == "" {
+			owner = m.Tenant // a config of a tenant's model is the tenant's
+		}
+	}
+	ec.AccountID, ec.Tenant, ec.CreatedAt = c.AccountID, owner, c.now()
+	ec.ARN = ARN(c.Region, c.AccountID, KindEndpointConfig, ec.Name)
+	ec.Tags = withTenantTag(ec.Tags, owner)
+	if err := c.Store.CreateEndpointConfig(ctx, ec); err != nil {
+		if tenantml.ErrorCode(err) == tenantml.ECONFLICT {
+			return validation("Cannot create already existing endpoint configuration %q.", ec.ARN)
+		}
+		return err
+	}
+	return nil
+}
+
+// DescribeEndpointConfig returns an endpoint config the caller may see.
+func (c *Controller) DescribeEndpointConfig(ctx context.Context, callerTenant, name string) (*EndpointConfig, error) {
+	ec, err := c.Store.GetEndpointConfig(ctx, c.AccountID, name)
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND || (err == nil && !visible(callerTenant, ec.Tenant)) {
+		return nil, ErrNotFound(KindEndpointConfig, c.AccountID, c.Region, name)
+	}
+	return ec, err
+}
+
+// ListEndpointConfigs lists the caller's tenant's endpoint configs.
+func (c *Controller) ListEndpointConfigs(ctx context.Context, callerTenant string, f ListFilter) ([]*EndpointConfig, string, error) {
+	f.Tenant = callerTenant
+	return c.Store.ListEndpointConfigs(ctx, c.AccountID, f)
+}
+
+// DeleteEndpointConfig deletes an endpoint config the caller may see.
+func (c *Controller) DeleteEndpointConfig(ctx context.Context, callerTenant, name string) error {
+	if _, err := c.DescribeEndpointConfig(ctx, callerTenant, name); err != nil {
+		return err
+	}
+	err := c.Store.DeleteEndpointConfig(ctx, c.AccountID, name)
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+		return ErrNotFound(KindEndpointConfig, c.AccountID, c.Region, name)
+	}
+	return err
+}
+
+// CreateEndpoint stores an endpoint in Creating and deploys it in the
+// background: it becomes InService once its workers are ready, or Failed
+// with the reason.
+func (c *Controller) CreateEndpoint(ctx context.Context, callerTenant string, e *Endpoint) error {
+	owner, err := newResource(callerTenant, "endpointName", e.Name, e.Tags)
+	if err != nil {
+		return err
+	}
+	d, err := c.deployment(ctx, callerTenant, e.EndpointConfigName)
+	if err != nil {
+		return err
+	}
+	switch {
+	case d.Config.Tenant != "" && owner != "" && d.Config.Tenant != owner:
+		return validation("endpoint config %s belongs to tenant %s, the endpoint to tenant %s", d.Config.Name, d.Config.Tenant, owner)
+	case d.Config.Tenant != "" && owner == "":
+		owner = d.Config.Tenant
+	}
+	now := c.now()
+	e.AccountID, e.Tenant, e.Status, e.CreatedAt, e.LastModifiedAt = c.AccountID, owner, StatusCreating, now, now
+	e.ARN = ARN(c.Region, c.AccountID, KindEndpoint, e.Name)
+	e.Tags = withTenantTag(e.Tags, owner)
+	if err := c.Store.CreateEndpoint(ctx, e); err != nil {
+		if tenantml.ErrorCode(err) == tenantml.ECONFLICT {
+			return validation("Cannot create already existing endpoint %q.", e.ARN)
+		}
+		return err
+	}
+	d.Endpoint = e
+	c.deploy(d)
+	return nil
+}
+
+// deployment loads an endpoint config and its models as the caller sees
+// them.
+func (c *Controller) deployment(ctx context.Context, callerTenant, configName string) (*Deployment, error) {
+	ec, err := c.DescribeEndpointConfig(ctx, callerTenant, configName)
+	if err != nil {
+		return nil, err
+	}
+	d := &Deployment{Config: ec, Models: map[string]*Model{}}
+	for _, v := range ec.ProductionVariants {
+		m, err := c.Store.GetModel(ctx, c.AccountID, v.ModelName)
+		if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+			return nil, validation("model %s of variant %s no longer exists", v.ModelName, v.VariantName)
+		}
+		if err != nil {
+			return nil, err
+		}
+		d.Models[v.ModelName] = m
+	}
+	return d, nil
+}
+
+// deploy runs the deployment in the background and records the outcome.
+func (c *Controller) deploy(d *Deployment) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx := context.Background()
+		err := c.Deployer.Deploy(ctx, d)
+		e := *d.Endpoint
+		for range 3 { // retry a version conflict with the fresh row
+			cur, gerr := c.Store.GetEndpoint(ctx, c.AccountID, e.Name)
+			if gerr != nil {
+				c.logError("read endpoint after deployment", e.Name, gerr)
+				return
+			}
+			if cur.Status == StatusDeleting {
+				return
+			}
+			cur.LastModifiedAt = c.now()
+			if err != nil {
+				cur.Status, cur.FailureReason = StatusFailed, failureReason(err)
+			} else {
+				cur.Status, cur.FailureReason, cur.EndpointConfigName = StatusInService, "", d.Config.Name
+			}
+			uerr := c.Store.UpdateEndpoint(ctx, cur)
+			if tenantml.ErrorCode(uerr) == tenantml.ECONFLICT {
+				continue
+			}
+			if uerr != nil {
+				c.logError("record deployment", e.Name, uerr)
+			}
+			return
+		}
+	}()
+}
+
+func failureReason(err error) string {
+	msg := err.Error()
+	if len(msg) > 1024 {
+		msg = msg[:1024]
+	}
+	return msg
+}
+
+func (c *Controller) logError(what, endpoint string, err error) {
+	if c.Log != nil {
+		c.Log.Error(what, "endpoint", endpoint, "error", err)
+	}
+}
+
+// DescribeEndpoint returns an endpoint the caller may see.
+func (c *Controller) DescribeEndpoint(ctx context.Context, callerTenant, name string) (*Endpoint, error) {
+	e, err := c.Store.GetEndpoint(ctx, c.AccountID, name)
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND || (err == nil && !visible(callerTenant, e.Tenant)) {
+		return nil, ErrNotFound(KindEndpoint, c.AccountID, c.Region, name)
+	}
+	return e, err
+}
+
+// ListEndpoints lists the caller's tenant's endpoints.
+func (c *Controller) ListEndpoints(ctx context.Context, callerTenant string, f ListFilter) ([]*Endpoint, string, error) {
+	f.Tenant = callerTenant
+	return c.Store.ListEndpoints(ctx, c.AccountID, f)
+}
+
+// UpdateEndpoint moves an InService (or Failed) endpoint to a new endpoint
+// config: it is Updating while the new workers start, and the old ones
+// serve until the new ones are ready.
+func (c *Controller) UpdateEndpoint(ctx context.Context, callerTenant, name, configName string) (*Endpoint, error) {
+	e, err := c.DescribeEndpoint(ctx, callerTenant, name)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status != StatusInService && e.Status != StatusFailed {
+		return nil, validation("Cannot update endpoint %q while it is %s.", e.ARN, e.Status)
+	}
+	d, err := c.deployment(ctx, callerTenant, configName)
+	if err != nil {
+		return nil, err
+	}
+	if d.Config.Tenant != "" && d.Config.Tenant != e.Tenant {
+		return nil, validation("endpoint config %s belongs to another tenant than endpoint %s", d.Config.Name, e.Name)
+	}
+	e.Status, e.LastModifiedAt = StatusUpdating, c.now()
+	if err := c.Store.UpdateEndpoint(ctx, e); err != nil {
+		if tenantml.ErrorCode(err) == tenantml.ECONFLICT {
+			return nil, validation("Cannot update endpoint %q: it changed concurrently; retry.", e.ARN)
+		}
+		return nil, err
+	}
+	d.Endpoint = e
+	c.deploy(d)
+	return e, nil
+}
+
+// DeleteEndpoint stops the endpoint's workers and deletes it.
+func (c *Controller) DeleteEndpoint(ctx context.Context, callerTenant, name string) error {
+	e, err := c.DescribeEndpoint(ctx, callerTenant, name)
+	if err != nil {
+		return err
+	}
+	e.Status, e.LastModifiedAt = StatusDeleting, c.now()
+	if err := c.Store.UpdateEndpoint(ctx, e); err != nil && tenantml.ErrorCode(err) != tenantml.ECONFLICT {
+		return err
+	}
+	if err := c.Deployer.Undeploy(ctx, c.AccountID, e.Name); err != nil {
+		return fmt.Errorf("stop endpoint %s: %w", e.Name, err)
+	}
+	err = c.Store.DeleteEndpoint(ctx, c.AccountID, e.Name)
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+		return nil
+	}
+	return err
+}
+
+// Resume redeploys every endpoint that was serving, updating or being
+// created when the server stopped; call it at start.
+func (c *Controller) Resume(ctx context.Context) error {
+	f := ListFilter{Limit: 100}
+	for {
+		page, next, err := c.Store.ListEndpoints(ctx, c.AccountID, f)
+		if err != nil {
+			return fmt.Errorf("list endpoints: %w", err)
+		}
+		for _, e := range page {
+			switch e.Status {
+			case StatusInService, StatusCreating, StatusUpdating:
+				d, err := c.deployment(ctx, "", e.EndpointConfigName)
+				if err != nil {
+					c.logError("resume endpoint", e.Name, err)
+					continue
+				}
+				d.Endpoint = e
+				c.deploy(d)
+			case StatusDeleting:
+				if err := c.Store.DeleteEndpoint(ctx, c.AccountID, e.Name); err != nil && tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
+					c.logError("finish deleting endpoint", e.Name, err)
+				}
+			}
+		}
+		if next == "" {
+			return nil
+		}
+		f.After = next
+	}
+}
+
+// Wait returns once every background deployment has finished, for tests
+// and shutdown.
+func (c *Controller) Wait() { c.wg.Wait() }
+
+// Resource resolves the ARN of a resource to its tenant and tags, for
+// authorization; ENOTFOUND when it does not exist.
+func (c *Controller) Resource(ctx context.Context, kind ResourceKind, name string) (owner string, tags map[string]string, err error) {
+	switch kind {
+	case KindModel:
+		m, err := c.Store.GetModel(ctx, c.AccountID, name)
+		if err != nil {
+			return "", nil, err
+		}
+		return m.Tenant, m.Tags, nil
+	case KindEndpointConfig:
+		ec, err := c.Store.GetEndpointConfig(ctx, c.AccountID, name)
+		if err != nil {
+			return "", nil, err
+		}
+		return ec.Tenant, ec.Tags, nil
+	case KindEndpoint:
+		e, err := c.Store.GetEndpoint(ctx, c.AccountID, name)
+		if err != nil {
+			return "", nil, err
+		}
+		return e.Tenant, e.Tags, nil
+	}
+	return "", nil, tenantml.Errorf(tenantml.ENOTFOUND, "no such resource kind %q", kind)
+}
+
+// AddTags adds or replaces tags of a resource the caller may see; the
+// TenantID tag cannot change.
+func (c *Controller) AddTags(ctx context.Context, callerTenant, resourceARN string, tags map[string]string) error {
+	owner, err := c.visibleByARN(ctx, callerTenant, resourceARN)
+	if err != nil {
+		return err
+	}
+	if err := checkTags(tags); err != nil {
+		return err
+	}
+	for k, v := range tags {
+		if strings.EqualFold(k, tenant.TagKey) && v != owner {
+			return validation("the %s tag of a resource is its tenant: it cannot change", tenant.TagKey)
+		}
+	}
+	return c.Store.SetTags(ctx, c.AccountID, resourceARN, tags)
+}
+
+// DeleteTags removes tags of a resource the caller may see; the TenantID
+// tag cannot be removed.
+func (c *Controller) DeleteTags(ctx context.Context, callerTenant, resourceARN string, keys []string) error {
+	owner, err := c.visibleByARN(ctx, callerTenant, resourceARN)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if strings.EqualFold(k, tenant.TagKey) && owner != "" {
+			return validation("the %s tag of a resource is its tenant: it cannot be removed", tenant.TagKey)
+		}
+	}
+	return c.Store.RemoveTags(ctx, c.AccountID, resourceARN, keys)
+}
+
+// ListTags returns the tags of a resource the caller may see.
+func (c *Controller) ListTags(ctx context.Context, callerTenant, resourceARN string) (map[string]string, error) {
+	if _, err := c.visibleByARN(ctx, callerTenant, resourceARN); err != nil {
+		return nil, err
+	}
+	kind, name, _ := ParseARN(resourceARN)
+	_, tags, err := c.Resource(ctx, kind, name)
+	return tags, err
+}
+
+// visibleByARN returns the owner of the resource arn names, or the
+// not-found answer when it does not exist or the caller may not see it.
+func (c *Controller) visibleByARN(ctx context.Context, callerTenant, resourceARN string) (string, error) {
+	kind, name, err := ParseARN(resourceARN)
+	if err != nil {
+		return "", validation("ResourceArn: %s", err.Error())
+	}
+	owner, _, err := c.Resource(ctx, kind, name)
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND || (err == nil && !visible(callerTenant, owner)) {
+		return "", ErrNotFound(kind, c.AccountID, c.Region, name)
+	}
+	return owner, err
+}
