@@ -1,0 +1,58 @@
+package serving
+
+import "context"
+
+// LiveEndpoint is a deployed endpoint as the data plane routes to it: what
+// authorizing and routing an invocation needs, held in memory so that no
+// store read sits on the hot path.
+type LiveEndpoint struct {
+	AccountID string
+	Name      string
+	ARN       string
+	// Tenant owns the endpoint; "" for a platform (pool) endpoint.
+	Tenant string
+	Tags   map[string]string
+	// Multi reports a MultiModel endpoint: every invocation names a
+	// TargetModel under Prefix.
+	Multi  bool
+	Prefix S3URL
+	// Variants are the production variants traffic is split between.
+	Variants []LiveVariant
+}
+
+// LiveVariant is one variant of a live endpoint.
+type LiveVariant struct {
+	Name   string
+	Weight float64
+}
+
+// InvokeInput is one InvokeEndpoint request, TargetModel normalised
+// (NormalizeTargetModel).
+type InvokeInput struct {
+	TargetModel      string
+	TargetVariant    string
+	ContentType      string
+	Accept           string
+	CustomAttributes string
+	Body             []byte
+}
+
+// InvokeOutput is the model's answer and the variant that gave it.
+type InvokeOutput struct {
+	Variant          string
+	ContentType      string
+	CustomAttributes string
+	Body             []byte
+}
+
+// DataPlane routes invocations to deployed endpoints.
+type DataPlane interface {
+	// Endpoint returns the live endpoint acct/name, false when none is
+	// deployed.
+	Endpoint(acct, name string) (*LiveEndpoint, bool)
+	// Invoke sends in to one of ep's variants (TargetVariant, else chosen
+	// by weight). Errors carry SageMaker Runtime's codes: ModelError for a
+	// worker's 4xx/5xx, ModelNotReadyException, ServiceUnavailable,
+	// ValidationError.
+	Invoke(ctx context.Context, ep *LiveEndpoint, in *InvokeInput) (*InvokeOutput, error)
+}
