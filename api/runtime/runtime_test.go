@@ -1,0 +1,181 @@
+package runtime_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tenantml/tenantml/api"
+	"github.com/tenantml/tenantml/api/runtime"
+	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
+	"github.com/tenantml/tenantml/identity"
+	"github.com/tenantml/tenantml/serving"
+	"github.com/tenantml/tenantml/store/sqlite"
+)
+
+const (
+	acct   = "111122223333"
+	region = "us-east-1"
+	// The seed's three invoke policies, verbatim.
+	siloPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"arn:aws:sagemaker:us-east-1:111122223333:endpoint/%s"}]}`
+	poolPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"*",
+		"Condition":{"StringEquals":{"sagemaker:TargetModel":"${aws:PrincipalTag/TenantID}.tar.gz"}}}]}`
+	bridgePolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"arn:aws:sagemaker:us-east-1:111122223333:endpoint/${aws:PrincipalTag/TenantID}"}]}`
+	trust        = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
+)
+
+// fakeData serves fixed live endpoints and echoes what it was asked.
+type fakeData struct {
+	mu      sync.Mutex
+	eps     map[string]*serving.LiveEndpoint
+	invoked []string
+}
+
+func (f *fakeData) Endpoint(_, name string) (*serving.LiveEndpoint, bool) {
+	ep, ok := f.eps[strings.ToLower(name)]
+	return ep, ok
+}
+
+func (f *fakeData) Invoke(_ context.Context, ep *serving.LiveEndpoint, in *serving.InvokeInput) (*serving.InvokeOutput, error) {
+	f.mu.Lock()
+	f.invoked = append(f.invoked, ep.Name+"|"+in.TargetModel)
+	f.mu.Unlock()
+	return &serving.InvokeOutput{Variant: "AllTraffic", ContentType: "text/csv", Body: []byte(ep.Name + "|" + in.TargetModel + "|" + string(in.Body))}, nil
+}
+
+type nopAudit struct{}
+
+func (nopAudit) Record(context.Context, *api.AuditRecord) error { return nil }
+
+// sessions authenticates the X-Test-Caller: "<role>/<tenant>" sessions.
+type sessions map[string]*authn.Principal
+
+func (s sessions) Authenticate(r *http.Request) (*authn.Principal, error) {
+	if p, ok := s[r.Header.Get("X-Test-Caller")]; ok {
+		return p, nil
+	}
+	return nil, authn.Errorf(authn.CodeInvalidClientTokenID, "unknown caller")
+}
+
+func session(role, tenant string) *authn.Principal {
+	return &authn.Principal{Type: authn.AssumedRole, Account: acct, ARN: "arn:aws:sts::" + acct + ":assumed-role/" + role + "/s", UserID: "AROA" + role + ":s",
+		TenantID: tenant, Session: &authn.Session{RoleARN: "arn:aws:iam::" + acct + ":role/" + role, Name: "s", IssuedAt: time.Now().Add(-time.Minute)}}
+}
+
+// TestSurface_IsolationModels runs the seed's policies verbatim through
+// the pipeline and the IAM engine: each tenant invokes its own model in
+// silo, pool and bridge, and every cross-tenant call is refused with
+// AccessDeniedException before the data plane sees it.
+func TestSurface_IsolationModels(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ids := db.Identity()
+	role := func(name, tenant, policy string) {
+		r := &identity.Role{Name: name, AssumeRolePolicyDocument: trust}
+		if tenant != "" {
+			r.Tags = map[string]string{"TenantID": tenant}
+		}
+		if err := ids.CreateRole(ctx, acct, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := ids.PutInlinePolicy(ctx, acct, identity.Ref{Kind: identity.KindRole, Name: name}, "invoke", policy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	role("acme-silo", "acme", strings.Replace(siloPolicy, "%s", "acme", 1))
+	role("globex-silo", "globex", strings.Replace(siloPolicy, "%s", "globex", 1))
+	role("pool-invoke", "", poolPolicy)
+	role("bridge-invoke", "", bridgePolicy)
+
+	data := &fakeData{eps: map[string]*serving.LiveEndpoint{}}
+	for _, e := range []struct {
+		name, tenant string
+		multi        bool
+	}{{"acme", "acme", false}, {"globex", "globex", false}, {"pool-endpoint", "", true}} {
+		data.eps[e.name] = &serving.LiveEndpoint{AccountID: acct, Name: e.name, ARN: serving.ARN(region, acct, serving.KindEndpoint, e.name), Tenant: e.tenant, Multi: e.multi,
+			Variants: []serving.LiveVariant{{Name: "AllTraffic", Weight: 1}}}
+	}
+	callers := sessions{
+		"silo/acme": session("acme-silo", "acme"), "silo/globex": session("globex-silo", "globex"),
+		"pool/acme": session("pool-invoke", "acme"), "pool/globex": session("pool-invoke", "globex"), "pool/none": session("pool-invoke", ""),
+		"bridge/acme": session("bridge-invoke", "acme"), "bridge/globex": session("bridge-invoke", "globex"), "bridge/none": session("bridge-invoke", ""),
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := &api.Pipeline{Authn: callers, Authz: &authz.Engine{AccountID: acct, Identity: ids}, Audit: nopAudit{}, Log: log, Now: time.Now}
+	srv := api.NewServer(log, nil)
+	(&runtime.Surface{Data: data, Pipeline: p, Region: region, AccountID: acct}).Register(srv)
+
+	invoke := func(caller, endpoint, target string) (int, string, string) {
+		r := httptest.NewRequest("POST", "/endpoints/"+endpoint+"/invocations", strings.NewReader("1,2,3"))
+		r.Header.Set("Content-Type", "text/csv")
+		r.Header.Set("X-Test-Caller", caller)
+		if target != "" {
+			r.Header.Set(runtime.HeaderTargetModel, target)
+		}
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		return w.Code, w.Header().Get("X-Amzn-ErrorType"), w.Body.String()
+	}
+	tests := []struct {
+		name, caller, endpoint, target string
+		status                         int
+		code                           string
+	}{
+		{"SiloOwn", "silo/acme", "acme", "", 200, ""},
+		{"SiloOther", "silo/acme", "globex", "", 403, "AccessDeniedException"},
+		{"SiloOtherOwnTenant", "silo/globex", "globex", "", 200, ""},
+		{"PoolOwnModel", "pool/acme", "pool-endpoint", "acme.tar.gz", 200, ""},
+		{"PoolOtherModel", "pool/acme", "pool-endpoint", "globex.tar.gz", 403, "AccessDeniedException"},
+		{"PoolNoTargetModel", "pool/acme", "pool-endpoint", "", 403, "AccessDeniedException"},
+		{"PoolNoTenant", "pool/none", "pool-endpoint", "acme.tar.gz", 403, "AccessDeniedException"},
+		{"PoolTraversal", "pool/acme", "pool-endpoint", "acme.tar.gz/../globex.tar.gz", 400, "ValidationError"},
+		{"PoolEncodedTraversal", "pool/acme", "pool-endpoint", "..%2Fglobex.tar.gz", 400, "ValidationError"},
+		{"BridgeOwn", "bridge/acme", "acme", "", 200, ""},
+		{"BridgeOther", "bridge/acme", "globex", "", 403, "AccessDeniedException"},
+		{"BridgeNoTenant", "bridge/none", "acme", "", 403, "AccessDeniedException"},
+		{"BridgeOtherGlobex", "bridge/globex", "acme", "", 403, "AccessDeniedException"},
+		{"MissingEndpoint", "bridge/acme", "nowhere", "", 403, "AccessDeniedException"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data.mu.Lock()
+			before := len(data.invoked)
+			data.mu.Unlock()
+			status, code, body := invoke(tt.caller, tt.endpoint, tt.target)
+			if status != tt.status || code != tt.code {
+				t.Fatalf("= %d %s %s, want %d %s", status, code, body, tt.status, tt.code)
+			}
+			data.mu.Lock()
+			reached := len(data.invoked) > before
+			data.mu.Unlock()
+			if reached != (tt.status == 200) {
+				t.Fatalf("data plane reached = %v for status %d", reached, status)
+			}
+			if status == 200 && !strings.HasPrefix(body, tt.endpoint+"|"+tt.target+"|1,2,3") {
+				t.Fatalf("body %q", body)
+			}
+		})
+	}
+	t.Run("OtherTenantEndpointAnswersAsMissing", func(t *testing.T) {
+		// A tenant principal allowed everything still cannot reach another
+		// tenant's endpoint, and learns nothing from the answer.
+		s1, c1, b1 := invoke("bridge/globex", "acme", "")
+		s2, c2, b2 := invoke("bridge/globex", "nowhere", "")
+		norm := func(s, name string) string { return strings.ReplaceAll(s, name, "NAME") }
+		if s1 != s2 || c1 != c2 || norm(b1, "acme") != norm(b2, "nowhere") {
+			t.Fatalf("answers differ: %d %s %s / %d %s %s", s1, c1, b1, s2, c2, b2)
+		}
+	})
+}
