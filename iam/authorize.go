@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/tenantml/tenantml/iam/arn"
+	"github.com/tenantml/tenantml/iam/internal/ascii"
 )
 
 // PolicySet is every policy that takes part in one decision. Nil or empty
@@ -416,7 +417,7 @@ func (e *evalState) lookup(keyLower, keyAsWritten string) (values, bool) {
 	for i := range ctx {
 		// Policies and callers usually spell a key the same way: try the
 		// exact comparison before folding case.
-		if k := ctx[i].Key; len(k) == len(keyLower) && (k == keyAsWritten || equalFoldLower(k, keyLower)) {
+		if k := ctx[i].Key; len(k) == len(keyLower) && (k == keyAsWritten || ascii.EqualFoldLower(k, keyLower)) {
 			kv := &ctx[i]
 			return values{one: kv.Value, many: kv.Values, multi: kv.Multi}, true
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tenantml/tenantml/iam/arn"
+	"github.com/tenantml/tenantml/iam/internal/ascii"
 )
 
 // opcode is the positive form of a condition operator; negated operators
@@ -153,7 +154,7 @@ func parseConditions(raw json.RawMessage, tz tokenizer) ([]condition, error) {
 				return nil, fmt.Errorf("%s: %s: %w", name, key, err)
 			}
 			cc := c
-			cc.key, cc.keyLower = key, lowerASCII(key)
+			cc.key, cc.keyLower = key, ascii.Lower(key)
 			if err := cc.compileValues(vals, tz); err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", name, key, err)
 			}
@@ -235,40 +236,6 @@ func (c *condition) compileValues(vals []string, tz tokenizer) error {
 		}
 	}
 	return nil
-}
-
-// lowerASCII lower-cases ASCII letters only.
-func lowerASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; 'A' <= c && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if 'A' <= b[j] && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
-}
-
-// equalFoldLower reports whether s equals lower (already lower-cased)
-// ignoring ASCII case; non-ASCII bytes must match exactly.
-func equalFoldLower(s, lower string) bool {
-	if len(s) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func parseNumber(s string) (float64, bool) {

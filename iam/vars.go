@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/tenantml/tenantml/iam/arn"
+	"github.com/tenantml/tenantml/iam/internal/ascii"
 )
 
 // variable is one policy variable slot of a statement: ${key} or
@@ -88,7 +89,7 @@ func parseVariable(inner string) (variable, bool) {
 	if key == "" || strings.ContainsAny(key, " \t'") {
 		return variable{}, false
 	}
-	v := variable{name: key, key: lowerASCII(key)}
+	v := variable{name: key, key: ascii.Lower(key)}
 	if hasDef {
 		def = strings.TrimSpace(def)
 		if len(def) < 2 || def[0] != '\'' || def[len(def)-1] != '\'' {

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tenantml/tenantml/iam/internal/ascii"
 )
 
 // TokenKind says what a Token of a pattern matches.
@@ -96,7 +98,7 @@ func NewGlob(toks []Token, fold bool) Glob {
 			flush()
 		case TokenText:
 			if fold {
-				t.Text = lowerASCII(t.Text)
+				t.Text = ascii.Lower(t.Text)
 			}
 			if n := len(cur); n > 0 && cur[n-1].Kind == TokenText {
 				cur[n-1].Text += t.Text
@@ -140,7 +142,7 @@ func (g *Glob) MatchAll() bool { return g.hasStar && len(g.segs) == 0 }
 func (g *Glob) Match(s string, vals []string) bool {
 	if g.literal {
 		if g.fold {
-			return equalFoldLower(s, g.text)
+			return ascii.EqualFoldLower(s, g.text)
 		}
 		return s == g.text
 	}
@@ -232,7 +234,7 @@ func (g *Glob) matchAt(seg []Token, s string, pos int, vals []string) (int, bool
 				return 0, false
 			}
 			if g.fold {
-				if !equalFoldLower(s[pos:pos+n], t.Text) {
+				if !ascii.EqualFoldLower(s[pos:pos+n], t.Text) {
 					return 0, false
 				}
 			} else if s[pos:pos+n] != t.Text {
@@ -286,7 +288,7 @@ func (g *Glob) matchBack(seg []Token, s string, end int, vals []string) (int, bo
 			}
 			switch {
 			case g.fold && t.Kind == TokenText:
-				if !equalFoldLower(s[end-n:end], v) {
+				if !ascii.EqualFoldLower(s[end-n:end], v) {
 					return 0, false
 				}
 			case g.fold:
@@ -302,38 +304,4 @@ func (g *Glob) matchBack(seg []Token, s string, end int, vals []string) (int, bo
 		}
 	}
 	return end, true
-}
-
-// equalFoldLower reports whether s equals lower ignoring ASCII case, where
-// lower is already lower-cased.
-func equalFoldLower(s, lower string) bool {
-	if len(s) != len(lower) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// lowerASCII lower-cases ASCII letters only, leaving other bytes unchanged.
-func lowerASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; 'A' <= c && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if 'A' <= b[j] && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }

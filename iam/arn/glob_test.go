@@ -5,13 +5,15 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tenantml/tenantml/iam/internal/ascii"
 )
 
 // refMatch is a reference wildcard matcher by dynamic programming over runes
 // (quadratic, obviously correct), used to check Glob.
 func refMatch(pattern, s string, fold bool) bool {
 	if fold {
-		pattern, s = lowerASCII(pattern), lowerASCII(s)
+		pattern, s = ascii.Lower(pattern), ascii.Lower(s)
 	}
 	p, r := []rune(pattern), []rune(s)
 	if !utf8.ValidString(pattern) || !utf8.ValidString(s) {

@@ -45,7 +45,7 @@ func (s *Store) CreateAccessKey(ctx context.Context, acct string, k *identity.Ac
 
 const keyCols = `k.key_id, k.account_id, u.name, u.user_id, u.path, k.tenant_id, k.status, k.created_at, k.last_used_at`
 
-func scanKey(sc interface{ Scan(...any) error }, extra ...any) (*identity.AccessKey, error) {
+func scanKey(sc scanner, extra ...any) (*identity.AccessKey, error) {
 	k := &identity.AccessKey{}
 	var path string
 	dst := append([]any{&k.ID, &k.AccountID, &k.UserName, &k.UserID, &path, &k.TenantID, &k.Status, timeCol{t: &k.CreatedAt}, timeCol{p: &k.LastUsedAt}}, extra...)
@@ -89,20 +89,11 @@ func (s *Store) ListAccessKeys(ctx context.Context, acct, user string) ([]*ident
 		if _, err := q.findUser(acct, user); err != nil {
 			return err
 		}
-		rows, err := q.rows(`SELECT `+keyCols+` FROM iam_access_keys k JOIN iam_users u ON u.account_id = k.account_id AND u.name_lc = k.user_lc
+		var err error
+		out, err = queryAll(q, "access keys", func(sc scanner) (*identity.AccessKey, error) { return scanKey(sc) },
+			`SELECT `+keyCols+` FROM iam_access_keys k JOIN iam_users u ON u.account_id = k.account_id AND u.name_lc = k.user_lc
 			WHERE k.account_id = ? AND k.user_lc = ? ORDER BY k.created_at, k.key_id`, acct, lower(user))
-		if err != nil {
-			return fmt.Errorf("list access keys: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			k, err := scanKey(rows)
-			if err != nil {
-				return fmt.Errorf("list access keys: %w", err)
-			}
-			out = append(out, k)
-		}
-		return rows.Err()
+		return err
 	})
 	return out, err
 }
@@ -157,7 +148,7 @@ func (s *Store) RecordAccessKeyUse(ctx context.Context, keyID string, at time.Ti
 
 const oidcCols = `account_id, arn, url, client_ids, thumbprints, claim_tags, tags, tenant_id, created_at`
 
-func scanOIDC(sc interface{ Scan(...any) error }) (*identity.OIDCProvider, error) {
+func scanOIDC(sc scanner) (*identity.OIDCProvider, error) {
 	p := &identity.OIDCProvider{}
 	err := sc.Scan(&p.AccountID, &p.ARN, &p.URL, jsonCol{&p.ClientIDs}, jsonCol{&p.Thumbprints}, jsonCol{&p.ClaimTags}, jsonCol{&p.Tags}, &p.TenantID, timeCol{t: &p.CreatedAt})
 	return p, err
@@ -228,19 +219,9 @@ func (s *Store) ListOpenIDConnectProviders(ctx context.Context, acct string) ([]
 	}
 	var out []*identity.OIDCProvider
 	err := s.view(ctx, func(q *txn) error {
-		rows, err := q.rows(`SELECT `+oidcCols+` FROM iam_oidc_providers WHERE account_id = ? ORDER BY arn`, acct)
-		if err != nil {
-			return fmt.Errorf("list oidc providers: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanOIDC(rows)
-			if err != nil {
-				return fmt.Errorf("list oidc providers: %w", err)
-			}
-			out = append(out, p)
-		}
-		return rows.Err()
+		var err error
+		out, err = queryAll(q, "oidc providers", scanOIDC, `SELECT `+oidcCols+` FROM iam_oidc_providers WHERE account_id = ? ORDER BY arn`, acct)
+		return err
 	})
 	return out, err
 }

@@ -17,7 +17,7 @@ const policyCols = `p.account_id, p.name, p.path, p.policy_id, p.arn, p.tenant_i
 	(SELECT COUNT(*) FROM iam_users u WHERE u.account_id = p.account_id AND u.boundary_arn = p.arn) +
 	(SELECT COUNT(*) FROM iam_roles r WHERE r.account_id = p.account_id AND r.boundary_arn = p.arn)`
 
-func scanPolicy(sc interface{ Scan(...any) error }) (*identity.Policy, error) {
+func scanPolicy(sc scanner) (*identity.Policy, error) {
 	p := &identity.Policy{}
 	var def int
 	if err := sc.Scan(&p.AccountID, &p.Name, &p.Path, &p.ID, &p.ARN, &p.TenantID, &p.Description, &def, jsonCol{&p.Tags},
@@ -146,19 +146,9 @@ func (s *Store) ListPolicies(ctx context.Context, acct string, opt identity.Poli
 			f += ` AND EXISTS (SELECT 1 FROM iam_attachments a WHERE a.account_id = p.account_id AND a.policy_arn = p.arn)`
 		}
 		args := append([]any{acct, lower(after)}, fargs...)
-		rows, err := q.rows(`SELECT `+policyCols+` FROM iam_policies p WHERE p.account_id = ? AND p.name_lc > ?`+f+` ORDER BY p.name_lc LIMIT ?`, append(args, n+1-len(out))...)
-		if err != nil {
-			return fmt.Errorf("list policies: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			p, err := scanPolicy(rows)
-			if err != nil {
-				return fmt.Errorf("list policies: %w", err)
-			}
-			out = append(out, p)
-		}
-		return rows.Err()
+		local, err := queryAll(q, "policies", scanPolicy, `SELECT `+policyCols+` FROM iam_policies p WHERE p.account_id = ? AND p.name_lc > ?`+f+` ORDER BY p.name_lc LIMIT ?`, append(args, n+1-len(out))...)
+		out = append(out, local...)
+		return err
 	})
 	if err != nil {
 		return nil, "", err
@@ -333,18 +323,7 @@ func (s *Store) ListPolicyVersions(ctx context.Context, acct, policyARN string) 
 
 // DeletePolicyVersion implements identity.Service.
 func (s *Store) DeletePolicyVersion(ctx context.Context, acct, policyARN, versionID string) error {
-	if err := validAccount(acct); err != nil {
-		return err
-	}
-	n, err := parseVersion(versionID)
-	if err != nil {
-		return err
-	}
-	return s.do(ctx, func(q *txn) error {
-		p, err := q.ownPolicy(acct, policyARN)
-		if err != nil {
-			return err
-		}
+	return s.onVersion(ctx, acct, policyARN, versionID, func(q *txn, p *identity.Policy, n int) error {
 		if p.DefaultVersionID == versionID {
 			return identity.Errorf(identity.DeleteConflict, "cannot delete the default version %s of policy %s", versionID, p.Name)
 		}
@@ -361,6 +340,24 @@ func (s *Store) DeletePolicyVersion(ctx context.Context, acct, policyARN, versio
 
 // SetDefaultPolicyVersion implements identity.Service.
 func (s *Store) SetDefaultPolicyVersion(ctx context.Context, acct, policyARN, versionID string) error {
+	return s.onVersion(ctx, acct, policyARN, versionID, func(q *txn, p *identity.Policy, n int) error {
+		c, err := q.count(`SELECT COUNT(*) FROM iam_policy_versions WHERE policy_arn = ? AND version = ?`, p.ARN, n)
+		if err != nil {
+			return fmt.Errorf("set default policy version: %w", err)
+		}
+		if c == 0 {
+			return identity.Errorf(identity.NoSuchEntity, "policy %s has no version %s", p.Name, versionID)
+		}
+		if _, err := q.exec(`UPDATE iam_policies SET default_version = ?, updated_at = ? WHERE account_id = ? AND arn = ?`, n, q.time(s.Now()), acct, p.ARN); err != nil {
+			return fmt.Errorf("set default policy version: %w", err)
+		}
+		return nil
+	})
+}
+
+// onVersion runs fn in a write transaction on the customer-managed policy
+// policyARN of acct and the number of versionID ("v<N>").
+func (s *Store) onVersion(ctx context.Context, acct, policyARN, versionID string, fn func(q *txn, p *identity.Policy, n int) error) error {
 	if err := validAccount(acct); err != nil {
 		return err
 	}
@@ -373,16 +370,6 @@ func (s *Store) SetDefaultPolicyVersion(ctx context.Context, acct, policyARN, ve
 		if err != nil {
 			return err
 		}
-		c, err := q.count(`SELECT COUNT(*) FROM iam_policy_versions WHERE policy_arn = ? AND version = ?`, p.ARN, n)
-		if err != nil {
-			return fmt.Errorf("set default policy version: %w", err)
-		}
-		if c == 0 {
-			return identity.Errorf(identity.NoSuchEntity, "policy %s has no version %s", p.Name, versionID)
-		}
-		if _, err := q.exec(`UPDATE iam_policies SET default_version = ?, updated_at = ? WHERE account_id = ? AND arn = ?`, n, q.time(s.Now()), acct, p.ARN); err != nil {
-			return fmt.Errorf("set default policy version: %w", err)
-		}
-		return nil
+		return fn(q, p, n)
 	})
 }

@@ -2,17 +2,31 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/tenantml/tenantml/identity"
 )
 
-const roleCols = `account_id, name, path, role_id, tenant_id, trust_policy, description, max_session_duration, boundary_arn, tags, created_at, sessions_revoked_before`
+// roles is the iam_roles table.
+func roles() entity[*identity.Role] {
+	return entity[*identity.Role]{
+		what:  "role",
+		table: "iam_roles",
+		alias: "r",
+		cols: `r.account_id, r.name, r.path, r.role_id, r.tenant_id, r.trust_policy, r.description, r.max_session_duration, r.boundary_arn, r.tags,
+			r.created_at, r.sessions_revoked_before`,
+		scan: scanRole,
+		name: func(r *identity.Role) string { return r.Name },
+		tags: func(r *identity.Role) map[string]string { return r.Tags },
+		dependents: []dependent{
+			{"inline policies", `SELECT COUNT(*) FROM iam_inline_policies WHERE account_id = ? AND kind = 'role' AND principal_lc = ?`},
+			{"attached policies", `SELECT COUNT(*) FROM iam_attachments WHERE account_id = ? AND kind = 'role' AND principal_lc = ?`},
+		},
+	}
+}
 
-func scanRole(sc interface{ Scan(...any) error }) (*identity.Role, error) {
+func scanRole(sc scanner) (*identity.Role, error) {
 	r := &identity.Role{}
 	if err := sc.Scan(&r.AccountID, &r.Name, &r.Path, &r.ID, &r.TenantID, &r.AssumeRolePolicyDocument, &r.Description,
 		&r.MaxSessionDuration, &r.PermissionsBoundary, jsonCol{&r.Tags}, timeCol{t: &r.CreatedAt}, timeCol{p: &r.SessionsRevokedBefore}); err != nil {
@@ -23,14 +37,7 @@ func scanRole(sc interface{ Scan(...any) error }) (*identity.Role, error) {
 }
 
 func (q *txn) findRole(acct, name string) (*identity.Role, error) {
-	r, err := scanRole(q.row(`SELECT `+roleCols+` FROM iam_roles WHERE account_id = ? AND name_lc = ?`, acct, lower(name)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, noSuch("role", name)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get role: %w", err)
-	}
-	return r, nil
+	return find(q, roles(), acct, name)
 }
 
 // CreateRole implements identity.Service.
@@ -60,81 +67,17 @@ func (s *Store) CreateRole(ctx context.Context, acct string, r *identity.Role) e
 
 // GetRole implements identity.Service.
 func (s *Store) GetRole(ctx context.Context, acct, name string) (*identity.Role, error) {
-	if err := validAccount(acct); err != nil {
-		return nil, err
-	}
-	var r *identity.Role
-	err := s.view(ctx, func(q *txn) (err error) {
-		r, err = q.findRole(acct, name)
-		return err
-	})
-	return r, err
+	return get(ctx, s, roles(), acct, name)
 }
 
 // ListRoles implements identity.Service.
 func (s *Store) ListRoles(ctx context.Context, acct string, opt identity.ListOptions) ([]*identity.Role, string, error) {
-	if err := validAccount(acct); err != nil {
-		return nil, "", err
-	}
-	n, err := page(opt)
-	if err != nil {
-		return nil, "", err
-	}
-	var out []*identity.Role
-	err = s.view(ctx, func(q *txn) error {
-		f, fargs := pathFilter("path", opt.PathPrefix)
-		args := append([]any{acct, lower(opt.Marker)}, fargs...)
-		rows, err := q.rows(`SELECT `+roleCols+` FROM iam_roles WHERE account_id = ? AND name_lc > ?`+f+` ORDER BY name_lc LIMIT ?`, append(args, n+1)...)
-		if err != nil {
-			return fmt.Errorf("list roles: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			r, err := scanRole(rows)
-			if err != nil {
-				return fmt.Errorf("list roles: %w", err)
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	if len(out) > n {
-		return out[:n], lower(out[n-1].Name), nil
-	}
-	return out, "", nil
+	return list(ctx, s, roles(), acct, opt)
 }
 
 // DeleteRole implements identity.Service.
 func (s *Store) DeleteRole(ctx context.Context, acct, name string) error {
-	if err := validAccount(acct); err != nil {
-		return err
-	}
-	return s.do(ctx, func(q *txn) error {
-		r, err := q.findRole(acct, name)
-		if err != nil {
-			return err
-		}
-		lc := lower(r.Name)
-		for _, c := range []struct{ what, query string }{
-			{"inline policies", `SELECT COUNT(*) FROM iam_inline_policies WHERE account_id = ? AND kind = 'role' AND principal_lc = ?`},
-			{"attached policies", `SELECT COUNT(*) FROM iam_attachments WHERE account_id = ? AND kind = 'role' AND principal_lc = ?`},
-		} {
-			n, err := q.count(c.query, acct, lc)
-			if err != nil {
-				return fmt.Errorf("delete role: %w", err)
-			}
-			if n > 0 {
-				return identity.Errorf(identity.DeleteConflict, "cannot delete role %s: it still has %s", r.Name, c.what)
-			}
-		}
-		if _, err := q.exec(`DELETE FROM iam_roles WHERE account_id = ? AND name_lc = ?`, acct, lc); err != nil {
-			return fmt.Errorf("delete role: %w", err)
-		}
-		return nil
-	})
+	return remove(ctx, s, roles(), acct, name)
 }
 
 // updateRole runs one UPDATE of a role, NoSuchEntity when it is missing.
@@ -178,51 +121,27 @@ func (s *Store) UpdateRole(ctx context.Context, acct, name, description string, 
 
 // TagRole implements identity.Service.
 func (s *Store) TagRole(ctx context.Context, acct, name string, tags map[string]string) error {
-	return s.retagRole(ctx, acct, name, tags, nil)
+	return retag(ctx, s, roles(), acct, name, tags, nil)
 }
 
 // UntagRole implements identity.Service.
 func (s *Store) UntagRole(ctx context.Context, acct, name string, keys []string) error {
-	return s.retagRole(ctx, acct, name, nil, keys)
-}
-
-func (s *Store) retagRole(ctx context.Context, acct, name string, set map[string]string, remove []string) error {
-	if err := validAccount(acct); err != nil {
-		return err
-	}
-	return s.do(ctx, func(q *txn) error {
-		r, err := q.findRole(acct, name)
-		if err != nil {
-			return err
-		}
-		tags, err := identity.MergeTags(r.Tags, set, remove)
-		if err != nil {
-			return err
-		}
-		if _, err := q.exec(`UPDATE iam_roles SET tags = ? WHERE account_id = ? AND name_lc = ?`, toJSON(tags), acct, lower(name)); err != nil {
-			return fmt.Errorf("tag role: %w", err)
-		}
-		return nil
-	})
+	return retag(ctx, s, roles(), acct, name, nil, keys)
 }
 
 // ListRoleTags implements identity.Service.
 func (s *Store) ListRoleTags(ctx context.Context, acct, name string) (map[string]string, error) {
-	r, err := s.GetRole(ctx, acct, name)
-	if err != nil {
-		return nil, err
-	}
-	return r.Tags, nil
+	return listTags(ctx, s, roles(), acct, name)
 }
 
 // PutRolePermissionsBoundary implements identity.Service.
 func (s *Store) PutRolePermissionsBoundary(ctx context.Context, acct, name, policyARN string) error {
-	return s.setBoundary(ctx, acct, "role", name, policyARN)
+	return setBoundary(ctx, s, roles(), acct, name, policyARN)
 }
 
 // DeleteRolePermissionsBoundary implements identity.Service.
 func (s *Store) DeleteRolePermissionsBoundary(ctx context.Context, acct, name string) error {
-	return s.setBoundary(ctx, acct, "role", name, "")
+	return setBoundary(ctx, s, roles(), acct, name, "")
 }
 
 // RevokeRoleSessions implements identity.Service.
