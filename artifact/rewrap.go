@@ -16,8 +16,8 @@ import (
 
 // RewrapReport tells what Rewrap did.
 type RewrapReport struct {
-	Rewrapped int // manifests whose data key moved to the key's current version
-	Current   int // manifests already at the current version
+	Rewrapped int `json:"rewrapped"` // manifests whose data key moved to the key's current version
+	Current   int `json:"current"`   // manifests already at the current version
 }
 
 // Rewrap moves the wrapped data key of every artifact of tenant under prefix

@@ -59,30 +59,30 @@ const DefaultPolicyName = "default"
 
 // KeyMetadata describes a key, as DescribeKey returns it.
 type KeyMetadata struct {
-	AWSAccountID                string
-	KeyID                       string
-	Arn                         string
-	CreationDate                time.Time
-	Enabled                     bool
-	Description                 string
-	KeyUsage                    string
-	KeySpec                     string
-	KeyState                    KeyState
-	DeletionDate                time.Time // zero unless PendingDeletion
-	PendingDeletionWindowInDays int       // zero unless PendingDeletion
-	Origin                      string
-	KeyManager                  string
-	EncryptionAlgorithms        []string
+	AWSAccountID                string    `json:"awsAccountId"`
+	KeyID                       string    `json:"keyId"`
+	Arn                         string    `json:"arn"`
+	CreationDate                time.Time `json:"creationDate"`
+	Enabled                     bool      `json:"enabled"`
+	Description                 string    `json:"description"`
+	KeyUsage                    string    `json:"keyUsage"`
+	KeySpec                     string    `json:"keySpec"`
+	KeyState                    KeyState  `json:"keyState"`
+	DeletionDate                time.Time `json:"deletionDate,omitzero"`                 // zero unless PendingDeletion
+	PendingDeletionWindowInDays int       `json:"pendingDeletionWindowInDays,omitempty"` // zero unless PendingDeletion
+	Origin                      string    `json:"origin"`
+	KeyManager                  string    `json:"keyManager"`
+	EncryptionAlgorithms        []string  `json:"encryptionAlgorithms"`
 	// CurrentVersion is the number of the primary key version (1 until
 	// the first rotation).
-	CurrentVersion int
+	CurrentVersion int `json:"currentVersion"`
 }
 
 // Version is one generation of a key's material.
 type Version struct {
-	Number       int
-	Created      time.Time
-	RotationType string // RotationNone for version 1
+	Number       int       `json:"number"`
+	Created      time.Time `json:"created"`
+	RotationType string    `json:"rotationType"` // RotationNone for version 1
 }
 
 // Tag is a resource tag.

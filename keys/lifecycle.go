@@ -220,15 +220,15 @@ func (s *Service) CancelKeyDeletion(ctx context.Context, tenant, keyID string) e
 
 // DestroyedKey reports one destroyed key.
 type DestroyedKey struct {
-	Tenant       string
-	KeyID        string
-	Arn          string
-	StateBefore  KeyState
-	DeletionDate time.Time // the scheduled date; zero if never scheduled
-	Versions     int       // number of key versions whose material was destroyed
-	Aliases      []string  // aliases deleted with it
-	DestroyedAt  time.Time
-	Override     bool // destroyed before its waiting period ended
+	Tenant       string    `json:"tenant"`
+	KeyID        string    `json:"keyId"`
+	Arn          string    `json:"arn"`
+	StateBefore  KeyState  `json:"stateBefore"`
+	DeletionDate time.Time `json:"deletionDate,omitzero"` // the scheduled date; zero if never scheduled
+	Versions     int       `json:"versions"`              // number of key versions whose material was destroyed
+	Aliases      []string  `json:"aliases"`               // aliases deleted with it
+	DestroyedAt  time.Time `json:"destroyedAt"`
+	Override     bool      `json:"override"` // destroyed before its waiting period ended
 }
 
 // Destroy destroys a key's material now, whatever its state and waiting
@@ -341,10 +341,10 @@ type EraseOptions struct {
 
 // ErasureReport lists what EraseTenant destroyed.
 type ErasureReport struct {
-	Tenant      string
-	Keys        []DestroyedKey
-	Override    bool
-	CompletedAt time.Time
+	Tenant      string         `json:"tenant"`
+	Keys        []DestroyedKey `json:"keys"`
+	Override    bool           `json:"override"`
+	CompletedAt time.Time      `json:"completedAt"`
 }
 
 // EraseTenant destroys every key of tenant, crypto-shredding everything

@@ -35,4 +35,8 @@ type Secrets interface {
 	// PutSecretIfAbsent stores value under name unless a value already
 	// exists; it reports whether it stored.
 	PutSecretIfAbsent(ctx context.Context, name string, value []byte) (bool, error)
+	// ReplaceSecret stores value under name if the stored value is still
+	// old (compare and swap); it reports whether it replaced. A missing
+	// name is not replaced.
+	ReplaceSecret(ctx context.Context, name string, old, value []byte) (bool, error)
 }

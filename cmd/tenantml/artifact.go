@@ -122,13 +122,22 @@ func newArtifactPutCmd() *cobra.Command {
 }
 
 func newArtifactGetCmd() *cobra.Command {
-	var tenantID, dest string
+	var tenantID string
 	cmd := &cobra.Command{
-		Use:     "get --tenant TENANT_ID MODEL/VERSION/FILE [-o FILE|-]",
-		Short:   "Download an artifact to a file, or to standard output (the default, or -o -)",
-		Example: "  tenantml artifact get --tenant acme churn/v1/model.tar.gz -o model.tar.gz\n  tenantml artifact get --tenant acme churn/v1/model.tar.gz | tar xz",
-		Args:    cobra.ExactArgs(1),
+		Use:   "get --tenant TENANT_ID MODEL/VERSION/FILE [LOCALFILE|-]",
+		Short: "Download an artifact to a file, or to standard output (the default, or -)",
+		Long: `Download an artifact to LOCALFILE, or to standard output when LOCALFILE is
+omitted or -. A file is written beside its final name and renamed when the
+download is complete and matches the SHA-256 and size the server reported, so
+a failed download never leaves a partial file in place; then the download is
+summarised (-o table, json or yaml).`,
+		Example: "  tenantml artifact get --tenant acme churn/v1/model.tar.gz model.tar.gz\n  tenantml artifact get --tenant acme churn/v1/model.tar.gz | tar xz",
+		Args:    cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			dest := "-"
+			if len(args) == 2 {
+				dest = args[1]
+			}
 			c, path, err := artifactTarget(cmd, tenantID, args[0])
 			if err != nil {
 				return err
@@ -138,7 +147,7 @@ func newArtifactGetCmd() *cobra.Command {
 				return err
 			}
 			defer resp.Body.Close()
-			if dest == "" || dest == "-" {
+			if dest == "-" {
 				_, err := copyChecked(cmd.OutOrStdout(), resp)
 				return err
 			}
@@ -159,14 +168,23 @@ func newArtifactGetCmd() *cobra.Command {
 			if err := os.Rename(tmp.Name(), dest); err != nil {
 				return fmt.Errorf("write %s: %w", dest, err)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d bytes to %s (sha256 %s)\n", n, dest, resp.Header.Get(manage.SHA256Header))
-			return nil
+			got := downloaded{File: dest, Bytes: n, SHA256: resp.Header.Get(manage.SHA256Header)}
+			return printOutput(cmd, got, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "wrote %d bytes to %s (sha256 %s)\n", got.Bytes, got.File, got.SHA256)
+				return err
+			})
 		},
 	}
 	cmd.Flags().StringVar(&tenantID, "tenant", "", "tenant ID (required)")
-	cmd.Flags().StringVarP(&dest, "output", "o", "-", "file to write, or - for standard output")
 	_ = cmd.MarkFlagRequired("tenant")
 	return cmd
+}
+
+// downloaded is the summary artifact get prints after writing a file.
+type downloaded struct {
+	File   string `json:"file"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
 }
 
 // copyChecked copies a download to w and fails unless it received exactly

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -30,30 +31,7 @@ import (
 // startServerClock is startServer with the server's clock set to now.
 func startServerClock(t testing.TB, env map[string]string, now func() time.Time) *testServer {
 	t.Helper()
-	dataDir := filepath.Join(t.TempDir(), "data")
-	getenv := func(k string) string {
-		if v, ok := env[k]; ok {
-			return v
-		}
-		return map[string]string{"TENANTML_DATA_DIR": dataDir, "TENANTML_LISTEN": "127.0.0.1:0"}[k]
-	}
-	cfg, err := loadConfig(newServeCmd().Flags(), getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{}
-	ts.server = &server{cfg: cfg, stdout: &ts.stdout, stderr: &ts.logs, rand: rand.Reader, now: now}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := ts.open(ctx); err != nil {
-		cancel()
-		_ = ts.close(context.Background())
-		t.Fatalf("open server: %v\nlogs:\n%s", err, ts.logs.String())
-	}
-	ts.URL = "http://" + ts.ln.Addr().String()
-	ts.cancel, ts.done = cancel, make(chan error, 1)
-	go func() { ts.done <- ts.run(ctx) }()
-	t.Cleanup(ts.stop)
-	return ts
+	return startServerAt(t, filepath.Join(t.TempDir(), "data"), env, now)
 }
 
 // offsetClock is a clock tests move forward without sleeping.
@@ -166,10 +144,29 @@ func TestServe_ArtifactCLI(t *testing.T) {
 	})
 	t.Run("GetToFile", func(t *testing.T) {
 		dst := filepath.Join(t.TempDir(), "out.bin")
-		ts.mustCLI(t, rootKeyID, rootSecret, "artifact", "get", "--tenant", "acme", "churn/v1/model.tar.gz", "-o", dst)
+		out := ts.mustCLI(t, rootKeyID, rootSecret, "artifact", "get", "--tenant", "acme", "churn/v1/model.tar.gz", dst, "-o", "json")
 		got, err := os.ReadFile(dst)
 		if err != nil || !bytes.Equal(got, data) {
 			t.Fatalf("downloaded %d bytes (err %v), want the %d uploaded", len(got), err, len(data))
+		}
+		var sum downloaded
+		if err := json.Unmarshal([]byte(out), &sum); err != nil {
+			t.Fatalf("summary %q: %v", out, err)
+		}
+		if want := (downloaded{File: dst, Bytes: int64(len(data)), SHA256: sha256Hex(data)}); sum != want {
+			t.Fatalf("summary = %+v, want %+v", sum, want)
+		}
+	})
+	t.Run("ErrOutputIsAFormat", func(t *testing.T) {
+		// -o selects the output format everywhere; the file is LOCALFILE.
+		dst := filepath.Join(t.TempDir(), "out.bin")
+		_, err := ts.cli(t, rootKeyID, rootSecret, "artifact", "get", "--tenant", "acme", "churn/v1/model.tar.gz", "-o", dst)
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(err.Error(), "must be table, json or yaml") {
+			t.Fatalf("err = %v, want a usage error naming the formats", err)
+		}
+		if _, err := os.Stat(dst); !os.IsNotExist(err) {
+			t.Fatalf("-o %s wrote a file (%v)", dst, err)
 		}
 	})
 	t.Run("GetToStdout", func(t *testing.T) {
@@ -529,7 +526,7 @@ func TestServe_ArtifactTampered(t *testing.T) {
 	}
 
 	dst := filepath.Join(t.TempDir(), "out.bin")
-	if _, err := ts.cli(t, rootKeyID, rootSecret, "artifact", "get", "--tenant", "acme", "churn/v1/model.bin", "-o", dst); err == nil {
+	if _, err := ts.cli(t, rootKeyID, rootSecret, "artifact", "get", "--tenant", "acme", "churn/v1/model.bin", dst); err == nil {
 		t.Fatal("the CLI took a tampered download for complete")
 	}
 	if _, err := os.Stat(dst); !os.IsNotExist(err) {

@@ -28,7 +28,7 @@ func newAuditCmd() *cobra.Command {
 event was modified, removed or reordered and that every checkpoint is genuine, and
 look events up. See docs/audit.md for the formats.`,
 		Example: "  tenantml audit verify --data-dir ./tenantml-data\n" +
-			"  tenantml audit lookup --data-dir ./backup --tenant acme --effect Denied\n" +
+			"  tenantml audit lookup --data-dir ./backup --tenant acme --decision Denied\n" +
 			"  tenantml audit events --endpoint http://127.0.0.1:8080 --decision Denied",
 	}
 	cmd.AddCommand(newAuditVerifyCmd(), newAuditLookupCmd(), newAuditTailCmd(), newAuditEventsCmd(), newAuditProveCmd())
@@ -41,23 +41,34 @@ func newAuditVerifyCmd() *cobra.Command {
 	var dataDir, keyFile string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "verify --data-dir DIR [--key FILE]",
+		Use:   "verify --data-dir DIR [--key FILE] [-o table|json|yaml]",
 		Short: "Recompute every hash and check every signed checkpoint",
 		Long: `Verify reads <data-dir>/audit without modifying it: it recomputes every event
 hash and the Merkle tree, checks each checkpoint's Ed25519 signature and that each
 matches the events, and reports each problem with its location (modified, deleted or
 reordered events, a truncated tail, forged or missing checkpoints). It prints
-"N events, M checkpoints valid" and exits 0 when nothing is wrong, 1 otherwise.
+"N events, M checkpoints valid" and exits 0 when nothing is wrong, 1 otherwise;
+-o json or yaml prints the full report.
+
+On a running server's data directory, verify usually warns that the last few events
+are not yet signed. That is normal: the server signs a checkpoint at least once a
+minute while events arrive (once an hour when idle, and when it stops), and the next
+checkpoint covers every event written since the last one. The warning matters only
+on a stopped server's data, where it means the server crashed or checkpoints were
+removed.
 
 The checkpoint public key is read from <data-dir>/audit/checkpoint.pub unless --key
 names a trusted copy (recommended: whoever can rewrite the directory can replace the
 key in it).`,
 		Example: "  tenantml audit verify --data-dir ./tenantml-data\n" +
-			"  tenantml audit verify --data-dir /backup/tenantml --key /etc/tenantml/audit.pub --json",
+			"  tenantml audit verify --data-dir /backup/tenantml --key /etc/tenantml/audit.pub -o json",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dataDir == "" {
 				return &exitError{code: 2, err: fmt.Errorf("--data-dir is required")}
+			}
+			if asJSON {
+				_ = cmd.Flags().Set("output", "json")
 			}
 			var opts audit.VerifyOptions
 			if keyFile != "" {
@@ -71,21 +82,21 @@ key in it).`,
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
-			out := cmd.OutOrStdout()
-			if asJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
-					return err
-				}
-			} else {
+			err = printOutput(cmd, rep, func(w io.Writer) error {
 				for _, p := range rep.Problems {
-					fmt.Fprintln(out, "problem:", p)
+					fmt.Fprintln(w, "problem:", p)
 				}
 				for _, p := range rep.Warnings {
-					fmt.Fprintln(out, "warning:", p)
+					fmt.Fprintln(w, "warning:", p)
+					if p.Kind == audit.UnsignedTail {
+						fmt.Fprintln(w, "note: normal on a running server: it signs a checkpoint within a minute of new events (hourly when idle, and when it stops), and the next checkpoint covers these; on a stopped server's data it means a crash or removed checkpoints")
+					}
 				}
-				fmt.Fprintln(out, rep.Summary())
+				_, err := fmt.Fprintln(w, rep.Summary())
+				return err
+			})
+			if err != nil {
+				return err
 			}
 			if !rep.OK() {
 				return &exitError{code: 1, err: fmt.Errorf("audit log failed verification: %d problems", len(rep.Problems))}
@@ -95,14 +106,16 @@ key in it).`,
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "data directory holding audit/")
 	cmd.Flags().StringVar(&keyFile, "key", "", "trusted checkpoint public key file (default: audit/checkpoint.pub)")
+	addOutputFlag(cmd, "table")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the full report as JSON")
+	_ = cmd.Flags().MarkDeprecated("json", "use -o json")
 	return cmd
 }
 
 func newAuditLookupCmd() *cobra.Command {
 	var (
-		dataDir, since, until, effect string
-		f                             audit.Filter
+		dataDir, since, until, decision string
+		f                               audit.Filter
 	)
 	cmd := &cobra.Command{
 		Use:   "lookup --data-dir DIR (--tenant ID | --all) [filters]",
@@ -110,12 +123,15 @@ func newAuditLookupCmd() *cobra.Command {
 		Long: `Lookup reads <data-dir>/audit (read-only: the server may be running) and prints
 the matching events, newest first, one JSON object per line. Events of one tenant need
 --tenant; --all is the operator-wide view.`,
-		Example: "  tenantml audit lookup --data-dir ./tenantml-data --tenant acme --effect Denied --since 2026-11-23T00:00:00Z\n" +
+		Example: "  tenantml audit lookup --data-dir ./tenantml-data --tenant acme --decision Denied --since 2026-11-23T00:00:00Z\n" +
 			"  tenantml audit lookup --data-dir ./tenantml-data --all --action AssumeRole --limit 10",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dataDir == "" {
 				return &exitError{code: 2, err: fmt.Errorf("--data-dir is required")}
+			}
+			if err := needScope(f); err != nil {
+				return err
 			}
 			var err error
 			if f.StartTime, err = parseFlagTime("since", since); err != nil {
@@ -124,7 +140,7 @@ the matching events, newest first, one JSON object per line. Events of one tenan
 			if f.EndTime, err = parseFlagTime("until", until); err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			f.Effect = audit.Effect(effect)
+			f.Effect = audit.Effect(decision)
 			log, err := audit.Open(cmd.Context(), audit.Config{Dir: auditDir(dataDir), ReadOnly: true})
 			if err != nil {
 				return &exitError{code: 1, err: err}
@@ -158,7 +174,9 @@ the matching events, newest first, one JSON object per line. Events of one tenan
 	fl.BoolVar(&f.AllTenants, "all", false, "read every tenant's and the platform's events (operator)")
 	fl.StringVar(&f.PrincipalARN, "principal", "", "only events by this principal ARN")
 	fl.StringVar(&f.EventName, "action", "", "only events with this eventName, e.g. InvokeEndpoint")
-	fl.StringVar(&effect, "effect", "", "only Allowed, ExplicitlyDenied, ImplicitlyDenied or Denied (both denies)")
+	fl.StringVar(&decision, "decision", "", "only Allowed, ExplicitlyDenied, ImplicitlyDenied or Denied (both denies)")
+	fl.StringVar(&decision, "effect", "", "the old name of --decision")
+	_ = fl.MarkDeprecated("effect", "use --decision")
 	fl.StringVar(&since, "since", "", "only events at or after this RFC 3339 time")
 	fl.StringVar(&until, "until", "", "only events at or before this RFC 3339 time")
 	fl.BoolVar(&f.OldestFirst, "oldest-first", false, "print in log order")
@@ -187,6 +205,9 @@ new events as they are written.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dataDir == "" {
 				return &exitError{code: 2, err: fmt.Errorf("--data-dir is required")}
+			}
+			if err := needScope(f); err != nil {
+				return err
 			}
 			if n <= 0 || n > 1000 {
 				return &exitError{code: 2, err: fmt.Errorf("-n must be between 1 and 1000")}
@@ -244,6 +265,14 @@ new events as they are written.`,
 	fl.BoolVarP(&follow, "follow", "f", false, "keep printing new events")
 	fl.DurationVar(&interval, "interval", time.Second, "how often --follow looks for new events")
 	return cmd
+}
+
+// needScope refuses an offline read that names neither one tenant nor all.
+func needScope(f audit.Filter) error {
+	if f.TenantID == "" && !f.AllTenants {
+		return &exitError{code: 2, err: fmt.Errorf("give --tenant ID (one tenant's events) or --all (every tenant's and the platform's)")}
+	}
+	return nil
 }
 
 func parseFlagTime(name, v string) (time.Time, error) {
@@ -319,18 +348,7 @@ every page; with --limit it prints one page and the token of the next on stderr.
 			if next != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "next page: --page-token", next)
 			}
-			return printOutput(cmd, all, func(w io.Writer) error {
-				fmt.Fprintln(w, "TIME\tSEQ\tTENANT\tPRINCIPAL\tACTION\tDECISION\tERROR\tREQUEST ID")
-				for _, ev := range all.Events {
-					who := ev.UserIdentity.ARN
-					if who == "" {
-						who = ev.UserIdentity.Type
-					}
-					fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.EventTime.UTC().Format(time.RFC3339), ev.Seq, dash(ev.TenantID), dash(who),
-						ev.EventName, dash(string(ev.Decision.Effect)), dash(ev.ErrorCode), dash(ev.RequestID))
-				}
-				return nil
-			})
+			return printOutput(cmd, all, func(w io.Writer) error { return eventTable(w, all.Events...) })
 		},
 	}
 	addClientFlags(cmd)
@@ -345,6 +363,20 @@ every page; with --limit it prints one page and the token of the next on stderr.
 	fl.IntVar(&limit, "limit", 0, "print one page of at most this many events (default: every page)")
 	fl.StringVar(&pageToken, "page-token", "", "continue a previous --limit listing")
 	return cmd
+}
+
+// eventTable draws audit events as a table, one row each.
+func eventTable(w io.Writer, events ...audit.Event) error {
+	fmt.Fprintln(w, "TIME\tSEQ\tTENANT\tPRINCIPAL\tACTION\tDECISION\tERROR\tREQUEST ID")
+	for _, ev := range events {
+		who := ev.UserIdentity.ARN
+		if who == "" {
+			who = ev.UserIdentity.Type
+		}
+		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.EventTime.UTC().Format(time.RFC3339), ev.Seq, dash(ev.TenantID), dash(who),
+			ev.EventName, dash(string(ev.Decision.Effect)), dash(ev.ErrorCode), dash(ev.RequestID))
+	}
+	return nil
 }
 
 // dash shows an empty table cell as "-".
@@ -370,9 +402,9 @@ func newAuditProveCmd() *cobra.Command {
 --seq in the tree that checkpoint signs, then checks both locally: the checkpoint's
 Ed25519 signature with --key (a trusted copy of <data-dir>/audit/checkpoint.pub) and the
 RFC 6962 audit path of the event to the checkpoint's root. It prints the proved event
-as JSON and exits 1 when anything fails to verify. An event newer than the latest
+(-o table, json or yaml) and exits 1 when anything fails to verify. An event newer than the latest
 checkpoint can be proved after the next one (at most a minute under load).`,
-		Example: "  tenantml audit prove --seq 42 --key ./audit.pub",
+		Example: "  tenantml audit prove --seq 42 --key ./audit.pub\n  tenantml audit prove --seq 42 --key ./audit.pub -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if keyFile == "" {
@@ -413,9 +445,7 @@ checkpoint can be proved after the next one (at most a minute under load).`,
 				return &exitError{code: 1, err: err}
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "event %d is in the audit log of %d events signed by checkpoint %d (%s)\n", seq, cp.Size, cp.Number, cp.Time.UTC().Format(time.RFC3339))
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(ev)
+			return printOutput(cmd, ev, func(w io.Writer) error { return eventTable(w, ev) })
 		},
 	}
 	addClientFlags(cmd)

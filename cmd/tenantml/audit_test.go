@@ -244,6 +244,11 @@ func TestServeAudit_InclusionProof(t *testing.T) {
 		if err != nil || !strings.Contains(out, reqID) || !strings.Contains(out, "is in the audit log of") {
 			t.Fatalf("prove: %v\n%s", err, out)
 		}
+		out, err = ts.cli(t, rootKeyID, rootSecret, "audit", "prove", "--seq", strconv.FormatInt(ev.Seq, 10), "--key", key, "-o", "json")
+		var proved audit.Event
+		if err != nil || json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &proved) != nil || proved.RequestID != reqID || proved.Seq != ev.Seq {
+			t.Fatalf("prove -o json: %v\n%s", err, out)
+		}
 		other := filepath.Join(t.TempDir(), "other.pub")
 		_, otherVK, err := note.GenerateKey(rand.Reader, "tenantml.audit/"+ts.cfg.AccountID)
 		if err != nil {
@@ -288,6 +293,54 @@ func TestServeAudit_VerifyDataDir(t *testing.T) {
 	m := regexp.MustCompile(`(?m)^(\d+) events, \d+ checkpoints valid`).FindStringSubmatch(out)
 	if m == nil || m[1] != strconv.FormatInt(size, 10) {
 		t.Fatalf("verify output %q, want %d events", out, size)
+	}
+}
+
+// TestAuditVerify_LiveDataDir verifies a running server's data directory:
+// the events since the last checkpoint are an expected warning, explained,
+// and every output format carries the report. The server's clock stands
+// still, so no checkpoint covers the new events while the test runs.
+func TestAuditVerify_LiveDataDir(t *testing.T) {
+	start := time.Now()
+	ts := startServerClock(t, rootEnv, func() time.Time { return start })
+	for _, id := range []string{"acme", "globex"} {
+		if code, _, body := ts.call(t, "POST", "/api/v1/tenants", rootKeyID, rootSecret, map[string]string{"id": id}); code != http.StatusCreated {
+			t.Fatalf("create %s = %d %s", id, code, body)
+		}
+	}
+	for _, tt := range []struct {
+		name, format string
+		args         []string
+	}{
+		{"Table", "table", nil},
+		{"JSON", "json", []string{"-o", "json"}},
+		{"YAML", "yaml", []string{"-o", "yaml"}},
+		{"DeprecatedJSONFlag", "json", []string{"--json"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := runCLI(t, "", append([]string{"audit", "verify", "--data-dir", ts.cfg.DataDir}, tt.args...)...)
+			if err != nil {
+				t.Fatalf("verify: %v\n%s", err, out)
+			}
+			if tt.format == "table" {
+				for _, want := range []string{"warning: ", "not yet signed", "note: normal on a running server", "events, 1 checkpoints valid, 1 warnings"} {
+					if !strings.Contains(out, want) {
+						t.Fatalf("output lacks %q:\n%s", want, out)
+					}
+				}
+				return
+			}
+			if i := strings.Index(out, "Flag --json has been deprecated"); i >= 0 {
+				out = out[strings.Index(out[i:], "\n")+i+1:]
+			}
+			var rep audit.Report
+			if err := decodeOutput(tt.format, out, &rep); err != nil {
+				t.Fatalf("%v in\n%s", err, out)
+			}
+			if len(rep.Problems) != 0 || len(rep.Warnings) != 1 || rep.Warnings[0].Kind != audit.UnsignedTail || rep.Events != ts.audit.Size() {
+				t.Fatalf("report = %+v, want %d events and only the unsigned-tail warning", rep, ts.audit.Size())
+			}
+		})
 	}
 }
 
@@ -544,6 +597,65 @@ func TestServeAudit_TenantScope(t *testing.T) {
 	t.Run("ErrActionNotAllowed", func(t *testing.T) {
 		if code, body := get(t, "/api/v1/audit/checkpoint"); code != http.StatusForbidden {
 			t.Fatalf("checkpoint without permission = %d %s, want 403", code, body)
+		}
+	})
+}
+
+// TestAuditLookup_DecisionFlag filters offline lookups by decision with
+// --decision, the name audit events uses too, and with its deprecated
+// alias --effect.
+func TestAuditLookup_DecisionFlag(t *testing.T) {
+	ts := startServer(t, rootEnv)
+	var demo bytes.Buffer
+	if err := ts.runDemo(context.Background(), &demo); err != nil {
+		t.Fatalf("demo: %v\n%s", err, demo.String())
+	}
+	base := []string{"audit", "lookup", "--data-dir", ts.cfg.DataDir, "--all", "--action", "IsolationSelfCheck"}
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		want    int
+		allowed bool
+	}{
+		{"DecisionDenied", []string{"--decision", "Denied"}, 6, false},
+		{"DecisionAllowed", []string{"--decision", "Allowed"}, 6, true},
+		{"EffectAlias", []string{"--effect", "Denied"}, 6, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			root := newRootCmd()
+			var out, errOut bytes.Buffer
+			root.SetOut(&out)
+			root.SetErr(&errOut)
+			root.SetArgs(append(append([]string{}, base...), tt.args...))
+			if err := root.Execute(); err != nil {
+				t.Fatalf("lookup: %v\n%s", err, errOut.String())
+			}
+			n := 0
+			for line := range strings.Lines(out.String()) {
+				if strings.HasPrefix(line, "Flag --effect has been deprecated") {
+					continue // cobra writes the notice to the output it was given
+				}
+				var ev audit.Event
+				if err := json.Unmarshal([]byte(line), &ev); err != nil {
+					t.Fatalf("line %q: %v", line, err)
+				}
+				if (ev.Decision.Effect == audit.Allowed) != tt.allowed {
+					t.Fatalf("event %d has decision %s", ev.Seq, ev.Decision.Effect)
+				}
+				n++
+			}
+			if n != tt.want {
+				t.Fatalf("%d events, want %d\n%s", n, tt.want, out.String())
+			}
+			if deprecated := strings.Contains(out.String()+errOut.String(), "use --decision"); deprecated != (tt.args[0] == "--effect") {
+				t.Fatalf("stderr %q: deprecation notice %t, want it only for --effect", errOut.String(), deprecated)
+			}
+		})
+	}
+	t.Run("ErrNoScope", func(t *testing.T) {
+		_, err := runCLI(t, "", "audit", "lookup", "--data-dir", ts.cfg.DataDir)
+		if err == nil || !strings.Contains(err.Error(), "--tenant") || !strings.Contains(err.Error(), "--all") {
+			t.Fatalf("err = %v, want one naming --tenant and --all", err)
 		}
 	})
 }

@@ -38,7 +38,7 @@ func addClientFlags(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
 	f.String("endpoint", "", "API endpoint (env TENANTML_ENDPOINT, default http://127.0.0.1:8080)")
 	f.String("profile", "", "profile in ~/.tenantml/credentials (env TENANTML_PROFILE, default \"default\")")
-	f.StringP("output", "o", "table", "output format: table, json or yaml")
+	f.StringP("output", "o", "table", outputHelp)
 }
 
 // newAPIClient resolves endpoint and credentials: flags, then

@@ -128,6 +128,12 @@ func (s *server) runDemo(ctx context.Context, out io.Writer) error {
 	if len(failures) > 0 {
 		return fmt.Errorf("demo: isolation self-check failed:\n  %s", strings.Join(failures, "\n  "))
 	}
-	fmt.Fprintln(out, "Every cross-tenant call was denied and every same-tenant call allowed; each decision is in the audit log (tenantml audit lookup --data-dir DIR).")
+	fmt.Fprintf(out, "Every cross-tenant call was denied and every same-tenant call allowed; each decision is in the audit log:\n  %s\n", demoLookupHint(s.cfg.DataDir))
 	return nil
+}
+
+// demoLookupHint is the command that lists the demo's decisions from the
+// audit log in dataDir (it reads beside the running server).
+func demoLookupHint(dataDir string) string {
+	return "tenantml audit lookup --data-dir " + dataDir + " --all --action IsolationSelfCheck"
 }

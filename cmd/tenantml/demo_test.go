@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -58,6 +59,35 @@ func TestServe_Demo(t *testing.T) {
 	if len(page.Events) != 12 || denied != 6 {
 		t.Fatalf("demo-a audit events = %d (%d denied), want 12 (6 denied) over two runs", len(page.Events), denied)
 	}
+	t.Run("HintRuns", func(t *testing.T) {
+		// The command the demo prints must work as printed.
+		hint := demoLookupHint(ts.cfg.DataDir)
+		if !strings.Contains(out.String(), hint) {
+			t.Fatalf("demo output lacks the hint %q:\n%s", hint, out.String())
+		}
+		args := strings.Fields(strings.TrimPrefix(hint, "tenantml "))
+		got, err := runCLI(t, "", args...)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", hint, err, got)
+		}
+		var lines, denied int
+		for line := range strings.Lines(got) {
+			var ev audit.Event
+			if err := json.Unmarshal([]byte(line), &ev); err != nil {
+				t.Fatalf("line %q: %v", line, err)
+			}
+			if ev.EventName != "IsolationSelfCheck" {
+				t.Fatalf("event %s, want only IsolationSelfCheck", ev.EventName)
+			}
+			lines++
+			if ev.Decision.Effect != audit.Allowed {
+				denied++
+			}
+		}
+		if got, want := [2]int{lines, denied}, [2]int{24, 12}; got != want {
+			t.Fatalf("(events, denied) = %v, want %v: both tenants' checks over two runs", got, want)
+		}
+	})
 	for _, id := range demoTenants {
 		if _, err := ts.store.Tenants().FindTenant(context.Background(), id); err != nil {
 			t.Fatalf("demo tenant %s not onboarded: %v", id, err)

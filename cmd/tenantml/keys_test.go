@@ -102,8 +102,21 @@ func TestServer_KeysAndErasure(t *testing.T) {
 	dataA, dataB := putArtifact(t, ts, "acme"), putArtifact(t, ts, "bolt")
 
 	var listA manage.ListTenantKeysOutput
-	if err := json.Unmarshal([]byte(mustCLI(t, ts, "keys", "list", "--tenant", "acme", "-o", "json")), &listA); err != nil {
+	rawA := mustCLI(t, ts, "keys", "list", "--tenant", "acme", "-o", "json")
+	if err := json.Unmarshal([]byte(rawA), &listA); err != nil {
 		t.Fatal(err)
+	}
+	// camelCase throughout, and an unset deletion date is left out rather
+	// than printed as year 1.
+	for _, bad := range []string{`"KeyID"`, `"KeyState"`, `"Number"`, `"deletionDate"`, "0001-01-01"} {
+		if strings.Contains(rawA, bad) {
+			t.Fatalf("keys list -o json holds %s:\n%s", bad, rawA)
+		}
+	}
+	for _, want := range []string{`"keyId"`, `"keyState": "Enabled"`, `"currentVersion": 1`, `"rotationType"`} {
+		if !strings.Contains(rawA, want) {
+			t.Fatalf("keys list -o json lacks %s:\n%s", want, rawA)
+		}
 	}
 	if len(listA.Keys) != 1 || len(listA.Keys[0].Aliases) != 1 || listA.Keys[0].Aliases[0] != "alias/tenantml/artifacts" || listA.Keys[0].Metadata.CurrentVersion != 1 {
 		t.Fatalf("a's keys after onboarding = %+v, want one artifact key at version 1", listA)

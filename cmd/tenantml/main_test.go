@@ -49,20 +49,26 @@ type testServer struct {
 // startServer runs the server on a fresh data dir with extra environment.
 func startServer(t *testing.T, env map[string]string) *testServer {
 	t.Helper()
-	dataDir := filepath.Join(t.TempDir(), "data")
+	return startServerAt(t, filepath.Join(t.TempDir(), "data"), env, time.Now)
+}
+
+// startServerAt runs the server on dataDir (new or kept from an earlier
+// server) with extra environment and the clock now, and stops it when the
+// test ends.
+func startServerAt(t testing.TB, dataDir string, env map[string]string, now func() time.Time) *testServer {
+	t.Helper()
 	getenv := func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
 		}
 		return map[string]string{"TENANTML_DATA_DIR": dataDir, "TENANTML_LISTEN": "127.0.0.1:0"}[k]
 	}
-	cmd := newServeCmd()
-	cfg, err := loadConfig(cmd.Flags(), getenv)
+	cfg, err := loadConfig(newServeCmd().Flags(), getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := &testServer{}
-	ts.server = &server{cfg: cfg, stdout: &ts.stdout, stderr: &ts.logs, rand: rand.Reader, now: time.Now}
+	ts.server = &server{cfg: cfg, stdout: &ts.stdout, stderr: &ts.logs, rand: rand.Reader, now: now}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := ts.open(ctx); err != nil {
 		cancel()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -64,16 +65,20 @@ func TestPolicySimulate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := writeFile(t, "case.json", fmt.Sprintf(poolCase, tt.name, tt.model, tt.expected))
-			out, code := runPolicyCLI(t, "policy", "simulate", "--input", in)
+			out, code := runPolicyCLI(t, "policy", "simulate", "--input", in, "-o", "json")
 			if code != tt.wantCode || !strings.Contains(out, `"decision": "`+tt.wantDec+`"`) {
 				t.Fatalf("exit %d, want %d; output:\n%s", code, tt.wantCode, out)
+			}
+			out, code = runPolicyCLI(t, "policy", "simulate", "--input", in)
+			if code != tt.wantCode || !regexp.MustCompile(`(?m)^decision +`+tt.wantDec+`$`).MatchString(out) {
+				t.Fatalf("table: exit %d, want %d; output:\n%s", code, tt.wantCode, out)
 			}
 		})
 	}
 	t.Run("BatchKeepsOrderAndSurvivesMalformedCase", func(t *testing.T) {
 		batch := "[" + fmt.Sprintf(poolCase, "first", "tenant-a", "Allowed") + `, {"name": "broken", "request": 5}, ` +
 			fmt.Sprintf(poolCase, "third", "tenant-b", "ImplicitlyDenied") + "]"
-		out, code := runPolicyCLI(t, "policy", "simulate", "--batch", writeFile(t, "batch.json", batch))
+		out, code := runPolicyCLI(t, "policy", "simulate", "--batch", writeFile(t, "batch.json", batch), "-o", "json")
 		var results []struct {
 			Name     string `json:"name"`
 			Decision string `json:"decision"`
@@ -89,6 +94,27 @@ func TestPolicySimulate(t *testing.T) {
 	})
 }
 
+func TestPolicyCLI_UnreadableFile(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.json")
+	good := writeFile(t, "good.json", `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}`)
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"Validate", []string{"policy", "validate", missing}},
+		{"ValidateOneOfTwo", []string{"policy", "validate", good, missing}},
+		{"SimulateInput", []string{"policy", "simulate", "--input", missing}},
+		{"SimulateBatch", []string{"policy", "simulate", "--batch", missing}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code := runPolicyCLI(t, tt.args...)
+			if want := "open " + missing + ": no such file or directory"; code != 2 || out != want {
+				t.Fatalf("exit %d, output %q; want exit 2 and %q", code, out, want)
+			}
+		})
+	}
+}
+
 func TestPolicyValidate(t *testing.T) {
 	good := writeFile(t, "good.json", `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}`)
 	bad := writeFile(t, "bad.json", `{"Version": "2012-10-17", "Statement": [{"Sid": "AllowInvoke", "Effect": "Allow", "Action": "sagemaker:InvokeEndpoint", "Resource": "*", "Condition": {"StringEqual": {"a": "b"}}}]}`)
@@ -98,5 +124,22 @@ func TestPolicyValidate(t *testing.T) {
 	out, code := runPolicyCLI(t, "policy", "validate", good, bad)
 	if code != 1 || !strings.Contains(out, `unknown operator "StringEqual"`) || !strings.Contains(out, `AllowInvoke`) {
 		t.Fatalf("invalid policy: exit %d\n%s", code, out)
+	}
+	for _, format := range []string{"json", "yaml"} {
+		t.Run(format, func(t *testing.T) {
+			out, code := runPolicyCLI(t, "policy", "validate", good, bad, "-o", format)
+			if code != 1 {
+				t.Fatalf("exit %d, want 1\n%s", code, out)
+			}
+			doc := out[:strings.LastIndex(out, "1 of 2 policies invalid")]
+			var got []validation
+			if err := decodeOutput(format, doc, &got); err != nil {
+				t.Fatalf("%v in\n%s", err, doc)
+			}
+			if len(got) != 2 || got[0].File != good || got[0].Kind != "identity" || !got[0].Valid || len(got[0].Problems) != 0 ||
+				got[1].File != bad || got[1].Valid || len(got[1].Problems) != 1 || !strings.Contains(got[1].Problems[0], `unknown operator "StringEqual"`) {
+				t.Fatalf("results = %+v", got)
+			}
+		})
 	}
 }

@@ -141,26 +141,40 @@ func TestPredictCmd(t *testing.T) {
 			assertPredictions(t, rows, want, perRow)
 		})
 	}
-	t.Run("JSONFromStdin", func(t *testing.T) {
-		csv, want, perRow := predictFixture(t, "multi_softprob_rf")
-		out, err := runCLI(t, csv, "predict", "--model", fixtures+"multi_softprob_rf.json", "--input", "-", "--format", "json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc struct{ Predictions [][]float64 }
-		if err := json.Unmarshal([]byte(out), &doc); err != nil {
-			t.Fatalf("output is not JSON: %v\n%s", err, out)
-		}
-		var rows [][]string
-		for _, r := range doc.Predictions {
-			var s []string
-			for _, v := range r {
-				s = append(s, strconv.FormatFloat(v, 'g', -1, 64))
+	for _, tt := range []struct {
+		name, format string
+		args         []string
+	}{
+		{"JSONFromStdin", "json", []string{"-o", "json"}},
+		{"YAMLFromStdin", "yaml", []string{"-o", "yaml"}},
+		{"DeprecatedFormatJSON", "json", []string{"--format", "json"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			csv, want, perRow := predictFixture(t, "multi_softprob_rf")
+			out, err := runCLI(t, csv, append([]string{"predict", "--model", fixtures + "multi_softprob_rf.json", "--input", "-"}, tt.args...)...)
+			if err != nil {
+				t.Fatal(err)
 			}
-			rows = append(rows, s)
-		}
-		assertPredictions(t, rows, want, perRow)
-	})
+			if i := strings.Index(out, "Flag --format has been deprecated"); i >= 0 {
+				out = out[strings.Index(out[i:], "\n")+i+1:]
+			}
+			var doc struct {
+				Predictions [][]float64 `json:"predictions"`
+			}
+			if err := decodeOutput(tt.format, out, &doc); err != nil {
+				t.Fatalf("output is not %s: %v\n%s", tt.format, err, out)
+			}
+			var rows [][]string
+			for _, r := range doc.Predictions {
+				var s []string
+				for _, v := range r {
+					s = append(s, strconv.FormatFloat(v, 'g', -1, 64))
+				}
+				rows = append(rows, s)
+			}
+			assertPredictions(t, rows, want, perRow)
+		})
+	}
 
 	model := fixtures + "binary_logistic.json"
 	good := write("good.csv", "1,2,3,4\n")
@@ -172,6 +186,7 @@ func TestPredictCmd(t *testing.T) {
 		{"ErrBadValue", []string{"--model", model, "--input", write("bad.csv", "1,2,3,4\n5,6,seven,8\n")}, `row 2, column 3: "seven" is not a number`},
 		{"ErrColumns", []string{"--model", model, "--input", write("short.csv", "1,2,3\n")}, "row 1: 3 columns, want 4"},
 		{"ErrFormat", []string{"--model", model, "--input", good, "--format", "xml"}, `unknown --format "xml"`},
+		{"ErrOutput", []string{"--model", model, "--input", good, "-o", "xml"}, `output format "xml" must be table, json or yaml`},
 		{"ErrNoModelFile", []string{"--model", filepath.Join(dir, "nope"), "--input", good}, "open model"},
 		{"ErrNotAModel", []string{"--model", good, "--input", good}, "unknown model format"},
 		{"ErrNoInputFile", []string{"--model", model, "--input", filepath.Join(dir, "nope.csv")}, "open input"},

@@ -13,6 +13,15 @@ func newRootCmd() *cobra.Command {
 		Long:          "tenantml serves many tenants' models behind AWS-compatible APIs while guaranteeing that no tenant can reach another tenant's models, data, keys or logs.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// A bad -o fails before the command does anything (before an API
+		// call that changes state).
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Lookup("output") == nil {
+				return nil
+			}
+			_, err := outputFormat(cmd)
+			return err
+		},
 	}
 	root.AddCommand(
 		newVersionCmd(),
@@ -24,6 +33,7 @@ func newRootCmd() *cobra.Command {
 		newPolicyCmd(),
 		newAuditCmd(),
 		newPredictCmd(),
+		newRootCredsCmd(),
 	)
 	return root
 }

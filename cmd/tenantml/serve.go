@@ -38,7 +38,7 @@ import (
 func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the all-in-one server (management API, STS, gateway, workers)",
+		Short: "Run the server: management API, IAM, STS, KMS, artifacts and audit log (no model serving yet)",
 		Long: `Run tenantml on one machine. On embedded defaults it needs no other
 service: SQLite metadata, a local master key and files, all under --data-dir.
 The first start initialises the data directory and prints the operator's
@@ -132,6 +132,8 @@ func (s *server) open(ctx context.Context) error {
 	s.root = root
 	if generated {
 		fmt.Fprintf(s.stdout, "Generated the operator's root credentials. They are shown only once; store them now:\n  export TENANTML_ACCESS_KEY_ID=%s\n  export TENANTML_SECRET_ACCESS_KEY=%s\n", root.AccessKeyID, root.Secret)
+	} else if s.cfg.RootAccessKeyID == "" {
+		fmt.Fprint(s.stdout, rootRecoveryHint(root.AccessKeyID, s.cfg))
 	}
 	ring, err := bootstrapSTSKeys(ctx, s.store.Secrets(), s.kek, s.rand)
 	if err != nil {

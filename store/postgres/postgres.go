@@ -194,3 +194,16 @@ func (s *secrets) PutSecretIfAbsent(ctx context.Context, name string, value []by
 	}
 	return n == 1, nil
 }
+
+func (s *secrets) ReplaceSecret(ctx context.Context, name string, old, value []byte) (bool, error) {
+	var n int64
+	err := s.db.AsOperator(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE platform_secrets SET value = $1 WHERE name = $2 AND value = $3`, value, name, old)
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("replace secret %s: %w", name, err)
+	}
+	return n == 1, nil
+}

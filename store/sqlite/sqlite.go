@@ -174,3 +174,15 @@ func (s *secrets) PutSecretIfAbsent(ctx context.Context, name string, value []by
 	}
 	return n == 1, nil
 }
+
+func (s *secrets) ReplaceSecret(ctx context.Context, name string, old, value []byte) (bool, error) {
+	res, err := s.db.db.ExecContext(ctx, `UPDATE platform_secrets SET value = ? WHERE name = ? AND value = ?`, value, name, old)
+	if err != nil {
+		return false, fmt.Errorf("replace secret %s: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("replace secret %s: %w", name, err)
+	}
+	return n == 1, nil
+}

@@ -256,4 +256,31 @@ func testSecrets(t *testing.T, newStore func(t *testing.T) store.Store) {
 	if err != nil || string(got) != "sealed-1" {
 		t.Fatalf("get = %q, %v; want sealed-1", got, err)
 	}
+
+	// ReplaceSecret swaps only from the value the caller last read.
+	for _, tt := range []struct {
+		name, secret, old, value string
+		wantReplaced             bool
+		want                     string
+	}{
+		{"StaleOld", "root", "sealed-0", "sealed-x", false, "sealed-1"},
+		{"Swap", "root", "sealed-1", "sealed-3", true, "sealed-3"},
+		{"SwapAgainFromStale", "root", "sealed-1", "sealed-4", false, "sealed-3"},
+		{"MissingName", "absent", "", "sealed-5", false, ""},
+	} {
+		t.Run("Replace"+tt.name, func(t *testing.T) {
+			replaced, err := sec.ReplaceSecret(ctx, tt.secret, []byte(tt.old), []byte(tt.value))
+			if err != nil || replaced != tt.wantReplaced {
+				t.Fatalf("replace: replaced=%v err=%v, want replaced=%v", replaced, err, tt.wantReplaced)
+			}
+			got, err := sec.GetSecret(ctx, tt.secret)
+			if tt.want == "" {
+				wantCode(t, err, tenantml.ENOTFOUND)
+				return
+			}
+			if err != nil || string(got) != tt.want {
+				t.Fatalf("get = %q, %v; want %s", got, err, tt.want)
+			}
+		})
+	}
 }
