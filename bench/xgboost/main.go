@@ -120,14 +120,7 @@ func run(args []string) error {
 	if err := cb.Predict(crows, want); err != nil {
 		return err
 	}
-	maxDiff, maxRel := 0.0, 0.0
-	for i := range want {
-		d := math.Abs(float64(got[i]) - float64(want[i]))
-		maxDiff = math.Max(maxDiff, d)
-		if want[i] != 0 {
-			maxRel = math.Max(maxRel, d/math.Abs(float64(want[i])))
-		}
-	}
+	maxDiff, maxRel := difference(got, want)
 	fmt.Printf("check     %d outputs: max |tenantml-xgboost| = %.3g, max relative %.3g\n", len(want), maxDiff, maxRel)
 	if maxRel > 1e-5 {
 		return fmt.Errorf("predictions disagree (max relative difference %.3g): not benchmarking", maxRel)
@@ -195,6 +188,19 @@ func run(args []string) error {
 	}
 	goruntime.KeepAlive(model)
 	return nil
+}
+
+// difference returns the largest absolute and relative differences
+// between two predictions of the same rows.
+func difference(got, want []float32) (maxDiff, maxRel float64) {
+	for i := range want {
+		d := math.Abs(float64(got[i]) - float64(want[i]))
+		maxDiff = math.Max(maxDiff, d)
+		if want[i] != 0 {
+			maxRel = math.Max(maxRel, d/math.Abs(float64(want[i])))
+		}
+	}
+	return maxDiff, maxRel
 }
 
 // profile writes a CPU profile of calling f for at least d.

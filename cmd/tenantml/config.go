@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -241,7 +242,7 @@ func newConfigCmd() *cobra.Command {
 		Use:     "show",
 		Short:   "Print the resolved configuration with secrets redacted",
 		Long:    "Print the configuration tenantml serve would use, resolved from flags, TENANTML_* environment variables, the --config file and defaults (in that order of precedence). Secrets are redacted.",
-		Example: "  tenantml config show\n  TENANTML_LISTEN=0.0.0.0:9000 tenantml config show --config /etc/tenantml.yaml",
+		Example: "  tenantml config show\n  TENANTML_LISTEN=0.0.0.0:9000 tenantml config show --config /etc/tenantml.yaml\n  tenantml config show -o json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := loadConfig(cmd.Flags(), os.Getenv)
@@ -249,12 +250,30 @@ func newConfigCmd() *cobra.Command {
 				return err
 			}
 			n := c.redacted()
-			enc := yaml.NewEncoder(cmd.OutOrStdout())
-			defer enc.Close()
-			return enc.Encode(&n)
+			format, err := outputFormat(cmd)
+			if err != nil {
+				return err
+			}
+			if format == "yaml" { // in setting order, as a --config file
+				enc := yaml.NewEncoder(cmd.OutOrStdout())
+				defer enc.Close()
+				return enc.Encode(&n)
+			}
+			doc := map[string]string{}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				doc[n.Content[i].Value] = n.Content[i+1].Value
+			}
+			return printOutput(cmd, doc, func(w io.Writer) error {
+				fmt.Fprintln(w, "SETTING\tVALUE")
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					fmt.Fprintf(w, "%s\t%s\n", n.Content[i].Value, n.Content[i+1].Value)
+				}
+				return nil
+			})
 		},
 	}
 	addConfigFlags(show)
+	show.Flags().StringP("output", "o", "yaml", "output format: yaml (a --config file), json or table")
 	cmd.AddCommand(show)
 	return cmd
 }

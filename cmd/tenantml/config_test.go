@@ -78,20 +78,31 @@ func TestConfigShow_RedactsSecrets(t *testing.T) {
 	t.Setenv("TENANTML_ROOT_ACCESS_KEY_ID", "AKIAVISIBLE000000001")
 	t.Setenv("TENANTML_ROOT_SECRET_ACCESS_KEY", "super-secret-value")
 	t.Setenv("TENANTML_STORE", "postgres://app:pw-secret@db:5432/tenantml")
-	var out strings.Builder
-	root := newRootCmd()
-	root.SetOut(&out)
-	root.SetArgs([]string{"config", "show"})
-	if err := root.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	got := out.String()
-	if strings.Contains(got, "super-secret-value") || strings.Contains(got, "pw-secret") {
-		t.Fatalf("config show leaks a secret:\n%s", got)
-	}
-	for _, want := range []string{`root-secret-access-key: "REDACTED"`, `store: "postgres://app:REDACTED@db:5432/tenantml"`, `root-access-key-id: "AKIAVISIBLE000000001"`} {
-		if !strings.Contains(got, want) {
-			t.Errorf("config show lacks %s:\n%s", want, got)
-		}
+	for _, tt := range []struct {
+		format string
+		want   []string
+	}{
+		{"yaml", []string{`root-secret-access-key: "REDACTED"`, `store: "postgres://app:REDACTED@db:5432/tenantml"`, `root-access-key-id: "AKIAVISIBLE000000001"`}},
+		{"json", []string{`"root-secret-access-key": "REDACTED"`, `"store": "postgres://app:REDACTED@db:5432/tenantml"`, `"root-access-key-id": "AKIAVISIBLE000000001"`}},
+		{"table", []string{"SETTING", "root-secret-access-key  REDACTED", "postgres://app:REDACTED@db:5432/tenantml"}},
+	} {
+		t.Run(tt.format, func(t *testing.T) {
+			var out strings.Builder
+			root := newRootCmd()
+			root.SetOut(&out)
+			root.SetArgs([]string{"config", "show", "-o", tt.format})
+			if err := root.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			got := out.String()
+			if strings.Contains(got, "super-secret-value") || strings.Contains(got, "pw-secret") {
+				t.Fatalf("config show leaks a secret:\n%s", got)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(got, want) {
+					t.Errorf("config show lacks %s:\n%s", want, got)
+				}
+			}
+		})
 	}
 }

@@ -153,7 +153,11 @@ func printSimulation(cmd *cobra.Command, v any, results []simulate.Result) error
 			}
 			fmt.Fprintf(w, "reason\t%s\n", r.Reason)
 			for _, st := range r.Statements {
-				fmt.Fprintf(w, "statement\t%s #%d %s (%s)\n", st.Policy, st.Index, dash(st.Sid), st.Effect)
+				sid := ""
+				if st.Sid != "" {
+					sid = " Sid " + st.Sid
+				}
+				fmt.Fprintf(w, "statement\t%s, statement %d%s: %s\n", st.Policy, st.Index, sid, st.Effect)
 			}
 		}
 		return nil

@@ -124,8 +124,10 @@ func (db *DB) InTenant(ctx context.Context, tenantID string, fn func(pgx.Tx) err
 
 // AsOperator runs fn in one transaction on the operator path: it sets
 // app.operator = 'on' for the transaction only, which the operator policies
-// match on every table. Only operator-wide operations use it: listing and
-// creating tenants and the platform secrets.
+// match on every table. Operator-wide operations use it: listing and
+// creating tenants, the key sweeps across tenants, the platform secrets and
+// every IAM entity query (Identity: IAM entities are account-scoped; see
+// docs/store-postgres.md).
 func (db *DB) AsOperator(ctx context.Context, fn func(pgx.Tx) error) error {
 	return db.scoped(ctx, "app.operator", "on", fn)
 }
@@ -183,27 +185,24 @@ func (s *secrets) GetSecret(ctx context.Context, name string) ([]byte, error) {
 }
 
 func (s *secrets) PutSecretIfAbsent(ctx context.Context, name string, value []byte) (bool, error) {
-	var n int64
-	err := s.db.AsOperator(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO platform_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, value)
-		n = tag.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("put secret %s: %w", name, err)
-	}
-	return n == 1, nil
+	return s.changeOne(ctx, "put secret "+name, `INSERT INTO platform_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, value)
 }
 
 func (s *secrets) ReplaceSecret(ctx context.Context, name string, old, value []byte) (bool, error) {
+	return s.changeOne(ctx, "replace secret "+name, `UPDATE platform_secrets SET value = $1 WHERE name = $2 AND value = $3`, value, name, old)
+}
+
+// changeOne runs a statement that changes at most one secret, on the
+// operator path, and reports whether it did.
+func (s *secrets) changeOne(ctx context.Context, op, query string, args ...any) (bool, error) {
 	var n int64
 	err := s.db.AsOperator(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE platform_secrets SET value = $1 WHERE name = $2 AND value = $3`, value, name, old)
+		tag, err := tx.Exec(ctx, query, args...)
 		n = tag.RowsAffected()
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("replace secret %s: %w", name, err)
+		return false, fmt.Errorf("%s: %w", op, err)
 	}
 	return n == 1, nil
 }

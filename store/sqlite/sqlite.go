@@ -164,25 +164,23 @@ func (s *secrets) GetSecret(ctx context.Context, name string) ([]byte, error) {
 }
 
 func (s *secrets) PutSecretIfAbsent(ctx context.Context, name string, value []byte) (bool, error) {
-	res, err := s.db.db.ExecContext(ctx, `INSERT INTO platform_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, value)
-	if err != nil {
-		return false, fmt.Errorf("put secret %s: %w", name, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("put secret %s: %w", name, err)
-	}
-	return n == 1, nil
+	return s.changeOne(ctx, "put secret "+name, `INSERT INTO platform_secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, value)
 }
 
 func (s *secrets) ReplaceSecret(ctx context.Context, name string, old, value []byte) (bool, error) {
-	res, err := s.db.db.ExecContext(ctx, `UPDATE platform_secrets SET value = ? WHERE name = ? AND value = ?`, value, name, old)
+	return s.changeOne(ctx, "replace secret "+name, `UPDATE platform_secrets SET value = ? WHERE name = ? AND value = ?`, value, name, old)
+}
+
+// changeOne runs a statement that changes at most one secret and reports
+// whether it did.
+func (s *secrets) changeOne(ctx context.Context, op, query string, args ...any) (bool, error) {
+	res, err := s.db.db.ExecContext(ctx, query, args...)
 	if err != nil {
-		return false, fmt.Errorf("replace secret %s: %w", name, err)
+		return false, fmt.Errorf("%s: %w", op, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("replace secret %s: %w", name, err)
+		return false, fmt.Errorf("%s: %w", op, err)
 	}
 	return n == 1, nil
 }
