@@ -41,15 +41,15 @@ func TestIdentityDoc_FirstTenantAdmin(t *testing.T) {
 			t.Errorf("%s\nexit %d:\n%s", c, r.code, r.out)
 		}
 		for prefix, want := range map[string]string{
-			"aws sts get-caller-identity": `"Arn": "arn:aws:iam::000000000000:user/acme-admin"`,
-			"aws sts assume-role":         `"Arn": "arn:aws:sts::000000000000:assumed-role/acme-admins/alice"`,
+			"aws sts get-caller-identity": `"Arn": "arn:aws:iam::000000000000:user/acme.admin"`,
+			"aws sts assume-role":         `"Arn": "arn:aws:sts::000000000000:assumed-role/acme.admins/alice"`,
 		} {
 			if strings.HasPrefix(c, prefix) && !strings.Contains(r.out, want) {
 				t.Errorf("%s\noutput lacks %s:\n%s", c, want, r.out)
 			}
 		}
 	}
-	if len(cmds) < 15 || failing < 4 {
+	if len(cmds) < 15 || failing < 5 {
 		t.Fatalf("the section has %d commands, %d expected to fail: the walkthrough is missing", len(cmds), failing)
 	}
 
@@ -71,8 +71,8 @@ func TestIdentityDoc_FirstTenantAdmin(t *testing.T) {
 	for _, tt := range []struct {
 		name, policy string
 	}{
-		{"acme-admin", "TenantAdmin"},
-		{"acme-ds", "DataScientist"},
+		{"acme.admin", "TenantAdmin"},
+		{"acme.ds", "DataScientist"},
 	} {
 		t.Run("User/"+tt.name, func(t *testing.T) {
 			u, err := ids.GetUser(ctx, acct, tt.name)
@@ -87,19 +87,19 @@ func TestIdentityDoc_FirstTenantAdmin(t *testing.T) {
 			}
 		})
 	}
-	t.Run("Role/acme-admins", func(t *testing.T) {
-		r, err := ids.GetRole(ctx, acct, "acme-admins")
+	t.Run("Role/acme.admins", func(t *testing.T) {
+		r, err := ids.GetRole(ctx, acct, "acme.admins")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r.TenantID != "acme" || r.PermissionsBoundary != boundary || r.Tags["Team"] != "acme-platform" || r.Tags["TenantID"] != "acme" {
 			t.Fatalf("role = tenant %q boundary %q tags %v", r.TenantID, r.PermissionsBoundary, r.Tags)
 		}
-		if got := attached(identity.KindRole, "acme-admins"); len(got) != 1 || got[0] != "TenantAdmin" {
+		if got := attached(identity.KindRole, "acme.admins"); len(got) != 1 || got[0] != "TenantAdmin" {
 			t.Fatalf("attached %v, want [TenantAdmin]", got)
 		}
 	})
-	for _, name := range []string{"acme-unbounded", "globex-spy"} {
+	for _, name := range []string{"acme.unbounded", "acme.spy", "bob"} {
 		t.Run("Refused/"+name, func(t *testing.T) {
 			if _, err := ids.GetUser(ctx, acct, name); err == nil {
 				t.Fatalf("user %s exists", name)
