@@ -1,6 +1,6 @@
 // Command tenantml is the multi-tenant ML inference platform: the server
-// (tenantml serve), the model worker (tenantml worker) and the CLI over the
-// management API. main only maps errors to exit codes; every command lives in
+// (tenantml serve), the CLI over the management API and offline tools
+// (policy simulation, local prediction, audit verification). main only maps errors to exit codes; every command lives in
 // its own file and is wired in root.go.
 package main
 

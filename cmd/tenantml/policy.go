@@ -31,7 +31,7 @@ func newPolicySimulateCmd() *cobra.Command {
 		Use:   "simulate (--input CASE.json | --batch CASES.json)",
 		Short: "Decide a request against policies and explain the decision",
 		Long: `Simulate decides a case — a request plus the identity, resource, boundary,
-session and guardrail (SCP) policies involved — exactly as the gateway would, and
+session and guardrail (SCP) policies involved — exactly as the server's IAM engine does, and
 prints the decision, the deciding statements and the reason (-o table, json or
 yaml).
 
