@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -189,5 +190,35 @@ func TestREADME_IsolationPolicies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestREADME_ServingClaim keeps README's "not built yet" about model
+// serving true in both directions: while tenantml serve routes no
+// InvokeEndpoint, README, docs/isolation.md and serve's help must say so;
+// once it does, the caveat must go.
+func TestREADME_ServingClaim(t *testing.T) {
+	ts := startServer(t, rootEnv)
+	resp, err := http.Post(ts.URL+"/endpoints/demo/invocations", "text/csv", strings.NewReader("1,2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	serving := resp.StatusCode != http.StatusNotFound
+	repo := repoRoot(t)
+	for _, doc := range []struct{ file, caveat string }{
+		{"README.md", "Model serving (SageMaker endpoints, workers, the pool's\nmulti-model cache) and quotas are being built"},
+		{"docs/isolation.md", "is not built yet"},
+	} {
+		data, err := os.ReadFile(filepath.Join(repo, doc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if says := strings.Contains(string(data), doc.caveat); says == serving {
+			t.Errorf("%s says serving is not built (%t) while tenantml serve answers InvokeEndpoint with %d: update it", doc.file, says, resp.StatusCode)
+		}
+	}
+	if says := strings.Contains(newServeCmd().Short, "no model serving yet"); says == serving {
+		t.Errorf("serve's help %q disagrees with InvokeEndpoint answering %d", newServeCmd().Short, resp.StatusCode)
 	}
 }
