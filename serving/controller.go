@@ -95,10 +95,6 @@ func validation(format string, args ...any) error {
 	return tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", format, args...)
 }
 
-func inUse(format string, args ...any) error {
-	return tenantml.AWSErrorf(tenantml.ECONFLICT, "ResourceInUse", format, args...)
-}
-
 // checkTags validates resource tags as SageMaker does.
 func checkTags(tags map[string]string) error {
 	if len(tags) > MaxTags {
