@@ -55,13 +55,8 @@ type WebIdentity struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 
-	mu        sync.Mutex
-	verifiers map[string]cachedVerifier
-}
-
-type cachedVerifier struct {
-	created time.Time
-	v       *oidc.Verifier
+	once      sync.Once
+	verifiers oidc.Cache
 }
 
 // verified carries the verified token from authentication to the handler
@@ -162,21 +157,8 @@ func tokenIssuer(token string) (string, error) {
 // verifier returns the cached verifier of p, replacing it when p was
 // recreated.
 func (w *WebIdentity) verifier(p *identity.OIDCProvider) (*oidc.Verifier, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if c, ok := w.verifiers[p.ARN]; ok && c.created.Equal(p.CreatedAt) {
-		return c.v, nil
-	}
-	v, err := oidc.NewVerifier(oidc.ProviderConfig{IssuerURL: p.URL, ClientIDs: p.ClientIDs, Thumbprints: p.Thumbprints, ClaimTags: p.ClaimTags},
-		oidc.Options{HTTPClient: w.HTTPClient, Now: w.now, Logger: w.Logger})
-	if err != nil {
-		return nil, fmt.Errorf("oidc provider %s: %w", p.ARN, err)
-	}
-	if w.verifiers == nil {
-		w.verifiers = map[string]cachedVerifier{}
-	}
-	w.verifiers[p.ARN] = cachedVerifier{created: p.CreatedAt, v: v}
-	return v, nil
+	w.once.Do(func() { w.verifiers.Options = oidc.Options{HTTPClient: w.HTTPClient, Now: w.now, Logger: w.Logger} })
+	return w.verifiers.Verifier(p.ARN, p.CreatedAt, oidc.ProviderConfig{IssuerURL: p.URL, ClientIDs: p.ClientIDs, Thumbprints: p.Thumbprints, ClaimTags: p.ClaimTags})
 }
 
 // webIdentityAuthn authenticates with the web identity token.
