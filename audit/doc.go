@@ -25,7 +25,13 @@
 //     tenant, or explicitly all tenants; a tenant scope never returns,
 //     counts or proves another tenant's event (ErrNotFound looks the same
 //     for "not yours" and "does not exist"). Tree sizes in checkpoints are
-//     platform-wide and reveal only how many events the log holds in total.
+//     platform-wide and reveal only how many events the log holds in total;
+//     a tenant scope proves only in trees no larger than the latest
+//     checkpoint, so it learns that total only as checkpoints publish it.
+//     An inclusion proof necessarily carries its event's position (the
+//     leaf index); InclusionProofByID finds the event by its EventID so
+//     that tenants need no position to ask. Page cursors (Cursor) are
+//     global positions too: whoever serves tenants must seal them.
 //   - Privacy: events never carry secrets, tokens or payload bodies. With a
 //     FieldSealer, the personal fields (principal ARN, session name, source
 //     IP, user agent) are stored sealed under the tenant's key; the leaf

@@ -41,7 +41,8 @@ const (
 // FieldSealer is configured; see FieldSealer.
 type Event struct {
 	// Seq is the position of the event in the log (0-based). It is set by
-	// the log and ignored on Append.
+	// the log and ignored on Append. It counts every tenant's events, so
+	// views served to a tenant leave it out (api/manage).
 	Seq int64 `json:"seq"`
 	// EventVersion is the schema version; Append sets it to SchemaVersion.
 	EventVersion string `json:"eventVersion"`

@@ -33,8 +33,9 @@ type Filter struct {
 	FromSeq int64
 	// OldestFirst returns events in log order; default newest first.
 	OldestFirst bool
-	// PageToken continues a previous Lookup with the same filter.
-	PageToken string
+	// Cursor continues a previous Lookup with the same filter (its
+	// Page.Next); nil starts from the first match.
+	Cursor *Cursor
 	// Limit bounds the page; default 50, at most 1000.
 	Limit int
 }
@@ -46,12 +47,66 @@ const Denied Effect = "Denied"
 // Page is one page of Lookup results.
 type Page struct {
 	Events []Event `json:"events"`
-	// NextPageToken continues the lookup; empty at the end.
-	NextPageToken string `json:"nextPageToken,omitempty"`
+	// Next continues the lookup (Filter.Cursor); nil at the end.
+	Next *Cursor `json:"next,omitempty"`
 }
 
-// ErrInvalidPageToken is returned for a token Lookup did not issue.
+// Cursor is where a paged Lookup resumes. It is a position in the whole
+// log, so it tells how many events of every tenant precede it: callers
+// that serve tenants must not hand it out as is (the audit API seals it,
+// see api/manage). Its text form (String, ParseCursor) is for the local
+// tools of the operator.
+type Cursor struct {
+	// Seq bounds the next page: oldest first, the first seq to read;
+	// newest first, the seq just after the next one to read.
+	Seq int64
+	// OldestFirst is the order of the lookup the cursor continues.
+	OldestFirst bool
+}
+
+// ErrInvalidPageToken is returned for a cursor Lookup did not issue, or
+// one used with the other order.
 var ErrInvalidPageToken = errors.New("invalid page token")
+
+// String returns the cursor's text form: base64url of "v1.<o|n>.<seq>".
+func (c Cursor) String() string {
+	dir := "n"
+	if c.OldestFirst {
+		dir = "o"
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte("v1." + dir + "." + strconv.FormatInt(c.Seq, 10)))
+}
+
+// ParseCursor parses the text form made by Cursor.String; anything else is
+// ErrInvalidPageToken.
+func ParseCursor(s string) (Cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Cursor{}, ErrInvalidPageToken
+	}
+	parts := strings.Split(string(b), ".")
+	if len(parts) != 3 || parts[0] != "v1" || (parts[1] != "o" && parts[1] != "n") {
+		return Cursor{}, ErrInvalidPageToken
+	}
+	seq, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || seq < 0 {
+		return Cursor{}, ErrInvalidPageToken
+	}
+	return Cursor{Seq: seq, OldestFirst: parts[1] == "o"}, nil
+}
+
+// MarshalText implements encoding.TextMarshaler with String.
+func (c Cursor) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler with ParseCursor.
+func (c *Cursor) UnmarshalText(b []byte) error {
+	p, err := ParseCursor(string(b))
+	if err != nil {
+		return err
+	}
+	*c = p
+	return nil
+}
 
 const (
 	defaultLimit = 50
@@ -60,30 +115,6 @@ const (
 )
 
 func (f Filter) scope() Scope { return Scope{TenantID: f.TenantID, AllTenants: f.AllTenants} }
-
-func encodeToken(seq int64, oldestFirst bool) string {
-	dir := "n"
-	if oldestFirst {
-		dir = "o"
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte("v1." + dir + "." + strconv.FormatInt(seq, 10)))
-}
-
-func decodeToken(tok string, oldestFirst bool) (int64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return 0, ErrInvalidPageToken
-	}
-	parts := strings.Split(string(b), ".")
-	if len(parts) != 3 || parts[0] != "v1" || parts[1] != map[bool]string{true: "o", false: "n"}[oldestFirst] {
-		return 0, ErrInvalidPageToken
-	}
-	seq, err := strconv.ParseInt(parts[2], 10, 64)
-	if err != nil || seq < 0 {
-		return 0, ErrInvalidPageToken
-	}
-	return seq, nil
-}
 
 // Lookup returns one page of the events the filter selects.
 func (l *Log) Lookup(ctx context.Context, f Filter) (Page, error) {
@@ -99,15 +130,14 @@ func (l *Log) Lookup(ctx context.Context, f Filter) (Page, error) {
 	}
 	limit = min(limit, maxLimit)
 	lo, hi := max(0, f.FromSeq), l.durableN.Load()
-	if f.PageToken != "" {
-		pos, err := decodeToken(f.PageToken, f.OldestFirst)
-		if err != nil {
-			return Page{}, err
+	if c := f.Cursor; c != nil {
+		if c.Seq < 0 || c.OldestFirst != f.OldestFirst {
+			return Page{}, ErrInvalidPageToken
 		}
 		if f.OldestFirst {
-			lo = pos
+			lo = max(lo, c.Seq)
 		} else {
-			hi = min(hi, pos)
+			hi = min(hi, c.Seq)
 		}
 	}
 	from, to := int64(math.MinInt64), int64(math.MaxInt64)
@@ -152,9 +182,9 @@ func (l *Log) Lookup(ctx context.Context, f Filter) (Page, error) {
 			page.Events = append(page.Events, ev)
 			if len(page.Events) == limit {
 				if f.OldestFirst {
-					page.NextPageToken = encodeToken(seq+1, true)
+					page.Next = &Cursor{Seq: seq + 1, OldestFirst: true}
 				} else if seq > 0 {
-					page.NextPageToken = encodeToken(seq, false)
+					page.Next = &Cursor{Seq: seq}
 				}
 				return page, nil
 			}
@@ -233,11 +263,11 @@ func (l *Log) readEvent(ctx context.Context, seq int64, f Filter) (Event, bool, 
 	return ev, true, nil
 }
 
-// ExportJSONLines writes every event the filter selects to w, one JSON
-// object per line, for a SIEM. Filter.PageToken and Limit are ignored.
-func (l *Log) ExportJSONLines(ctx context.Context, w io.Writer, f Filter) (int64, error) {
-	f.PageToken, f.Limit = "", maxLimit
-	enc := json.NewEncoder(w)
+// Each calls fn with every event the filter selects, in the filter's
+// order, until fn returns an error, and returns the number of calls that
+// succeeded. Filter.Cursor and Limit are ignored.
+func (l *Log) Each(ctx context.Context, f Filter, fn func(Event) error) (int64, error) {
+	f.Cursor, f.Limit = nil, maxLimit
 	var n int64
 	for {
 		page, err := l.Lookup(ctx, f)
@@ -245,14 +275,26 @@ func (l *Log) ExportJSONLines(ctx context.Context, w io.Writer, f Filter) (int64
 			return n, err
 		}
 		for _, ev := range page.Events {
-			if err := enc.Encode(ev); err != nil {
-				return n, fmt.Errorf("export: %w", err)
+			if err := fn(ev); err != nil {
+				return n, err
 			}
 			n++
 		}
-		if page.NextPageToken == "" {
+		if page.Next == nil {
 			return n, nil
 		}
-		f.PageToken = page.NextPageToken
+		f.Cursor = page.Next
 	}
+}
+
+// ExportJSONLines writes every event the filter selects to w, one JSON
+// object per line, for a SIEM. Filter.Cursor and Limit are ignored.
+func (l *Log) ExportJSONLines(ctx context.Context, w io.Writer, f Filter) (int64, error) {
+	enc := json.NewEncoder(w)
+	return l.Each(ctx, f, func(ev Event) error {
+		if err := enc.Encode(ev); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		return nil
+	})
 }

@@ -74,10 +74,10 @@ func TestLog_Lookup(t *testing.T) {
 				for _, ev := range page.Events {
 					got = append(got, ev.Seq)
 				}
-				if page.NextPageToken == "" {
+				if page.Next == nil {
 					break
 				}
-				f.PageToken = page.NextPageToken
+				f.Cursor = page.Next
 			}
 			if len(got) != len(bSeqs) {
 				t.Fatalf("oldestFirst=%v: paged %v, want %v", oldest, got, bSeqs)
@@ -132,9 +132,9 @@ func TestLog_Lookup(t *testing.T) {
 		}
 	})
 	t.Run("ErrInvalidPageToken", func(t *testing.T) {
-		for _, tok := range []string{"garbage!", "djEuby41", strings.Repeat("A", 40)} {
-			if _, err := tl.Lookup(ctx, audit.Filter{TenantID: "tenant-a", PageToken: tok}); !errors.Is(err, audit.ErrInvalidPageToken) {
-				t.Errorf("token %q: err = %v", tok, err)
+		for _, c := range []audit.Cursor{{Seq: -1}, {Seq: 3, OldestFirst: true}} {
+			if _, err := tl.Lookup(ctx, audit.Filter{TenantID: "tenant-a", Cursor: &c}); !errors.Is(err, audit.ErrInvalidPageToken) {
+				t.Errorf("cursor %+v: err = %v", c, err)
 			}
 		}
 	})
@@ -155,6 +155,32 @@ func TestLog_Lookup(t *testing.T) {
 		}
 		if lines != len(bSeqs) {
 			t.Errorf("%d lines, want %d", lines, len(bSeqs))
+		}
+	})
+}
+
+func TestCursor_String(t *testing.T) {
+	t.Run("RoundTrip", func(t *testing.T) {
+		for _, c := range []audit.Cursor{{Seq: 0}, {Seq: 42, OldestFirst: true}, {Seq: 1 << 40}} {
+			got, err := audit.ParseCursor(c.String())
+			if err != nil || got != c {
+				t.Errorf("ParseCursor(%q) = %+v, %v; want %+v", c.String(), got, err, c)
+			}
+			b, err := json.Marshal(audit.Page{Next: &c})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back audit.Page
+			if err := json.Unmarshal(b, &back); err != nil || back.Next == nil || *back.Next != c {
+				t.Errorf("JSON %s = %+v, %v", b, back.Next, err)
+			}
+		}
+	})
+	t.Run("ErrInvalidPageToken", func(t *testing.T) {
+		for _, tok := range []string{"", "garbage!", "djEueC4z", "djEuby4tMQ", strings.Repeat("A", 40)} {
+			if _, err := audit.ParseCursor(tok); !errors.Is(err, audit.ErrInvalidPageToken) {
+				t.Errorf("ParseCursor(%q) = %v", tok, err)
+			}
 		}
 	})
 }
@@ -223,7 +249,7 @@ func TestLog_InclusionProof(t *testing.T) {
 		if _, err := audit.OpenCheckpoint(newMsg, tl.Verifier()); err != nil {
 			t.Fatal(err)
 		}
-		p, err := tl.ConsistencyProof(ctx, old.Size, newCP.Size)
+		p, err := tl.ConsistencyProof(ctx, audit.Scope{TenantID: "tenant-a"}, old.Size, newCP.Size)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,10 +259,139 @@ func TestLog_InclusionProof(t *testing.T) {
 		if err := audit.VerifyConsistency(p, newCP.Root, old.Root); err == nil {
 			t.Error("swapped roots verified")
 		}
-		if _, err := tl.ConsistencyProof(ctx, newCP.Size+1, 0); !errors.Is(err, audit.ErrNotFound) {
+		if _, err := tl.ConsistencyProof(ctx, audit.Scope{AllTenants: true}, newCP.Size+1, 0); !errors.Is(err, audit.ErrNotFound) {
 			t.Errorf("old > new: %v", err)
 		}
+		if _, err := tl.ConsistencyProof(ctx, audit.Scope{}, 1, 0); !errors.Is(err, audit.ErrScopeRequired) {
+			t.Errorf("no scope: %v", err)
+		}
 	})
+}
+
+func TestLog_InclusionProofByID(t *testing.T) {
+	ctx := context.Background()
+	tl := openTestLog(t, t.TempDir(), nil)
+	defer tl.close(t)
+	var ids, tenants []string
+	var seqs []int64
+	for i := range 600 { // more than one search chunk per tenant
+		tenant := []string{"tenant-a", "tenant-b", ""}[i%3]
+		r := mustAppend(t, tl.Log, event(tenant, "alice", "InvokeEndpoint", audit.Allowed))
+		ids, tenants, seqs = append(ids, r.EventID), append(tenants, tenant), append(seqs, r.Seq)
+	}
+	cp, msg, err := tl.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := mustAppend(t, tl.Log, event("tenant-a", "alice", "InvokeEndpoint", audit.Allowed))
+	a := audit.Scope{TenantID: "tenant-a"}
+	tests := []struct {
+		name  string
+		scope audit.Scope
+		i     int // index into ids
+	}{
+		{"OwnNewest", a, 597},
+		{"OwnOldest", a, 0},
+		{"OwnOlderThanOneChunk", a, 30},
+		{"OperatorAnyTenant", audit.Scope{AllTenants: true}, 1},
+		{"OperatorPlatformEvent", audit.Scope{AllTenants: true}, 2},
+		{"OperatorOldest", audit.Scope{AllTenants: true}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := tl.InclusionProofByID(ctx, tt.scope, ids[tt.i], 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Seq != seqs[tt.i] || p.TreeSize != cp.Size || !bytes.Equal(p.Checkpoint, msg) {
+				t.Fatalf("proved seq %d in %d, want %d in %d with the checkpoint", p.Seq, p.TreeSize, seqs[tt.i], cp.Size)
+			}
+			if err := audit.VerifyInclusion(p, cp.Root); err != nil {
+				t.Fatal(err)
+			}
+			if ev, err := audit.LeafEvent(p.Leaf); err != nil || ev.EventID != ids[tt.i] || ev.TenantID != tenants[tt.i] {
+				t.Fatalf("leaf = %+v, %v", ev, err)
+			}
+		})
+	}
+	errs := []struct {
+		name     string
+		scope    audit.Scope
+		id       string
+		treeSize int64
+	}{
+		{"ErrOtherTenantsEvent", a, ids[1], 0},
+		{"ErrPlatformEvent", a, ids[2], 0},
+		{"ErrMissing", a, "00000000-0000-4000-8000-000000000000", 0},
+		{"ErrEmptyID", a, "", 0},
+		{"ErrNewerThanCheckpoint", a, late.EventID, 0},
+		{"ErrTenantBeyondCheckpoint", a, late.EventID, late.Seq + 1},
+		{"ErrOperatorNewerThanTree", audit.Scope{AllTenants: true}, late.EventID, 0},
+	}
+	for _, tt := range errs {
+		t.Run(tt.name, func(t *testing.T) {
+			if p, err := tl.InclusionProofByID(ctx, tt.scope, tt.id, tt.treeSize); !errors.Is(err, audit.ErrNotFound) {
+				t.Fatalf("= seq %d, %v; want ErrNotFound", p.Seq, err)
+			}
+		})
+	}
+	t.Run("OperatorBeyondCheckpoint", func(t *testing.T) {
+		p, err := tl.InclusionProofByID(ctx, audit.Scope{AllTenants: true}, late.EventID, late.Seq+1)
+		if err != nil || p.Seq != late.Seq || p.Checkpoint != nil {
+			t.Fatalf("= %+v, %v; want an unsigned proof of seq %d", p, err, late.Seq)
+		}
+		if err := audit.VerifyInclusion(p, p.RootHash); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("ErrScopeRequired", func(t *testing.T) {
+		if _, err := tl.InclusionProofByID(ctx, audit.Scope{}, ids[0], 0); !errors.Is(err, audit.ErrScopeRequired) {
+			t.Fatalf("= %v", err)
+		}
+	})
+}
+
+// TestLog_TenantTreeSizes: a tenant scope proves only in trees no larger
+// than the latest checkpoint, so probing tree sizes cannot tell it how
+// many events the log holds now; the operator may name any size.
+func TestLog_TenantTreeSizes(t *testing.T) {
+	ctx := context.Background()
+	tl := openTestLog(t, t.TempDir(), nil)
+	defer tl.close(t)
+	first := mustAppend(t, tl.Log, event("tenant-a", "alice", "InvokeEndpoint", audit.Allowed))
+	mustAppend(t, tl.Log, event("tenant-b", "bob", "InvokeEndpoint", audit.Allowed))
+	cp, _, err := tl.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		mustAppend(t, tl.Log, event("tenant-b", "bob", "InvokeEndpoint", audit.Allowed))
+	}
+	a, op := audit.Scope{TenantID: "tenant-a"}, audit.Scope{AllTenants: true}
+	tests := []struct {
+		name    string
+		scope   audit.Scope
+		size    int64
+		wantErr bool
+	}{
+		{"TenantAtCheckpoint", a, cp.Size, false},
+		{"TenantBelowCheckpoint", a, cp.Size - 1, false},
+		{"TenantJustBeyond", a, cp.Size + 1, true},
+		{"TenantAtLogSize", a, tl.Size(), true},
+		{"OperatorAtLogSize", op, tl.Size(), false},
+		{"OperatorBeyondLog", op, tl.Size() + 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ierr := tl.InclusionProof(ctx, tt.scope, first.Seq, tt.size)
+			_, cerr := tl.ConsistencyProof(ctx, tt.scope, 1, tt.size)
+			for what, err := range map[string]error{"inclusion": ierr, "consistency": cerr} {
+				if tt.wantErr != (err != nil) || (err != nil && !errors.Is(err, audit.ErrNotFound)) {
+					t.Errorf("%s proof in a tree of %d: %v, want error %v", what, tt.size, err, tt.wantErr)
+				}
+			}
+		})
+	}
 }
 
 func TestLog_Sealing(t *testing.T) {

@@ -1,10 +1,12 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -99,22 +101,15 @@ func LeafEvent(leafBytes []byte) (Event, error) {
 // InclusionProof proves event seq in the tree of treeSize events
 // (0 means the latest checkpoint, so an event newer than it can be proved
 // after the next checkpoint, at most CheckpointInterval later). A tenant
-// scope can only prove its own events: any other seq returns ErrNotFound.
+// scope can only prove its own events, and only in trees no larger than
+// the latest checkpoint: any other seq or size returns ErrNotFound, so a
+// tenant learns the platform's size only as checkpoints publish it.
 func (l *Log) InclusionProof(ctx context.Context, scope Scope, seq, treeSize int64) (InclusionProof, error) {
-	if err := scope.check(); err != nil {
+	cp, cpMsg, treeSize, err := l.proofTree(ctx, scope, treeSize)
+	if err != nil {
 		return InclusionProof{}, err
 	}
-	if l.cfg.ReadOnly {
-		return InclusionProof{}, ErrReadOnly
-	}
-	if err := ctx.Err(); err != nil {
-		return InclusionProof{}, err
-	}
-	cp, cpMsg := l.LatestCheckpoint()
-	if treeSize == 0 {
-		treeSize = cp.Size
-	}
-	if seq < 0 || seq >= treeSize || treeSize > l.durableN.Load() {
+	if seq < 0 || seq >= treeSize {
 		return InclusionProof{}, ErrNotFound
 	}
 	if !scope.AllTenants && !l.mem.owns(tenantKey(scope.TenantID), seq) {
@@ -131,6 +126,94 @@ func (l *Log) InclusionProof(ctx context.Context, scope Scope, seq, treeSize int
 			return InclusionProof{}, ErrNotFound
 		}
 	}
+	return l.proveLeafLocked(seq, treeSize, lf, cp, cpMsg)
+}
+
+// InclusionProofByID proves the event whose EventID is eventID, within the
+// scope, in the tree of treeSize events, with the rules of InclusionProof.
+// It lets a tenant prove an event without knowing its position in the log:
+// the position comes back in the proof, where verification needs it. It
+// searches the scope's events newest first (a tenant's own events only).
+func (l *Log) InclusionProofByID(ctx context.Context, scope Scope, eventID string, treeSize int64) (InclusionProof, error) {
+	cp, cpMsg, treeSize, err := l.proofTree(ctx, scope, treeSize)
+	if err != nil {
+		return InclusionProof{}, err
+	}
+	if eventID == "" {
+		return InclusionProof{}, ErrNotFound
+	}
+	idField, err := json.Marshal(eventID)
+	if err != nil {
+		return InclusionProof{}, fmt.Errorf("inclusion proof: %w", err)
+	}
+	needle := append([]byte(`"eventID":`), idField...)
+	key := tenantKey(scope.TenantID)
+	for hi := treeSize; hi > 0; {
+		if err := ctx.Err(); err != nil {
+			return InclusionProof{}, err
+		}
+		var cands []int64
+		if scope.AllTenants {
+			first := max(0, hi-lookupChunk)
+			for s := hi - 1; s >= first; s-- {
+				cands = append(cands, s)
+			}
+			hi = first
+		} else {
+			cands = l.mem.candidates(key, 0, hi, math.MinInt64, math.MaxInt64, true, lookupChunk)
+			if len(cands) == 0 {
+				break
+			}
+			hi = cands[len(cands)-1]
+		}
+		for _, seq := range cands {
+			l.filesMu.RLock()
+			lf, err := l.readLeafAt(seq)
+			l.filesMu.RUnlock()
+			if err != nil {
+				return InclusionProof{}, fmt.Errorf("inclusion proof: %w", err)
+			}
+			if !bytes.Contains(lf, needle) {
+				continue
+			}
+			ev, err := LeafEvent(lf)
+			if err != nil || ev.EventID != eventID || (!scope.AllTenants && ev.TenantID != scope.TenantID) {
+				continue
+			}
+			l.filesMu.RLock()
+			defer l.filesMu.RUnlock()
+			return l.proveLeafLocked(seq, treeSize, lf, cp, cpMsg)
+		}
+	}
+	return InclusionProof{}, ErrNotFound
+}
+
+// proofTree checks the scope and resolves the tree size a proof is asked
+// for: 0 is the latest checkpoint's; a tenant scope may not name a tree
+// larger than it (ErrNotFound), nobody one larger than the log.
+func (l *Log) proofTree(ctx context.Context, scope Scope, treeSize int64) (Checkpoint, []byte, int64, error) {
+	if err := scope.check(); err != nil {
+		return Checkpoint{}, nil, 0, err
+	}
+	if l.cfg.ReadOnly {
+		return Checkpoint{}, nil, 0, ErrReadOnly
+	}
+	if err := ctx.Err(); err != nil {
+		return Checkpoint{}, nil, 0, err
+	}
+	cp, cpMsg := l.LatestCheckpoint()
+	if treeSize == 0 {
+		treeSize = cp.Size
+	}
+	if treeSize < 0 || treeSize > l.durableN.Load() || (!scope.AllTenants && treeSize > cp.Size) {
+		return Checkpoint{}, nil, 0, ErrNotFound
+	}
+	return cp, cpMsg, treeSize, nil
+}
+
+// proveLeafLocked builds the proof of leaf lf at seq in the tree of
+// treeSize events; the caller holds filesMu.
+func (l *Log) proveLeafLocked(seq, treeSize int64, lf []byte, cp Checkpoint, cpMsg []byte) (InclusionProof, error) {
 	r := durableReader{l.hashes}
 	proof, err := tlog.ProveRecord(treeSize, seq, r)
 	if err != nil {
@@ -149,20 +232,15 @@ func (l *Log) InclusionProof(ctx context.Context, scope Scope, seq, treeSize int
 
 // ConsistencyProof proves the tree of oldSize events is a prefix of the
 // tree of newSize events (0 means the latest checkpoint). It reveals no
-// event content, so any scope may ask.
-func (l *Log) ConsistencyProof(ctx context.Context, oldSize, newSize int64) (ConsistencyProof, error) {
-	if l.cfg.ReadOnly {
-		return ConsistencyProof{}, ErrReadOnly
-	}
-	if err := ctx.Err(); err != nil {
+// event content, so any scope may ask; a tenant scope only up to the
+// latest checkpoint's size (ErrNotFound beyond), as for InclusionProof.
+func (l *Log) ConsistencyProof(ctx context.Context, scope Scope, oldSize, newSize int64) (ConsistencyProof, error) {
+	_, _, newSize, err := l.proofTree(ctx, scope, newSize)
+	if err != nil {
 		return ConsistencyProof{}, err
 	}
-	if newSize == 0 {
-		cp, _ := l.LatestCheckpoint()
-		newSize = cp.Size
-	}
-	if oldSize < 0 || oldSize > newSize || newSize > l.durableN.Load() {
-		return ConsistencyProof{}, fmt.Errorf("consistency proof: sizes %d and %d outside the log of %d: %w", oldSize, newSize, l.durableN.Load(), ErrNotFound)
+	if oldSize < 0 || oldSize > newSize {
+		return ConsistencyProof{}, fmt.Errorf("consistency proof: sizes %d and %d: %w", oldSize, newSize, ErrNotFound)
 	}
 	l.filesMu.RLock()
 	defer l.filesMu.RUnlock()

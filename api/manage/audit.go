@@ -1,7 +1,9 @@
 package manage
 
 import (
+	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -23,17 +25,38 @@ import (
 // account's root included) is refused.
 // Naming another tenant in ?tenant= answers exactly as a tenant without
 // events does (an empty page, a 404 proof), so nothing is learnt.
+//
+// A tenant never sees a global position in the log: its events come
+// without seq, its page tokens are sealed (PageTokens), and it proves an
+// event by eventId; only the proof itself carries the event's position and
+// a checkpointed tree size, which verifying it needs (docs/audit.md,
+// "What a tenant learns from proofs").
 type Audit struct {
-	Log       *audit.Log
+	Log *audit.Log
+	// Tokens seals the lookups' page tokens; required.
+	Tokens    *PageTokens
 	Pipeline  *api.Pipeline
 	Region    string
 	AccountID string
 }
 
+// AuditEvent is an event as the audit API returns it: the audit.Event with
+// Seq, its position in the whole log, only in the operator's views. For a
+// tenant Seq is nil and "seq" is left out of the JSON (this field shadows
+// audit.Event's), as is the firing event's seq of alerts recorded before
+// alerts named it by ID.
+type AuditEvent struct {
+	audit.Event
+	// Seq is the event's position in the log; operator views only.
+	Seq *int64 `json:"seq,omitempty"`
+}
+
 // LookupEventsOutput is the body of GET /api/v1/audit/events.
 type LookupEventsOutput struct {
-	Events    []audit.Event `json:"events"`
-	NextToken string        `json:"nextToken,omitempty"`
+	Events []AuditEvent `json:"events"`
+	// NextToken continues the lookup: opaque, valid for the same caller
+	// and filter for DefaultPageTokenTTL.
+	NextToken string `json:"nextToken,omitempty"`
 }
 
 // CheckpointOutput is the body of GET /api/v1/audit/checkpoint.
@@ -72,6 +95,32 @@ func (h *Audit) TrailARN() string {
 	return arn.New("cloudtrail", h.Region, h.AccountID, "trail/tenantml").String()
 }
 
+// callerScope is whose token a caller holds: its tenant, or the
+// operator's (all tenants). It differs from the read scope when the
+// operator reads one tenant.
+func callerScope(c *authn.Principal) audit.Scope {
+	if c.TenantID != "" {
+		return audit.Scope{TenantID: c.TenantID}
+	}
+	return audit.Scope{AllTenants: true}
+}
+
+// view is ev as caller may see it.
+func view(caller audit.Scope, ev audit.Event) AuditEvent {
+	v := AuditEvent{Event: ev}
+	if caller.AllTenants {
+		v.Seq = &ev.Seq
+		return v
+	}
+	v.Event.Seq = 0
+	if _, ok := ev.AdditionalEventData["eventSeq"]; ok && ev.EventType == audit.TypeAlert {
+		extra := maps.Clone(ev.AdditionalEventData)
+		delete(extra, "eventSeq")
+		v.AdditionalEventData = extra
+	}
+	return v
+}
+
 // scope returns the caller's read scope and, for a tenant caller that named
 // another tenant, ok=false: the caller must get the answer of an empty
 // tenant.
@@ -97,7 +146,6 @@ func filter(r *http.Request, s audit.Scope) (audit.Filter, error) {
 		PrincipalARN: q.Get("principal"),
 		EventName:    q.Get("action"),
 		Effect:       audit.Effect(q.Get("decision")),
-		PageToken:    q.Get("nextToken"),
 	}
 	if f.Effect != "" && f.Effect != audit.Denied && !f.Effect.Valid() {
 		return f, tenantml.Errorf(tenantml.EINVALID, "decision %q must be Allowed, ExplicitlyDenied, ImplicitlyDenied or Denied", f.Effect)
@@ -158,12 +206,16 @@ func readError(err error) error {
 	case errors.Is(err, audit.ErrNotFound):
 		return tenantml.Errorf(tenantml.ENOTFOUND, "audit event not found")
 	case errors.Is(err, audit.ErrInvalidPageToken):
-		return tenantml.Errorf(tenantml.EINVALID, "nextToken is not valid for this lookup")
+		return tenantml.Errorf(tenantml.EINVALID, "%s", invalidTokenMessage)
 	case errors.Is(err, audit.ErrUnavailable), errors.Is(err, audit.ErrClosed):
 		return &tenantml.Error{Code: tenantml.EUNAVAILABLE, Message: "the audit log is unavailable", Err: err}
 	}
 	return err
 }
+
+// invalidTokenMessage answers every nextToken that does not open, whatever
+// the reason, so that the answer is no oracle.
+const invalidTokenMessage = "nextToken is not valid: it was issued to another caller or for another lookup, was altered, or has expired; repeat the lookup without it"
 
 func (h *Audit) lookup(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
 	s, ok, err := h.scope(c, r.URL.Query().Get("tenant"))
@@ -174,16 +226,31 @@ func (h *Audit) lookup(w http.ResponseWriter, r *http.Request, c *authn.Principa
 	if err != nil {
 		return err
 	}
-	out := LookupEventsOutput{Events: []audit.Event{}}
+	if h.Tokens == nil {
+		return errors.New("audit lookup: no page token sealer configured")
+	}
+	caller := callerScope(c)
+	if tok := r.URL.Query().Get("nextToken"); tok != "" {
+		cur, err := h.Tokens.Open(caller, f, tok)
+		if err != nil {
+			return readError(err)
+		}
+		f.Cursor = &cur
+	}
+	out := LookupEventsOutput{Events: []AuditEvent{}}
 	if ok {
 		page, err := h.Log.Lookup(r.Context(), f)
 		if err != nil {
 			return readError(err)
 		}
-		if page.Events != nil {
-			out.Events = page.Events
+		for _, ev := range page.Events {
+			out.Events = append(out.Events, view(caller, ev))
 		}
-		out.NextToken = page.NextPageToken
+		if page.Next != nil {
+			if out.NextToken, err = h.Tokens.Seal(caller, f, *page.Next); err != nil {
+				return err
+			}
+		}
 	}
 	api.WriteJSON(w, http.StatusOK, out)
 	return nil
@@ -203,20 +270,41 @@ func (h *Audit) export(w http.ResponseWriter, r *http.Request, c *authn.Principa
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	if _, err := h.Log.ExportJSONLines(r.Context(), w, f); err != nil {
+	caller := callerScope(c)
+	enc := json.NewEncoder(w)
+	if _, err := h.Log.Each(r.Context(), f, func(ev audit.Event) error { return enc.Encode(view(caller, ev)) }); err != nil {
 		return readError(err)
 	}
 	return nil
 }
 
+// maxEventIDLen bounds ?eventId= (event IDs are 36-character UUIDs).
+const maxEventIDLen = 128
+
+// inclusion proves one event, named by eventId (anyone) or seq (the
+// operator only: a tenant is never asked for a global position).
 func (h *Audit) inclusion(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
 	s, ok, err := h.scope(c, r.URL.Query().Get("tenant"))
 	if err != nil {
 		return err
 	}
-	seq, err := queryInt(r, "seq", true)
-	if err != nil {
-		return err
+	q := r.URL.Query()
+	id, bySeq := q.Get("eventId"), q.Has("seq")
+	switch {
+	case id != "" && bySeq:
+		return tenantml.Errorf(tenantml.EINVALID, "give eventId or seq, not both")
+	case bySeq && !callerScope(c).AllTenants:
+		return tenantml.Errorf(tenantml.EINVALID, "seq is the operator's; prove an event by eventId")
+	case id == "" && !bySeq:
+		return tenantml.Errorf(tenantml.EINVALID, "eventId is required")
+	case len(id) > maxEventIDLen:
+		return tenantml.Errorf(tenantml.EINVALID, "eventId is longer than %d characters", maxEventIDLen)
+	}
+	var seq int64
+	if bySeq {
+		if seq, err = queryInt(r, "seq", true); err != nil {
+			return err
+		}
 	}
 	size, err := queryInt(r, "treeSize", false)
 	if err != nil {
@@ -225,7 +313,12 @@ func (h *Audit) inclusion(w http.ResponseWriter, r *http.Request, c *authn.Princ
 	if !ok {
 		return readError(audit.ErrNotFound)
 	}
-	p, err := h.Log.InclusionProof(r.Context(), s, seq, size)
+	var p audit.InclusionProof
+	if bySeq {
+		p, err = h.Log.InclusionProof(r.Context(), s, seq, size)
+	} else {
+		p, err = h.Log.InclusionProofByID(r.Context(), s, id, size)
+	}
 	if err != nil {
 		return readError(err)
 	}
@@ -234,7 +327,8 @@ func (h *Audit) inclusion(w http.ResponseWriter, r *http.Request, c *authn.Princ
 }
 
 func (h *Audit) consistency(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
-	if _, _, err := h.scope(c, ""); err != nil {
+	s, _, err := h.scope(c, "")
+	if err != nil {
 		return err
 	}
 	oldSize, err := queryInt(r, "old", true)
@@ -248,9 +342,13 @@ func (h *Audit) consistency(w http.ResponseWriter, r *http.Request, c *authn.Pri
 	if err != nil {
 		return err
 	}
-	p, err := h.Log.ConsistencyProof(r.Context(), oldSize, newSize)
+	p, err := h.Log.ConsistencyProof(r.Context(), s, oldSize, newSize)
 	if errors.Is(err, audit.ErrNotFound) {
-		return tenantml.Errorf(tenantml.EINVALID, "old %d and new %d must satisfy old <= new <= the log's size", oldSize, newSize)
+		limit := "the log's size"
+		if !s.AllTenants {
+			limit = "the latest checkpoint's size"
+		}
+		return tenantml.Errorf(tenantml.EINVALID, "old %d and new %d must satisfy old <= new <= %s", oldSize, newSize, limit)
 	}
 	if err != nil {
 		return readError(err)

@@ -6,6 +6,9 @@
 // of multi-service operations (tenant erase: check the tenant's status,
 // destroy its keys, then delete its blobs) and the audit views' scoping: a
 // caller tagged TenantID sees only its own tenant's events, with answers
-// for another tenant identical to those for a tenant that does not exist.
+// for another tenant identical to those for a tenant that does not exist,
+// and never a global position in the log: its events come without seq,
+// page tokens are sealed to the caller and the filter (PageTokens), and it
+// proves events by eventId.
 // Artifacts (artifacts.go) stream downloads through the pipeline's Stream mode and also accept presigned URLs.
 package manage

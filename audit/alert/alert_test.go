@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -178,6 +179,29 @@ func TestEngine_ObserveEvent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEngine_RecordsEventIDNotSeq: the alert recorded in the log (which a
+// tenant may read) names the firing event by ID, never by its global seq.
+func TestEngine_RecordsEventIDNotSeq(t *testing.T) {
+	e, _, rec := newEngine(t, []alert.Rule{{Name: "s", Kind: alert.SuspendedTenantAccess, GroupBy: alert.GroupTenant}}, nil)
+	x := ev("acme", "p", audit.ExplicitlyDenied)
+	x.TenantSuspended, x.Seq, x.EventID = true, 987654321, "3f1c2a9e-0000-4000-8000-000000000001"
+	e.ObserveEvent(x)
+	if err := e.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.all()
+	if len(got) != 1 || got[0].TenantID != "acme" {
+		t.Fatalf("recorded %+v, want one alert of acme", got)
+	}
+	if id := got[0].AdditionalEventData["eventId"]; id != x.EventID {
+		t.Errorf("eventId = %q, want %q", id, x.EventID)
+	}
+	b, _ := json.Marshal(got[0])
+	if _, ok := got[0].AdditionalEventData["eventSeq"]; ok || strings.Contains(string(b), "987654321") {
+		t.Errorf("the recorded alert carries the global seq: %s", b)
 	}
 }
 

@@ -29,7 +29,12 @@ type Alert struct {
 	FiredAt   time.Time `json:"firedAt"`
 	Message   string    `json:"message"`
 	// EventSeq is the audit seq of the event that fired the alert, or -1.
+	// It goes only to the webhook (the operator's): the event recorded in
+	// the log names the firing event by EventID, because a tenant may read
+	// its alerts and must not learn global positions.
 	EventSeq int64 `json:"eventSeq"`
+	// EventID is the ID of the event that fired the alert, if any.
+	EventID string `json:"eventId,omitempty"`
 }
 
 // Recorder appends events to the audit log; *audit.Log implements it.
@@ -175,6 +180,7 @@ func (e *Engine) ObserveEvent(ev audit.Event) {
 		g := r.group(&ev)
 		if n, ok := e.window(r, g).observe(r, now); ok {
 			a := e.newAlert(r, now, n, ev.Seq)
+			a.EventID = ev.EventID
 			// An alert belongs to a tenant only when every event that
 			// counted did; platform-wide windows may mix tenants.
 			switch {
@@ -356,13 +362,13 @@ func alertEvent(a *Alert) audit.Event {
 		// the tenant's key like every personal field.
 		UserIdentity: audit.UserIdentity{ARN: a.Principal},
 		AdditionalEventData: map[string]string{
-			"alertId":  a.ID,
-			"rule":     a.Rule,
-			"kind":     string(a.Kind),
-			"count":    strconv.Itoa(a.Count),
-			"window":   a.Window,
-			"eventSeq": strconv.FormatInt(a.EventSeq, 10),
-			"message":  a.Message,
+			"alertId": a.ID,
+			"rule":    a.Rule,
+			"kind":    string(a.Kind),
+			"count":   strconv.Itoa(a.Count),
+			"window":  a.Window,
+			"eventId": a.EventID,
+			"message": a.Message,
 		},
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -114,8 +116,8 @@ key in it).`,
 
 func newAuditLookupCmd() *cobra.Command {
 	var (
-		dataDir, since, until, decision string
-		f                               audit.Filter
+		dataDir, since, until, decision, pageToken string
+		f                                          audit.Filter
 	)
 	cmd := &cobra.Command{
 		Use:   "lookup --data-dir DIR (--tenant ID | --all) [filters]",
@@ -141,6 +143,13 @@ the matching events, newest first, one JSON object per line. Events of one tenan
 				return &exitError{code: 2, err: err}
 			}
 			f.Effect = audit.Effect(decision)
+			if pageToken != "" {
+				c, err := audit.ParseCursor(pageToken)
+				if err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("--page-token: %w", err)}
+				}
+				f.Cursor = &c
+			}
 			log, err := audit.Open(cmd.Context(), audit.Config{Dir: auditDir(dataDir), ReadOnly: true})
 			if err != nil {
 				return &exitError{code: 1, err: err}
@@ -157,8 +166,8 @@ the matching events, newest first, one JSON object per line. Events of one tenan
 						return err
 					}
 				}
-				if page.NextPageToken != "" {
-					fmt.Fprintln(cmd.ErrOrStderr(), "next page: --page-token", page.NextPageToken)
+				if page.Next != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "next page: --page-token", page.Next)
 				}
 				return nil
 			}
@@ -181,7 +190,7 @@ the matching events, newest first, one JSON object per line. Events of one tenan
 	fl.StringVar(&until, "until", "", "only events at or before this RFC 3339 time")
 	fl.BoolVar(&f.OldestFirst, "oldest-first", false, "print in log order")
 	fl.IntVar(&f.Limit, "limit", 0, "print one page of at most this many events (default: all)")
-	fl.StringVar(&f.PageToken, "page-token", "", "continue a previous --limit lookup")
+	fl.StringVar(&pageToken, "page-token", "", "continue a previous --limit lookup")
 	return cmd
 }
 
@@ -288,7 +297,8 @@ func parseFlagTime(name, v string) (time.Time, error) {
 
 // newAuditEventsCmd is `tenantml audit events`: the LookupEvents API of a
 // running server, with the CLI's credentials. A tenant principal sees only
-// its own tenant's events; the operator sees all or one --tenant.
+// its own tenant's events, without their positions in the log (no SEQ
+// column); the operator sees all or one --tenant, with positions.
 func newAuditEventsCmd() *cobra.Command {
 	var (
 		tenantID, principal, action, decision, since, until, pageToken string
@@ -300,7 +310,10 @@ func newAuditEventsCmd() *cobra.Command {
 		Short: "Look up audit events through the API of a running server",
 		Long: `Events calls GET /api/v1/audit/events on the server (--endpoint, TENANTML_ENDPOINT or
 the profile) and prints the matching events, newest first. Without --limit it follows
-every page; with --limit it prints one page and the token of the next on stderr.`,
+every page; with --limit it prints one page and the token of the next on stderr (an
+opaque token, valid for an hour, for the same credentials' tenant and the same filters).
+A tenant's events come without their position in the log (seq): prove one with
+"tenantml audit prove --event-id".`,
 		Example: "  tenantml audit events --decision Denied --since 2026-11-23T00:00:00Z\n" +
 			"  tenantml audit events --tenant acme --action CreateTenant -o json",
 		Args: cobra.NoArgs,
@@ -329,7 +342,7 @@ every page; with --limit it prints one page and the token of the next on stderr.
 			if limit > 0 {
 				q.Set("limit", strconv.Itoa(limit))
 			}
-			all := manage.LookupEventsOutput{Events: []audit.Event{}}
+			all := manage.LookupEventsOutput{Events: []manage.AuditEvent{}}
 			next := pageToken
 			for {
 				if next != "" {
@@ -348,7 +361,7 @@ every page; with --limit it prints one page and the token of the next on stderr.
 			if next != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), "next page: --page-token", next)
 			}
-			return printOutput(cmd, all, func(w io.Writer) error { return eventTable(w, all.Events...) })
+			return printOutput(cmd, all, func(w io.Writer) error { return eventTable(w, all.Events) })
 		},
 	}
 	addClientFlags(cmd)
@@ -365,15 +378,29 @@ every page; with --limit it prints one page and the token of the next on stderr.
 	return cmd
 }
 
-// eventTable draws audit events as a table, one row each.
-func eventTable(w io.Writer, events ...audit.Event) error {
-	fmt.Fprintln(w, "TIME\tSEQ\tTENANT\tPRINCIPAL\tACTION\tDECISION\tERROR\tREQUEST ID")
+// eventTable draws audit events as a table, one row each. The SEQ column
+// is there only when the server gave positions (the operator's views).
+func eventTable(w io.Writer, events []manage.AuditEvent) error {
+	withSeq := slices.ContainsFunc(events, func(ev manage.AuditEvent) bool { return ev.Seq != nil })
+	head := "TIME\tEVENT ID\tTENANT\tPRINCIPAL\tACTION\tDECISION\tERROR\tREQUEST ID"
+	if withSeq {
+		head = "TIME\tSEQ\t" + strings.TrimPrefix(head, "TIME\t")
+	}
+	fmt.Fprintln(w, head)
 	for _, ev := range events {
 		who := ev.UserIdentity.ARN
 		if who == "" {
 			who = ev.UserIdentity.Type
 		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.EventTime.UTC().Format(time.RFC3339), ev.Seq, dash(ev.TenantID), dash(who),
+		fmt.Fprint(w, ev.EventTime.UTC().Format(time.RFC3339), "\t")
+		if withSeq {
+			seq := "-"
+			if ev.Seq != nil {
+				seq = strconv.FormatInt(*ev.Seq, 10)
+			}
+			fmt.Fprint(w, seq, "\t")
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.EventID, dash(ev.TenantID), dash(who),
 			ev.EventName, dash(string(ev.Decision.Effect)), dash(ev.ErrorCode), dash(ev.RequestID))
 	}
 	return nil
@@ -389,28 +416,42 @@ func dash(s string) string {
 
 // newAuditProveCmd is `tenantml audit prove`: fetch an inclusion proof of
 // one event from the API and check it offline against the latest signed
-// checkpoint, with a trusted copy of the log's public key.
+// checkpoint, with a trusted copy of the log's public key. Tenants name the
+// event by its ID; the operator may also name it by seq.
 func newAuditProveCmd() *cobra.Command {
 	var (
-		seq     int64
-		keyFile string
+		seq              int64
+		eventID, keyFile string
 	)
 	cmd := &cobra.Command{
-		Use:   "prove --seq N --key FILE",
+		Use:   "prove (--event-id ID | --seq N) --key FILE",
 		Short: "Prove through the API that an event is in the signed audit log",
-		Long: `Prove fetches the server's latest signed checkpoint and an inclusion proof of event
---seq in the tree that checkpoint signs, then checks both locally: the checkpoint's
+		Long: `Prove fetches the server's latest signed checkpoint and an inclusion proof of one
+event in the tree that checkpoint signs, then checks both locally: the checkpoint's
 Ed25519 signature with --key (a trusted copy of <data-dir>/audit/checkpoint.pub) and the
 RFC 6962 audit path of the event to the checkpoint's root. It prints the proved event
-(-o table, json or yaml) and exits 1 when anything fails to verify. An event newer than the latest
-checkpoint can be proved after the next one (at most a minute under load).`,
-		Example: "  tenantml audit prove --seq 42 --key ./audit.pub\n  tenantml audit prove --seq 42 --key ./audit.pub -o json",
-		Args:    cobra.NoArgs,
+(-o table, json or yaml) and exits 1 when anything fails to verify. An event newer than
+the latest checkpoint can be proved after the next one (at most a minute under load).
+
+Name the event by --event-id (its eventID, from "audit events"); the operator may use
+--seq, its position in the log, instead. The proof necessarily holds the event's
+position and the checkpoint's tree size (see docs/audit.md); the event is printed
+with its seq only when it was asked for by --seq.`,
+		Example: "  tenantml audit prove --event-id 3f1c2a9e-8b1d-4c55-9f0e-6d2f1a7b9c10 --key ./audit.pub\n" +
+			"  tenantml audit prove --event-id 3f1c2a9e-8b1d-4c55-9f0e-6d2f1a7b9c10 --key ./audit.pub -o json\n" +
+			"  tenantml audit prove --seq 42 --key ./audit.pub   # operator",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if keyFile == "" {
 				return &exitError{code: 2, err: fmt.Errorf("--key is required: a proof is only as good as the key that checks the checkpoint")}
 			}
-			if seq < 0 {
+			bySeq := cmd.Flags().Changed("seq")
+			switch {
+			case bySeq && eventID != "":
+				return &exitError{code: 2, err: fmt.Errorf("give --event-id or --seq, not both")}
+			case !bySeq && eventID == "":
+				return &exitError{code: 2, err: fmt.Errorf("--event-id is required (or --seq, for the operator)")}
+			case bySeq && seq < 0:
 				return &exitError{code: 2, err: fmt.Errorf("--seq must be a non-negative event number")}
 			}
 			v, err := audit.ReadVerifierKey(keyFile)
@@ -429,13 +470,22 @@ checkpoint can be proved after the next one (at most a minute under load).`,
 			if err != nil {
 				return &exitError{code: 1, err: fmt.Errorf("served checkpoint: %w", err)}
 			}
-			var p audit.InclusionProof
-			q := url.Values{"seq": {strconv.FormatInt(seq, 10)}, "treeSize": {strconv.FormatInt(cp.Size, 10)}}
-			if err := c.do(cmd.Context(), "GET", "/api/v1/audit/proofs/inclusion?"+q.Encode(), nil, &p); err != nil {
-				return fmt.Errorf("event %d (the latest checkpoint covers events 0 to %d): %w", seq, cp.Size-1, err)
+			q, name := url.Values{"treeSize": {strconv.FormatInt(cp.Size, 10)}}, "event "+eventID
+			if bySeq {
+				q.Set("seq", strconv.FormatInt(seq, 10))
+				name = "event " + strconv.FormatInt(seq, 10)
+			} else {
+				q.Set("eventId", eventID)
 			}
-			if p.Seq != seq || p.TreeSize != cp.Size {
-				return &exitError{code: 1, err: fmt.Errorf("the server proved event %d in a tree of %d, not %d in %d", p.Seq, p.TreeSize, seq, cp.Size)}
+			var p audit.InclusionProof
+			if err := c.do(cmd.Context(), "GET", "/api/v1/audit/proofs/inclusion?"+q.Encode(), nil, &p); err != nil {
+				return fmt.Errorf("%s (the latest checkpoint covers the log's first %d events): %w", name, cp.Size, err)
+			}
+			if p.TreeSize != cp.Size {
+				return &exitError{code: 1, err: fmt.Errorf("the server proved a tree of %d events, not the checkpoint's %d", p.TreeSize, cp.Size)}
+			}
+			if bySeq && p.Seq != seq {
+				return &exitError{code: 1, err: fmt.Errorf("the server proved event %d, not %d", p.Seq, seq)}
 			}
 			if err := audit.VerifyInclusion(p, cp.Root); err != nil {
 				return &exitError{code: 1, err: err}
@@ -444,12 +494,22 @@ checkpoint can be proved after the next one (at most a minute under load).`,
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "event %d is in the audit log of %d events signed by checkpoint %d (%s)\n", seq, cp.Size, cp.Number, cp.Time.UTC().Format(time.RFC3339))
-			return printOutput(cmd, ev, func(w io.Writer) error { return eventTable(w, ev) })
+			if !bySeq && ev.EventID != eventID {
+				return &exitError{code: 1, err: fmt.Errorf("the server proved event %s, not %s", ev.EventID, eventID)}
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s is in the audit log of %d events signed by checkpoint %d (%s)\n", name, cp.Size, cp.Number, cp.Time.UTC().Format(time.RFC3339))
+			proved := manage.AuditEvent{Event: ev}
+			if bySeq {
+				proved.Seq = &ev.Seq
+			} else {
+				proved.Event.Seq = 0
+			}
+			return printOutput(cmd, proved, func(w io.Writer) error { return eventTable(w, []manage.AuditEvent{proved}) })
 		},
 	}
 	addClientFlags(cmd)
-	cmd.Flags().Int64Var(&seq, "seq", -1, "the event's seq (from audit events)")
+	cmd.Flags().StringVar(&eventID, "event-id", "", "the event's eventID (from audit events)")
+	cmd.Flags().Int64Var(&seq, "seq", -1, "the event's position in the log (operator)")
 	cmd.Flags().StringVar(&keyFile, "key", "", "trusted checkpoint public key file")
 	return cmd
 }

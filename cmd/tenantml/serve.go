@@ -196,7 +196,9 @@ func (s *server) buildHandler() error {
 	srv.Handle("POST /{$}", router)
 	srv.Handle("GET /{$}", router)
 	(&manage.Tenants{Service: s.onboarding(s.store.Tenants()), Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
-	s.registerAudit(srv, pipeline)
+	if err := s.registerAudit(context.Background(), srv, pipeline); err != nil {
+		return err
+	}
 	s.registerKeys(srv, pipeline)
 	if err := s.registerArtifacts(context.Background(), srv, pipeline); err != nil {
 		return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/tenantml/tenantml/api/manage"
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/audit/alert"
+	"github.com/tenantml/tenantml/keys"
 )
 
 // auditWiring is what serve opens for the audit trail beyond the log
@@ -56,13 +58,34 @@ func (s *server) auditObserver() audit.Observer {
 	return s.alerts
 }
 
+// auditTokenSecretName is where the sealed key of the audit API's page
+// tokens lives in the store (keys.PlatformSecret).
+const auditTokenSecretName = "audit-page-token-key"
+
 // registerAudit starts recording fired alerts in the audit log and adds
-// the audit trail API to srv.
-func (s *server) registerAudit(srv *api.Server, p *api.Pipeline) {
+// the audit trail API to srv, its page tokens sealed under a platform
+// secret that every gateway on the store shares.
+func (s *server) registerAudit(ctx context.Context, srv *api.Server, p *api.Pipeline) error {
 	if s.alerts != nil {
 		s.alerts.SetRecorder(s.audit)
 	}
-	(&manage.Audit{Log: s.audit, Pipeline: p, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
+	secret, _, err := keys.PlatformSecret(ctx, s.store.Secrets(), s.kek, auditTokenSecretName, func() ([]byte, error) {
+		b := make([]byte, manage.PageTokenSecretSize)
+		if _, err := io.ReadFull(s.rand, b); err != nil {
+			return nil, fmt.Errorf("generate audit page token key: %w", err)
+		}
+		return b, nil
+	})
+	if err != nil {
+		return err
+	}
+	tokens, err := manage.NewPageTokens(secret, 0, s.now)
+	clear(secret)
+	if err != nil {
+		return fmt.Errorf("audit page tokens: %w", err)
+	}
+	(&manage.Audit{Log: s.audit, Tokens: tokens, Pipeline: p, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
+	return nil
 }
 
 // alertFlushTimeout bounds how long shutdown waits for alert deliveries.
