@@ -170,6 +170,10 @@ func TestServeAudit_TenantViews(t *testing.T) {
 		if err != nil || !strings.Contains(out, ev.RequestID) || !strings.Contains(out, "event "+ev.EventID+" is in the audit log of") {
 			t.Fatalf("prove: %v\n%s", err, out)
 		}
+		js, err := ts.cli(t, acme.AccessKeyID, acme.SecretAccessKey, "audit", "prove", "--event-id", ev.EventID, "--key", key, "-o", "json")
+		if err != nil || strings.Contains(js, `"seq"`) || !strings.Contains(js, ev.RequestID) {
+			t.Fatalf("prove -o json shows the tenant a seq, or not the event: %v\n%s", err, js)
+		}
 		// The API's proof verifies with the existing verification code.
 		code, pb := get(t, acme, "/api/v1/audit/proofs/inclusion?eventId="+ev.EventID)
 		var p audit.InclusionProof
