@@ -37,7 +37,14 @@ func signedGet(t *testing.T, ts *testServer, creds aws.Credentials, path string,
 		req.Header.Set("X-Request-Id", reqID)
 	}
 	const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, emptySHA256, "tenantml", "us-east-1", at); err != nil {
+	return doSigned(t, req, creds, emptySHA256, "tenantml", at)
+}
+
+// doSigned signs req with creds for service at time at (SigV4, payload
+// hash payloadHash), sends it and returns the status and body.
+func doSigned(t *testing.T, req *http.Request, creds aws.Credentials, payloadHash, service string, at time.Time) (int, []byte) {
+	t.Helper()
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, payloadHash, service, "us-east-1", at); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)
