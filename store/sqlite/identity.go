@@ -1,10 +1,7 @@
 package sqlite
 
 import (
-	"context"
 	"crypto/rand"
-	"database/sql"
-	"fmt"
 	"time"
 
 	"github.com/tenantml/tenantml/identity"
@@ -16,22 +13,9 @@ import (
 // security: every query filters by account explicitly.
 func (s *DB) Identity() identity.Service {
 	return &sqlstore.Store{
-		Run: func(ctx context.Context, fn func(sqlstore.Tx) error) error {
-			return s.inTx(ctx, func(tx *sql.Tx) error { return fn(sqlstore.FromSQL(tx)) })
-		},
-		// Reads use deferred, read-only transactions: in WAL mode they
-		// run beside the writer instead of queueing for BEGIN IMMEDIATE.
-		View: func(ctx context.Context, fn func(sqlstore.Tx) error) error {
-			tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-			if err != nil {
-				return fmt.Errorf("begin: %w", err)
-			}
-			defer func() { _ = tx.Rollback() }()
-			if err := fn(sqlstore.FromSQL(tx)); err != nil {
-				return err
-			}
-			return tx.Commit()
-		},
+		Run: s.runTx,
+		// Reads use deferred, read-only transactions beside the writer.
+		View: s.viewTx,
 		Dialect: sqlstore.Dialect{
 			IsUnique: isUniqueViolation,
 			Time:     func(t time.Time) any { return formatTime(t) },

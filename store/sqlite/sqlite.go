@@ -23,6 +23,7 @@ import (
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/store"
+	"github.com/tenantml/tenantml/store/sqltx"
 	"github.com/tenantml/tenantml/tenant"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -136,6 +137,26 @@ func (s *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// runTx runs fn in one write transaction, for the query packages shared
+// with store/postgres (identity/sqlstore, serving/sqlstore).
+func (s *DB) runTx(ctx context.Context, fn func(sqltx.Tx) error) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return fn(sqltx.FromSQL(tx)) })
+}
+
+// viewTx runs fn in one deferred, read-only transaction: in WAL mode it
+// reads beside the writer instead of queueing for BEGIN IMMEDIATE.
+func (s *DB) viewTx(ctx context.Context, fn func(sqltx.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(sqltx.FromSQL(tx)); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 const timeLayout = time.RFC3339Nano

@@ -1,11 +1,11 @@
-package sqlstore
+package sqltx
 
 import (
 	"testing"
 	"time"
 )
 
-func TestTxn_Rebind(t *testing.T) {
+func TestDialect_Rebind(t *testing.T) {
 	for _, c := range []struct {
 		numbered bool
 		in, want string
@@ -16,8 +16,8 @@ func TestTxn_Rebind(t *testing.T) {
 		{true, "LIMIT ?", "LIMIT $1"},
 	} {
 		t.Run(c.in, func(t *testing.T) {
-			q := &txn{d: &Dialect{Numbered: c.numbered}}
-			if got := q.rebind(c.in); got != c.want {
+			d := &Dialect{Numbered: c.numbered}
+			if got := d.Rebind(c.in); got != c.want {
 				t.Fatalf("rebind = %q, want %q", got, c.want)
 			}
 		})
@@ -40,7 +40,7 @@ func TestTimeCol_Scan(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got time.Time
-			err := timeCol{t: &got}.Scan(c.in)
+			err := TimeCol{T: &got}.Scan(c.in)
 			if (err == nil) != c.ok || (c.ok && (!got.Equal(want) || got.Location() != time.UTC)) {
 				t.Fatalf("scan %v = %v, %v", c.in, got, err)
 			}
@@ -48,7 +48,7 @@ func TestTimeCol_Scan(t *testing.T) {
 	}
 	t.Run("NullNullable", func(t *testing.T) {
 		p := &want
-		if err := (timeCol{p: &p}).Scan(nil); err != nil || p != nil {
+		if err := (TimeCol{P: &p}).Scan(nil); err != nil || p != nil {
 			t.Fatalf("scan NULL = %v, %v", p, err)
 		}
 	})
@@ -69,13 +69,13 @@ func TestJSONCol_Scan(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var m map[string]string
-			err := jsonCol{&m}.Scan(c.in)
+			err := JSONCol{&m}.Scan(c.in)
 			if (err == nil) != c.ok || m["a"] != c.want {
 				t.Fatalf("scan = %v, %v", m, err)
 			}
 		})
 	}
-	if toJSON(map[string]string(nil)) != "{}" || toJSON([]string(nil)) != "[]" {
+	if JSON(map[string]string(nil)) != "{}" || JSON([]string(nil)) != "[]" {
 		t.Fatal("nil values must encode as empty JSON containers")
 	}
 }
