@@ -5,6 +5,7 @@ import (
 
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/keys"
+	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/tenant"
 )
 
@@ -18,6 +19,9 @@ type Store interface {
 	// Keys returns the per-tenant key records and aliases of package keys
 	// (wrapped keysets; every method takes the tenant explicitly).
 	Keys() keys.Store
+	// Serving returns the control-plane resources of every account
+	// (models, endpoint configs, endpoints and their tags).
+	Serving() serving.Store
 	// Secrets returns the platform's sealed secrets (operator-only).
 	Secrets() Secrets
 	// Ping reports whether the store answers; /readyz uses it.

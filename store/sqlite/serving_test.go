@@ -1,0 +1,23 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tenantml/tenantml/store"
+	"github.com/tenantml/tenantml/store/sqlite"
+	"github.com/tenantml/tenantml/store/storetest"
+)
+
+func TestDB_Serving(t *testing.T) {
+	storetest.RunServing(t, func(t *testing.T, now func() time.Time) store.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Now = now
+		return db
+	})
+}
