@@ -113,8 +113,13 @@ type Endpoint struct {
 
 // Store persists the control-plane resources of every account. Every
 // method takes the account; names are unique per account and kind
-// (case-sensitive, as SageMaker's). Missing resources are ENOTFOUND,
-// existing ones ECONFLICT.
+// case-insensitively (the ARN lower-cases the name, as SageMaker's does),
+// and Get finds a name in any case. Missing resources are ENOTFOUND,
+// existing ones ECONFLICT. Create sets CreatedAt (an endpoint's
+// LastModifiedAt too, and its Version to 1) from the store's clock; times
+// are UTC at millisecond precision. A resource's tenant, and so its
+// TenantID tag, is fixed at creation. Delete removes the resource's tags
+// too. store/storetest.RunServing is the contract.
 type Store interface {
 	CreateModel(ctx context.Context, m *Model) error
 	GetModel(ctx context.Context, acct, name string) (*Model, error)
@@ -129,30 +134,35 @@ type Store interface {
 	CreateEndpoint(ctx context.Context, e *Endpoint) error
 	GetEndpoint(ctx context.Context, acct, name string) (*Endpoint, error)
 	ListEndpoints(ctx context.Context, acct string, f ListFilter) ([]*Endpoint, string, error)
-	// UpdateEndpoint stores e if its Version is the stored one and bumps
-	// it; ECONFLICT otherwise.
+	// UpdateEndpoint stores e's EndpointConfigName, Status and
+	// FailureReason if its Version is the stored one, and bumps Version
+	// and LastModifiedAt (in e too); ECONFLICT otherwise.
 	UpdateEndpoint(ctx context.Context, e *Endpoint) error
 	DeleteEndpoint(ctx context.Context, acct, name string) error
 
-	// SetTags adds or replaces tags of the resource arn; ENOTFOUND if none.
+	// SetTags adds or replaces tags (keys matched case-insensitively) of
+	// the resource arn; ENOTFOUND if none, EINVALID if it would add or
+	// change the TenantID tag.
 	SetTags(ctx context.Context, acct, arn string, tags map[string]string) error
-	// RemoveTags removes tags by key.
+	// RemoveTags removes tags by key; EINVALID for the TenantID tag.
 	RemoveTags(ctx context.Context, acct, arn string, keys []string) error
 }
 
 // ListFilter selects and pages a list. Results are ordered by name
-// (ascending) unless SortByCreationTime; After is the name (or the
-// creation time and name) of the previous page's last item, as the
-// store's own opaque token returned it.
+// (ascending) unless SortByCreationTime; After is the opaque token the
+// previous page returned (it holds that page's last name, or creation
+// time and name): the next page starts after that item, so rows inserted
+// meanwhile never shift a page.
 type ListFilter struct {
-	// Tenant, when set, keeps only the tenant's resources (the store's
-	// tenant scope); "" lists every resource of the account.
+	// Tenant, when set, keeps exactly that tenant's resources (platform
+	// resources are not among them); "" lists every resource of the
+	// account.
 	Tenant string
 	// NameContains keeps names containing it (case-insensitive).
 	NameContains string
 	// Status keeps endpoints in that status.
 	Status EndpointStatus
-	// CreatedAfter and CreatedBefore bound CreationTime.
+	// CreatedAfter and CreatedBefore bound CreationTime (exclusive).
 	CreatedAfter, CreatedBefore time.Time
 	// SortByCreationTime sorts by creation time instead of name; Descending
 	// reverses the order.

@@ -1,11 +1,11 @@
-// Package sqlstore implements identity.Service over database/sql, once for
-// both metadata stores: store/sqlite passes its *sql.DB, store/postgres a
-// database/sql view of its pgx pool (pgx/v5/stdlib) whose transactions
-// first set the row-level security scope. The adapters own the schema
-// (their migrations create identical iam_* tables) and the transaction
-// scope; this package owns the queries and the IAM rules that need the
-// database (existence, uniqueness, limits, delete conflicts). It imports
-// no driver.
+// Package sqlstore implements identity.Service over SQL, once for both
+// metadata stores: store/sqlite runs it in its database/sql transactions,
+// store/postgres in pgx transactions that first set the row-level security
+// scope (the transaction interface, dialect and scanners are package
+// store/sqltx's). The adapters own the schema (their migrations create
+// identical iam_* tables) and the transaction scope; this package owns the
+// queries and the IAM rules that need the database (existence, uniqueness,
+// limits, delete conflicts). It imports no driver.
 //
 // Queries are written with ? placeholders and rewritten to $n when
 // Dialect.Numbered is set; no query text ever comes from input.

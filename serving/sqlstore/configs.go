@@ -42,27 +42,15 @@ func (s *Store) CreateEndpointConfig(ctx context.Context, c *serving.EndpointCon
 	if c == nil {
 		return tenantml.Errorf(tenantml.EINVALID, "endpoint config is required")
 	}
-	if err := checkNew(serving.KindEndpointConfig, c.AccountID, c.Name, c.ARN, c.Tenant, c.Tags); err != nil {
-		return err
-	}
 	vs := make([]variantJSON, len(c.ProductionVariants))
 	for i, v := range c.ProductionVariants {
 		vs[i] = variantJSON(v)
 	}
-	now := s.now()
-	err := s.do(ctx, func(q *txn) error {
-		_, err := q.Exec(`INSERT INTO serving_endpoint_configs (account_id, name_lc, name, arn, tenant_id, created_at, production_variants, kms_key_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			c.AccountID, lower(c.Name), c.Name, c.ARN, c.Tenant, q.time(now), sqltx.JSON(vs), c.KMSKeyID)
-		if err := q.inserted(serving.KindEndpointConfig, c.Name, err); err != nil {
-			return err
-		}
-		return q.insertTags(c.AccountID, c.ARN, c.Tenant, c.Tags)
-	})
-	if err != nil {
+	h := head{c.AccountID, c.Name, c.ARN, c.Tenant, s.now()}
+	if err := create(ctx, s, endpointConfigs(), h, c.Tags, sqltx.JSON(vs), c.KMSKeyID); err != nil {
 		return err
 	}
-	c.CreatedAt = now
+	c.CreatedAt = h.created
 	return nil
 }
 

@@ -36,6 +36,9 @@
 //     bumps Version and LastModifiedAt; name, ARN, tenant, tags and
 //     creation time are fixed.
 //   - Delete removes the resource and its tags.
+//   - A write that matches no row although the transaction sees the row
+//     (on PostgreSQL, a tenant-scoped transaction reads platform rows but
+//     may not write them) is EFORBIDDEN.
 //   - Times are UTC at millisecond precision: CreatedAt and LastModifiedAt
 //     are Now truncated to the millisecond. The list bounds CreatedAfter
 //     and CreatedBefore are exclusive and compare with the CreatedAt the

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/tenantml/tenantml"
@@ -41,26 +43,15 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *serving.Endpoint) error {
 	if e == nil {
 		return tenantml.Errorf(tenantml.EINVALID, "endpoint is required")
 	}
-	if err := checkNew(serving.KindEndpoint, e.AccountID, e.Name, e.ARN, e.Tenant, e.Tags); err != nil {
-		return err
-	}
 	if err := checkEndpoint(e); err != nil {
 		return err
 	}
-	now := s.now()
-	err := s.do(ctx, func(q *txn) error {
-		_, err := q.Exec(`INSERT INTO serving_endpoints (account_id, name_lc, name, arn, tenant_id, created_at, config_name, status, failure_reason, last_modified_at, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
-			e.AccountID, lower(e.Name), e.Name, e.ARN, e.Tenant, q.time(now), e.EndpointConfigName, string(e.Status), e.FailureReason, q.time(now))
-		if err := q.inserted(serving.KindEndpoint, e.Name, err); err != nil {
-			return err
-		}
-		return q.insertTags(e.AccountID, e.ARN, e.Tenant, e.Tags)
-	})
+	h := head{e.AccountID, e.Name, e.ARN, e.Tenant, s.now()}
+	err := create(ctx, s, endpoints(), h, e.Tags, e.EndpointConfigName, string(e.Status), e.FailureReason, s.timeArg(h.created), int64(1))
 	if err != nil {
 		return err
 	}
-	e.CreatedAt, e.LastModifiedAt, e.Version = now, now, 1
+	e.CreatedAt, e.LastModifiedAt, e.Version = h.created, h.created, 1
 	return nil
 }
 
@@ -91,19 +82,22 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *serving.Endpoint) error {
 	err := s.do(ctx, func(q *txn) error {
 		n, err := q.Exec(`UPDATE serving_endpoints SET config_name = ?, status = ?, failure_reason = ?, last_modified_at = ?, version = version + 1
 			WHERE account_id = ? AND name_lc = ? AND version = ?`,
-			e.EndpointConfigName, string(e.Status), e.FailureReason, q.time(now), e.AccountID, lower(e.Name), e.Version)
+			e.EndpointConfigName, string(e.Status), e.FailureReason, s.timeArg(now), e.AccountID, lower(e.Name), e.Version)
 		if err != nil {
 			return fmt.Errorf("update endpoint: %w", err)
 		}
 		if n == 1 {
 			return nil
 		}
-		found, err := q.Count(`SELECT COUNT(*) FROM serving_endpoints WHERE account_id = ? AND name_lc = ?`, e.AccountID, lower(e.Name))
-		if err != nil {
-			return fmt.Errorf("update endpoint: %w", err)
-		}
-		if found == 0 {
+		var cur int64
+		err = q.Row(`SELECT version FROM serving_endpoints WHERE account_id = ? AND name_lc = ?`, e.AccountID, lower(e.Name)).Scan(&cur)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
 			return notFound(serving.KindEndpoint, e.Name)
+		case err != nil:
+			return fmt.Errorf("update endpoint: %w", err)
+		case cur == e.Version: // visible at that version, yet not updated
+			return readOnly("endpoint " + e.Name)
 		}
 		return tenantml.Errorf(tenantml.ECONFLICT, "endpoint %q changed concurrently: version %d is not the stored one", e.Name, e.Version)
 	})

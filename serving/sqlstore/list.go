@@ -55,7 +55,7 @@ func parseToken(s string, want cursor) (cursor, error) {
 
 // listQuery builds the query of one page (limit+1 rows, to learn whether
 // another page follows) for kind k.
-func (q *txn) listQuery(k serving.ResourceKind, cols, acct string, f serving.ListFilter, limit int) (string, []any, error) {
+func (s *Store) listQuery(k serving.ResourceKind, cols, acct string, f serving.ListFilter, limit int) (string, []any, error) {
 	where := []string{"account_id = ?"}
 	args := []any{acct}
 	if f.Tenant != "" {
@@ -69,14 +69,14 @@ func (q *txn) listQuery(k serving.ResourceKind, cols, acct string, f serving.Lis
 		where, args = append(where, "status = ?"), append(args, string(f.Status))
 	}
 	if !f.CreatedAfter.IsZero() {
-		where, args = append(where, "created_at > ?"), append(args, q.time(f.CreatedAfter.Truncate(time.Millisecond)))
+		where, args = append(where, "created_at > ?"), append(args, s.timeArg(f.CreatedAfter.Truncate(time.Millisecond)))
 	}
 	if !f.CreatedBefore.IsZero() {
 		b := f.CreatedBefore.Truncate(time.Millisecond)
 		if b.Before(f.CreatedBefore) {
 			b = b.Add(time.Millisecond)
 		}
-		where, args = append(where, "created_at < ?"), append(args, q.time(b))
+		where, args = append(where, "created_at < ?"), append(args, s.timeArg(b))
 	}
 	op, dir := ">", "ASC"
 	if f.Descending {
@@ -92,7 +92,7 @@ func (q *txn) listQuery(k serving.ResourceKind, cols, acct string, f serving.Lis
 			return "", nil, err
 		}
 		if f.SortByCreationTime {
-			at := q.time(time.UnixMilli(c.Created))
+			at := s.timeArg(time.UnixMilli(c.Created))
 			where = append(where, "(created_at "+op+" ? OR (created_at = ? AND name_lc "+op+" ?))")
 			args = append(args, at, at, c.Name)
 		} else {
@@ -142,12 +142,16 @@ func listPage[T any](ctx context.Context, s *Store, k spec[T], acct string, f se
 	if err != nil {
 		return nil, "", err
 	}
+	query, args, err := s.listQuery(k.kind, k.cols, acct, f, limit)
+	if err != nil {
+		return nil, "", err
+	}
 	var (
 		out  []T
 		next string
 	)
 	err = s.view(ctx, func(q *txn) (err error) {
-		out, next, err = list(q, k, acct, f, limit)
+		out, next, err = list(q, k, acct, f, limit, query, args)
 		return err
 	})
 	if err != nil {
@@ -156,13 +160,10 @@ func listPage[T any](ctx context.Context, s *Store, k spec[T], acct string, f se
 	return out, next, nil
 }
 
-// list returns one page of kind k's resources with their tags, and the
-// token of the next page ("" when none follows).
-func list[T any](q *txn, k spec[T], acct string, f serving.ListFilter, limit int) ([]T, string, error) {
-	query, args, err := q.listQuery(k.kind, k.cols, acct, f, limit)
-	if err != nil {
-		return nil, "", err
-	}
+// list runs the query of one page of kind k's resources (listQuery's) and
+// returns them with their tags, and the token of the next page ("" when
+// none follows).
+func list[T any](q *txn, k spec[T], acct string, f serving.ListFilter, limit int, query string, args []any) ([]T, string, error) {
 	rows, err := q.Rows(query, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list %s: %w", k.kind, err)

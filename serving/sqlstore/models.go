@@ -39,23 +39,11 @@ func (s *Store) CreateModel(ctx context.Context, m *serving.Model) error {
 	if m == nil {
 		return tenantml.Errorf(tenantml.EINVALID, "model is required")
 	}
-	if err := checkNew(serving.KindModel, m.AccountID, m.Name, m.ARN, m.Tenant, m.Tags); err != nil {
+	h := head{m.AccountID, m.Name, m.ARN, m.Tenant, s.now()}
+	if err := create(ctx, s, models(), h, m.Tags, sqltx.JSON(containerJSON(m.PrimaryContainer)), m.ExecutionRoleARN); err != nil {
 		return err
 	}
-	now := s.now()
-	err := s.do(ctx, func(q *txn) error {
-		_, err := q.Exec(`INSERT INTO serving_models (account_id, name_lc, name, arn, tenant_id, created_at, primary_container, execution_role_arn)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.AccountID, lower(m.Name), m.Name, m.ARN, m.Tenant, q.time(now), sqltx.JSON(containerJSON(m.PrimaryContainer)), m.ExecutionRoleARN)
-		if err := q.inserted(serving.KindModel, m.Name, err); err != nil {
-			return err
-		}
-		return q.insertTags(m.AccountID, m.ARN, m.Tenant, m.Tags)
-	})
-	if err != nil {
-		return err
-	}
-	m.CreatedAt = now
+	m.CreatedAt = h.created
 	return nil
 }
 

@@ -59,7 +59,8 @@ func (s *Store) view(ctx context.Context, fn func(q *txn) error) error {
 // now is the store's clock at the stored precision.
 func (s *Store) now() time.Time { return s.Now().UTC().Truncate(time.Millisecond) }
 
-func (q *txn) time(t time.Time) any { return q.Dialect.Time(t.UTC()) }
+// timeArg converts a time to a query argument.
+func (s *Store) timeArg(t time.Time) any { return s.Dialect.Time(t.UTC()) }
 
 // head is what every resource row has: the columns headCols names.
 type head struct {
@@ -157,7 +158,7 @@ func (q *txn) remove(k serving.ResourceKind, acct, name string) error {
 	var a string
 	err := q.Row(`DELETE FROM `+tableOf(k)+` WHERE account_id = ? AND name_lc = ? RETURNING arn`, acct, lower(name)).Scan(&a)
 	if errors.Is(err, sql.ErrNoRows) {
-		return notFound(k, name)
+		return q.missed(k, acct, name)
 	}
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", k, err)
@@ -168,43 +169,73 @@ func (q *txn) remove(k serving.ResourceKind, acct, name string) error {
 	return nil
 }
 
-// inserted turns the error of a resource INSERT into the store's: a taken
-// name is ECONFLICT.
-func (q *txn) inserted(k serving.ResourceKind, name string, err error) error {
-	if q.Dialect.IsUnique(err) {
-		return tenantml.Errorf(tenantml.ECONFLICT, "Cannot create already existing %s %q.", noun(k), name)
-	}
+// missed explains a write of the resource of kind k named name that
+// matched no row: ENOTFOUND if the transaction cannot see it either,
+// EFORBIDDEN if it can (on PostgreSQL, a tenant-scoped transaction reads
+// platform rows but may not write them).
+func (q *txn) missed(k serving.ResourceKind, acct, name string) error {
+	n, err := q.Count(`SELECT COUNT(*) FROM `+tableOf(k)+` WHERE account_id = ? AND name_lc = ?`, acct, lower(name))
 	if err != nil {
-		return fmt.Errorf("create %s: %w", k, err)
+		return fmt.Errorf("find %s: %w", k, err)
 	}
-	return nil
+	if n == 0 {
+		return notFound(k, name)
+	}
+	return readOnly(noun(k) + " " + name)
+}
+
+func readOnly(what string) error {
+	return tenantml.Errorf(tenantml.EFORBIDDEN, "%s cannot be changed in this tenant's scope", what)
+}
+
+// create checks and inserts a new resource of kind k, whose common
+// columns are h (h.created its creation time) and whose own columns,
+// k.cols, take own, and stores its tags, in one transaction. A taken name
+// is ECONFLICT.
+func create[T any](ctx context.Context, s *Store, k spec[T], h head, tags map[string]string, own ...any) error {
+	if err := checkNew(k.kind, h, tags); err != nil {
+		return err
+	}
+	query := `INSERT INTO ` + tableOf(k.kind) + ` (account_id, name_lc, name, arn, tenant_id, created_at, ` + k.cols + `)
+		VALUES (?, ?, ?, ?, ?, ?` + strings.Repeat(", ?", len(own)) + `)`
+	args := append([]any{h.acct, lower(h.name), h.name, h.arn, h.tenant, s.timeArg(h.created)}, own...)
+	return s.do(ctx, func(q *txn) error {
+		_, err := q.Exec(query, args...)
+		if s.Dialect.IsUnique(err) {
+			return tenantml.Errorf(tenantml.ECONFLICT, "Cannot create already existing %s %q.", noun(k.kind), h.name)
+		}
+		if err != nil {
+			return fmt.Errorf("create %s: %w", k.kind, err)
+		}
+		return q.insertTags(h.acct, h.arn, h.tenant, tags)
+	})
 }
 
 // checkNew validates what the store relies on in a resource to create: the
 // account, the name, the ARN (the account's ARN of kind k naming the
 // lower-cased name), the tenant and the tags, whose TenantID tag, if any,
 // must name the tenant.
-func checkNew(k serving.ResourceKind, acct, name, resARN, owner string, tags map[string]string) error {
-	if err := checkAccount(acct); err != nil {
+func checkNew(k serving.ResourceKind, h head, tags map[string]string) error {
+	if err := checkAccount(h.acct); err != nil {
 		return err
 	}
-	if err := serving.ValidateName(string(k)+" name", name); err != nil {
+	if err := serving.ValidateName(string(k)+" name", h.name); err != nil {
 		return err
 	}
-	a, err := arn.Parse(resARN)
-	if err != nil || a.Service != "sagemaker" || a.AccountID != acct || a.Resource != string(k)+"/"+lower(name) {
-		return tenantml.Errorf(tenantml.EINVALID, "ARN %q is not the ARN of %s %s of account %s", truncate(resARN), noun(k), name, acct)
+	a, err := arn.Parse(h.arn)
+	if err != nil || a.Service != "sagemaker" || a.AccountID != h.acct || a.Resource != string(k)+"/"+lower(h.name) {
+		return tenantml.Errorf(tenantml.EINVALID, "ARN %q is not the ARN of %s %s of account %s", truncate(h.arn), noun(k), h.name, h.acct)
 	}
-	if owner != "" {
-		if err := tenant.ValidateID(owner); err != nil {
+	if h.tenant != "" {
+		if err := tenant.ValidateID(h.tenant); err != nil {
 			return err
 		}
 	}
 	if err := tenant.ValidateTags(tags); err != nil {
 		return err
 	}
-	if v, ok := tenantTag(tags); ok && (owner == "" || v != owner) {
-		return tenantml.Errorf(tenantml.EINVALID, "the %s tag %q must name the resource's tenant %q", tenant.TagKey, truncate(v), owner)
+	if v, ok := tenantTag(tags); ok && (h.tenant == "" || v != h.tenant) {
+		return tenantml.Errorf(tenantml.EINVALID, "the %s tag %q must name the resource's tenant %q", tenant.TagKey, truncate(v), h.tenant)
 	}
 	return nil
 }

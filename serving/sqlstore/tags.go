@@ -56,8 +56,12 @@ func (s *Store) retag(ctx context.Context, acct, resARN string, set map[string]s
 		if err != nil {
 			return err
 		}
-		if _, err := q.Exec(`DELETE FROM serving_tags WHERE account_id = ? AND arn = ?`, acct, a); err != nil {
+		n, err := q.Exec(`DELETE FROM serving_tags WHERE account_id = ? AND arn = ?`, acct, a)
+		if err != nil {
 			return fmt.Errorf("tag resource: %w", err)
+		}
+		if n != int64(len(current[a])) { // tags it reads but may not write
+			return readOnly("resource " + truncate(resARN))
 		}
 		return q.insertTags(acct, a, owner, tags)
 	})

@@ -32,32 +32,9 @@ func (db *DB) IdentityInTenant(tenantID string) identity.Service {
 
 func (db *DB) identity(run func(context.Context, func(pgx.Tx) error) error) identity.Service {
 	return &sqlstore.Store{
-		Run: func(ctx context.Context, fn func(sqlstore.Tx) error) error {
-			return run(ctx, func(tx pgx.Tx) error { return fn(pgxTx{tx}) })
-		},
-		Dialect: sqlstore.Dialect{
-			Numbered: true,
-			RowLocks: true,
-			IsUnique: isUniqueViolation,
-			Time:     func(t time.Time) any { return t },
-		},
-		Now:  func() time.Time { return db.Now() },
-		Rand: rand.Reader,
+		Run:     sqlRun(run),
+		Dialect: dialect(),
+		Now:     func() time.Time { return db.Now() },
+		Rand:    rand.Reader,
 	}
-}
-
-// pgxTx adapts a pgx transaction to sqlstore.Tx.
-type pgxTx struct{ tx pgx.Tx }
-
-func (t pgxTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	tag, err := t.tx.Exec(ctx, query, args...)
-	return tag.RowsAffected(), err
-}
-
-func (t pgxTx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	return t.tx.QueryRow(ctx, query, args...)
-}
-
-func (t pgxTx) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
-	return t.tx.Query(ctx, query, args...)
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/serving/sqlstore"
-	"github.com/tenantml/tenantml/store/sqltx"
 )
 
 // Serving returns the control-plane resources on the operator path: they
@@ -21,10 +20,11 @@ func (db *DB) Serving() serving.Store {
 
 // ServingInTenant returns the control-plane resources scoped to one
 // tenant: every transaction runs through InTenant, so row-level security
-// shows only the tenant's resources and tags (rows whose tenant_id is
-// tenantID) and refuses to write any other (EFORBIDDEN), e.g. creating a
-// model of another tenant. Platform resources (an empty tenant_id) are invisible
-// here, as they are to IdentityInTenant.
+// shows the tenant's resources and tags and the platform's (rows with an
+// empty tenant_id, which every tenant's callers may see), and lets it
+// write only the tenant's own: another tenant's resource is missing
+// (ENOTFOUND), and creating one of another tenant or of the platform, or
+// changing, tagging or deleting a platform resource, is EFORBIDDEN.
 func (db *DB) ServingInTenant(tenantID string) serving.Store {
 	return db.serving(func(ctx context.Context, fn func(pgx.Tx) error) error {
 		return db.InTenant(ctx, tenantID, fn)
@@ -33,14 +33,8 @@ func (db *DB) ServingInTenant(tenantID string) serving.Store {
 
 func (db *DB) serving(run func(context.Context, func(pgx.Tx) error) error) serving.Store {
 	return &sqlstore.Store{
-		Run: func(ctx context.Context, fn func(sqltx.Tx) error) error {
-			return run(ctx, func(tx pgx.Tx) error { return fn(pgxTx{tx}) })
-		},
-		Dialect: sqltx.Dialect{
-			Numbered: true,
-			IsUnique: isUniqueViolation,
-			Time:     func(t time.Time) any { return t },
-		},
-		Now: func() time.Time { return db.Now() },
+		Run:     sqlRun(run),
+		Dialect: dialect(),
+		Now:     func() time.Time { return db.Now() },
 	}
 }

@@ -55,8 +55,9 @@ func serviceARN(kind serving.ResourceKind, name string) string {
 	return serving.ARN(storetest.Region, acct, kind, name)
 }
 
-// Row-level security on the serving tables: a tenant-scoped view sees and
-// writes only its tenant's resources and tags; the operator view sees all.
+// Row-level security on the serving tables: a tenant-scoped view sees its
+// tenant's resources and tags and the platform's, and writes only its
+// tenant's; the operator view sees and writes all.
 func TestDB_ServingInTenant(t *testing.T) {
 	ctx := context.Background()
 	db := open(t, newEnv(t).config())
@@ -64,14 +65,14 @@ func TestDB_ServingInTenant(t *testing.T) {
 	seedServing(t, op)
 	acme := db.ServingInTenant("acme")
 
-	t.Run("ListSeesOwnTenantOnly", func(t *testing.T) {
+	t.Run("ListSeesOwnAndPlatform", func(t *testing.T) {
 		ms, _, err := acme.ListModels(ctx, acct, serving.ListFilter{})
-		if err != nil || len(ms) != 1 || ms[0].Name != "acme--m" || ms[0].Tags["team"] != "acme" {
+		if err != nil || len(ms) != 2 || ms[0].Name != "acme--m" || ms[0].Tags["team"] != "acme" || ms[1].Name != "pool-m" || ms[1].Tags["team"] != "platform" {
 			t.Fatalf("acme lists models %+v, %v", ms, err)
 		}
-		es, _, err := acme.ListEndpoints(ctx, acct, serving.ListFilter{SortByCreationTime: true})
+		es, _, err := acme.ListEndpoints(ctx, acct, serving.ListFilter{Tenant: "acme", SortByCreationTime: true})
 		if err != nil || len(es) != 1 || es[0].Name != "acme--e" {
-			t.Fatalf("acme lists endpoints %+v, %v", es, err)
+			t.Fatalf("acme lists its endpoints %+v, %v", es, err)
 		}
 		other, _, err := acme.ListEndpointConfigs(ctx, acct, serving.ListFilter{Tenant: "globex"})
 		if err != nil || len(other) != 0 {
@@ -93,14 +94,12 @@ func TestDB_ServingInTenant(t *testing.T) {
 			call func() error
 		}{
 			{"GetModel", func() error { _, err := acme.GetModel(ctx, acct, "globex--m"); return err }},
-			{"GetPlatformModel", func() error { _, err := acme.GetModel(ctx, acct, "pool-m"); return err }},
 			{"GetEndpointConfig", func() error { _, err := acme.GetEndpointConfig(ctx, acct, "globex--c"); return err }},
 			{"GetEndpoint", func() error { _, err := acme.GetEndpoint(ctx, acct, "globex--e"); return err }},
 			{"UpdateEndpoint", func() error { return acme.UpdateEndpoint(ctx, globexEP) }},
 			{"DeleteModel", func() error { return acme.DeleteModel(ctx, acct, "globex--m") }},
 			{"DeleteEndpointConfig", func() error { return acme.DeleteEndpointConfig(ctx, acct, "globex--c") }},
 			{"DeleteEndpoint", func() error { return acme.DeleteEndpoint(ctx, acct, "globex--e") }},
-			{"DeletePlatformEndpoint", func() error { return acme.DeleteEndpoint(ctx, acct, "pool-e") }},
 			{"SetTags", func() error {
 				return acme.SetTags(ctx, acct, serviceARN(serving.KindModel, "globex--m"), map[string]string{"team": "acme"})
 			}},
@@ -117,10 +116,49 @@ func TestDB_ServingInTenant(t *testing.T) {
 		}
 		wantGlobexIntact(t, op)
 	})
+	t.Run("PlatformIsReadOnly", func(t *testing.T) {
+		m, err := acme.GetModel(ctx, acct, "POOL-M")
+		if err != nil || m.Tenant != "" || m.Tags["team"] != "platform" {
+			t.Fatalf("acme's view of the platform model = %+v, %v", m, err)
+		}
+		poolEP, err := acme.GetEndpoint(ctx, acct, "pool-e")
+		if err != nil {
+			t.Fatal(err)
+		}
+		poolEP.Status = serving.StatusFailed
+		stale := *poolEP
+		stale.Version = 7
+		tests := []struct {
+			name string
+			err  error
+			code string
+		}{
+			{"UpdateEndpoint", acme.UpdateEndpoint(ctx, poolEP), tenantml.EFORBIDDEN},
+			{"UpdateEndpointStale", acme.UpdateEndpoint(ctx, &stale), tenantml.ECONFLICT},
+			{"DeleteEndpoint", acme.DeleteEndpoint(ctx, acct, "pool-e"), tenantml.EFORBIDDEN},
+			{"DeleteModel", acme.DeleteModel(ctx, acct, "pool-m"), tenantml.EFORBIDDEN},
+			{"DeleteEndpointConfig", acme.DeleteEndpointConfig(ctx, acct, "pool-c"), tenantml.EFORBIDDEN},
+			{"SetTags", acme.SetTags(ctx, acct, serviceARN(serving.KindModel, "pool-m"), map[string]string{"team": "acme"}), tenantml.EFORBIDDEN},
+			{"RemoveTags", acme.RemoveTags(ctx, acct, serviceARN(serving.KindEndpoint, "pool-e"), []string{"team"}), tenantml.EFORBIDDEN},
+			{"CreateEndpoint", acme.CreateEndpoint(ctx, storetest.NewEndpoint(acct, "pool-sneaky", "")), tenantml.EFORBIDDEN},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if got := tenantml.ErrorCode(tt.err); got != tt.code {
+					t.Fatalf("error = %v, want code %q", tt.err, tt.code)
+				}
+			})
+		}
+		if _, err := op.GetEndpoint(ctx, acct, "pool-sneaky"); tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
+			t.Errorf("refused create left pool-sneaky behind: %v", err)
+		}
+		wantGlobexIntact(t, op)
+	})
 	t.Run("ErrWriteOtherTenant", func(t *testing.T) {
 		for name, err := range map[string]error{
-			"GlobexModel":      acme.CreateModel(ctx, storetest.NewModel(acct, "globex--sneaky", "globex")),
-			"PlatformEndpoint": acme.CreateEndpoint(ctx, storetest.NewEndpoint(acct, "pool-sneaky", "")),
+			"GlobexModel":    acme.CreateModel(ctx, storetest.NewModel(acct, "globex--sneaky", "globex")),
+			"PlatformModel":  acme.CreateModel(ctx, storetest.NewModel(acct, "pool-sneaky", "")),
+			"GlobexEndpoint": acme.CreateEndpoint(ctx, storetest.NewEndpoint(acct, "globex--sneaky", "globex")),
 		} {
 			if got := tenantml.ErrorCode(err); got != tenantml.EFORBIDDEN {
 				t.Errorf("%s: acme's create = %v, want forbidden", name, err)
@@ -151,6 +189,9 @@ func TestDB_ServingInTenant(t *testing.T) {
 			{"UpdateOtherByName", `UPDATE serving_endpoints SET status = 'Failed' WHERE name_lc = 'globex--e'`, 0, ""},
 			{"DeleteOtherByTenant", `DELETE FROM serving_tags WHERE tenant_id IN ('globex', '')`, 0, ""},
 			{"DeleteOtherByName", `DELETE FROM serving_models WHERE name_lc IN ('globex--m', 'pool-m')`, 0, ""},
+			{"UpdatePlatform", `UPDATE serving_endpoints SET status = 'Failed' WHERE tenant_id = ''`, 0, ""},
+			{"ErrInsertForPlatform", `INSERT INTO serving_tags (account_id, arn, tag_key, tag_value, tenant_id)
+				VALUES ('` + acct + `', 'arn:aws:sagemaker:us-east-1:` + acct + `:model/pool-m', 'evil', 'x', '')`, 0, tenantml.EFORBIDDEN},
 			{"ErrInsertForOther", `INSERT INTO serving_models (account_id, name_lc, name, arn, tenant_id, created_at, primary_container)
 				VALUES ('` + acct + `', 'globex--evil', 'globex--evil', 'arn:aws:sagemaker:us-east-1:` + acct + `:model/globex--evil', 'globex', now(), '{}')`, 0, tenantml.EFORBIDDEN},
 			{"ErrInsertTagForOther", `INSERT INTO serving_tags (account_id, arn, tag_key, tag_value, tenant_id)
@@ -166,7 +207,7 @@ func TestDB_ServingInTenant(t *testing.T) {
 				err := db.InTenant(ctx, "acme", func(tx pgx.Tx) error {
 					rows, err := tx.Query(ctx, `SELECT DISTINCT tenant_id FROM (
 						SELECT tenant_id FROM serving_models UNION ALL SELECT tenant_id FROM serving_endpoint_configs
-						UNION ALL SELECT tenant_id FROM serving_endpoints UNION ALL SELECT tenant_id FROM serving_tags) t`)
+						UNION ALL SELECT tenant_id FROM serving_endpoints UNION ALL SELECT tenant_id FROM serving_tags) t ORDER BY tenant_id`)
 					if err != nil {
 						return err
 					}
@@ -177,8 +218,8 @@ func TestDB_ServingInTenant(t *testing.T) {
 					affected = tag.RowsAffected()
 					return err
 				})
-				if got := strings.Join(seen, ","); got != "acme" {
-					t.Errorf("acme's unfiltered SELECT saw tenants %q, want only acme", got)
+				if got := strings.Join(seen, ","); got != ",acme" {
+					t.Errorf("acme's unfiltered SELECT saw tenants %q, want the platform's and acme", got)
 				}
 				switch {
 				case tt.wantErr != "":

@@ -118,91 +118,66 @@ type common struct {
 	CreatedAt         time.Time
 }
 
-// kindOps drives one kind of resource through serving.Store, so that a
+// kindOps drives one kind of resource through a serving.Store, so that a
 // rule every kind shares is tested once for all three.
 type kindOps struct {
 	kind   serving.ResourceKind
-	create func(s serving.Store, acct, name, owner string, tags map[string]string) error
-	get    func(s serving.Store, acct, name string) (common, error)
-	list   func(s serving.Store, acct string, f serving.ListFilter) ([]common, string, error)
-	delete func(s serving.Store, acct, name string) error
+	create func(acct, name, owner string, tags map[string]string) error
+	get    func(acct, name string) (common, error)
+	list   func(acct string, f serving.ListFilter) ([]common, string, error)
+	delete func(acct, name string) error
 }
 
-func allKinds() []kindOps {
+// opsOf builds the kindOps of a kind from its constructor for tests, its
+// fields (the tags to set before creating, the common ones) and its store
+// methods.
+func opsOf[T any](kind serving.ResourceKind, newT func(acct, name, owner string) T, fields func(T) (*map[string]string, common),
+	create func(context.Context, T) error,
+	get func(context.Context, string, string) (T, error),
+	list func(context.Context, string, serving.ListFilter) ([]T, string, error),
+	del func(context.Context, string, string) error,
+) kindOps {
 	ctx := context.Background()
+	head := func(v T) common { _, c := fields(v); return c }
+	return kindOps{
+		kind: kind,
+		create: func(acct, name, owner string, tags map[string]string) error {
+			v := newT(acct, name, owner)
+			p, _ := fields(v)
+			*p = tags
+			return create(ctx, v)
+		},
+		get: func(acct, name string) (common, error) {
+			v, err := get(ctx, acct, name)
+			if err != nil {
+				return common{}, err
+			}
+			return head(v), nil
+		},
+		list: func(acct string, f serving.ListFilter) ([]common, string, error) {
+			vs, next, err := list(ctx, acct, f)
+			out := make([]common, len(vs))
+			for i, v := range vs {
+				out[i] = head(v)
+			}
+			return out, next, err
+		},
+		delete: func(acct, name string) error { return del(ctx, acct, name) },
+	}
+}
+
+// allKinds returns the kindOps of the three kinds on s.
+func allKinds(s serving.Store) []kindOps {
 	return []kindOps{
-		{
-			kind: serving.KindModel,
-			create: func(s serving.Store, acct, name, owner string, tags map[string]string) error {
-				m := NewModel(acct, name, owner)
-				m.Tags = tags
-				return s.CreateModel(ctx, m)
-			},
-			get: func(s serving.Store, acct, name string) (common, error) {
-				m, err := s.GetModel(ctx, acct, name)
-				if err != nil {
-					return common{}, err
-				}
-				return common{m.Name, m.ARN, m.Tenant, m.Tags, m.CreatedAt}, nil
-			},
-			list: func(s serving.Store, acct string, f serving.ListFilter) ([]common, string, error) {
-				ms, next, err := s.ListModels(ctx, acct, f)
-				out := make([]common, len(ms))
-				for i, m := range ms {
-					out[i] = common{m.Name, m.ARN, m.Tenant, m.Tags, m.CreatedAt}
-				}
-				return out, next, err
-			},
-			delete: func(s serving.Store, acct, name string) error { return s.DeleteModel(ctx, acct, name) },
-		},
-		{
-			kind: serving.KindEndpointConfig,
-			create: func(s serving.Store, acct, name, owner string, tags map[string]string) error {
-				c := NewEndpointConfig(acct, name, owner)
-				c.Tags = tags
-				return s.CreateEndpointConfig(ctx, c)
-			},
-			get: func(s serving.Store, acct, name string) (common, error) {
-				c, err := s.GetEndpointConfig(ctx, acct, name)
-				if err != nil {
-					return common{}, err
-				}
-				return common{c.Name, c.ARN, c.Tenant, c.Tags, c.CreatedAt}, nil
-			},
-			list: func(s serving.Store, acct string, f serving.ListFilter) ([]common, string, error) {
-				cs, next, err := s.ListEndpointConfigs(ctx, acct, f)
-				out := make([]common, len(cs))
-				for i, c := range cs {
-					out[i] = common{c.Name, c.ARN, c.Tenant, c.Tags, c.CreatedAt}
-				}
-				return out, next, err
-			},
-			delete: func(s serving.Store, acct, name string) error { return s.DeleteEndpointConfig(ctx, acct, name) },
-		},
-		{
-			kind: serving.KindEndpoint,
-			create: func(s serving.Store, acct, name, owner string, tags map[string]string) error {
-				e := NewEndpoint(acct, name, owner)
-				e.Tags = tags
-				return s.CreateEndpoint(ctx, e)
-			},
-			get: func(s serving.Store, acct, name string) (common, error) {
-				e, err := s.GetEndpoint(ctx, acct, name)
-				if err != nil {
-					return common{}, err
-				}
-				return common{e.Name, e.ARN, e.Tenant, e.Tags, e.CreatedAt}, nil
-			},
-			list: func(s serving.Store, acct string, f serving.ListFilter) ([]common, string, error) {
-				es, next, err := s.ListEndpoints(ctx, acct, f)
-				out := make([]common, len(es))
-				for i, e := range es {
-					out[i] = common{e.Name, e.ARN, e.Tenant, e.Tags, e.CreatedAt}
-				}
-				return out, next, err
-			},
-			delete: func(s serving.Store, acct, name string) error { return s.DeleteEndpoint(ctx, acct, name) },
-		},
+		opsOf(serving.KindModel, NewModel, func(m *serving.Model) (*map[string]string, common) {
+			return &m.Tags, common{m.Name, m.ARN, m.Tenant, m.Tags, m.CreatedAt}
+		}, s.CreateModel, s.GetModel, s.ListModels, s.DeleteModel),
+		opsOf(serving.KindEndpointConfig, NewEndpointConfig, func(c *serving.EndpointConfig) (*map[string]string, common) {
+			return &c.Tags, common{c.Name, c.ARN, c.Tenant, c.Tags, c.CreatedAt}
+		}, s.CreateEndpointConfig, s.GetEndpointConfig, s.ListEndpointConfigs, s.DeleteEndpointConfig),
+		opsOf(serving.KindEndpoint, NewEndpoint, func(e *serving.Endpoint) (*map[string]string, common) {
+			return &e.Tags, common{e.Name, e.ARN, e.Tenant, e.Tags, e.CreatedAt}
+		}, s.CreateEndpoint, s.GetEndpoint, s.ListEndpoints, s.DeleteEndpoint),
 	}
 }
 
@@ -211,13 +186,13 @@ func allKinds() []kindOps {
 // and deletion with the tags.
 func testResources(t *testing.T, open openServing) {
 	s, clk := open(t)
-	for _, k := range allKinds() {
+	for _, k := range allKinds(s) {
 		t.Run(string(k.kind), func(t *testing.T) {
 			t.Run("CreateAndGet", func(t *testing.T) {
 				now := clk.Advance(time.Second)
-				must(t, k.create(s, AccountA, "Acme--Churn", "acme", map[string]string{tenant.TagKey: "acme", "team": "ml"}))
+				must(t, k.create(AccountA, "Acme--Churn", "acme", map[string]string{tenant.TagKey: "acme", "team": "ml"}))
 				for _, name := range []string{"Acme--Churn", "acme--churn", "ACME--CHURN"} {
-					got, err := k.get(s, AccountA, name)
+					got, err := k.get(AccountA, name)
 					must(t, err)
 					want := common{"Acme--Churn", serving.ARN(Region, AccountA, k.kind, "acme--churn"), "acme",
 						map[string]string{tenant.TagKey: "acme", "team": "ml"}, stored(now)}
@@ -228,28 +203,28 @@ func testResources(t *testing.T, open openServing) {
 			})
 			t.Run("ErrDuplicate", func(t *testing.T) {
 				for _, name := range []string{"Acme--Churn", "acme--churn", "ACME--churn"} {
-					wantCode(t, k.create(s, AccountA, name, "acme", nil), tenantml.ECONFLICT)
+					wantCode(t, k.create(AccountA, name, "acme", nil), tenantml.ECONFLICT)
 				}
-				wantCode(t, k.create(s, AccountA, "acme--churn", "", nil), tenantml.ECONFLICT)
+				wantCode(t, k.create(AccountA, "acme--churn", "", nil), tenantml.ECONFLICT)
 			})
 			t.Run("ErrNotFound", func(t *testing.T) {
-				_, err := k.get(s, AccountA, "acme--missing")
+				_, err := k.get(AccountA, "acme--missing")
 				wantCode(t, err, tenantml.ENOTFOUND)
-				wantCode(t, k.delete(s, AccountA, "acme--missing"), tenantml.ENOTFOUND)
+				wantCode(t, k.delete(AccountA, "acme--missing"), tenantml.ENOTFOUND)
 			})
 			t.Run("OtherAccount", func(t *testing.T) {
-				_, err := k.get(s, AccountB, "acme--churn")
+				_, err := k.get(AccountB, "acme--churn")
 				wantCode(t, err, tenantml.ENOTFOUND)
-				wantCode(t, k.delete(s, AccountB, "acme--churn"), tenantml.ENOTFOUND)
+				wantCode(t, k.delete(AccountB, "acme--churn"), tenantml.ENOTFOUND)
 				wantCode(t, s.SetTags(context.Background(), AccountB, serving.ARN(Region, AccountA, k.kind, "acme--churn"), map[string]string{"x": "y"}), tenantml.ENOTFOUND)
-				got, _, err := k.list(s, AccountB, serving.ListFilter{})
+				got, _, err := k.list(AccountB, serving.ListFilter{})
 				must(t, err)
 				if len(got) != 0 {
 					t.Fatalf("account B lists %+v", got)
 				}
 				// The same name is free in another account.
-				must(t, k.create(s, AccountB, "acme--churn", "acme", nil))
-				a, err := k.get(s, AccountA, "acme--churn")
+				must(t, k.create(AccountB, "acme--churn", "acme", nil))
+				a, err := k.get(AccountA, "acme--churn")
 				must(t, err)
 				if a.Tags["team"] != "ml" {
 					t.Fatalf("account B's create changed account A's resource: %+v", a)
@@ -265,12 +240,12 @@ func testResources(t *testing.T, open openServing) {
 					name string
 					err  error
 				}{
-					{"BadName", k.create(s, AccountA, "acme_x", "acme", nil)},
-					{"BadAccount", k.create(s, "12345", "acme--x", "acme", nil)},
-					{"BadTenant", k.create(s, AccountA, "acme--x", "Not/Valid", nil)},
-					{"TenantTagNamesOther", k.create(s, AccountA, "acme--x", "acme", map[string]string{"tenantid": "globex"})},
-					{"TenantTagOnPlatform", k.create(s, AccountA, "pool-x", "", map[string]string{tenant.TagKey: "acme"})},
-					{"ReservedTag", k.create(s, AccountA, "acme--x", "acme", map[string]string{"aws:x": "y"})},
+					{"BadName", k.create(AccountA, "acme_x", "acme", nil)},
+					{"BadAccount", k.create("12345", "acme--x", "acme", nil)},
+					{"BadTenant", k.create(AccountA, "acme--x", "Not/Valid", nil)},
+					{"TenantTagNamesOther", k.create(AccountA, "acme--x", "acme", map[string]string{"tenantid": "globex"})},
+					{"TenantTagOnPlatform", k.create(AccountA, "pool-x", "", map[string]string{tenant.TagKey: "acme"})},
+					{"ReservedTag", k.create(AccountA, "acme--x", "acme", map[string]string{"aws:x": "y"})},
 					{"ARNOfOtherKind", createWithARN(ctx, s, k.kind, serving.ARN(Region, AccountA, other, "acme--x"))},
 					{"ARNOfOtherName", createWithARN(ctx, s, k.kind, serving.ARN(Region, AccountA, k.kind, "acme--y"))},
 					{"ARNOfOtherAccount", createWithARN(ctx, s, k.kind, serving.ARN(Region, AccountB, k.kind, "acme--x"))},
@@ -280,23 +255,23 @@ func testResources(t *testing.T, open openServing) {
 				for _, tt := range tests {
 					t.Run(tt.name, func(t *testing.T) { wantCode(t, tt.err, tenantml.EINVALID) })
 				}
-				_, err := k.get(s, AccountA, "acme--x")
+				_, err := k.get(AccountA, "acme--x")
 				wantCode(t, err, tenantml.ENOTFOUND)
-				_, err = k.get(s, "12345", "acme--churn")
+				_, err = k.get("12345", "acme--churn")
 				wantCode(t, err, tenantml.EINVALID)
 			})
 			t.Run("DeleteRemovesTags", func(t *testing.T) {
-				must(t, k.delete(s, AccountA, "ACME--churn"))
-				_, err := k.get(s, AccountA, "acme--churn")
+				must(t, k.delete(AccountA, "ACME--churn"))
+				_, err := k.get(AccountA, "acme--churn")
 				wantCode(t, err, tenantml.ENOTFOUND)
-				wantCode(t, k.delete(s, AccountA, "acme--churn"), tenantml.ENOTFOUND)
-				must(t, k.create(s, AccountA, "acme--churn", "acme", nil))
-				got, err := k.get(s, AccountA, "acme--churn")
+				wantCode(t, k.delete(AccountA, "acme--churn"), tenantml.ENOTFOUND)
+				must(t, k.create(AccountA, "acme--churn", "acme", nil))
+				got, err := k.get(AccountA, "acme--churn")
 				must(t, err)
 				if len(got.Tags) != 0 {
 					t.Fatalf("recreated resource has the deleted one's tags %v", got.Tags)
 				}
-				b, err := k.get(s, AccountB, "acme--churn")
+				b, err := k.get(AccountB, "acme--churn")
 				must(t, err)
 				if b.Tenant != "acme" {
 					t.Fatalf("account B's resource after A's delete: %+v", b)

@@ -26,7 +26,7 @@ func names(rs []common) []string {
 func testList(t *testing.T, open openServing) {
 	ctx := context.Background()
 	s, clk := open(t)
-	for _, k := range allKinds() {
+	for _, k := range allKinds(s) {
 		t.Run(string(k.kind), func(t *testing.T) {
 			var at []time.Time // creation times of the fixture, in order
 			for i, r := range []struct{ name, owner string }{
@@ -36,10 +36,10 @@ func testList(t *testing.T, open openServing) {
 				if i != 4 { // globex--x is created in the same millisecond as globex--churn
 					clk.Advance(time.Second)
 				}
-				must(t, k.create(s, AccountA, r.name, r.owner, nil))
+				must(t, k.create(AccountA, r.name, r.owner, nil))
 				at = append(at, clk.Now())
 			}
-			must(t, k.create(s, AccountB, "acme--b", "acme", nil))
+			must(t, k.create(AccountB, "acme--b", "acme", nil))
 			all := []string{"acme", "acme--churn", "Acme--Fraud", "globex--churn", "globex--x", "pool"}
 			tests := []struct {
 				name string
@@ -66,7 +66,7 @@ func testList(t *testing.T, open openServing) {
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
-					got, next, err := k.list(s, AccountA, tt.f)
+					got, next, err := k.list(AccountA, tt.f)
 					must(t, err)
 					if fmt.Sprint(names(got)) != fmt.Sprint(tt.want) || next != "" {
 						t.Fatalf("list = %v, next %q; want %v and no next page", names(got), next, tt.want)
@@ -75,7 +75,7 @@ func testList(t *testing.T, open openServing) {
 			}
 			t.Run("ListedWithTags", func(t *testing.T) {
 				must(t, s.SetTags(ctx, AccountA, serving.ARN(Region, AccountA, k.kind, "acme--churn"), map[string]string{"team": "ml"}))
-				got, _, err := k.list(s, AccountA, serving.ListFilter{NameContains: "churn"})
+				got, _, err := k.list(AccountA, serving.ListFilter{NameContains: "churn"})
 				must(t, err)
 				if len(got) != 2 || !reflect.DeepEqual(got[0].Tags, map[string]string{"team": "ml"}) || len(got[1].Tags) != 0 ||
 					!got[0].CreatedAt.Equal(stored(at[1])) || got[0].Tenant != "acme" {
@@ -84,14 +84,14 @@ func testList(t *testing.T, open openServing) {
 			})
 			t.Run("DefaultLimit", func(t *testing.T) {
 				for i := range 6 {
-					must(t, k.create(s, AccountA, fmt.Sprintf("zz-%d", i), "", nil))
+					must(t, k.create(AccountA, fmt.Sprintf("zz-%d", i), "", nil))
 				}
-				got, next, err := k.list(s, AccountA, serving.ListFilter{})
+				got, next, err := k.list(AccountA, serving.ListFilter{})
 				must(t, err)
 				if len(got) != 10 || next == "" {
 					t.Fatalf("default page has %d items, next %q; want 10 and a next page", len(got), next)
 				}
-				rest, next, err := k.list(s, AccountA, serving.ListFilter{After: next})
+				rest, next, err := k.list(AccountA, serving.ListFilter{After: next})
 				must(t, err)
 				if fmt.Sprint(names(rest)) != "[zz-4 zz-5]" || next != "" {
 					t.Fatalf("second page = %v, next %q", names(rest), next)
@@ -99,15 +99,15 @@ func testList(t *testing.T, open openServing) {
 			})
 		})
 	}
-	for _, k := range allKinds() {
+	for _, k := range allKinds(s) {
 		t.Run(string(k.kind)+"/Errors", func(t *testing.T) {
-			_, nameToken, err := k.list(s, AccountA, serving.ListFilter{Limit: 1})
+			_, nameToken, err := k.list(AccountA, serving.ListFilter{Limit: 1})
 			must(t, err)
-			other := allKinds()[0]
+			other := allKinds(s)[0]
 			if k.kind == other.kind {
-				other = allKinds()[1]
+				other = allKinds(s)[1]
 			}
-			_, otherKindToken, err := other.list(s, AccountA, serving.ListFilter{Limit: 1})
+			_, otherKindToken, err := other.list(AccountA, serving.ListFilter{Limit: 1})
 			must(t, err)
 			if nameToken == "" || otherKindToken == "" {
 				t.Fatal("a one-item page of a longer list has no next-page token")
@@ -138,7 +138,7 @@ func testList(t *testing.T, open openServing) {
 			}
 			for _, tt := range errs {
 				t.Run(tt.name, func(t *testing.T) {
-					_, _, err := k.list(s, tt.acct, tt.f)
+					_, _, err := k.list(tt.acct, tt.f)
 					wantCode(t, err, tt.code)
 				})
 			}
@@ -193,7 +193,7 @@ func testPaging(t *testing.T, open openServing) {
 			"[r09 r08 r07 r06 r05 r04 r03 r02 r01 r00]"},
 	}
 	n := 0
-	for _, k := range allKinds() {
+	for _, k := range allKinds(s) {
 		for _, o := range orders {
 			n++
 			acct := fmt.Sprintf("9000000000%02d", n)
@@ -202,7 +202,7 @@ func testPaging(t *testing.T, open openServing) {
 					if i != 5 { // r04 and r05 share a creation time
 						clk.Advance(time.Second)
 					}
-					must(t, k.create(s, acct, fmt.Sprintf("r%02d", i), "", nil))
+					must(t, k.create(acct, fmt.Sprintf("r%02d", i), "", nil))
 				}
 				var got []string
 				f := o.f
@@ -211,7 +211,7 @@ func testPaging(t *testing.T, open openServing) {
 					if page > 10 {
 						t.Fatal("paging does not terminate")
 					}
-					rs, next, err := k.list(s, acct, f)
+					rs, next, err := k.list(acct, f)
 					must(t, err)
 					if len(rs) > 3 {
 						t.Fatalf("page of %d items over the limit of 3", len(rs))
@@ -220,7 +220,7 @@ func testPaging(t *testing.T, open openServing) {
 					if page == 0 {
 						clk.Advance(time.Second)
 						for _, name := range []string{"a-new", "r025", "z-new"} {
-							must(t, k.create(s, acct, name, "", nil))
+							must(t, k.create(acct, name, "", nil))
 						}
 					}
 					if next == "" {
@@ -242,11 +242,11 @@ func testPaging(t *testing.T, open openServing) {
 func testServingTags(t *testing.T, open openServing) {
 	ctx := context.Background()
 	s, _ := open(t)
-	for _, k := range allKinds() {
+	for _, k := range allKinds(s) {
 		t.Run(string(k.kind), func(t *testing.T) {
-			must(t, k.create(s, AccountA, "acme--t", "acme", map[string]string{tenant.TagKey: "acme", "team": "ml"}))
-			must(t, k.create(s, AccountA, "pool-t", "", map[string]string{"team": "platform"}))
-			must(t, k.create(s, AccountA, "acme--untagged", "acme", nil))
+			must(t, k.create(AccountA, "acme--t", "acme", map[string]string{tenant.TagKey: "acme", "team": "ml"}))
+			must(t, k.create(AccountA, "pool-t", "", map[string]string{"team": "platform"}))
+			must(t, k.create(AccountA, "acme--untagged", "acme", nil))
 			arnOf := func(name string) string { return serving.ARN(Region, AccountA, k.kind, name) }
 			set := func(a string, tags map[string]string) func() error {
 				return func() error { return s.SetTags(ctx, AccountA, a, tags) }
@@ -295,7 +295,7 @@ func testServingTags(t *testing.T, open openServing) {
 					if st.want != nil {
 						want = st.want
 					}
-					got, err := k.get(s, AccountA, "acme--t")
+					got, err := k.get(AccountA, "acme--t")
 					must(t, err)
 					if !reflect.DeepEqual(got.Tags, want) {
 						t.Fatalf("tags = %v, want %v", got.Tags, want)
@@ -303,7 +303,7 @@ func testServingTags(t *testing.T, open openServing) {
 				})
 			}
 			for name, want := range map[string]map[string]string{"pool-t": {"team": "platform"}, "acme--untagged": nil} {
-				got, err := k.get(s, AccountA, name)
+				got, err := k.get(AccountA, name)
 				must(t, err)
 				if len(got.Tags) != len(want) || got.Tags["team"] != want["team"] {
 					t.Fatalf("%s's tags = %v, want %v", name, got.Tags, want)

@@ -5,13 +5,8 @@
 -- endpoint). name_lc is the lower-cased name (names are unique per account
 -- and kind case-insensitively, as the ARN is), COLLATE "C" so pages order
 -- exactly as in SQLite. Times are stored at millisecond precision.
---
--- Row-level security as on the IAM tables: a tenant-scoped transaction
--- (DB.InTenant, used by DB.ServingInTenant) sees and writes only rows of
--- its tenant; the operator path (DB.AsOperator, used by DB.Serving) sees
--- all. A transaction that sets neither sees nothing. NULLIF keeps a pooled
--- connection's '' app.tenant_id from matching the platform rows'
--- tenant_id '': platform rows are reachable only on the operator path.
+-- DB.Serving runs on the operator path, DB.ServingInTenant in one tenant's
+-- scope (the policies at the end).
 
 CREATE TABLE serving_models (
     account_id         TEXT COLLATE "C" NOT NULL,
@@ -70,38 +65,35 @@ CREATE TABLE serving_tags (
     PRIMARY KEY (account_id, arn, tag_key)
 );
 
-ALTER TABLE serving_models ENABLE ROW LEVEL SECURITY;
-ALTER TABLE serving_models FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON serving_models
-    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
-    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
-CREATE POLICY operator_access ON serving_models
-    USING (current_setting('app.operator', true) = 'on')
-    WITH CHECK (current_setting('app.operator', true) = 'on');
-
-ALTER TABLE serving_endpoint_configs ENABLE ROW LEVEL SECURITY;
-ALTER TABLE serving_endpoint_configs FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON serving_endpoint_configs
-    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
-    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
-CREATE POLICY operator_access ON serving_endpoint_configs
-    USING (current_setting('app.operator', true) = 'on')
-    WITH CHECK (current_setting('app.operator', true) = 'on');
-
-ALTER TABLE serving_endpoints ENABLE ROW LEVEL SECURITY;
-ALTER TABLE serving_endpoints FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON serving_endpoints
-    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
-    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
-CREATE POLICY operator_access ON serving_endpoints
-    USING (current_setting('app.operator', true) = 'on')
-    WITH CHECK (current_setting('app.operator', true) = 'on');
-
-ALTER TABLE serving_tags ENABLE ROW LEVEL SECURITY;
-ALTER TABLE serving_tags FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON serving_tags
-    USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
-    WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));
-CREATE POLICY operator_access ON serving_tags
-    USING (current_setting('app.operator', true) = 'on')
-    WITH CHECK (current_setting('app.operator', true) = 'on');
+-- Row-level security, the same on the four tables. scope is the
+-- transaction's tenant: NULL unless DB.InTenant set app.tenant_id (a pooled
+-- connection reports '' once any earlier transaction set it; NULLIF keeps
+-- that from matching the platform rows' tenant_id '').
+--
+--   tenant_read    a tenant-scoped transaction reads its tenant's rows and
+--                  the platform's (the controller shows platform resources,
+--                  such as the pool endpoint, to every tenant);
+--   tenant_insert, tenant_update, tenant_delete
+--                  it writes only its tenant's rows: a platform row or
+--                  another tenant's is neither updated nor deleted, and
+--                  inserting one fails (EFORBIDDEN);
+--   operator_access
+--                  the operator path (DB.AsOperator) reads and writes all.
+--
+-- A transaction that sets neither sees nothing.
+DO $$
+DECLARE
+    t text;
+    scope constant text := $q$NULLIF(current_setting('app.tenant_id', true), '')$q$;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['serving_models', 'serving_endpoint_configs', 'serving_endpoints', 'serving_tags'] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY tenant_read ON %I FOR SELECT USING (tenant_id = %s OR (tenant_id = %L AND %s IS NOT NULL))', t, scope, '', scope);
+        EXECUTE format('CREATE POLICY tenant_insert ON %I FOR INSERT WITH CHECK (tenant_id = %s)', t, scope);
+        EXECUTE format('CREATE POLICY tenant_update ON %I FOR UPDATE USING (tenant_id = %s) WITH CHECK (tenant_id = %s)', t, scope, scope);
+        EXECUTE format('CREATE POLICY tenant_delete ON %I FOR DELETE USING (tenant_id = %s)', t, scope);
+        EXECUTE format($q$CREATE POLICY operator_access ON %I USING (current_setting('app.operator', true) = 'on') WITH CHECK (current_setting('app.operator', true) = 'on')$q$, t);
+    END LOOP;
+END
+$$;
