@@ -1,0 +1,241 @@
+package sagemaker_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tenantml/tenantml/api"
+	"github.com/tenantml/tenantml/api/sagemaker"
+	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
+	"github.com/tenantml/tenantml/identity"
+	"github.com/tenantml/tenantml/serving"
+	"github.com/tenantml/tenantml/store/sqlite"
+)
+
+const (
+	acct   = "111122223333"
+	region = "us-east-1"
+	trust  = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+)
+
+// deployer records deployments and fails those of endpoints named fail-*.
+type deployer struct {
+	mu       sync.Mutex
+	deployed map[string]bool
+}
+
+func (d *deployer) Deploy(_ context.Context, dep *serving.Deployment) error {
+	if strings.HasPrefix(dep.Endpoint.Name, "fail") {
+		return errors.New("worker exited: model could not be read")
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.deployed[dep.Endpoint.Name] = true
+	return nil
+}
+
+func (d *deployer) Undeploy(_ context.Context, _, name string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.deployed, name)
+	return nil
+}
+
+type checker struct{}
+
+func (checker) CheckImage(image string) error {
+	if image == "tenantml/xgboost" {
+		return nil
+	}
+	return errors.New("not a registered image")
+}
+
+func (checker) CheckInstanceType(name string) error {
+	if name == "ml.m5.large" {
+		return nil
+	}
+	return errors.New("unknown instance type")
+}
+
+// roles resolves execution roles from the identity store.
+type roles struct{ ids identity.Service }
+
+func (r roles) RoleResource(_ *http.Request, roleARN string) (authz.Resource, error) {
+	name := roleARN[strings.LastIndex(roleARN, "/")+1:]
+	role, err := r.ids.GetRole(context.Background(), acct, name)
+	if err != nil {
+		return authz.Resource{ARN: roleARN}, nil
+	}
+	return authz.Resource{ARN: role.ARN, Tenant: role.TenantID, Tags: role.Tags}, nil
+}
+
+type callers map[string]*authn.Principal
+
+func (c callers) Authenticate(r *http.Request) (*authn.Principal, error) {
+	if p, ok := c[r.Header.Get("X-Test-Caller")]; ok {
+		return p, nil
+	}
+	return nil, authn.Errorf(authn.CodeInvalidClientTokenID, "unknown caller")
+}
+
+type nopAudit struct{}
+
+func (nopAudit) Record(context.Context, *api.AuditRecord) error { return nil }
+
+// TestSurface covers the control plane through the pipeline: the
+// operator deploys a tenant's model; a tenant administrator (built-in
+// TenantAdmin, bounded) manages its own tenant's resources, in its name
+// space, passing only its own roles; another tenant's resources answer as
+// missing ones.
+func TestSurface(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ids := db.Identity()
+	for _, r := range []struct{ name, tenant string }{{"acme-exec", "acme"}, {"globex-exec", "globex"}} {
+		if err := ids.CreateRole(ctx, acct, &identity.Role{Name: r.name, AssumeRolePolicyDocument: trust, Tags: map[string]string{"TenantID": r.tenant}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := &identity.User{Name: "acme.admin", Tags: map[string]string{"TenantID": "acme"}, PermissionsBoundary: identity.BuiltinARNPrefix + "TenantRoleBoundary"}
+	if err := ids.CreateUser(ctx, acct, admin); err != nil {
+		t.Fatal(err)
+	}
+	if err := ids.AttachPolicy(ctx, acct, identity.Ref{Kind: identity.KindUser, Name: admin.Name}, identity.BuiltinARNPrefix+"TenantAdmin"); err != nil {
+		t.Fatal(err)
+	}
+	who := callers{
+		"root":  {Type: authn.Root, Account: acct, ARN: "arn:aws:iam::" + acct + ":root", UserID: acct},
+		"admin": {Type: authn.IAMUser, Account: acct, ARN: admin.ARN, UserName: admin.Name, UserID: admin.ID, TenantID: "acme", Tags: admin.Tags, PermissionsBoundaryARN: admin.PermissionsBoundary},
+	}
+	dep := &deployer{deployed: map[string]bool{}}
+	ctl := &serving.Controller{Store: db.Serving(), Deployer: dep, Checker: checker{}, Region: region, AccountID: acct}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := &api.Pipeline{Authn: who, Authz: &authz.Engine{AccountID: acct, Identity: ids}, Audit: nopAudit{}, Log: log, Now: time.Now}
+	router := api.NewAWSRouter(p, &api.QueryProtocol{})
+	(&sagemaker.Surface{Controller: ctl, Pipeline: p, Roles: roles{ids}}).Register(router)
+	srv := api.NewServer(log, nil)
+	srv.Handle("POST /{$}", router)
+	call := func(caller, op string, in any) (int, map[string]any) {
+		b, _ := json.Marshal(in)
+		r := httptest.NewRequest("POST", "/", strings.NewReader(string(b)))
+		r.Header.Set("X-Amz-Target", "SageMaker."+op)
+		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		r.Header.Set("X-Test-Caller", caller)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		var out map[string]any
+		_ = json.Unmarshal(w.Body.Bytes(), &out)
+		return w.Code, out
+	}
+	model := func(name, role, tenant string) map[string]any {
+		m := map[string]any{"ModelName": name, "ExecutionRoleArn": "arn:aws:iam::" + acct + ":role/" + role,
+			"PrimaryContainer": map[string]any{"Image": "tenantml/xgboost", "ModelDataUrl": "s3://models/" + name + "/model.tar.gz"}}
+		if tenant != "" {
+			m["Tags"] = []map[string]string{{"Key": "TenantID", "Value": tenant}}
+		}
+		return m
+	}
+	config := func(name, modelName, tenant string) map[string]any {
+		c := map[string]any{"EndpointConfigName": name, "ProductionVariants": []map[string]any{{"VariantName": "AllTraffic", "ModelName": modelName, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}}}
+		if tenant != "" {
+			c["Tags"] = []map[string]string{{"Key": "TenantID", "Value": tenant}}
+		}
+		return c
+	}
+	steps := []struct {
+		name, caller, op string
+		in               any
+		status           int
+		code             string
+	}{
+		{"OperatorCreatesGlobexModel", "root", "CreateModel", model("globex", "globex-exec", "globex"), 200, ""},
+		{"OperatorCreatesGlobexConfig", "root", "CreateEndpointConfig", config("globex", "globex", "globex"), 200, ""},
+		{"OperatorCreatesGlobexEndpoint", "root", "CreateEndpoint", map[string]any{"EndpointName": "globex", "EndpointConfigName": "globex"}, 200, ""},
+		{"AdminCreatesOwnModel", "admin", "CreateModel", model("acme--churn", "acme-exec", "acme"), 200, ""},
+		{"ErrAdminPassesOtherTenantRole", "admin", "CreateModel", model("acme--x", "globex-exec", "acme"), 400, "AccessDeniedException"},
+		{"ErrAdminOutsideNameSpace", "admin", "CreateModel", model("churn", "acme-exec", "acme"), 400, "ValidationException"},
+		{"ErrAdminTagsOtherTenant", "admin", "CreateModel", model("acme--y", "acme-exec", "globex"), 400, "AccessDeniedException"},
+		{"ErrAdminUsesOtherTenantModel", "admin", "CreateEndpointConfig", config("acme--cfg", "globex", "acme"), 400, "ValidationException"},
+		{"AdminCreatesOwnConfig", "admin", "CreateEndpointConfig", config("acme--cfg", "acme--churn", "acme"), 200, ""},
+		{"AdminCreatesOwnEndpoint", "admin", "CreateEndpoint", map[string]any{"EndpointName": "acme--ep", "EndpointConfigName": "acme--cfg", "Tags": []map[string]string{{"Key": "TenantID", "Value": "acme"}}}, 200, ""},
+		{"ErrImageNotRegistered", "root", "CreateModel", map[string]any{"ModelName": "evil", "ExecutionRoleArn": "arn:aws:iam::" + acct + ":role/acme-exec",
+			"PrimaryContainer": map[string]any{"Image": "docker.io/evil:latest", "ModelDataUrl": "s3://models/x.tar.gz"}}, 400, "ValidationException"},
+		{"ErrBadModelDataUrl", "root", "CreateModel", map[string]any{"ModelName": "bad", "ExecutionRoleArn": "arn:aws:iam::" + acct + ":role/acme-exec",
+			"PrimaryContainer": map[string]any{"Image": "tenantml/xgboost", "ModelDataUrl": "file:///etc/passwd"}}, 400, "ValidationException"},
+		{"ErrDuplicate", "root", "CreateModel", model("globex", "globex-exec", "globex"), 400, "ValidationException"},
+		{"ErrUnknownInstanceType", "root", "CreateEndpointConfig", map[string]any{"EndpointConfigName": "big", "ProductionVariants": []map[string]any{{"VariantName": "v", "ModelName": "globex", "InitialInstanceCount": 1, "InstanceType": "ml.p4d.24xlarge"}}}, 400, "ValidationException"},
+		{"ErrMalformedBody", "root", "CreateModel", "not an object", 400, "SerializationException"},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			status, out := call(st.caller, st.op, st.in)
+			if status != st.status || (st.code != "" && out["__type"] != st.code) {
+				t.Fatalf("= %d %v, want %d %s", status, out, st.status, st.code)
+			}
+		})
+	}
+	ctl.Wait()
+	t.Run("EndpointsInService", func(t *testing.T) {
+		for _, c := range []struct{ caller, name string }{{"root", "globex"}, {"admin", "acme--ep"}} {
+			status, out := call(c.caller, "DescribeEndpoint", map[string]any{"EndpointName": c.name})
+			if status != 200 || out["EndpointStatus"] != "InService" {
+				t.Fatalf("%s: %d %v", c.name, status, out)
+			}
+		}
+	})
+	t.Run("FailedDeploymentHasReason", func(t *testing.T) {
+		if status, out := call("root", "CreateEndpoint", map[string]any{"EndpointName": "fail-globex", "EndpointConfigName": "globex"}); status != 200 {
+			t.Fatalf("%d %v", status, out)
+		}
+		ctl.Wait()
+		_, out := call("root", "DescribeEndpoint", map[string]any{"EndpointName": "fail-globex"})
+		if out["EndpointStatus"] != "Failed" || !strings.Contains(out["FailureReason"].(string), "model could not be read") {
+			t.Fatalf("%v", out)
+		}
+	})
+	idRE := regexp.MustCompile(`globex|nothing`)
+	for _, op := range []struct{ op, field string }{{"DescribeModel", "ModelName"}, {"DescribeEndpointConfig", "EndpointConfigName"}, {"DescribeEndpoint", "EndpointName"}, {"DeleteEndpoint", "EndpointName"}} {
+		t.Run("OtherTenant"+op.op+"AnswersAsMissing", func(t *testing.T) {
+			s1, o1 := call("admin", op.op, map[string]any{op.field: "globex"})
+			s2, o2 := call("admin", op.op, map[string]any{op.field: "nothing"})
+			m1, _ := o1["message"].(string)
+			m2, _ := o2["message"].(string)
+			if s1 != s2 || o1["__type"] != o2["__type"] || idRE.ReplaceAllString(m1, "X") != idRE.ReplaceAllString(m2, "X") {
+				t.Fatalf("%d %v / %d %v", s1, o1, s2, o2)
+			}
+		})
+	}
+	t.Run("AdminListsOwnOnly", func(t *testing.T) {
+		status, out := call("admin", "ListEndpoints", map[string]any{})
+		eps, _ := out["Endpoints"].([]any)
+		if status != 200 || len(eps) != 1 || eps[0].(map[string]any)["EndpointName"] != "acme--ep" {
+			t.Fatalf("%d %v", status, out)
+		}
+	})
+	t.Run("DeleteUndeploys", func(t *testing.T) {
+		if status, out := call("admin", "DeleteEndpoint", map[string]any{"EndpointName": "acme--ep"}); status != 200 {
+			t.Fatalf("%d %v", status, out)
+		}
+		dep.mu.Lock()
+		defer dep.mu.Unlock()
+		if dep.deployed["acme--ep"] || !dep.deployed["globex"] {
+			t.Fatalf("deployed %v", dep.deployed)
+		}
+	})
+}
