@@ -74,6 +74,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return s, nil
 }
 
+// Reads returns how many queries (SELECTs, inside transactions or not) the
+// store has run since Open: a benchmark's count of store reads per request.
+func (s *DB) Reads() int64 { return s.conns.queries.Load() }
+
 // Stats returns the connection pool's statistics.
 func (s *DB) Stats() sql.DBStats { return s.db.Stats() }
 

@@ -19,6 +19,7 @@ const maxCachedStmts = 256
 // static queries run on every request, and parsing was most of their cost.
 type stmtConnector struct {
 	driver.Connector
+	queries  atomic.Int64 // QueryContext calls (Reads)
 	prepares atomic.Int64 // statements prepared by QueryContext (for tests)
 }
 
@@ -68,6 +69,7 @@ type cachedStmt struct {
 // the same text are still open (a nested query on one transaction), it
 // prepares a statement for this one call instead.
 func (c *stmtConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.connector.queries.Add(1)
 	cs := c.stmts[query]
 	if cs == nil || cs.inUse {
 		st, err := c.PrepareContext(ctx, query)

@@ -34,7 +34,7 @@ func TestStmtCache_Reuse(t *testing.T) {
 	if _, err := db.Tenants().FindTenant(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
-	first := db.Prepares()
+	first, reads := db.Prepares(), db.Reads()
 	for range 20 {
 		got, err := db.Tenants().FindTenant(ctx, "acme")
 		if err != nil || got.ID != "acme" {
@@ -46,6 +46,9 @@ func TestStmtCache_Reuse(t *testing.T) {
 	}
 	if got := db.Prepares(); got != first {
 		t.Fatalf("21 more reads prepared %d statements, want 0", got-first)
+	}
+	if got := db.Reads() - reads; got != 21 {
+		t.Fatalf("Reads counted %d reads, want 21", got)
 	}
 }
 
