@@ -25,6 +25,7 @@ import (
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authn/sigv4"
+	"github.com/tenantml/tenantml/authz"
 )
 
 // Sizes of one GetCallerIdentity event as the audit log writes it: the
@@ -130,7 +131,7 @@ func gciEvent() audit.Event {
 	return api.EventFor(&api.AuditRecord{
 		Time: time.Now(), RequestID: "0123456789abcdef0123456789abcdef", Action: "sts:GetCallerIdentity",
 		Caller:   &authn.Principal{Type: authn.Root, ARN: "arn:aws:iam::000000000000:root", Account: "000000000000", UserID: "000000000000"},
-		SourceIP: "127.0.0.1", UserAgent: "Go-http-client/1.1", Decision: api.Decision{Effect: "Allowed", Reason: "sts:GetCallerIdentity needs no permission"},
+		SourceIP: "127.0.0.1", UserAgent: "Go-http-client/1.1", Decision: authz.Allow("sts:GetCallerIdentity needs no permission"),
 		Status: 200, Latency: 300 * time.Microsecond,
 	})
 }
