@@ -152,10 +152,14 @@ func TestServeTLS_SelfSigned(t *testing.T) {
 		}
 	})
 	t.Run("ErrUntrusted", func(t *testing.T) {
-		_, err := handshake(addr, &tls.Config{})
+		// A pool without the certificate, not the system's: the system
+		// pool is loaded once per process, and TestWebIdentity_AWSCLI
+		// needs to load it after setting SSL_CERT_FILE.
+		other, _, _ := newCert(t)
+		_, err := handshake(addr, &tls.Config{RootCAs: certPool(t, other)})
 		var unknown x509.UnknownAuthorityError
 		if !errors.As(err, &unknown) {
-			t.Fatalf("handshake without the CA bundle: %v, want an unknown authority", err)
+			t.Fatalf("handshake trusting another certificate: %v, want an unknown authority", err)
 		}
 	})
 	t.Run("ErrPlainHTTP", func(t *testing.T) {
@@ -415,9 +419,14 @@ func TestCLI_CABundle(t *testing.T) {
 		}
 	})
 	t.Run("ErrNoBundle", func(t *testing.T) {
-		_, err := ts.cli(t, rootKeyID, rootSecret, "tenant", "list")
-		if err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
-			t.Fatalf("without a CA bundle: %v", err)
+		// The real binary: it trusts the system's roots, which must not be
+		// loaded in this process (see TestServeTLS_SelfSigned/ErrUntrusted).
+		cmd := exec.Command(buildBinary(t), "tenant", "list")
+		cmd.Env = append(os.Environ(), "TENANTML_ENDPOINT="+ts.URL, "TENANTML_ACCESS_KEY_ID="+rootKeyID,
+			"TENANTML_SECRET_ACCESS_KEY="+rootSecret, "TENANTML_CA_BUNDLE=", "HOME="+t.TempDir())
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "certificate signed by unknown authority") {
+			t.Fatalf("without a CA bundle: %v\n%s", err, out)
 		}
 	})
 	t.Run("ErrNotPEM", func(t *testing.T) {
