@@ -8,7 +8,8 @@
 //
 //   - Durability: Append returns only after the event, and the tree hashes
 //     that cover it, are fsynced. Concurrent Appends share one fsync (group
-//     commit by a single writer goroutine). An acknowledged event survives a
+//     commit: one commit at a time, run by an Append that finds the log
+//     idle or by the writer goroutine for the Appends queued meanwhile). An acknowledged event survives a
 //     crash (kill -9); a partial record left by a crash is truncated by
 //     Open, and Open refuses (ErrCorrupt) a log shorter than its latest
 //     checkpoint or whose tree no longer matches it.

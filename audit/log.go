@@ -34,9 +34,9 @@ var ErrCorrupt = errors.New("audit log corrupt")
 
 // Observer is told about every durably appended event and every transition
 // of the log into the unhealthy state. Its methods are called on the
-// appending goroutine (ObserveEvent) and the writer goroutine
-// (ObserveFailure); they must not block and must not call back into the Log
-// synchronously. audit/alert's Engine implements it.
+// appending goroutine (ObserveEvent) and the committing goroutine, the
+// writer or an appender (ObserveFailure); they must not block and must not
+// call back into the Log synchronously. audit/alert's Engine implements it.
 type Observer interface {
 	ObserveEvent(ev Event)
 	ObserveFailure(err error)
@@ -61,7 +61,7 @@ type Config struct {
 	// Observer, if set, sees appended events and failures (alerts).
 	Observer Observer
 	// OnCheckpoint, if set, is called with every checkpoint after it is
-	// durable, on the writer goroutine: it must not block. Use it to
+	// durable, on the committing goroutine: it must not block. Use it to
 	// publish checkpoints outside the machine (a database, a witness),
 	// which is what makes truncating the log and its checkpoints together
 	// detectable.
@@ -183,6 +183,12 @@ type Log struct {
 
 	closeMu sync.RWMutex
 	closed  bool
+
+	// wmu is held by whoever writes: the writer goroutine while it handles
+	// a request, tick or op, or an Append that found the log idle and
+	// commits its event itself. It guards the writer state below.
+	wmu   sync.Mutex
+	batch []*appendReq // reused by every commit
 
 	// Guarded by filesMu: write lock held by the writer while it swaps
 	// files, read lock by readers.
@@ -330,11 +336,21 @@ func (l *Log) Append(ctx context.Context, ev Event) (Receipt, error) {
 		l.closeMu.RUnlock()
 		return Receipt{}, ErrClosed
 	}
-	select {
-	case l.reqs <- req:
-	case <-ctx.Done():
-		l.closeMu.RUnlock()
-		return Receipt{}, ctx.Err()
+	if l.wmu.TryLock() {
+		// Nobody is writing: commit here, with whatever else is queued,
+		// instead of handing the event to the writer goroutine and
+		// waiting for it to be scheduled around its fsync (two thread
+		// wake-ups per event when appends do not overlap). While a commit
+		// runs, later Appends queue and share the next fsync.
+		l.commitQueued(req)
+		l.wmu.Unlock()
+	} else {
+		select {
+		case l.reqs <- req:
+		case <-ctx.Done():
+			l.closeMu.RUnlock()
+			return Receipt{}, ctx.Err()
+		}
 	}
 	l.closeMu.RUnlock()
 
@@ -439,7 +455,7 @@ func (l *Log) Sync(ctx context.Context) error {
 	}
 }
 
-// do runs f on the writer goroutine.
+// do runs f on the writer goroutine, holding wmu.
 func (l *Log) do(ctx context.Context, f func()) error {
 	if l.cfg.ReadOnly {
 		return ErrReadOnly

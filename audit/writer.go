@@ -9,9 +9,12 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// The writer goroutine owns all writes. Each batch is committed so that a
-// crash at any point leaves state Open can repair without losing an
-// acknowledged event:
+// All writes happen under Log.wmu: on the writer goroutine, which serves
+// queued requests, ticks and ops, or on an Append that found wmu free and
+// commits its own event with whatever is queued (group commit either way:
+// Appends that arrive during a commit queue and share the next fsync).
+// Each batch is committed so that a crash at any point leaves state Open
+// can repair without losing an acknowledged event:
 //
 //  1. write the batch's tree hashes to tree.hashes (no fsync);
 //  2. append the framed events to the current segment and fsync: the one
@@ -25,23 +28,30 @@ import (
 
 func (l *Log) run(tick <-chan time.Time) {
 	defer close(l.done)
-	batch := make([]*appendReq, 0, l.cfg.MaxBatch)
 	for {
 		select {
 		case r := <-l.reqs:
-			batch = l.gather(append(batch[:0], r))
-			l.commit(batch)
-			l.maybeCheckpoint()
+			l.wmu.Lock()
+			l.commitQueued(r)
+			l.wmu.Unlock()
 		case <-tick:
+			l.wmu.Lock()
 			l.onTick()
+			l.wmu.Unlock()
 		case f := <-l.ops:
+			l.wmu.Lock()
 			f()
+			l.wmu.Unlock()
 		case <-l.quit:
+			// Close set closed under closeMu: no Append commits or
+			// queues any more.
+			l.wmu.Lock()
+			defer l.wmu.Unlock()
 			for {
 				select {
 				case r := <-l.reqs:
-					batch = l.gather(append(batch[:0], r))
-					l.commit(batch)
+					l.batch = l.gather(append(l.batch[:0], r))
+					l.commit(l.batch)
 					continue
 				default:
 				}
@@ -55,6 +65,15 @@ func (l *Log) run(tick <-chan time.Time) {
 			return
 		}
 	}
+}
+
+// commitQueued commits r with the requests queued behind it, then writes
+// a checkpoint if one is due. The caller holds wmu.
+func (l *Log) commitQueued(r *appendReq) {
+	l.batch = l.gather(append(l.batch[:0], r))
+	l.commit(l.batch)
+	clear(l.batch) // drop the references to answered requests
+	l.maybeCheckpoint()
 }
 
 // gather adds queued requests to batch without waiting: whatever arrived

@@ -33,18 +33,19 @@ except botocore.exceptions.ClientError as e:
 print(json.dumps(out))
 `
 
-func TestBoto3_STSAndIAM(t *testing.T) {
-	ts := startServer(t, rootEnv)
-	script := filepath.Join(t.TempDir(), "drive.py")
-	if err := os.WriteFile(script, []byte(boto3Script), 0o600); err != nil {
-		t.Fatal(err)
+// runBoto3 runs a Python script with Debian's python3 and boto3, no AWS
+// configuration files and args, and returns its stdout.
+func runBoto3(t *testing.T, script string, args ...string) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	path, empty := filepath.Join(dir, "drive.py"), filepath.Join(dir, "empty")
+	for _, f := range [][2]string{{path, script}, {empty, ""}} {
+		if err := os.WriteFile(f[0], []byte(f[1]), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	empty := filepath.Join(t.TempDir(), "empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("/usr/bin/python3", script, ts.URL, rootKeyID, rootSecret)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "AWS_CONFIG_FILE=" + empty,
+	cmd := exec.Command("/usr/bin/python3", append([]string{path}, args...)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "AWS_CONFIG_FILE=" + empty,
 		"AWS_SHARED_CREDENTIALS_FILE=" + empty, "AWS_EC2_METADATA_DISABLED=true"}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -52,6 +53,12 @@ func TestBoto3_STSAndIAM(t *testing.T) {
 	if err != nil {
 		t.Fatalf("boto3: %v\n%s", err, stderr.String())
 	}
+	return raw
+}
+
+func TestBoto3_STSAndIAM(t *testing.T) {
+	ts := startServer(t, rootEnv)
+	raw := runBoto3(t, boto3Script, ts.URL, rootKeyID, rootSecret)
 	var got struct {
 		Arn         string   `json:"arn"`
 		Account     string   `json:"account"`

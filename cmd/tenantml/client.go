@@ -38,6 +38,7 @@ func addClientFlags(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
 	f.String("endpoint", "", "API endpoint (env TENANTML_ENDPOINT, default http://127.0.0.1:8080)")
 	f.String("profile", "", "profile in ~/.tenantml/credentials (env TENANTML_PROFILE, default \"default\")")
+	f.String("ca-bundle", "", "PEM file of the certificates to trust for an https:// endpoint instead of the system's (env TENANTML_CA_BUNDLE)")
 	f.StringP("output", "o", "table", outputHelp)
 }
 
@@ -56,6 +57,10 @@ func newAPIClient(cmd *cobra.Command) (*apiClient, error) {
 	}
 	c.accessKeyID, c.secret = os.Getenv("TENANTML_ACCESS_KEY_ID"), os.Getenv("TENANTML_SECRET_ACCESS_KEY")
 	c.sessionToken, c.region = os.Getenv("TENANTML_SESSION_TOKEN"), os.Getenv("TENANTML_REGION")
+	caBundle, _ := cmd.Flags().GetString("ca-bundle")
+	if caBundle == "" {
+		caBundle = os.Getenv("TENANTML_CA_BUNDLE")
+	}
 	if c.accessKeyID == "" || profile != "" {
 		if profile == "" {
 			profile = "default"
@@ -71,6 +76,16 @@ func newAPIClient(cmd *cobra.Command) (*apiClient, error) {
 		if c.endpoint == "" {
 			c.endpoint = p["endpoint"]
 		}
+		if caBundle == "" {
+			caBundle = p["ca_bundle"]
+		}
+	}
+	if caBundle != "" {
+		tr, err := caBundleTransport(caBundle)
+		if err != nil {
+			return nil, err
+		}
+		c.http.Transport = tr
 	}
 	if c.endpoint == "" {
 		c.endpoint = "http://127.0.0.1:8080"

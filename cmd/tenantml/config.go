@@ -35,6 +35,9 @@ type config struct {
 	// AlertWebhookURL and AlertWebhookSecret configure audit alerts
 	// (serve_audit.go).
 	AlertWebhookURL, AlertWebhookSecret string
+	// TLSCert, TLSKey and TLSSelfSigned turn on HTTPS (serve_tls.go).
+	TLSCert, TLSKey string
+	TLSSelfSigned   bool
 }
 
 // setting describes one configuration field in all its spellings.
@@ -43,6 +46,7 @@ type setting struct {
 	help   string
 	secret bool   // redacted by config show
 	noFlag bool   // secrets are never taken from flags (they would show in ps)
+	isBool bool   // the bare flag means true
 	def    string // default as text
 	set    func(c *config, v string) error
 	get    func(c *config) string
@@ -58,6 +62,20 @@ func stringSetting(name, def, help string, field func(*config) *string) setting 
 		get: func(c *config) string { return *field(c) }}
 }
 
+// boolSetting is a setting spelled true or false.
+func boolSetting(name, def, help string, field func(*config) *bool) setting {
+	return setting{name: name, def: def, help: help, isBool: true,
+		set: func(c *config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%s %q is not true or false", name, v)
+			}
+			*field(c) = b
+			return nil
+		},
+		get: func(c *config) string { return strconv.FormatBool(*field(c)) }}
+}
+
 func settings() []setting {
 	return []setting{
 		stringSetting("data-dir", "./tenantml-data", "directory for the embedded database, master key, blobs and audit log", func(c *config) *string { return &c.DataDir }),
@@ -68,15 +86,7 @@ func settings() []setting {
 		{name: "store-admin", secret: true, help: "optional postgres:// URL of the owner role that runs migrations and creates the app role",
 			set: func(c *config, v string) error { c.StoreAdmin = v; return nil }, get: func(c *config) string { return c.StoreAdmin }},
 		stringSetting("blob", "", "artifact storage URL: empty for files under <data-dir>/blobs, or s3://bucket?endpoint=http://host:9000&region=us-east-1&use_path_style=true", func(c *config) *string { return &c.Blob }),
-		{name: "artifact-rehash", def: "false", help: "recompute every artifact's SHA-256 on each read, an independent check beside the AEAD (reads then run at one core's SHA-256 speed)",
-			set: func(c *config, v string) error {
-				b, err := strconv.ParseBool(v)
-				if err != nil {
-					return fmt.Errorf("artifact-rehash %q is not true or false", v)
-				}
-				c.ArtifactRehash = b
-				return nil
-			}, get: func(c *config) string { return strconv.FormatBool(c.ArtifactRehash) }},
+		boolSetting("artifact-rehash", "false", "recompute every artifact's SHA-256 on each read, an independent check beside the AEAD (reads then run at one core's SHA-256 speed)", func(c *config) *bool { return &c.ArtifactRehash }),
 		stringSetting("log-level", "info", "log level: debug, info, warn, error", func(c *config) *string { return &c.LogLevel }),
 		{name: "shutdown-timeout", def: "30s", help: "how long a graceful shutdown drains in-flight requests",
 			set: func(c *config, v string) error {
@@ -112,6 +122,9 @@ func settings() []setting {
 		stringSetting("alert-webhook-url", "", "URL that receives audit alerts (default rules) as HMAC-signed JSON POSTs; empty turns alerts off", func(c *config) *string { return &c.AlertWebhookURL }),
 		{name: "alert-webhook-secret", noFlag: true, secret: true, help: "HMAC-SHA256 key signing alert webhook deliveries; required with alert-webhook-url",
 			set: func(c *config, v string) error { c.AlertWebhookSecret = v; return nil }, get: func(c *config) string { return c.AlertWebhookSecret }},
+		stringSetting("tls-cert", "", "PEM certificate (chain) file: serve HTTPS with tls-key; reloaded on SIGHUP and when the file changes", func(c *config) *string { return &c.TLSCert }),
+		stringSetting("tls-key", "", "PEM private key file of tls-cert", func(c *config) *string { return &c.TLSKey }),
+		boolSetting("tls-self-signed", "false", "serve HTTPS with a self-signed certificate generated once into <data-dir>/tls (for a laptop; clients pass it as --ca-bundle)", func(c *config) *bool { return &c.TLSSelfSigned }),
 	}
 }
 
@@ -123,6 +136,9 @@ func addConfigFlags(cmd *cobra.Command) {
 			continue
 		}
 		cmd.Flags().String(s.name, "", fmt.Sprintf("%s (env %s, default %q)", s.help, s.env(), s.def))
+		if s.isBool {
+			cmd.Flags().Lookup(s.name).NoOptDefVal = "true"
+		}
 	}
 }
 
@@ -193,6 +209,12 @@ func (c *config) validate() error {
 	}
 	if (c.RootAccessKeyID == "") != (c.RootSecretKey == "") {
 		return fmt.Errorf("set both TENANTML_ROOT_ACCESS_KEY_ID and TENANTML_ROOT_SECRET_ACCESS_KEY, or neither")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("set both tls-cert and tls-key, or neither")
+	}
+	if c.TLSSelfSigned && c.TLSCert != "" {
+		return fmt.Errorf("tls-self-signed and tls-cert exclude each other")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

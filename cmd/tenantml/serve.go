@@ -95,6 +95,7 @@ type server struct {
 	ln     net.Listener
 
 	auditWiring // alerts (serve_audit.go)
+	tlsWiring   // HTTPS (serve_tls.go)
 }
 
 // open initialises the data directory and every component, and binds the
@@ -145,6 +146,9 @@ func (s *server) open(ctx context.Context) error {
 	}
 	if s.ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
 		return fmt.Errorf("listen: %w", err)
+	}
+	if err := s.openTLS(); err != nil {
+		return err
 	}
 	s.http = &http.Server{
 		Handler:           s.handler,
@@ -211,7 +215,7 @@ func (s *server) buildHandler() error {
 // and drains in-flight requests for up to the shutdown timeout.
 func (s *server) run(ctx context.Context) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.ln) }()
+	go func() { errc <- s.serve() }()
 	select {
 	case err := <-errc:
 		_ = s.close(context.Background())
@@ -235,6 +239,7 @@ func (s *server) run(ctx context.Context) error {
 // close releases what open acquired, keeping every error.
 func (s *server) close(ctx context.Context) error {
 	var errs []error
+	s.closeTLS()
 	if s.ln != nil && s.http == nil {
 		errs = append(errs, s.ln.Close())
 	}
