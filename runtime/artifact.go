@@ -189,7 +189,7 @@ func readTar(r io.Reader, reg *Registry, limits Limits) (string, []byte, error) 
 		if entries >= limits.MaxEntries {
 			return "", nil, fmt.Errorf("%w: more than %d entries", ErrLimit, limits.MaxEntries)
 		}
-		name, err := cleanEntryName(hdr.Name)
+		name, err := CleanEntryName(hdr.Name)
 		if err != nil {
 			return "", nil, err
 		}
@@ -237,9 +237,10 @@ func readTar(r io.Reader, reg *Registry, limits Limits) (string, []byte, error) 
 	return "", nil, fmt.Errorf("ambiguous artifact: several model files (%s)", strings.Join(names, ", "))
 }
 
-// cleanEntryName rejects absolute names and names with ".." elements, and
-// returns the cleaned relative name.
-func cleanEntryName(name string) (string, error) {
+// CleanEntryName rejects absolute tar entry names and names with ".."
+// elements, and returns the cleaned relative name (slash-separated). It is
+// the rule every reader of a tenant's archive applies.
+func CleanEntryName(name string) (string, error) {
 	if name == "" {
 		return "", errors.New("tar entry with empty name")
 	}

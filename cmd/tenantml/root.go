@@ -34,6 +34,8 @@ func newRootCmd() *cobra.Command {
 		newAuditCmd(),
 		newPredictCmd(),
 		newRootCredsCmd(),
+		newWorkerCmd(),
+		newSandboxCmd(),
 	)
 	return root
 }
