@@ -132,7 +132,7 @@ type Stats struct {
 	// Models and Bytes are the loaded models and their bytes; Reserved the
 	// bytes reserved by loads in progress; Unloading the bytes of models
 	// being unloaded.
-	Models   int
+	Models    int
 	Bytes     int64
 	Reserved  int64
 	Unloading int64
