@@ -82,8 +82,10 @@ type Config[V any] struct {
 	DefaultEstimate int64
 	// MaxWaiters caps the requests waiting for one model; default 256.
 	MaxWaiters int
-	// MaxLoads caps concurrent loads; default 4.
-	MaxLoads int
+	// MaxLoads caps the loads that run at once, default 4; MaxPending the
+	// loads admitted in all, running or waiting for a turn, default 64.
+	MaxLoads   int
+	MaxPending int
 	// LoadTimeout and UnloadTimeout bound Load and Unload; defaults 2 min
 	// and 30 s.
 	LoadTimeout   time.Duration
@@ -137,6 +139,8 @@ type Stats struct {
 	Reserved  int64
 	Unloading int64
 	Loading   int
+	// Waiting is the number of requests waiting for a load or unload.
+	Waiting int
 }
 
 // Cache is a byte-bounded, tenant-fair model cache. It is safe for
@@ -163,7 +167,9 @@ type Cache[V any] struct {
 	unloading int64
 	started   int64
 	reserved  int64
-	loading   int
+	waiting   int // requests waiting for a load or unload
+	loading   int // admitted loads
+	running   int // loads started
 	models    int
 	sizes     map[Key]int64
 	stats     Stats
@@ -183,6 +189,9 @@ func New[V any](cfg Config[V]) *Cache[V] {
 	}
 	if cfg.MaxLoads <= 0 {
 		cfg.MaxLoads = 4
+	}
+	if cfg.MaxPending < cfg.MaxLoads {
+		cfg.MaxPending = max(64, cfg.MaxLoads)
 	}
 	if cfg.LoadTimeout <= 0 {
 		cfg.LoadTimeout = 2 * time.Minute
@@ -320,6 +329,7 @@ func (c *Cache[V]) Acquire(ctx context.Context, k Key, hint int64) (*Handle[V], 
 			return nil, ErrNotReady
 		}
 		e.waiters++
+		c.waiting++
 		done := e.done
 		c.mu.Unlock()
 		waited = true
@@ -354,12 +364,14 @@ func (c *Cache[V]) wait(ctx context.Context, e *entry[V], done <-chan struct{}, 
 	case <-ctx.Done():
 		c.mu.Lock()
 		e.waiters--
+		c.waiting--
 		c.mu.Unlock()
 		return nil, ctx.Err()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e.waiters--
+	c.waiting--
 	switch {
 	case e.err != nil:
 		return nil, e.err
@@ -378,17 +390,18 @@ func (c *Cache[V]) wait(ctx context.Context, e *entry[V], done <-chan struct{}, 
 // admit reserves room for k's load, choosing the models to evict, and
 // registers the loading entry. Called with the lock held.
 func (c *Cache[V]) admit(k Key, hint int64) (*entry[V], []*entry[V], error) {
-	est, ok := c.sizes[k]
-	if !ok {
+	est, measured := c.sizes[k]
+	switch {
+	case measured && est > c.cfg.Capacity:
+		return nil, nil, ErrTooLarge
+	case !measured && hint > 0:
 		est = hint
-	}
-	if est <= 0 {
+	case !measured:
 		est = c.cfg.DefaultEstimate
 	}
-	if est > c.cfg.Capacity {
-		return nil, nil, ErrTooLarge
-	}
-	if c.loading >= c.cfg.MaxLoads {
+	// An estimate only reserves; the measured size decides.
+	est = min(est, c.cfg.Capacity)
+	if c.loading >= c.cfg.MaxPending {
 		c.stats.NotReady++
 		return nil, nil, ErrNotReady
 	}
@@ -417,11 +430,12 @@ func (c *Cache[V]) load(e *entry[V], victims []*entry[V]) {
 		c.runUnload(v, ReasonEvicted)
 	}
 	c.mu.Lock()
-	for !e.stale && c.ready+c.unloading+c.started+e.bytes > c.cfg.Capacity {
+	for c.running >= c.cfg.MaxLoads || (!e.stale && c.ready+c.unloading+c.started+e.bytes > c.cfg.Capacity) {
 		c.cond.Wait()
 	}
 	started := e.bytes
 	c.started += started
+	c.running++
 	c.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.LoadTimeout)
@@ -431,6 +445,7 @@ func (c *Cache[V]) load(e *entry[V], victims []*entry[V]) {
 	c.mu.Lock()
 	done := e.done // replaced below when the model is unloaded at once
 	c.started -= started
+	c.running--
 	c.loading--
 	if !e.stale {
 		c.reserved -= e.bytes
@@ -446,6 +461,10 @@ func (c *Cache[V]) load(e *entry[V], victims []*entry[V]) {
 		why     = ReasonStale
 		removed bool
 	)
+	if keep && size > c.cfg.Capacity {
+		c.remember(e.key, size) // later requests fail at once
+		err, keep, why = ErrTooLarge, false, ReasonRefused
+	}
 	if keep && size > e.bytes {
 		// Settle the difference as a new admission would.
 		c.addUsage(e.key.Tenant, e.bytes)
@@ -673,7 +692,7 @@ func (c *Cache[V]) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.stats
-	s.Models, s.Loading = c.models, c.loading
+	s.Models, s.Loading, s.Waiting = c.models, c.loading, c.waiting
 	s.Bytes, s.Reserved, s.Unloading = c.ready, c.reserved, c.unloading
 	return s
 }

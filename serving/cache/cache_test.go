@@ -124,8 +124,19 @@ func TestCache_Acquire(t *testing.T) {
 
 	t.Run("ErrTooLarge", func(t *testing.T) {
 		e := newEnv(t, 100, nil)
-		if _, err := e.c.Acquire(context.Background(), key("a", 1), 101); !errors.Is(err, cache.ErrTooLarge) {
+		k := key("a", 1)
+		e.f.size[k] = 101
+		// The hint only estimates: the load is tried, measured, refused.
+		if _, err := e.c.Acquire(context.Background(), k, 500); !errors.Is(err, cache.ErrTooLarge) {
 			t.Errorf("Acquire = %v, want ErrTooLarge", err)
+		}
+		// Once measured, it is refused without another load.
+		waitFor(t, "the refused model's unload", func() bool { return e.c.Stats().Unloading == 0 })
+		if _, err := e.c.Acquire(context.Background(), k, 0); !errors.Is(err, cache.ErrTooLarge) {
+			t.Errorf("second Acquire = %v, want ErrTooLarge", err)
+		}
+		if got := e.f.loadCount(k); got != 1 {
+			t.Errorf("loads = %d, want 1", got)
 		}
 	})
 
@@ -342,8 +353,8 @@ func TestCache_Bounds(t *testing.T) {
 		wg.Wait()
 	})
 
-	t.Run("MaxLoads", func(t *testing.T) {
-		e := newEnv(t, 100, func(c *cache.Config[string]) { c.MaxLoads = 1 })
+	t.Run("MaxPending", func(t *testing.T) {
+		e := newEnv(t, 100, func(c *cache.Config[string]) { c.MaxLoads, c.MaxPending = 1, 1 })
 		gate := make(chan struct{})
 		e.f.setGate(gate)
 		done := make(chan struct{})
@@ -355,7 +366,7 @@ func TestCache_Bounds(t *testing.T) {
 		}()
 		<-e.f.started
 		if _, err := e.c.Acquire(context.Background(), key("a", 2), 0); !errors.Is(err, cache.ErrNotReady) {
-			t.Errorf("second concurrent load: %v, want ErrNotReady", err)
+			t.Errorf("second load beyond MaxPending: %v, want ErrNotReady", err)
 		}
 		close(gate)
 		<-done
@@ -394,6 +405,35 @@ func TestCache_Bounds(t *testing.T) {
 		}
 		e.put(h)
 	})
+}
+
+func TestCache_MaxLoads(t *testing.T) {
+	// Two loads admitted, one runs at a time: the second starts only when
+	// the first finished.
+	e := newEnv(t, 100, func(c *cache.Config[string]) { c.MaxLoads, c.MaxPending = 1, 2 })
+	gate := make(chan struct{})
+	e.f.setGate(gate)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() {
+			if h, err := e.c.Acquire(context.Background(), key("a", i), 0); err == nil {
+				h.Release()
+			} else {
+				t.Errorf("Acquire: %v", err)
+			}
+		})
+	}
+	first := <-e.f.started
+	waitFor(t, "the second load admitted", func() bool { return e.c.Stats().Loading == 2 })
+	select {
+	case k := <-e.f.started:
+		t.Fatalf("%v started while %v was running", k, first)
+	default:
+	}
+	gate <- struct{}{}
+	<-e.f.started
+	close(gate)
+	wg.Wait()
 }
 
 func TestCache_Purge(t *testing.T) {

@@ -23,8 +23,9 @@
 //     evicted or unloaded, so an unload never races an invocation. Remove
 //     of a pinned model unloads it on its last Release.
 //   - Bounded waiting: at most Config.MaxWaiters requests wait for one
-//     model and at most Config.MaxLoads loads run at once; beyond that
-//     Acquire fails at once with ErrNotReady instead of queueing.
+//     model, at most Config.MaxLoads loads run at once and at most
+//     Config.MaxPending are admitted (the others wait for a turn); beyond
+//     that Acquire fails at once with ErrNotReady instead of queueing.
 //   - Idle models are unloaded by Sweep (Config.IdleTimeout).
 //
 // # Fairness

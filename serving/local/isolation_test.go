@@ -56,7 +56,7 @@ func procLimit(t *testing.T, pid int, name string) string {
 
 func readyPID(t *testing.T, rec *recorder, instance string, after int) int {
 	t.Helper()
-	e := rec.wait(t, 30*time.Second, "WorkerReady of "+instance, func(e serving.Event) bool {
+	e := rec.Wait(t, 30*time.Second, "WorkerReady of "+instance, func(e serving.Event) bool {
 		return e.Kind == serving.EventWorkerReady && e.Instance == instance && e.PID != after
 	})
 	return e.PID
@@ -204,7 +204,7 @@ func invokeLoop(v serving.Variant, body []byte, stop <-chan struct{}) (ok, faile
 type misbehaving struct {
 	s       *local.Supervisor
 	rec     *recorder
-	logs    *logBuffer
+	logs    *servingtest.LogBuffer
 	bad     serving.Variant
 	good    serving.Variant
 	stop    chan struct{}
@@ -253,7 +253,7 @@ func (m *misbehaving) checkGoodUnaffected(t *testing.T) {
 	if m.failed.Load() != 0 || m.ok.Load() == 0 {
 		t.Errorf("the other tenant's invocations: %d ok, %d failed; want all ok", m.ok.Load(), m.failed.Load())
 	}
-	for _, e := range m.rec.all() {
+	for _, e := range m.rec.All() {
 		if e.Tenant == "acme" && e.Kind != serving.EventWorkerStarted && e.Kind != serving.EventWorkerReady {
 			t.Errorf("the other tenant's worker had event %s (%s)", e.Kind, e.Reason)
 		}
@@ -270,7 +270,7 @@ func TestSupervisor_CrashIsolation(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	e := m.rec.wait(t, 10*time.Second, "WorkerExited", func(e serving.Event) bool {
+	e := m.rec.Wait(t, 10*time.Second, "WorkerExited", func(e serving.Event) bool {
 		return e.Kind == serving.EventWorkerExited && e.Instance == id
 	})
 	if !strings.Contains(e.Reason, "signal: killed") || e.Restarts != 1 || e.Backoff <= 0 {
@@ -289,7 +289,7 @@ func TestSupervisor_CrashIsolation(t *testing.T) {
 	if !errors.Is(err, serving.ErrUnavailable) {
 		t.Errorf("invocation that crashed the worker: %v, want ErrUnavailable", err)
 	}
-	m.rec.wait(t, 10*time.Second, "WorkerExited (exit 7)", func(e serving.Event) bool {
+	m.rec.Wait(t, 10*time.Second, "WorkerExited (exit 7)", func(e serving.Event) bool {
 		return e.Kind == serving.EventWorkerExited && e.Instance == id && strings.Contains(e.Reason, "exit status 7")
 	})
 	readyPID(t, m.rec, id, newPID)
@@ -309,13 +309,13 @@ func TestSupervisor_HangIsolation(t *testing.T) {
 	if err == nil {
 		t.Fatal("a hanging worker answered")
 	}
-	e := m.rec.wait(t, 10*time.Second, "WorkerUnhealthy", func(e serving.Event) bool {
+	e := m.rec.Wait(t, 10*time.Second, "WorkerUnhealthy", func(e serving.Event) bool {
 		return e.Kind == serving.EventWorkerUnhealthy && e.Instance == id
 	})
 	if e.PID != pid || !strings.Contains(e.Reason, "/ping") {
 		t.Errorf("unhealthy event %+v, want pid %d and a /ping reason", e, pid)
 	}
-	m.rec.wait(t, 10*time.Second, "WorkerExited", func(e serving.Event) bool {
+	m.rec.Wait(t, 10*time.Second, "WorkerExited", func(e serving.Event) bool {
 		return e.Kind == serving.EventWorkerExited && e.Instance == id && strings.Contains(e.Reason, "killed")
 	})
 	readyPID(t, m.rec, id, pid)
@@ -338,7 +338,7 @@ func TestSupervisor_MemoryIsolation(t *testing.T) {
 	if _, err := m.bad.Invoke(context.Background(), serving.Invocation{Body: []byte("alloc")}); err == nil {
 		t.Fatal("the allocating worker answered")
 	}
-	e := m.rec.wait(t, 30*time.Second, "WorkerExited", func(e serving.Event) bool {
+	e := m.rec.Wait(t, 30*time.Second, "WorkerExited", func(e serving.Event) bool {
 		return e.Kind == serving.EventWorkerExited && e.Instance == id
 	})
 	if m.s.Capabilities().Cgroup == "" {
@@ -385,4 +385,42 @@ func TestSupervisor_NetworkIsolation(t *testing.T) {
 		t.Errorf("worker connecting to the host's %s: %q, want refused", ln.Addr(), resp.Body)
 	}
 	m.checkGoodUnaffected(t)
+}
+
+// TestVariant_StopDrains: Stop waits for an invocation in flight to finish
+// before it stops the worker.
+func TestVariant_StopDrains(t *testing.T) {
+	m := startMisbehaving(t, local.Config{}, "ml.c5.large")
+	m.finish()
+	type result struct {
+		body string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := m.bad.Invoke(context.Background(), serving.Invocation{Body: []byte("slow")})
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		done <- result{body: string(resp.Body)}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(m.logs.String(), "slow request started") {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow request never reached the worker")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := m.bad.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		if r.err != nil || r.body != "slow ok" {
+			t.Errorf("invocation in flight during Stop: %q, %v; want it answered", r.body, r.err)
+		}
+	default:
+		t.Error("Stop returned before the invocation in flight finished")
+	}
 }

@@ -9,6 +9,7 @@ a time, and misbehaves on request:
   body "alloc"         allocate memory until the limit stops it; report how
                        much it got on stderr, then exit 3
   body "crash"         exit 7 at once
+  body "slow"          say "slow request started" on stderr, answer after 1 s
   body "connect H:P"   try a TCP connection and answer what happened
   anything else        answer "ok"
 
@@ -66,6 +67,11 @@ class Handler(BaseHTTPRequestHandler):
                 os._exit(3)
         if body == "crash":
             os._exit(7)
+        if body == "slow":
+            sys.stderr.write("misbehave: slow request started\n")
+            sys.stderr.flush()
+            time.sleep(1)
+            return self.reply(200, b"slow ok")
         if body.startswith("connect "):
             host, port = body[len("connect "):].rsplit(":", 1)
             try:
