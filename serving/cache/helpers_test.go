@@ -8,27 +8,8 @@ import (
 	"time"
 
 	"github.com/tenantml/tenantml/serving/cache"
+	"github.com/tenantml/tenantml/serving/internal/servingtest"
 )
-
-// clock is a manual clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type unloadRec struct {
 	key cache.Key
@@ -148,14 +129,14 @@ func (f *fake) check(t *testing.T) {
 type env struct {
 	c     *cache.Cache[string]
 	f     *fake
-	clock *clock
+	clock *servingtest.Clock
 }
 
 // newEnv builds a cache over a fake worker; mod adjusts the config.
 func newEnv(t *testing.T, capacity int64, mod func(*cache.Config[string])) *env {
 	t.Helper()
 	f := newFake(capacity)
-	clk := newClock()
+	clk := servingtest.NewClock()
 	cfg := cache.Config[string]{
 		Capacity: capacity,
 		Load:     f.load,

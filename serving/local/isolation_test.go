@@ -68,7 +68,7 @@ func readyPID(t *testing.T, rec *recorder, instance string, after int) int {
 // directory no other worker can read, no copy of its model left on disk,
 // none of the supervisor's environment, and its limits.
 func TestSupervisor_Isolation(t *testing.T) {
-	dir, cases := models.Cases(t)
+	dir, cases := env.Models.Cases(t)
 	t.Setenv("TENANTML_TEST_SECRET", "do-not-leak")
 	s, rec, _ := newSupervisor(t, local.Config{})
 	caps := s.Capabilities()
@@ -216,8 +216,8 @@ type misbehaving struct {
 
 func startMisbehaving(t *testing.T, cfg local.Config, instanceType string) *misbehaving {
 	t.Helper()
-	dir, cases := models.Cases(t)
-	script, err := servingtest.CopyScript(public, "serving/testdata/misbehave/server.py")
+	dir, cases := env.Models.Cases(t)
+	script, err := servingtest.CopyScript(env.Public, "serving/testdata/misbehave/server.py")
 	if err != nil {
 		t.Fatal(err)
 	}

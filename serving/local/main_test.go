@@ -1,7 +1,6 @@
 package local_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,32 +10,18 @@ import (
 	"github.com/tenantml/tenantml/serving/local"
 )
 
-// binary is the tenantml binary TestMain builds: the sandbox helper and the
-// native worker of every supervisor under test. public is a directory
-// every worker user can read, for it and the test model servers.
-var binary, public string
+// env holds the tenantml binary TestMain builds (the sandbox helper and
+// the native worker of every supervisor under test), a directory every
+// worker user can read, and the xgboost-trained models.
+var env servingtest.Env
 
-// models are the xgboost-trained test models, trained on first use.
-var models servingtest.XGBoost
-
-func TestMain(m *testing.M) {
-	dir, bin, cleanup, err := servingtest.Setup()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	public, binary = dir, bin
-	code := m.Run()
-	models.Close()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { servingtest.Main(m, &env) }
 
 type recorder = servingtest.Recorder
 
 func newSupervisor(t *testing.T, cfg local.Config) (*local.Supervisor, *recorder, *servingtest.LogBuffer) {
 	t.Helper()
-	return servingtest.NewSupervisor(t, binary, cfg)
+	return servingtest.NewSupervisor(t, env.Binary, cfg)
 }
 
 func fileOpener(path string) serving.Opener { return servingtest.FileOpener(path) }

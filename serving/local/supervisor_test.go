@@ -19,7 +19,7 @@ import (
 // trained by the real xgboost library, with two worker processes each, and
 // requires every answer, CSV and JSON, to equal xgboost's predictions.
 func TestSupervisor_PredictionsEqualXGBoost(t *testing.T) {
-	dir, cases := models.Cases(t)
+	dir, cases := env.Models.Cases(t)
 	s, _, _ := newSupervisor(t, local.Config{})
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
@@ -65,7 +65,7 @@ func TestSupervisor_PredictionsEqualXGBoost(t *testing.T) {
 func TestSupervisor_UserModelServer(t *testing.T) {
 	dir := t.TempDir()
 	servingtest.RunPython(t, "examples/sklearn-server/train.py", dir)
-	script, err := servingtest.CopyScript(public, "examples/sklearn-server/server.py")
+	script, err := servingtest.CopyScript(env.Public, "examples/sklearn-server/server.py")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestSupervisor_StartFailed(t *testing.T) {
 // TestVariant_Stop: Stop waits for invocations in flight, then refuses new
 // ones; the workers exit and their directories are removed.
 func TestVariant_Stop(t *testing.T) {
-	dir, cases := models.Cases(t)
+	dir, cases := env.Models.Cases(t)
 	s, rec, _ := newSupervisor(t, local.Config{})
 	v := mustStart(t, s, serving.VariantSpec{
 		Endpoint: "stopme", Variant: "v", Tenant: "acme", Mode: serving.ModeSingle,

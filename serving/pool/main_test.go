@@ -2,7 +2,6 @@ package pool_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,22 +16,9 @@ import (
 	"github.com/tenantml/tenantml/serving/pool"
 )
 
-var binary, public string
+var env servingtest.Env
 
-var models servingtest.XGBoost
-
-func TestMain(m *testing.M) {
-	dir, bin, cleanup, err := servingtest.Setup()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	public, binary = dir, bin
-	code := m.Run()
-	models.Close()
-	cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { servingtest.Main(m, &env) }
 
 // source is a counting opener of a file, optionally held at a gate.
 type source struct {
@@ -104,7 +90,7 @@ type fixture struct {
 func newFixture(t *testing.T, instances int, scfg local.Config, image string, pcfg pool.Config) *fixture {
 	t.Helper()
 	f := &fixture{metrics: &metrics{}}
-	f.s, f.rec, _ = servingtest.NewSupervisor(t, binary, scfg)
+	f.s, f.rec, _ = servingtest.NewSupervisor(t, env.Binary, scfg)
 	f.variant = servingtest.Start(t, f.s, serving.VariantSpec{
 		Endpoint: "pool", Variant: "AllTraffic", Mode: serving.ModeMulti, Image: image,
 		InstanceType: "ml.m5.large", InstanceCount: instances,
@@ -145,24 +131,4 @@ func invokeCSV(t testing.TB, p *pool.Pool, target pool.Target, dir string, c ser
 		return err
 	}
 	return servingtest.Compare(got, c.Predictions)
-}
-
-// clock is a manual clock for the pool's cache.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }

@@ -21,7 +21,7 @@ import (
 // pool tenant's TargetModel into two real pool workers and requires every
 // answer, CSV and JSON, to equal xgboost's; a second round is all hits.
 func TestPool_PredictionsEqualXGBoost(t *testing.T) {
-	dir, cases := models.Cases(t)
+	dir, cases := env.Models.Cases(t)
 	f := newFixture(t, 2, local.Config{}, "", pool.Config{})
 	sources := map[string]*source{}
 	for _, c := range cases {
@@ -72,7 +72,7 @@ func TestPool_PredictionsEqualXGBoost(t *testing.T) {
 // tenants (each tenant's TargetModel one of the trained models) each get
 // their own model's answers; every model is loaded once.
 func TestPool_ConcurrentTenants(t *testing.T) {
-	dir, cases := models.Cases(t)
+	dir, cases := env.Models.Cases(t)
 	f := newFixture(t, 2, local.Config{}, "", pool.Config{})
 	type tenant struct {
 		target pool.Target
@@ -115,7 +115,7 @@ func TestPool_ConcurrentTenants(t *testing.T) {
 // answered before the model is loaded, and waiters beyond MaxWaiters are
 // refused at once with ErrModelNotReady instead of queueing.
 func TestPool_Singleflight(t *testing.T) {
-	dir, cases := models.Cases(t)
+	dir, cases := env.Models.Cases(t)
 	c := cases[0]
 	f := newFixture(t, 1, local.Config{}, "", pool.Config{MaxWaiters: 8})
 	src := newSource(filepath.Join(dir, c.Artifact))
@@ -155,7 +155,7 @@ func TestPool_Singleflight(t *testing.T) {
 // TestPool_WorkerCrash: a pool worker killed with SIGKILL restarts; the
 // pool notices, reloads the model on the next request and answers right.
 func TestPool_WorkerCrash(t *testing.T) {
-	dir, cases := models.Cases(t)
+	dir, cases := env.Models.Cases(t)
 	c := cases[1]
 	f := newFixture(t, 1, local.Config{}, "", pool.Config{})
 	src := newSource(filepath.Join(dir, c.Artifact))
@@ -185,7 +185,7 @@ func TestPool_WorkerCrash(t *testing.T) {
 // recently used one for each new tenant, keeps its bytes within capacity,
 // reports every unload, and reloads an evicted model on demand.
 func TestPool_Eviction(t *testing.T) {
-	dir, cases := models.Cases(t)
+	dir, cases := env.Models.Cases(t)
 	probe := newFixture(t, 1, local.Config{}, "", pool.Config{})
 	sizes := map[string]int64{}
 	var largest int64
@@ -198,7 +198,7 @@ func TestPool_Eviction(t *testing.T) {
 		largest = max(largest, sizes[c.Name])
 	}
 	capacity := largest + largest/2
-	clk := newClock()
+	clk := servingtest.NewClock()
 	f := newFixture(t, 1, local.Config{}, "", pool.Config{CacheBytes: capacity, Now: clk.Now})
 	targets := map[string]pool.Target{}
 	for _, c := range cases {
@@ -239,7 +239,7 @@ func TestPool_Eviction(t *testing.T) {
 func TestPool_UserModelServer(t *testing.T) {
 	dir := t.TempDir()
 	servingtest.RunPython(t, "examples/sklearn-server/train.py", dir)
-	script, err := servingtest.CopyScript(public, "examples/sklearn-server/server.py")
+	script, err := servingtest.CopyScript(env.Public, "examples/sklearn-server/server.py")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,9 +268,9 @@ func TestPool_UserModelServer(t *testing.T) {
 // TestPool_IdleSweep: a model unused for IdleTimeout is unloaded by Sweep
 // and loaded again by its next request.
 func TestPool_IdleSweep(t *testing.T) {
-	dir, cases := models.Cases(t)
+	dir, cases := env.Models.Cases(t)
 	c := cases[0]
-	clk := newClock()
+	clk := servingtest.NewClock()
 	f := newFixture(t, 1, local.Config{}, "", pool.Config{IdleTimeout: time.Minute, Now: clk.Now})
 	src := newSource(filepath.Join(dir, c.Artifact))
 	target := pool.Target{Tenant: "acme", Model: "acme.tar.gz", Source: src}

@@ -158,15 +158,54 @@ func Start(t testing.TB, s *local.Supervisor, spec serving.VariantSpec) serving.
 	return v
 }
 
-// Setup builds the tenantml binary into a directory every worker user can
-// read and returns the directory, the binary and a cleanup; for TestMain.
-func Setup() (dir, binary string, cleanup func(), err error) {
-	if dir, err = PublicDir(); err != nil {
-		return "", "", nil, err
+// Env is what a test binary of real workers shares: a directory every
+// worker user can read, the tenantml binary built into it, and the
+// xgboost-trained models.
+type Env struct {
+	Public string
+	Binary string
+	Models XGBoost
+}
+
+// Main builds the binary into a fresh public directory, runs the tests,
+// removes everything and exits; for TestMain.
+func Main(m *testing.M, env *Env) {
+	dir, err := PublicDir()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	if binary, err = BuildBinary(dir); err != nil {
+	env.Public = dir
+	if env.Binary, err = BuildBinary(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
-		return "", "", nil, err
+		os.Exit(1)
 	}
-	return dir, binary, func() { os.RemoveAll(dir) }, nil
+	code := m.Run()
+	env.Models.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Clock is a manual clock.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock at 2026-01-01T00:00:00Z.
+func NewClock() *Clock { return &Clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
