@@ -136,6 +136,10 @@ func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, b
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 400 {
+		// An error's message is its first bytes, however long the body.
+		return resp, nil, &serving.ModelError{Status: resp.StatusCode, Message: errorMessage(data)}
+	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, nil, ctxErr
@@ -144,9 +148,6 @@ func (c *Client) do(ctx context.Context, method, path string, hdr http.Header, b
 			return nil, nil, &serving.ModelError{Status: http.StatusBadGateway, Message: "response too large"}
 		}
 		return nil, nil, fmt.Errorf("%w: %s %s: read: %w", serving.ErrUnavailable, method, path, err)
-	}
-	if resp.StatusCode >= 400 {
-		return resp, nil, &serving.ModelError{Status: resp.StatusCode, Message: errorMessage(data)}
 	}
 	return resp, data, nil
 }
