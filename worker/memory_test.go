@@ -5,52 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
-	"strings"
 	"testing"
 
+	"github.com/tenantml/tenantml/runtime/xgboost/xgboosttest"
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/serving/contract"
 	"github.com/tenantml/tenantml/worker"
 )
-
-// synthModel writes an xgboost JSON model of trees full trees of the given
-// depth over features features.
-func synthModel(rng *rand.Rand, trees, depth, features int) []byte {
-	var b strings.Builder
-	fmt.Fprintf(&b, `{"learner":{"gradient_booster":{"name":"gbtree","model":{"gbtree_model_param":{"num_trees":"%d"},"tree_info":[%s],"trees":[`,
-		trees, strings.TrimSuffix(strings.Repeat("0,", trees), ","))
-	nodes := 1<<(depth+1) - 1
-	inner := 1<<depth - 1
-	for t := range trees {
-		if t > 0 {
-			b.WriteByte(',')
-		}
-		var left, right, cond, idx, dflt []string
-		for i := range nodes {
-			if i < inner {
-				left = append(left, fmt.Sprint(2*i+1))
-				right = append(right, fmt.Sprint(2*i+2))
-				cond = append(cond, fmt.Sprintf("%.4f", rng.NormFloat64()))
-				idx = append(idx, fmt.Sprint(rng.IntN(features)))
-				dflt = append(dflt, fmt.Sprint(rng.IntN(2)))
-			} else {
-				left, right = append(left, "-1"), append(right, "-1")
-				cond = append(cond, fmt.Sprintf("%.4f", rng.NormFloat64()/10))
-				idx, dflt = append(idx, "0"), append(dflt, "0")
-			}
-		}
-		fmt.Fprintf(&b, `{"left_children":[%s],"right_children":[%s],"split_conditions":[%s],"split_indices":[%s],"default_left":[%s]}`,
-			strings.Join(left, ","), strings.Join(right, ","), strings.Join(cond, ","), strings.Join(idx, ","), strings.Join(dflt, ","))
-	}
-	fmt.Fprintf(&b, `]}},"learner_model_param":{"base_score":"0.5","num_feature":"%d"},"objective":{"name":"binary:logistic"}}}`, features)
-	return []byte(b.String())
-}
 
 func heapAlloc() uint64 {
 	var m goruntime.MemStats
@@ -66,13 +32,12 @@ func heapAlloc() uint64 {
 // heap the process really grew by; unloading them gives the heap back.
 func TestServer_MemoryBytesMatchesHeap(t *testing.T) {
 	root := t.TempDir()
-	rng := rand.New(rand.NewPCG(1, 2))
 	var names []string
 	for i := range 12 {
 		name := fmt.Sprintf("m%02d", i)
 		d := filepath.Join(root, name)
 		os.MkdirAll(d, 0o700)
-		model := synthModel(rng, 20+i*15, 4+i%4, 32)
+		model := xgboosttest.JSON(20+i*15, 4+i%4, 32, uint64(i))
 		if err := os.WriteFile(filepath.Join(d, "model.json"), model, 0o600); err != nil {
 			t.Fatal(err)
 		}

@@ -87,7 +87,7 @@ type fixture struct {
 	metrics *metrics
 }
 
-func newFixture(t *testing.T, instances int, scfg local.Config, image string, pcfg pool.Config) *fixture {
+func newFixture(t testing.TB, instances int, scfg local.Config, image string, pcfg pool.Config) *fixture {
 	t.Helper()
 	f := &fixture{metrics: &metrics{}}
 	f.s, f.rec, _ = servingtest.NewSupervisor(t, env.Binary, scfg)
