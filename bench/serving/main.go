@@ -5,14 +5,15 @@
 //     process's private directory, load it, answer one row) beside
 //     decrypting and parsing the same artifact alone and parsing it alone.
 //     The target is cold start <= 1.5x decrypt+parse.
+//
 //   - Cache: a Zipf-distributed trace over 10,000 tenants (one model each)
 //     with a cache holding 5% of the models, replayed through the pool's
 //     cache (serving/cache) and through an ideal LRU; then the same trace
 //     with one tenant scanning its 1,000 models: the other tenants' hit
 //     rate must stay within 10% of the run without the scan.
 //
-//	go run ./bench/serving                  # both
-//	go run ./bench/serving -coldstart=false # the cache only (no processes)
+//     go run ./bench/serving                  # both
+//     go run ./bench/serving -coldstart=false # the cache only (no processes)
 //
 // Cold start builds cmd/tenantml (run it from the repository) and starts
 // workers through the local supervisor, as root or not.
