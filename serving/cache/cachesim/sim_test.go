@@ -13,7 +13,7 @@ import (
 // requests, a cache holding 5% of the models; optionally one tenant
 // scanning its 1,000 models with a third of all requests.
 func sim(scan bool, size func(cache.Key) int64) cachesim.TraceConfig {
-	cfg := cachesim.TraceConfig{Tenants: 2000, ZipfS: 1.1, Requests: 100000, Size: size, Seed: 42}
+	cfg := cachesim.TraceConfig{Tenants: 2000, ZipfS: 1.1, Requests: 60000, Size: size, Seed: 42}
 	if scan {
 		cfg.ScanModels, cfg.ScanEvery = 1000, 2
 	}
@@ -21,7 +21,7 @@ func sim(scan bool, size func(cache.Key) int64) cachesim.TraceConfig {
 }
 
 const (
-	warmup   = 10000
+	warmup   = 6000
 	capacity = 100 * 10 // 5% of 2,000 models of 10 bytes
 	step     = time.Millisecond
 )
