@@ -1,11 +1,21 @@
-// Package serving is the compute side's domain: the variants an endpoint
-// runs (VariantSpec), the worker sizes they name (InstanceType), the
-// interfaces a backend implements to run workers (Backend, Variant,
-// Instance), how a model's plaintext reaches a worker (Opener), and what
-// the compute side reports (Events, Metrics, the errors). It is pure: no
-// processes, sockets or storage.
+// Package serving is model serving's domain. It holds two halves that
+// meet at the gateway:
 //
-// # Contract
+//   - the control plane: the managed cloud's resources (Model,
+//     EndpointConfig, Endpoint) and the Controller that validates, stores
+//     and deploys them through a Deployer, tenant name spaces and
+//     ownership, TargetModel normalisation, and the DataPlane interface the
+//     InvokeEndpoint surface routes through;
+//   - the compute side: the variants an endpoint runs (VariantSpec), the
+//     worker sizes they name (InstanceType), the interfaces a backend
+//     implements to run workers (Backend, Variant, Instance), how a model's
+//     plaintext reaches a worker (Opener), and what the compute side
+//     reports (Events, Metrics, its errors).
+//
+// It does no I/O of its own: storage is behind Store, workers behind
+// Backend, artifacts behind Opener.
+//
+// # Compute-side contract
 //
 //   - A Backend starts a variant's workers and returns only once every
 //     worker answers GET /ping (a single-model worker: with its model
