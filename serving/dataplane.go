@@ -50,6 +50,10 @@ type DataPlane interface {
 	// Endpoint returns the live endpoint acct/name, false when none is
 	// deployed.
 	Endpoint(acct, name string) (*LiveEndpoint, bool)
+	// ResolveModel resolves a multi-model endpoint's TargetModel to the
+	// tenant that owns its object (the tenant of the key that encrypts
+	// it); found is false when no object exists under the prefix.
+	ResolveModel(ctx context.Context, ep *LiveEndpoint, targetModel string) (owner string, found bool, err error)
 	// Invoke sends in to one of ep's variants (TargetVariant, else chosen
 	// by weight). Errors carry SageMaker Runtime's codes: ModelError for a
 	// worker's 4xx/5xx, ModelNotReadyException, ServiceUnavailable,

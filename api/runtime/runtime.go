@@ -94,7 +94,26 @@ func (s *Surface) target(r *http.Request, _ *authn.Principal) (*api.Target, erro
 		return t, nil
 	}
 	t.Tenant, t.Tags = ep.Tenant, ep.Tags
+	if ep.Multi && t.Context != nil {
+		// Whatever the policies say, a tenant's principal reaches only
+		// models its tenant owns: another tenant's object under a shared
+		// prefix answers as a missing model.
+		norm := t.Parameters["targetModel"].(string)
+		owner, found, err := s.Data.ResolveModel(r.Context(), ep, norm)
+		if err != nil {
+			return nil, err
+		}
+		if c, _ := authn.FromContext(r.Context()); found && c != nil && c.TenantID != "" && owner != c.TenantID {
+			t.Hide = fleetNotFound(name, norm)
+		}
+	}
 	return t, nil
+}
+
+// fleetNotFound is the answer for a TargetModel with no object under the
+// endpoint's prefix.
+func fleetNotFound(endpoint, targetModel string) error {
+	return tenantml.AWSErrorf(tenantml.ENOTFOUND, "ValidationError", "Model %s of endpoint %s not found.", targetModel, endpoint)
 }
 
 // invoke sends the request to the endpoint and writes the model's answer.

@@ -1,0 +1,403 @@
+// Package fleet runs deployed endpoints: it implements serving.Deployer
+// and serving.DataPlane over a worker serving.Backend (local processes, or
+// Kubernetes later) and the multi-model pool (serving/pool).
+//
+// A single-model variant is VariantSpec{Mode: ModeSingle} with its model's
+// opener; a multi-model variant is a ModeMulti variant filled by a pool,
+// whose TargetModels resolve, per request, to objects under the model's
+// ModelDataUrl prefix. Models are opened through a ModelSource as the
+// model's execution role may read them: a role without the permissions
+// fails the deployment (or the invocation) with the reason.
+//
+// Deploy replaces an endpoint's variants without dropping requests: the new
+// variants start and become ready, the endpoint switches to them
+// atomically, and only then do the old ones stop, each draining its
+// in-flight requests first.
+package fleet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/serving"
+	"github.com/tenantml/tenantml/serving/pool"
+)
+
+// Model is a model artifact a role may read.
+type Model struct {
+	// Opener opens its plaintext (decryption streams through it).
+	Opener serving.Opener
+	// Size is the plaintext's size in bytes.
+	Size int64
+	// Tenant owns the object: the tenant of the key that encrypts it.
+	Tenant string
+}
+
+// ModelSource opens model artifacts as an execution role may read them.
+type ModelSource interface {
+	// Object returns the object u names, checked now: the role must be
+	// allowed s3:GetObject on it and kms:Decrypt on its key. A missing
+	// object is ENOTFOUND; a refused role EFORBIDDEN with the reason.
+	Object(ctx context.Context, roleARN string, u serving.S3URL) (Model, error)
+}
+
+// Config configures a Fleet.
+type Config struct {
+	Backend serving.Backend
+	Source  ModelSource
+	// Pool configures each multi-model variant's pool; Variant is set by
+	// the fleet.
+	Pool pool.Config
+	// ModelTTL bounds how long a multi-model endpoint's resolved
+	// TargetModel (opener, size, owner) is reused; default 30 s.
+	ModelTTL time.Duration
+	// MaxResolved bounds the resolved models kept per endpoint; default
+	// 65,536.
+	MaxResolved int
+	Logger      *slog.Logger
+	Now         func() time.Time
+}
+
+// Fleet runs the deployed endpoints of one gateway.
+type Fleet struct {
+	cfg Config
+
+	mu   sync.RWMutex
+	live map[string]*endpoint // by account/lower(name)
+}
+
+var (
+	_ serving.Deployer  = (*Fleet)(nil)
+	_ serving.DataPlane = (*Fleet)(nil)
+)
+
+// New returns a Fleet with cfg's defaults.
+func New(cfg Config) *Fleet {
+	if cfg.ModelTTL == 0 {
+		cfg.ModelTTL = 30 * time.Second
+	}
+	if cfg.MaxResolved == 0 {
+		cfg.MaxResolved = 1 << 16
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Fleet{cfg: cfg, live: map[string]*endpoint{}}
+}
+
+// endpoint is a deployed endpoint: its live description and variants.
+type endpoint struct {
+	live     *serving.LiveEndpoint
+	variants []*variant
+	total    float64
+	// roleARN reads the models of a multi-model endpoint.
+	roleARN string
+
+	mu       sync.Mutex
+	resolved map[string]resolvedModel
+}
+
+type variant struct {
+	name   string
+	weight float64
+	single serving.Variant
+	multi  *pool.Pool
+	backer serving.Variant // the multi-model variant under the pool
+}
+
+type resolvedModel struct {
+	m  Model
+	at time.Time
+}
+
+func key(acct, name string) string { return acct + "/" + strings.ToLower(name) }
+
+// Deploy implements serving.Deployer.
+func (f *Fleet) Deploy(ctx context.Context, d *serving.Deployment) error {
+	e := d.Endpoint
+	ep := &endpoint{resolved: map[string]resolvedModel{}}
+	live := &serving.LiveEndpoint{AccountID: e.AccountID, Name: e.Name, ARN: e.ARN, Tenant: e.Tenant, Tags: e.Tags}
+	for _, pv := range d.Config.ProductionVariants {
+		m, ok := d.Models[pv.ModelName]
+		if !ok {
+			f.stop(ctx, ep.variants)
+			return fmt.Errorf("variant %s: model %s is missing", pv.VariantName, pv.ModelName)
+		}
+		v, err := f.start(ctx, e, pv, m, live, ep)
+		if err != nil {
+			f.stop(ctx, ep.variants)
+			return fmt.Errorf("variant %s: %w", pv.VariantName, err)
+		}
+		ep.variants = append(ep.variants, v)
+		ep.total += v.weight
+		live.Variants = append(live.Variants, serving.LiveVariant{Name: v.name, Weight: v.weight})
+	}
+	ep.live = live
+	f.mu.Lock()
+	old := f.live[key(e.AccountID, e.Name)]
+	f.live[key(e.AccountID, e.Name)] = ep
+	f.mu.Unlock()
+	if old != nil {
+		f.stop(ctx, old.variants)
+	}
+	return nil
+}
+
+// start starts one production variant.
+func (f *Fleet) start(ctx context.Context, e *serving.Endpoint, pv serving.ProductionVariant, m *serving.Model, live *serving.LiveEndpoint, ep *endpoint) (*variant, error) {
+	u, err := serving.ParseS3URL(m.PrimaryContainer.ModelDataURL)
+	if err != nil {
+		return nil, err
+	}
+	spec := serving.VariantSpec{Endpoint: e.Name, Variant: pv.VariantName, Tenant: e.Tenant, Image: imageOf(m.PrimaryContainer.Image),
+		InstanceType: pv.InstanceType, InstanceCount: pv.InitialInstanceCount}
+	v := &variant{name: pv.VariantName, weight: pv.InitialVariantWeight}
+	if v.weight <= 0 {
+		v.weight = 1
+	}
+	if m.PrimaryContainer.Mode == string(serving.ModeMulti) {
+		spec.Mode = serving.ModeMulti
+		backer, err := f.cfg.Backend.Start(ctx, spec)
+		if err != nil {
+			return nil, err
+		}
+		pc := f.cfg.Pool
+		pc.Variant = backer
+		p := pool.New(pc)
+		if err := p.Open(ctx); err != nil {
+			_ = backer.Stop(ctx)
+			return nil, fmt.Errorf("open pool: %w", err)
+		}
+		live.Multi, live.Prefix, ep.roleARN = true, u, m.ExecutionRoleARN
+		v.multi, v.backer = p, backer
+		return v, nil
+	}
+	model, err := f.cfg.Source.Object(ctx, m.ExecutionRoleARN, u)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %s", m.PrimaryContainer.ModelDataURL, tenantml.ErrorMessage(err))
+	}
+	if e.Tenant != "" && model.Tenant != e.Tenant {
+		return nil, fmt.Errorf("model %s is not encrypted under a key of tenant %s", m.PrimaryContainer.ModelDataURL, e.Tenant)
+	}
+	spec.Mode, spec.Model = serving.ModeSingle, model.Opener
+	sv, err := f.cfg.Backend.Start(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	v.single = sv
+	return v, nil
+}
+
+// imageOf maps the container image to the backend's image name: the
+// native runtime for tenantml/xgboost and SageMaker's XGBoost images.
+func imageOf(image string) string {
+	if NativeImage(image) {
+		return ""
+	}
+	return image
+}
+
+// NativeImage reports the image names the native XGBoost runtime serves:
+// tenantml/xgboost[:tag] and SageMaker's XGBoost image URIs
+// (<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-xgboost:<version>).
+func NativeImage(image string) bool {
+	name, _, _ := strings.Cut(image, "@")
+	repo := name
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		repo = name[:i]
+	}
+	return repo == "tenantml/xgboost" || repo == "xgboost" || strings.HasSuffix(repo, "/sagemaker-xgboost")
+}
+
+// stop stops variants, draining their in-flight requests.
+func (f *Fleet) stop(ctx context.Context, vs []*variant) {
+	for _, v := range vs {
+		var err error
+		if v.multi != nil {
+			err = errors.Join(v.multi.Close(ctx), v.backer.Stop(ctx))
+		} else if v.single != nil {
+			err = v.single.Stop(ctx)
+		}
+		if err != nil {
+			f.cfg.Logger.Error("stop variant", "variant", v.name, "error", err)
+		}
+	}
+}
+
+// Undeploy implements serving.Deployer.
+func (f *Fleet) Undeploy(ctx context.Context, acct, name string) error {
+	f.mu.Lock()
+	ep := f.live[key(acct, name)]
+	delete(f.live, key(acct, name))
+	f.mu.Unlock()
+	if ep != nil {
+		f.stop(ctx, ep.variants)
+	}
+	return nil
+}
+
+// Close stops every endpoint.
+func (f *Fleet) Close(ctx context.Context) error {
+	f.mu.Lock()
+	all := f.live
+	f.live = map[string]*endpoint{}
+	f.mu.Unlock()
+	for _, ep := range all {
+		f.stop(ctx, ep.variants)
+	}
+	return nil
+}
+
+// Endpoint implements serving.DataPlane.
+func (f *Fleet) Endpoint(acct, name string) (*serving.LiveEndpoint, bool) {
+	f.mu.RLock()
+	ep, ok := f.live[key(acct, name)]
+	f.mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	return ep.live, true
+}
+
+func (f *Fleet) get(ep *serving.LiveEndpoint) (*endpoint, error) {
+	f.mu.RLock()
+	e, ok := f.live[key(ep.AccountID, ep.Name)]
+	f.mu.RUnlock()
+	if !ok {
+		return nil, tenantml.AWSErrorf(tenantml.EUNAVAILABLE, "ServiceUnavailable", "endpoint %s is not serving", ep.Name)
+	}
+	return e, nil
+}
+
+// ResolveModel implements serving.DataPlane.
+func (f *Fleet) ResolveModel(ctx context.Context, ep *serving.LiveEndpoint, targetModel string) (string, bool, error) {
+	e, err := f.get(ep)
+	if err != nil {
+		return "", false, err
+	}
+	m, err := f.resolve(ctx, e, targetModel)
+	switch tenantml.ErrorCode(err) {
+	case "":
+		return m.Tenant, true, nil
+	case tenantml.ENOTFOUND:
+		return "", false, nil
+	}
+	return "", false, err
+}
+
+// resolve returns a TargetModel's object under the endpoint's prefix, from
+// the bounded cache when fresh.
+func (f *Fleet) resolve(ctx context.Context, e *endpoint, targetModel string) (Model, error) {
+	now := f.cfg.Now()
+	e.mu.Lock()
+	r, ok := e.resolved[targetModel]
+	e.mu.Unlock()
+	if ok && now.Sub(r.at) < f.cfg.ModelTTL {
+		return r.m, nil
+	}
+	u := e.live.Prefix
+	u.Key += targetModel
+	m, err := f.cfg.Source.Object(ctx, e.roleARN, u)
+	if err != nil {
+		return Model{}, err
+	}
+	e.mu.Lock()
+	if len(e.resolved) >= f.cfg.MaxResolved {
+		e.resolved = map[string]resolvedModel{}
+	}
+	e.resolved[targetModel] = resolvedModel{m: m, at: now}
+	e.mu.Unlock()
+	return m, nil
+}
+
+// Invoke implements serving.DataPlane.
+func (f *Fleet) Invoke(ctx context.Context, ep *serving.LiveEndpoint, in *serving.InvokeInput) (*serving.InvokeOutput, error) {
+	e, err := f.get(ep)
+	if err != nil {
+		return nil, err
+	}
+	v, err := e.pick(in.TargetVariant)
+	if err != nil {
+		return nil, err
+	}
+	inv := serving.Invocation{TargetModel: in.TargetModel, ContentType: in.ContentType, Accept: in.Accept, CustomAttributes: in.CustomAttributes, Body: in.Body}
+	var resp *serving.Response
+	if v.multi != nil {
+		m, err := f.resolve(ctx, e, in.TargetModel)
+		if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+			return nil, ErrModelNotFound(ep.Name, in.TargetModel)
+		}
+		if err != nil {
+			return nil, err
+		}
+		resp, err = v.multi.Invoke(ctx, pool.Target{Tenant: m.Tenant, Model: in.TargetModel, Source: m.Opener, SizeHint: m.Size}, inv)
+		if err != nil {
+			return nil, runtimeError(err)
+		}
+	} else {
+		resp, err = v.single.Invoke(ctx, inv)
+		if err != nil {
+			return nil, runtimeError(err)
+		}
+	}
+	return &serving.InvokeOutput{Variant: v.name, ContentType: resp.ContentType, CustomAttributes: resp.CustomAttributes, Body: resp.Body}, nil
+}
+
+// ErrModelNotFound is the answer for a TargetModel with no object under the
+// endpoint's prefix (or one the caller's tenant does not own).
+func ErrModelNotFound(endpoint, targetModel string) error {
+	return tenantml.AWSErrorf(tenantml.ENOTFOUND, "ValidationError", "Model %s of endpoint %s not found.", targetModel, endpoint)
+}
+
+// pick chooses the variant: TargetVariant when named, else by weight.
+func (e *endpoint) pick(target string) (*variant, error) {
+	if target != "" {
+		for _, v := range e.variants {
+			if strings.EqualFold(v.name, target) {
+				return v, nil
+			}
+		}
+		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationError", "endpoint %s has no variant %q", e.live.Name, target)
+	}
+	if len(e.variants) == 1 || e.total <= 0 {
+		return e.variants[0], nil
+	}
+	x := rand.Float64() * e.total
+	for _, v := range e.variants {
+		if x < v.weight {
+			return v, nil
+		}
+		x -= v.weight
+	}
+	return e.variants[len(e.variants)-1], nil
+}
+
+// runtimeError gives the backend's and pool's errors SageMaker Runtime's
+// codes.
+func runtimeError(err error) error {
+	var me *serving.ModelError
+	switch {
+	case errors.As(err, &me):
+		return &tenantml.Error{Code: tenantml.EINVALID, AWSCode: "ModelError", Status: 424,
+			Message: fmt.Sprintf("Received client error (%d) from model with message %q.", me.Status, me.Message), Err: err}
+	case errors.Is(err, serving.ErrModelNotReady):
+		return &tenantml.Error{Code: tenantml.ETOOMANYREQUESTS, AWSCode: "ModelNotReadyException", Status: 429, Message: "the model is loading; retry", RetryAfter: time.Second, Err: err}
+	case errors.Is(err, serving.ErrThrottled):
+		return &tenantml.Error{Code: tenantml.ETOOMANYREQUESTS, AWSCode: "ThrottlingException", Message: "too many requests for this model; retry", RetryAfter: time.Second, Err: err}
+	case errors.Is(err, serving.ErrUnavailable), errors.Is(err, serving.ErrStopped):
+		return &tenantml.Error{Code: tenantml.EUNAVAILABLE, AWSCode: "ServiceUnavailable", Message: "no worker is available; retry", Err: err}
+	case errors.Is(err, serving.ErrModelTooLarge):
+		return &tenantml.Error{Code: tenantml.EINVALID, AWSCode: "ValidationError", Message: "the model is too large for the endpoint's instances", Err: err}
+	}
+	return err
+}
