@@ -4,8 +4,10 @@
 // reading the same bytes as a plain file the same way (Read into a 256 KiB
 // buffer), and reports both in MB/s, their ratio and the peak heap growth
 // during the encrypted read. It also reports io.Copy (which uses the
-// reader's WriteTo and skips one copy), a single decryption worker and
-// Config.RehashOnRead (SHA-256 recomputed on read).
+// reader's WriteTo and skips one copy), a single decryption worker,
+// Config.NoMmap (segments read with pread into buffers, as before the
+// body was memory-mapped) and Config.RehashOnRead (SHA-256 recomputed on
+// read).
 //
 //	go run ./bench/artifact -size 512 -runs 5
 //
@@ -31,6 +33,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tenantml/tenantml/artifact"
+	"github.com/tenantml/tenantml/artifact/artifacttest"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/keys/keystest"
 )
@@ -79,8 +82,9 @@ func run() error {
 	if _, err := svc.EnsureKey(ctx, "acme", artifact.DefaultKeyAlias, "bench"); err != nil {
 		return err
 	}
+	index := artifacttest.NewMemIndex()
 	open := func(cfg artifact.Config) (*artifact.Store, error) {
-		cfg.URL, cfg.Keys = "file://"+filepath.Join(root, "blobs")+"?no_tmp_dir=true", svc
+		cfg.URL, cfg.Keys, cfg.Index = "file://"+filepath.Join(root, "blobs"), svc, index
 		s := artifact.New(cfg)
 		return s, s.Open(ctx)
 	}
@@ -99,17 +103,26 @@ func run() error {
 		return err
 	}
 	defer sequential.Close(ctx)
+	pread, err := open(artifact.Config{DecryptWorkers: *workers, NoMmap: true})
+	if err != nil {
+		return err
+	}
+	defer pread.Close(ctx)
+	if _, err := store.CreateBucket(ctx, artifact.CreateBucketInput{Name: "bench", Account: svc.Account()}); err != nil {
+		return err
+	}
 	f, err := os.Open(plainPath)
 	if err != nil {
 		return err
 	}
-	_, err = store.Put(ctx, "acme", "bench/model.tar.gz", "1", f)
+	_, err = store.PutObject(ctx, artifact.PutObjectInput{Bucket: "bench", Key: "model.tar.gz",
+		Encryption: artifact.KeyRef{Tenant: "acme", KeyID: artifact.DefaultKeyAlias}, Checks: artifact.NoChecks}, f)
 	f.Close()
 	if err != nil {
 		return err
 	}
 
-	bodies, err := filepath.Glob(filepath.Join(root, "blobs", "tenants", "acme", "blobs", "bench", "1", "model.tar.gz", "[0-9a-f]*[0-9a-f]"))
+	bodies, err := filepath.Glob(filepath.Join(root, "blobs", "tenants", "acme", "bodies", "bench", "[0-9a-f]*[0-9a-f]"))
 	if err != nil || len(bodies) != 1 {
 		return fmt.Errorf("find the encrypted body: %v %v", bodies, err)
 	}
@@ -134,7 +147,7 @@ func run() error {
 					return 0, 0, err
 				}
 			}
-			rc, _, err := s.Get(ctx, "acme", "bench/model.tar.gz", "1")
+			rc, err := s.GetObject(ctx, "bench", "model.tar.gz", nil)
 			if err != nil {
 				return 0, 0, err
 			}
@@ -154,6 +167,7 @@ func run() error {
 		{name: "encrypted store read (default)", fn: read(store, false)},
 		{name: "encrypted, io.Copy (WriteTo)", fn: read(store, true)},
 		{name: "encrypted, 1 decrypt worker", fn: read(sequential, false)},
+		{name: "encrypted, pread (NoMmap)", fn: read(pread, false)},
 		{name: "encrypted, RehashOnRead", fn: read(rehash, false)},
 	}
 	var peak uint64
