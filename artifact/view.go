@@ -137,7 +137,16 @@ func (s *Store) PutWith(ctx context.Context, tenant, key, version string, r io.R
 		Bucket: s.cfg.ArtifactBucket, Key: rf.objectKey(), Encryption: KeyRef{Tenant: tenant, KeyID: s.cfg.KeyID},
 		ContentType: "application/octet-stream", Checks: c,
 	}, r)
-	if err != nil {
+	switch CodeOf(err) {
+	case "":
+	case CodeSHA256Mismatch:
+		return nil, tenantml.Errorf(tenantml.EINVALID, "artifact upload does not match its declared SHA-256")
+	case CodeIncompleteBody, CodeInvalidArgument:
+		if c.ContentLength >= 0 {
+			return nil, tenantml.Errorf(tenantml.EINVALID, "artifact upload truncated or overlong: declared %d bytes", c.ContentLength)
+		}
+		return nil, err
+	default:
 		return nil, err
 	}
 	info := infoOf(rf, o)
