@@ -2,19 +2,15 @@ package artifact
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/tenantml/tenantml"
 )
 
 // Code is the S3 error code of a failure ("NoSuchKey", "BucketNotEmpty",
-// ...). Errors returned by Store are *tenantml.Error values whose Err is a
-// Code (read it with CodeOf), so the S3 surface writes S3's own code and
-// the other surfaces the application code.
+// ...). Errors returned by Store are *tenantml.Error values whose AWSCode
+// is a Code (read it with CodeOf), so the S3 surface writes S3's own code
+// and the other surfaces the application code.
 type Code string
-
-// Error implements error.
-func (c Code) Error() string { return string(c) }
 
 // The S3 error codes the store returns.
 const (
@@ -48,17 +44,16 @@ const (
 	CodeInternalError           Code = "InternalError"
 )
 
-// CodeOf returns the S3 code carried by err: its Code if it has one, else
-// one derived from its application code (a KMS error from the keys service
-// keeps its application code, so a missing or unusable key maps to
-// InvalidArgument or AccessDenied at the surface, which knows the
-// caller), InternalError for anything else and "" for nil.
+// CodeOf returns the S3 code carried by err: the code this package set,
+// else one derived from its application code (a KMS error from the keys
+// service keeps its own AWS code, which CodeOf does not pass on: the
+// surface, which knows the caller, maps a missing or unusable key),
+// InternalError for anything else and "" for nil.
 func CodeOf(err error) Code {
-	var c Code
-	switch {
-	case err == nil:
+	if err == nil {
 		return ""
-	case errors.As(err, &c):
+	}
+	if c := Code(tenantml.AWSCodeOf(err)); appCode(c) != "" {
 		return c
 	}
 	switch tenantml.ErrorCode(err) {
@@ -73,7 +68,8 @@ func CodeOf(err error) Code {
 	}
 }
 
-// appCode maps an S3 code to the application error code.
+// appCode maps an S3 code to the application error code; "" for a code
+// this package does not set.
 func appCode(c Code) string {
 	switch c {
 	case CodeNoSuchBucket, CodeNoSuchKey, CodeNoSuchUpload, CodeNoSuchBucketPolicy, CodeNoEncryptionConfig, CodeNoSuchTagSet:
@@ -86,14 +82,18 @@ func appCode(c Code) string {
 		return tenantml.EUNAVAILABLE
 	case CodeInternalError:
 		return tenantml.EINTERNAL
-	default:
+	case CodeInvalidBucketName, CodeKeyTooLong, CodeInvalidArgument, CodeInvalidPart, CodeInvalidPartOrder, CodeEntityTooSmall,
+		CodeBadDigest, CodeInvalidDigest, CodeSHA256Mismatch, CodeIncompleteBody, CodeInvalidRange, CodeInvalidTag,
+		CodeMalformedPolicy, CodeMalformedXML, CodeMetadataTooLarge:
 		return tenantml.EINVALID
+	default:
+		return "" // not one of this package's codes
 	}
 }
 
 // s3Err returns an error with S3 code c and a caller-safe message.
 func s3Err(c Code, format string, args ...any) error {
-	return &tenantml.Error{Code: appCode(c), Message: fmt.Sprintf(format, args...), Err: c}
+	return tenantml.AWSErrorf(appCode(c), string(c), format, args...)
 }
 
 func errNoSuchBucket() error { return s3Err(CodeNoSuchBucket, "The specified bucket does not exist") }
