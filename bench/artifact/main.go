@@ -162,6 +162,7 @@ func run() error {
 		name string
 		fn   func() (int64, uint64, error)
 		mbs  []float64
+		cpu  []float64 // process CPU seconds (user+sys) per GB read
 	}{
 		{name: "plain file read", fn: plain},
 		{name: "encrypted store read (default)", fn: read(store, false)},
@@ -174,6 +175,7 @@ func run() error {
 	for i := 0; i < *runs; i++ {
 		// Interleave the kinds so that machine load hits them alike.
 		for k := range kinds {
+			cpu0 := cpuTime()
 			start := time.Now()
 			n, p, err := kinds[k].fn()
 			if err != nil {
@@ -184,6 +186,7 @@ func run() error {
 				return fmt.Errorf("%s: read %d bytes, want %d", kinds[k].name, n, size)
 			}
 			kinds[k].mbs = append(kinds[k].mbs, float64(n)/1e6/el.Seconds())
+			kinds[k].cpu = append(kinds[k].cpu, (cpuTime()-cpu0).Seconds()/(float64(n)/1e9))
 			if k > 0 && p > peak {
 				peak = p
 			}
@@ -194,11 +197,12 @@ func run() error {
 		cache = "disk (page cache evicted before each read)"
 	}
 	fmt.Printf("artifact read, %d MiB from %s, %s, median of %d runs, GOMAXPROCS=%d\n", *sizeMiB, root, cache, *runs, runtime.GOMAXPROCS(0))
-	base := median(kinds[0].mbs)
+	base, baseCPU := median(kinds[0].mbs), median(kinds[0].cpu)
 	for _, k := range kinds {
-		m := median(k.mbs)
-		fmt.Printf("  %-32s %8.1f MB/s  ratio %.2f\n", k.name+":", m, m/base)
+		m, c := median(k.mbs), median(k.cpu)
+		fmt.Printf("  %-32s %8.1f MB/s  ratio %.2f   CPU %.3f s/GB (plain/this %.2f)\n", k.name+":", m, m/base, c, baseCPU/c)
 	}
+	fmt.Printf("  (CPU s/GB is user+system time of the process per GB read: what a read costs, whatever else runs on the machine)\n")
 	ceiling := gcmCeiling()
 	fmt.Printf("  AES-256-GCM alone, all %d cores, in memory: %8.1f MB/s  ratio %.2f (no encrypted read can beat this)\n", runtime.GOMAXPROCS(0), ceiling, ceiling/base)
 	fmt.Printf("  target: default encrypted read >= 0.70 of the plain file read\n")
@@ -331,6 +335,15 @@ func copyAll(r io.Reader) (int64, uint64, error) {
 		grew = ms.HeapAlloc - base
 	}
 	return n, grew, err
+}
+
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func median(xs []float64) float64 {
