@@ -310,7 +310,16 @@ func newDecryptingReader(src body, dek, ad []byte, lay layout, win window, opts 
 }
 
 // readHeader returns the body's header.
-func (b *body) readHeader() ([]byte, error) {
+func (b *body) readHeader() (_ []byte, err error) {
+	if b.mapped != nil {
+		// As in the workers: a mapped file truncated under us faults.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("%w: body changed while it was read: %v", ErrIntegrity, p)
+			}
+		}()
+	}
 	hdr := make([]byte, headerSize)
 	switch {
 	case b.header != nil:
