@@ -7,81 +7,117 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"regexp"
-	"strconv"
-	"strings"
 	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/s3blob"
 
-	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/keys"
 )
 
-// Keys is the part of the key service the artifact store uses;
-// *keys.Service implements it.
+// Keys is the part of the key service the store uses; *keys.Service
+// implements it.
 type Keys interface {
 	GenerateDataKey(ctx context.Context, tenant string, in keys.GenerateDataKeyInput) (*keys.GenerateDataKeyOutput, error)
 	Decrypt(ctx context.Context, tenant string, in keys.DecryptInput) (*keys.DecryptOutput, error)
 	ReEncrypt(ctx context.Context, tenant string, in keys.ReEncryptInput) (*keys.ReEncryptOutput, error)
+	EnsureKey(ctx context.Context, tenant, alias, description string) (keys.KeyMetadata, error)
+	// Account is the platform's account: it owns the artifact bucket.
+	Account() string
 }
 
 var _ Keys = (*keys.Service)(nil)
 
-// DefaultKeyAlias names the tenant key that wraps artifact data keys when
-// Config.KeyID is empty. Onboarding creates it (keys.Service.EnsureKey).
+// DefaultKeyAlias names each tenant's default key for object data keys
+// (and the platform's, under PlatformTenant). Onboarding creates it
+// (keys.Service.EnsureKey).
 const DefaultKeyAlias = "alias/tenantml/artifacts"
+
+// DefaultArtifactBucket is the bucket behind the artifact API.
+const DefaultArtifactBucket = "tenantml-artifacts"
+
+// Defaults and limits of multipart uploads (Amazon S3's).
+const (
+	DefaultMinPartSize = 5 << 20
+	MaxPartSize        = 5 << 30
+	MaxParts           = 10000
+)
 
 // Config configures a Store.
 type Config struct {
-	// Bucket is an opened bucket; when nil, Open opens URL.
+	// Bucket is an opened blob bucket; when nil, Open opens URL.
 	Bucket *blob.Bucket
 	// URL is a gocloud blob URL: file:///var/lib/tenantml/blobs or
 	// s3://bucket?endpoint=http://host:port&region=us-east-1&use_path_style=true
 	// (s3blob v0.47 options: region, endpoint, profile, use_path_style,
 	// disable_https, ssetype, kmskeyid, accelerate, ...). file:// URLs get
-	// create_dir=true and no_tmp_dir=true unless they set them.
+	// create_dir=true, no_tmp_dir=true and metadata=skip unless they set
+	// them.
 	URL string
 	// Keys wraps and unwraps data keys. Required.
 	Keys Keys
-	// KeyID names the tenant key for new uploads; default DefaultKeyAlias.
+	// Index persists buckets, objects and uploads. Required.
+	Index Index
+	// KeyID names the tenant key of artifact-API uploads; default
+	// DefaultKeyAlias.
 	KeyID string
+	// ArtifactBucket is the bucket the artifact API is a view of; default
+	// DefaultArtifactBucket. Open creates it, owned by the platform
+	// account, if it does not exist.
+	ArtifactBucket string
+	// TokenSecret keys the listing continuation tokens (at least 32
+	// bytes). Give every gateway sharing an index the same secret, or
+	// tokens only work on the gateway that issued them; default random.
+	TokenSecret []byte
+	// MinPartSize is the smallest part but the last of a multipart upload;
+	// default DefaultMinPartSize.
+	MinPartSize int64
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
-	// Rand is the source of upload IDs; default crypto/rand.
+	// Rand is the source of body and upload IDs; default crypto/rand.
 	Rand io.Reader
-	// S3PartSize is the multipart upload part size (default 5 MiB, the S3
-	// minimum); uploads run one part at a time so memory stays bounded.
+	// S3PartSize is the part size of body uploads to an S3 blob bucket
+	// (default 5 MiB, the S3 minimum); one part at a time, so memory stays
+	// bounded.
 	S3PartSize int
-	// RehashOnRead makes Get recompute the plaintext's SHA-256 and compare
-	// it with the manifest's at the end of the stream. It is off by
-	// default because it is redundant: the size and SHA-256 are bound into
-	// the data key's encryption context (a manifest that alters them does
-	// not unwrap its key) and the AEAD authenticates every segment and the
-	// end of the stream under that key, so a body that decrypts is the one
-	// whose digest was recorded. Turning it on is an independent check at
-	// the cost of read throughput (SHA-256 runs on one core).
+	// RehashOnRead makes reads of whole single-part objects recompute the
+	// plaintext's SHA-256 and compare it with the recorded one at the end
+	// of the stream. It is off by default because it is redundant: the
+	// size and SHA-256 are bound into the data key's encryption context
+	// and the AEAD authenticates every segment and the end of the stream
+	// under that key. Turning it on is an independent check at the cost of
+	// read throughput (SHA-256 runs on one core).
 	RehashOnRead bool
+	// NoMmap makes reads of file bodies use pread instead of mapping the
+	// file (the default, which decrypts straight from the page cache and
+	// is about twice as fast from a warm cache). For file systems where
+	// mapping is undesirable, and for the benchmark's comparison.
+	NoMmap bool
 	// DecryptWorkers is how many goroutines decrypt one read's segments;
 	// default one per core (GOMAXPROCS) up to 4. Each holds about two
 	// 1 MiB buffers.
 	DecryptWorkers int
 }
 
-// Store is the per-tenant encrypted artifact store. It is safe for
-// concurrent use.
+// Store is the encrypted object store: S3 buckets and objects whose bodies
+// are encrypted under their owning tenant's keys, and the artifact API as
+// a view of one bucket. It is safe for concurrent use.
 type Store struct {
 	cfg    Config
 	bucket *blob.Bucket
 	owned  bool // bucket opened by Open, closed by Close
+	tokens *tokenCodec
+	open   bool
 }
 
 // New returns a Store with cfg's defaults filled in; call Open before use.
 func New(cfg Config) *Store {
 	if cfg.KeyID == "" {
 		cfg.KeyID = DefaultKeyAlias
+	}
+	if cfg.ArtifactBucket == "" {
+		cfg.ArtifactBucket = DefaultArtifactBucket
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -92,34 +128,65 @@ func New(cfg Config) *Store {
 	if cfg.S3PartSize == 0 {
 		cfg.S3PartSize = 5 << 20
 	}
+	if cfg.MinPartSize == 0 {
+		cfg.MinPartSize = DefaultMinPartSize
+	}
 	return &Store{cfg: cfg, bucket: cfg.Bucket}
 }
 
-// Open validates the configuration and opens the bucket.
+// Open validates the configuration, opens the blob bucket and creates the
+// artifact bucket if it does not exist.
 func (s *Store) Open(ctx context.Context) error {
-	if s.cfg.Keys == nil {
-		return fmt.Errorf("open artifact store: keys service is required")
+	if s.cfg.Keys == nil || s.cfg.Index == nil {
+		return fmt.Errorf("open artifact store: keys service and index are required")
 	}
-	if s.bucket != nil {
-		return nil
+	if err := ValidateBucketName(s.cfg.ArtifactBucket); err != nil {
+		return fmt.Errorf("open artifact store: artifact bucket: %w", err)
 	}
-	if s.cfg.URL == "" {
-		return fmt.Errorf("open artifact store: bucket or url is required")
+	secret := s.cfg.TokenSecret
+	if secret == nil {
+		secret = make([]byte, 32)
+		if _, err := io.ReadFull(s.cfg.Rand, secret); err != nil {
+			return fmt.Errorf("open artifact store: token secret: %w", err)
+		}
 	}
-	b, err := OpenBucket(ctx, s.cfg.URL)
+	tc, err := newTokenCodec(secret)
 	if err != nil {
 		return fmt.Errorf("open artifact store: %w", err)
 	}
-	s.bucket, s.owned = b, true
+	if s.bucket == nil {
+		if s.cfg.URL == "" {
+			return fmt.Errorf("open artifact store: bucket or url is required")
+		}
+		b, err := OpenBucket(ctx, s.cfg.URL)
+		if err != nil {
+			return fmt.Errorf("open artifact store: %w", err)
+		}
+		s.bucket, s.owned = b, true
+	}
+	s.tokens, s.open = tc, true
+	if err := s.ensureArtifactBucket(ctx); err != nil {
+		_ = s.Close(ctx)
+		return fmt.Errorf("open artifact store: %w", err)
+	}
 	return nil
 }
 
-// Close closes the bucket if Open opened it.
+// Close closes the blob bucket if Open opened it.
 func (s *Store) Close(context.Context) error {
+	s.open = false
 	if s.owned && s.bucket != nil {
 		err := s.bucket.Close()
 		s.bucket = nil
 		return err
+	}
+	return nil
+}
+
+// ready reports errNotOpen on a store used before Open or after Close.
+func (s *Store) ready() error {
+	if !s.open || s.bucket == nil {
+		return errNotOpen()
 	}
 	return nil
 }
@@ -132,13 +199,15 @@ func OpenBucket(ctx context.Context, rawURL string) (*blob.Bucket, error) {
 		return nil, fmt.Errorf("parse blob url: %w", err)
 	}
 	if u.Scheme == fileblob.Scheme {
-		// Create the directory, and write temporary files beside their
-		// final names rather than in $TMPDIR, whose rename into place
-		// fails when the data dir is on another file system.
+		// Create the directory; write temporary files beside their final
+		// names rather than in $TMPDIR, whose rename into place fails when
+		// the data dir is on another file system; and skip the attribute
+		// sidecars (and the MD5 of every body fileblob computes for them):
+		// the index holds what the store needs.
 		q := u.Query()
-		for _, opt := range []string{"create_dir", "no_tmp_dir"} {
+		for opt, val := range map[string]string{"create_dir": "true", "no_tmp_dir": "true", "metadata": "skip"} {
 			if q.Get(opt) == "" {
-				q.Set(opt, "true")
+				q.Set(opt, val)
 			}
 		}
 		u.RawQuery = q.Encode()
@@ -149,115 +218,15 @@ func OpenBucket(ctx context.Context, rawURL string) (*blob.Bucket, error) {
 	return mux.OpenBucket(ctx, u.String())
 }
 
-// Info describes a stored artifact.
-type Info struct {
-	Tenant     string
-	Key        string
-	Version    string
-	Size       int64  // plaintext bytes
-	SHA256     string // hex SHA-256 of the plaintext
-	Created    time.Time
-	KeyARN     string // tenant key wrapping the data key
-	KeyVersion int    // version of that key
-	UploadID   string
-}
-
-var (
-	segRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
-	tenantRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-	maxKeyLen = 512
-)
-
-// validSeg accepts a path segment. Names ending in ".tmp" are refused:
-// fileblob (with no_tmp_dir) writes its temporary files next to the final
-// ones under that suffix, and listings must not take them for artifacts.
-func validSeg(s string) bool {
-	return segRE.MatchString(s) && s != "." && s != ".." && !strings.HasSuffix(s, ".tmp")
-}
-
-// ref is a validated artifact name.
-type ref struct {
-	tenant, key, version string
-	name, file           string
-}
-
-// errNotOpen is returned by a Store used before Open.
-func errNotOpen() error {
-	return tenantml.Errorf(tenantml.EUNAVAILABLE, "artifact store is not open")
-}
-
-// ref validates an artifact name on an open store.
-func (s *Store) ref(tenant, key, version string) (ref, error) {
-	if s.bucket == nil || s.cfg.Keys == nil {
-		return ref{}, errNotOpen()
-	}
-	return newRef(tenant, key, version)
-}
-
-// checkTenant validates a tenant on an open store.
-func (s *Store) checkTenant(tenant string) error {
-	if s.bucket == nil || s.cfg.Keys == nil {
-		return errNotOpen()
-	}
-	if !tenantRE.MatchString(tenant) {
-		return tenantml.Errorf(tenantml.EINVALID, "invalid tenant")
-	}
-	return nil
-}
-
-func newRef(tenant, key, version string) (ref, error) {
-	if !tenantRE.MatchString(tenant) {
-		return ref{}, tenantml.Errorf(tenantml.EINVALID, "invalid tenant")
-	}
-	if !validSeg(version) || len(version) > 64 {
-		return ref{}, tenantml.Errorf(tenantml.EINVALID, "invalid artifact version")
-	}
-	segs := strings.Split(key, "/")
-	if len(key) > maxKeyLen || len(segs) < 2 {
-		return ref{}, tenantml.Errorf(tenantml.EINVALID, "artifact key must be <model-name>/<file>")
-	}
-	for _, sg := range segs {
-		if !validSeg(sg) {
-			return ref{}, tenantml.Errorf(tenantml.EINVALID, "invalid artifact key segment %q", sg)
-		}
-	}
-	return ref{tenant: tenant, key: key, version: version, name: segs[0], file: strings.Join(segs[1:], "/")}, nil
-}
-
-func tenantPrefix(tenant string) string { return "tenants/" + tenant + "/" }
-
-func (r ref) manifestPath() string {
-	return tenantPrefix(r.tenant) + "models/" + r.name + "/" + r.version + "/" + r.file
-}
-
-func (r ref) bodyDir() string {
-	return tenantPrefix(r.tenant) + "blobs/" + r.name + "/" + r.version + "/" + r.file + "/"
-}
-
-// encryptionContext is the KMS context of an artifact's data key while
-// its body is being written.
-func (r ref) encryptionContext() map[string]string {
-	return map[string]string{"tenantml:tenant": r.tenant, "tenantml:key": r.key, "tenantml:version": r.version}
-}
-
-// commitContext is the KMS context of a committed artifact's data key: it
-// adds the plaintext size and SHA-256, so that a manifest whose size or
-// digest was altered no longer unwraps its data key.
-func (r ref) commitContext(size int64, sha256Hex string) map[string]string {
-	ec := r.encryptionContext()
-	ec["tenantml:size"] = strconv.FormatInt(size, 10)
-	ec["tenantml:sha256"] = sha256Hex
-	return ec
-}
-
-func (s *Store) newUploadID() (string, error) {
+// newID returns 16 random bytes in hex: body and upload IDs.
+func (s *Store) newID() (string, error) {
 	b := make([]byte, 16)
 	if _, err := io.ReadFull(s.cfg.Rand, b); err != nil {
-		return "", fmt.Errorf("upload id: %w", err)
+		return "", fmt.Errorf("random id: %w", err)
 	}
 	return hex.EncodeToString(b), nil
 }
 
-func notFound() error {
-	return tenantml.Errorf(tenantml.ENOTFOUND, "artifact not found")
-}
+// now is the store's clock in UTC at microsecond precision (what the
+// index keeps).
+func (s *Store) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }

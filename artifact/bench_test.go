@@ -25,22 +25,18 @@ func BenchmarkStore_Get(b *testing.B) { benchGet(b, false) }
 func BenchmarkStore_GetRehash(b *testing.B) { benchGet(b, true) }
 
 func benchGet(b *testing.B, rehash bool) {
-	f := newFixtureAt(b, ramDir(b), "?no_tmp_dir=true")
-	f.store = artifact.New(artifact.Config{URL: "file://" + f.dir + "?no_tmp_dir=true", Keys: f.keys, RehashOnRead: rehash})
-	if err := f.store.Open(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	defer f.store.Close(context.Background())
+	f := newFixtureAt(b, ramDir(b), "", func(c *artifact.Config) { c.RehashOnRead = rehash })
 	data := randBytes(b, 4<<20)
 	r := io.LimitReader(repeatReader(data), benchSize)
-	if _, err := f.store.Put(context.Background(), "acme", "bench/model.tar.gz", "1", r); err != nil {
+	if _, err := f.store.PutObject(context.Background(), artifact.PutObjectInput{Bucket: bucket, Key: "bench/model.tar.gz",
+		Encryption: acmeKey, Checks: artifact.NoChecks}, r); err != nil {
 		b.Fatal(err)
 	}
 	buf := make([]byte, 256<<10)
 	b.SetBytes(benchSize)
 	b.ReportAllocs()
 	for b.Loop() {
-		rc, _, err := f.store.Get(context.Background(), "acme", "bench/model.tar.gz", "1")
+		rc, err := f.store.GetObject(context.Background(), bucket, "bench/model.tar.gz", nil)
 		if err != nil {
 			b.Fatal(err)
 		}

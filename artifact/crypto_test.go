@@ -3,162 +3,185 @@ package artifact_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
-	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/keys"
 )
 
-// rawManifest reads and decodes a manifest file as a map.
-func rawManifest(t *testing.T, path string) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(readFile(t, path), &m); err != nil {
-		t.Fatal(err)
+// commitContext mirrors a single-body object's data key context.
+func commitContext(tenant, b, key string, m map[string]any) map[string]string {
+	size := 0.0
+	for _, x := range m["bodies"].([]any) {
+		size += x.(map[string]any)["size"].(float64)
 	}
-	return m
+	return map[string]string{
+		"tenantml:tenant": tenant, "tenantml:bucket": b, "tenantml:key": key, "tenantml:object": m["objectId"].(string),
+		"tenantml:size": strconv.FormatInt(int64(size), 10), "tenantml:sha256": m["sha256"].(string),
+	}
 }
 
-func writeManifest(t *testing.T, path string, m map[string]any) {
+func wrappedKey(t *testing.T, m map[string]any) []byte {
 	t.Helper()
-	b, err := json.Marshal(m)
+	b, err := base64.StdEncoding.DecodeString(m["wrappedKey"].(string))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return b
 }
 
-// ectx is a committed artifact's data key context, as the manifest m
-// records size and digest.
-func ectx(tenant, key, version string, m map[string]any) map[string]string {
-	return map[string]string{
-		"tenantml:tenant": tenant, "tenantml:key": key, "tenantml:version": version,
-		"tenantml:size": strconv.FormatInt(int64(m["size"].(float64)), 10), "tenantml:sha256": m["sha256"].(string),
-	}
-}
-
-func TestStore_GetCrossTenant(t *testing.T) {
+// TestStore_Binding moves ciphertext, manifests and keys between objects
+// and tenants the ways someone with write access to the blob store or the
+// index could: nothing decrypts anywhere but where it was written.
+func TestStore_Binding(t *testing.T) {
 	ctx := context.Background()
 	data := randBytes(t, 2*seg+3)
-	const key = "churn/model.tar.gz"
+	globexKey := artifact.KeyRef{Tenant: "globex", KeyID: artifact.DefaultKeyAlias}
 
-	t.Run("ErrPath", func(t *testing.T) {
+	t.Run("ErrBodySwapped", func(t *testing.T) {
 		f := newFixture(t)
-		f.put(t, "acme", key, "1", data)
-		_, _, err := f.store.Get(ctx, "globex", key, "1")
-		if tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
-			t.Fatalf("globex reading acme's artifact: %v", err)
-		}
-		if list, _ := f.store.List(ctx, "globex", ""); len(list) != 0 {
-			t.Fatalf("globex lists %v", list)
-		}
-	})
-
-	t.Run("ErrManifestCopiedVerbatim", func(t *testing.T) {
-		f := newFixture(t)
-		info := f.put(t, "acme", key, "1", data)
-		// Copy acme's manifest and body to globex's paths unchanged.
-		copyFile(t, filepath.Join(f.dir, "tenants/acme/models/churn/1/model.tar.gz"), filepath.Join(f.dir, "tenants/globex/models/churn/1/model.tar.gz"))
-		copyFile(t, filepath.Join(f.dir, "tenants/acme/blobs/churn/1/model.tar.gz", info.UploadID), filepath.Join(f.dir, "tenants/globex/blobs/churn/1/model.tar.gz", info.UploadID))
-		_, _, err := f.store.Get(ctx, "globex", key, "1")
-		if !errors.Is(err, artifact.ErrIntegrity) {
-			t.Fatalf("err = %v, want ErrIntegrity", err)
-		}
-	})
-
-	t.Run("ErrKey", func(t *testing.T) {
-		f := newFixture(t)
-		info := f.put(t, "acme", key, "1", data)
-		// A forger rewrites the copied manifest to name globex: the data
-		// key is still wrapped under acme's key.
-		m := rawManifest(t, filepath.Join(f.dir, "tenants/acme/models/churn/1/model.tar.gz"))
-		m["tenant"] = "globex"
-		m["body"] = "tenants/globex/blobs/churn/1/model.tar.gz/" + info.UploadID
-		writeManifest(t, filepath.Join(f.dir, "tenants/globex/models/churn/1/model.tar.gz"), m)
-		copyFile(t, filepath.Join(f.dir, "tenants/acme/blobs/churn/1/model.tar.gz", info.UploadID), filepath.Join(f.dir, "tenants/globex/blobs/churn/1/model.tar.gz", info.UploadID))
-		_, _, err := f.store.Get(ctx, "globex", key, "1")
-		if keys.ExceptionOf(err) != keys.ExcNotFound {
-			t.Fatalf("err = %v, want the data key's wrapping key not found", err)
-		}
-	})
-
-	t.Run("ErrAssociatedData", func(t *testing.T) {
-		f := newFixture(t)
-		info := f.put(t, "acme", key, "1", data)
-		m := rawManifest(t, filepath.Join(f.dir, "tenants/acme/models/churn/1/model.tar.gz"))
-		wrapped, _ := json.Marshal(m["wrapped_key"])
-		var blob []byte
-		if err := json.Unmarshal(wrapped, &blob); err != nil {
-			t.Fatal(err)
-		}
-		// The worst case: someone holding acme's data key in plaintext
-		// re-wraps it under globex's key for globex's path. The manifest
-		// and the key layer now agree; the body's associated data does
-		// not.
-		dk, err := f.keys.Decrypt(ctx, "acme", keys.DecryptInput{CiphertextBlob: blob, EncryptionContext: ectx("acme", key, "1", m)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		enc, err := f.keys.Encrypt(ctx, "globex", keys.EncryptInput{KeyID: artifact.DefaultKeyAlias, Plaintext: dk.Plaintext, EncryptionContext: ectx("globex", key, "1", m)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		m["tenant"] = "globex"
-		m["body"] = "tenants/globex/blobs/churn/1/model.tar.gz/" + info.UploadID
-		m["wrapped_key"] = enc.CiphertextBlob
-		m["key_arn"] = enc.KeyID
-		writeManifest(t, filepath.Join(f.dir, "tenants/globex/models/churn/1/model.tar.gz"), m)
-		copyFile(t, filepath.Join(f.dir, "tenants/acme/blobs/churn/1/model.tar.gz", info.UploadID), filepath.Join(f.dir, "tenants/globex/blobs/churn/1/model.tar.gz", info.UploadID))
-		got, err := f.readAll(t, "globex", key, "1")
-		if !errors.Is(err, artifact.ErrIntegrity) {
-			t.Fatalf("err = %v, want ErrIntegrity", err)
-		}
-		if len(got) != 0 {
-			t.Fatalf("delivered %d plaintext bytes", len(got))
-		}
-	})
-
-	t.Run("ErrVersionSwap", func(t *testing.T) {
-		f := newFixture(t)
-		i1 := f.put(t, "acme", key, "1", data)
-		i2 := f.put(t, "acme", key, "2", []byte("version two"))
-		// Swap the bodies of versions 1 and 2 under their names.
-		b1 := filepath.Join(f.dir, "tenants/acme/blobs/churn/1/model.tar.gz", i1.UploadID)
-		b2 := filepath.Join(f.dir, "tenants/acme/blobs/churn/2/model.tar.gz", i2.UploadID)
-		c1, c2 := readFile(t, b1), readFile(t, b2)
-		if err := os.WriteFile(b1, c2, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(b2, c1, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range []string{"1", "2"} {
-			if _, err := f.readAll(t, "acme", key, v); !errors.Is(err, artifact.ErrIntegrity) {
-				t.Fatalf("version %s after swap: err = %v, want ErrIntegrity", v, err)
+		f.putObject(t, "a", acmeKey, data)
+		f.putObject(t, "b", acmeKey, randBytes(t, len(data)))
+		pa, pb := f.bodyFiles(t, bucket, "a")[0], f.bodyFiles(t, bucket, "b")[0]
+		ca, cb := readFile(t, pa), readFile(t, pb)
+		writeFile(t, pa, cb)
+		writeFile(t, pb, ca)
+		for _, k := range []string{"a", "b"} {
+			if _, err := f.getObject(t, k, nil); !isIntegrity(err) {
+				t.Fatalf("%s after swap: err = %v, want ErrIntegrity", k, err)
 			}
+		}
+	})
+	t.Run("ErrManifestCopiedToAnotherKey", func(t *testing.T) {
+		f := newFixture(t)
+		f.putObject(t, "a", acmeKey, data)
+		f.putObject(t, "b", acmeKey, []byte("b"))
+		m, _ := f.doc(t, bucket, "a")
+		_, putB := f.doc(t, bucket, "b")
+		putB(m) // b's row now carries a's manifest (and so a's body)
+		r, _ := f.index.GetObject(ctx, bucket, "b")
+		r.Size = int64(len(data))
+		if _, err := f.index.PutObject(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.getObject(t, "b", nil)
+		if keys.ExceptionOf(err) != keys.ExcInvalidCiphertext {
+			t.Fatalf("err = %v, want the data key refused (its context names key a)", err)
+		}
+	})
+	t.Run("ErrOwnerChanged", func(t *testing.T) {
+		f := newFixture(t)
+		f.putObject(t, "a", acmeKey, data)
+		r, _ := f.index.GetObject(ctx, bucket, "a")
+		r.Tenant = "globex"
+		if _, err := f.index.PutObject(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.getObject(t, "a", nil)
+		if keys.ExceptionOf(err) != keys.ExcNotFound {
+			t.Fatalf("err = %v, want globex's key service not to know acme's key", err)
+		}
+	})
+	t.Run("ErrDataKeyRewrappedForAnotherTenant", func(t *testing.T) {
+		// The worst case: someone holding acme's data key in plaintext
+		// re-wraps it under globex's key and moves body and manifest to a
+		// globex object. Index, manifest and key layer agree; the body's
+		// associated data (owner, bucket, key, body ID) does not.
+		f := newFixture(t)
+		f.putObject(t, "a", acmeKey, data)
+		f.putObject(t, "g", globexKey, []byte("g"))
+		m, _ := f.doc(t, bucket, "a")
+		dk, err := f.keys.Decrypt(ctx, "acme", keys.DecryptInput{CiphertextBlob: wrappedKey(t, m), EncryptionContext: commitContext("acme", bucket, "a", m)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := f.keys.Encrypt(ctx, "globex", keys.EncryptInput{KeyID: artifact.DefaultKeyAlias, Plaintext: dk.Plaintext,
+			EncryptionContext: commitContext("globex", bucket, "g", m)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := m["objectId"].(string)
+		copyFile(t, f.bodyFiles(t, bucket, "a")[0], f.dir+"/tenants/globex/bodies/"+bucket+"/"+id)
+		m["wrappedKey"], m["keyArn"] = enc.CiphertextBlob, enc.KeyID
+		_, putG := f.doc(t, bucket, "g")
+		putG(m)
+		r, _ := f.index.GetObject(ctx, bucket, "g")
+		r.Size = int64(len(data))
+		if _, err := f.index.PutObject(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.getObject(t, "g", nil)
+		if !isIntegrity(err) || len(got) != 0 {
+			t.Fatalf("read %d bytes, err = %v; want nothing and ErrIntegrity", len(got), err)
+		}
+	})
+	alter := map[string]func(m map[string]any){
+		"ErrManifestDigest": func(m map[string]any) {
+			m["sha256"] = sum([]byte("x"))
+			m["bodies"].([]any)[0].(map[string]any)["sha256"] = sum([]byte("x"))
+		},
+		"ErrManifestObjectID": func(m map[string]any) { m["objectId"] = "00000000000000000000000000000000" },
+	}
+	for name, fn := range alter {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			f.putObject(t, "a", acmeKey, data)
+			m, put := f.doc(t, bucket, "a")
+			fn(m)
+			put(m)
+			_, err := f.store.GetObject(ctx, bucket, "a", nil)
+			if keys.ExceptionOf(err) != keys.ExcInvalidCiphertext {
+				t.Fatalf("err = %v, want the data key refused", err)
+			}
+		})
+	}
+	malformed := map[string]func(m map[string]any){
+		"ErrBodyIDTraversal": func(m map[string]any) {
+			m["bodies"].([]any)[0].(map[string]any)["id"] = "../../../globex/bodies/models/x"
+		},
+		"ErrSizeMismatch": func(m map[string]any) {
+			m["bodies"].([]any)[0].(map[string]any)["size"] = float64(len(data) + 1)
+		},
+		"ErrCiphertextSize": func(m map[string]any) { m["bodies"].([]any)[0].(map[string]any)["ciphertextSize"] = float64(1) },
+		"ErrFormat":         func(m map[string]any) { m["format"] = "other" },
+		"ErrNoBodies":       func(m map[string]any) { m["bodies"] = []any{} },
+	}
+	for name, fn := range malformed {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t)
+			f.putObject(t, "a", acmeKey, data)
+			m, put := f.doc(t, bucket, "a")
+			fn(m)
+			put(m)
+			_, err := f.store.GetObject(ctx, bucket, "a", nil)
+			if !isIntegrity(err) {
+				t.Fatalf("err = %v, want ErrIntegrity", err)
+			}
+		})
+	}
+	t.Run("ErrManifestGarbage", func(t *testing.T) {
+		f := newFixture(t)
+		f.putObject(t, "a", acmeKey, data)
+		r, _ := f.index.GetObject(ctx, bucket, "a")
+		r.Doc = []byte("{not json")
+		if _, err := f.index.UpdateObject(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.store.GetObject(ctx, bucket, "a", nil); !isIntegrity(err) {
+			t.Fatalf("err = %v, want ErrIntegrity", err)
 		}
 	})
 }
 
 func TestStore_GetTampered(t *testing.T) {
-	ctx := context.Background()
 	data := randBytes(t, 3*seg+100)
-	const key = "m/f"
-	bodyPath := func(f *fixture, info *artifact.Info) string {
-		return filepath.Join(f.dir, "tenants/acme/blobs/m/1/f", info.UploadID)
-	}
 	offsets := map[string]func(n int) int{
 		"Header":       func(int) int { return 5 },
 		"FirstSegment": func(int) int { return 1000 },
@@ -168,71 +191,41 @@ func TestStore_GetTampered(t *testing.T) {
 	for name, off := range offsets {
 		t.Run("ErrFlip"+name, func(t *testing.T) {
 			f := newFixture(t)
-			info := f.put(t, "acme", key, "1", data)
-			body := readFile(t, bodyPath(f, info))
+			f.putObject(t, "k", acmeKey, data)
+			p := f.bodyFiles(t, bucket, "k")[0]
+			body := readFile(t, p)
 			body[off(len(body))] ^= 0x80
-			if err := os.WriteFile(bodyPath(f, info), body, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := f.readAll(t, "acme", key, "1"); !errors.Is(err, artifact.ErrIntegrity) {
-				t.Fatalf("err = %v, want ErrIntegrity", err)
-			}
-		})
-	}
-	for _, cut := range []int{1, seg, 17} {
-		t.Run("ErrTruncatedBody/"+itoa(cut), func(t *testing.T) {
-			f := newFixture(t)
-			info := f.put(t, "acme", key, "1", data)
-			body := readFile(t, bodyPath(f, info))
-			if err := os.WriteFile(bodyPath(f, info), body[:len(body)-cut], 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := f.readAll(t, "acme", key, "1"); !errors.Is(err, artifact.ErrIntegrity) {
-				t.Fatalf("err = %v, want ErrIntegrity", err)
+			writeFile(t, p, body)
+			got, err := f.getObject(t, "k", nil)
+			if !isIntegrity(err) || !bytes.HasPrefix(data, got) {
+				t.Fatalf("err = %v after %d bytes, want ErrIntegrity after a prefix", err, len(got))
 			}
 		})
 	}
-	// The manifest's size and digest are bound into the data key's
-	// encryption context: altering them makes the data key unwrap fail at
-	// open. (The end-of-stream check itself is TestVerifyingReader_Read.)
-	alter := map[string]func(m map[string]any){
-		"ErrManifestDigest":    func(m map[string]any) { m["sha256"] = sum([]byte("something else")) },
-		"ErrManifestSizeShort": func(m map[string]any) { m["size"] = float64(len(data) - 1) },
-		"ErrManifestSizeLong":  func(m map[string]any) { m["size"] = float64(len(data) + 1) },
-	}
-	for name, fn := range alter {
+	for name, edit := range map[string]func([]byte) []byte{
+		"ErrTruncatedByOne":     func(b []byte) []byte { return b[:len(b)-1] },
+		"ErrTruncatedBySegment": func(b []byte) []byte { return b[:len(b)-seg] },
+		"ErrTruncatedToHeader":  func(b []byte) []byte { return b[:17] },
+		"ErrEmptied":            func(b []byte) []byte { return nil },
+		"ErrExtended":           func(b []byte) []byte { return append(b, 0) },
+	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
-			f.put(t, "acme", key, "1", data)
-			mp := filepath.Join(f.dir, "tenants/acme/models/m/1/f")
-			m := rawManifest(t, mp)
-			fn(m)
-			writeManifest(t, mp, m)
-			_, _, err := f.store.Get(ctx, "acme", key, "1")
-			if keys.ExceptionOf(err) != keys.ExcInvalidCiphertext {
-				t.Fatalf("err = %v, want the data key refused", err)
+			f.putObject(t, "k", acmeKey, data)
+			p := f.bodyFiles(t, bucket, "k")[0]
+			writeFile(t, p, edit(readFile(t, p)))
+			if _, err := f.getObject(t, "k", nil); !isIntegrity(err) {
+				t.Fatalf("err = %v, want ErrIntegrity", err)
 			}
 		})
 	}
-	t.Run("ErrManifestGarbage", func(t *testing.T) {
+	t.Run("ErrBodyDeleted", func(t *testing.T) {
 		f := newFixture(t)
-		f.put(t, "acme", key, "1", data)
-		if err := os.WriteFile(filepath.Join(f.dir, "tenants/acme/models/m/1/f"), []byte("{not json"), 0o644); err != nil {
+		f.putObject(t, "k", acmeKey, data)
+		if err := os.Remove(f.bodyFiles(t, bucket, "k")[0]); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := f.store.Get(ctx, "acme", key, "1"); !errors.Is(err, artifact.ErrIntegrity) {
-			t.Fatalf("err = %v, want ErrIntegrity", err)
-		}
-	})
-	t.Run("ErrBodyOutsideArtifact", func(t *testing.T) {
-		f := newFixture(t)
-		f.put(t, "acme", key, "1", data)
-		other := f.put(t, "acme", "m/g", "1", data)
-		mp := filepath.Join(f.dir, "tenants/acme/models/m/1/f")
-		m := rawManifest(t, mp)
-		m["body"] = "tenants/acme/blobs/m/1/g/" + other.UploadID
-		writeManifest(t, mp, m)
-		if _, _, err := f.store.Get(ctx, "acme", key, "1"); !errors.Is(err, artifact.ErrIntegrity) {
+		if _, err := f.getObject(t, "k", nil); !isIntegrity(err) {
 			t.Fatalf("err = %v, want ErrIntegrity", err)
 		}
 	})
@@ -242,99 +235,102 @@ func TestStore_Rewrap(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	data := randBytes(t, 2*seg+5)
-	info := f.put(t, "acme", "churn/model.tar.gz", "1", data)
-	f.put(t, "globex", "churn/model.tar.gz", "1", data)
-	bodyPath := filepath.Join(f.dir, "tenants/acme/blobs/churn/1/model.tar.gz", info.UploadID)
-	bodyBefore := readFile(t, bodyPath)
-	statBefore, err := os.Stat(bodyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	v, err := f.keys.RotateKeyOnDemand(ctx, "acme", artifact.DefaultKeyAlias)
-	if err != nil || v != 2 {
+	f.putObject(t, "acme/model", acmeKey, data)
+	f.putObject(t, "globex/model", artifact.KeyRef{Tenant: "globex", KeyID: artifact.DefaultKeyAlias}, data)
+	body := f.bodyFiles(t, bucket, "acme/model")[0]
+	before := readFile(t, body)
+	st0, _ := os.Stat(body)
+	if v, err := f.keys.RotateKeyOnDemand(ctx, "acme", artifact.DefaultKeyAlias); err != nil || v != 2 {
 		t.Fatalf("rotate = %d, %v", v, err)
 	}
-	// Not yet rewrapped: still readable under version 1.
-	if got, err := f.readAll(t, "acme", "churn/model.tar.gz", "1"); err != nil || !bytes.Equal(got, data) {
+	if got, err := f.getObject(t, "acme/model", nil); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("read before rewrap: %v", err)
 	}
 	rep, err := f.store.Rewrap(ctx, "acme", "")
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || rep.Rewrapped != 1 || rep.Current != 0 {
+		t.Fatalf("rewrap = %+v, %v", rep, err)
 	}
-	if rep.Rewrapped != 1 || rep.Current != 0 {
-		t.Fatalf("report = %+v", rep)
+	h, _ := f.store.HeadObject(ctx, bucket, "acme/model")
+	if h.KeyVersion != 2 {
+		t.Fatalf("key version after rewrap = %d", h.KeyVersion)
 	}
-	st, err := f.store.Stat(ctx, "acme", "churn/model.tar.gz", "1")
-	if err != nil || st.KeyVersion != 2 || st.UploadID != info.UploadID {
-		t.Fatalf("stat after rewrap = %+v, %v", st, err)
-	}
-	statAfter, err := os.Stat(bodyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(readFile(t, bodyPath), bodyBefore) || !statAfter.ModTime().Equal(statBefore.ModTime()) {
+	st1, _ := os.Stat(body)
+	if !bytes.Equal(readFile(t, body), before) || !st1.ModTime().Equal(st0.ModTime()) {
 		t.Fatal("rewrap rewrote the body")
 	}
-	if got, err := f.readAll(t, "acme", "churn/model.tar.gz", "1"); err != nil || !bytes.Equal(got, data) {
+	if got, err := f.getObject(t, "acme/model", nil); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("read after rewrap: %v", err)
 	}
 	if rep, err := f.store.Rewrap(ctx, "acme", ""); err != nil || rep.Rewrapped != 0 || rep.Current != 1 {
 		t.Fatalf("second rewrap = %+v, %v", rep, err)
 	}
-	if st, _ := f.store.Stat(ctx, "globex", "churn/model.tar.gz", "1"); st.KeyVersion != 1 {
+	if h, _ := f.store.HeadObject(ctx, bucket, "globex/model"); h.KeyVersion != 1 {
 		t.Fatal("rewrap touched another tenant")
+	}
+	if rep, err := f.store.Rewrap(ctx, "acme", "other-bucket/"); err != nil || rep.Rewrapped+rep.Current != 0 {
+		t.Fatalf("prefix-limited rewrap = %+v, %v", rep, err)
 	}
 }
 
+// TestStore_CryptoShred erases a tenant's keys: its objects (single and
+// multipart, in every bucket) and copies taken before are undecryptable,
+// DeleteTenant reclaims them, other tenants are untouched.
 func TestStore_CryptoShred(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	data := randBytes(t, seg+9)
+	if _, err := f.store.CreateBucket(ctx, artifact.CreateBucketInput{Name: "second", Account: account}); err != nil {
+		t.Fatal(err)
+	}
+	f.putObject(t, "acme/a", acmeKey, data)
+	if _, err := f.store.PutObject(ctx, artifact.PutObjectInput{Bucket: "second", Key: "acme/b", Encryption: acmeKey, Checks: artifact.NoChecks}, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
 	f.put(t, "acme", "churn/model.tar.gz", "1", data)
-	f.put(t, "acme", "fraud/model.tar.gz", "7", data)
-	f.put(t, "globex", "churn/model.tar.gz", "1", data)
+	u, err := f.store.CreateMultipartUpload(ctx, artifact.CreateUploadInput{Bucket: bucket, Key: "acme/big", Encryption: acmeKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uploadPart(t, f.store, "acme/big", u.UploadID, 1, data)
+	f.putObject(t, "globex/a", artifact.KeyRef{Tenant: "globex", KeyID: artifact.DefaultKeyAlias}, data)
 
-	// An attacker (or a backup) copies acme's ciphertext beforehand.
 	backup := t.TempDir()
 	acmeFiles := withPrefix(files(t, f.dir), "tenants/acme/")
 	for _, p := range acmeFiles {
-		copyFile(t, filepath.Join(f.dir, p), filepath.Join(backup, p))
+		copyFile(t, f.dir+"/"+p, backup+"/"+p)
 	}
-
-	rep, err := f.keys.EraseTenant(ctx, "acme", keys.EraseOptions{Override: true})
-	if err != nil || len(rep.Keys) != 1 {
+	if rep, err := f.keys.EraseTenant(ctx, "acme", keys.EraseOptions{Override: true}); err != nil || len(rep.Keys) != 1 {
 		t.Fatalf("erase = %+v, %v", rep, err)
 	}
-	for _, k := range []string{"churn/model.tar.gz", "fraud/model.tar.gz"} {
-		v := map[string]string{"churn/model.tar.gz": "1", "fraud/model.tar.gz": "7"}[k]
-		if _, _, err := f.store.Get(ctx, "acme", k, v); err == nil {
-			t.Fatalf("%s readable after the key was destroyed", k)
+	for _, o := range [][2]string{{bucket, "acme/a"}, {"second", "acme/b"}, {artifact.DefaultArtifactBucket, "acme/churn/1/model.tar.gz"}} {
+		if _, err := readObject(t, f.store, o[0], o[1], nil); err == nil {
+			t.Fatalf("%s/%s readable after the key was destroyed", o[0], o[1])
 		}
+	}
+	_, err = f.store.UploadPart(ctx, artifact.UploadPartInput{Bucket: bucket, Key: "acme/big", UploadID: u.UploadID, PartNumber: 2, Checks: artifact.NoChecks}, bytes.NewReader(data))
+	if err == nil {
+		t.Fatal("a part was accepted under a destroyed key")
 	}
 	n, err := f.store.DeleteTenant(ctx, "acme")
 	if err != nil || n != len(acmeFiles) {
-		t.Fatalf("DeleteTenant = %d, %v; want %d", n, err, len(acmeFiles))
+		t.Fatalf("DeleteTenant = %d, %v; want %d blobs", n, err, len(acmeFiles))
 	}
 	if left := withPrefix(files(t, f.dir), "tenants/acme/"); len(left) != 0 {
 		t.Fatalf("left behind: %v", left)
 	}
-	// Restore the copies: still undecryptable.
+	if u, _ := f.store.Usage(ctx, "acme"); u != (artifact.Usage{}) {
+		t.Fatalf("acme's usage after erasure = %+v", u)
+	}
 	for _, p := range acmeFiles {
-		copyFile(t, filepath.Join(backup, p), filepath.Join(f.dir, p))
+		copyFile(t, backup+"/"+p, f.dir+"/"+p)
 	}
-	if _, _, err := f.store.Get(ctx, "acme", "churn/model.tar.gz", "1"); err == nil {
-		t.Fatal("restored ciphertext copy decrypted after crypto-shredding")
-	}
-	// Even a tenant re-created with a fresh key cannot read them.
 	if _, err := f.keys.EnsureKey(ctx, "acme", artifact.DefaultKeyAlias, "new"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.store.Get(ctx, "acme", "churn/model.tar.gz", "1"); err == nil {
-		t.Fatal("restored ciphertext decrypted under the re-created tenant's new key")
+	if _, err := f.getObject(t, "acme/a", nil); artifact.CodeOf(err) != artifact.CodeNoSuchKey {
+		t.Fatalf("err = %v, want NoSuchKey: the index rows are gone", err)
 	}
-	if got, err := f.readAll(t, "globex", "churn/model.tar.gz", "1"); err != nil || !bytes.Equal(got, data) {
+	if got, err := f.getObject(t, "globex/a", nil); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("globex affected: %v", err)
 	}
 }
@@ -342,33 +338,87 @@ func TestStore_CryptoShred(t *testing.T) {
 // With RehashOnRead and a single decryption worker a round trip works and
 // tampering is detected.
 func TestStore_GetRehash(t *testing.T) {
-	ctx := context.Background()
 	f := newFixture(t)
-	fast := artifact.New(artifact.Config{URL: "file://" + f.dir, Keys: f.keys, RehashOnRead: true, DecryptWorkers: 1})
-	if err := fast.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer fast.Close(ctx)
+	rehash := f.open(t, "file://"+f.dir, func(c *artifact.Config) { c.RehashOnRead, c.DecryptWorkers = true, 1 })
 	data := randBytes(t, 2*seg+77)
-	info := f.put(t, "acme", "m/f", "1", data)
-	read := func() ([]byte, error) {
-		rc, _, err := fast.Get(ctx, "acme", "m/f", "1")
-		if err != nil {
-			return nil, err
-		}
-		defer rc.Close()
-		return io.ReadAll(rc)
-	}
-	if got, err := read(); err != nil || !bytes.Equal(got, data) {
+	f.putObject(t, "k", acmeKey, data)
+	if got, err := readObject(t, rehash, bucket, "k", nil); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("read = %d bytes, %v", len(got), err)
 	}
-	bp := filepath.Join(f.dir, "tenants/acme/blobs/m/1/f", info.UploadID)
-	body := readFile(t, bp)
+	p := f.bodyFiles(t, bucket, "k")[0]
+	body := readFile(t, p)
 	body[len(body)/2] ^= 4
-	if err := os.WriteFile(bp, body, 0o644); err != nil {
+	writeFile(t, p, body)
+	if _, err := readObject(t, rehash, bucket, "k", nil); !errors.Is(err, artifact.ErrIntegrity) {
+		t.Fatalf("tampered body: err = %v, want ErrIntegrity", err)
+	}
+}
+
+func TestStore_Usage(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.putObject(t, "a", acmeKey, make([]byte, 100))
+	f.putObject(t, "b", acmeKey, make([]byte, 50))
+	f.putObject(t, "a", acmeKey, make([]byte, 10)) // replaces
+	f.putObject(t, "g", artifact.KeyRef{Tenant: "globex", KeyID: artifact.DefaultKeyAlias}, make([]byte, 1000))
+	u, err := f.store.Usage(ctx, "acme")
+	if err != nil || u.Objects != 2 || u.Bytes != 60 || u.StoredBytes != 60 {
+		t.Fatalf("usage = %+v, %v", u, err)
+	}
+	_, err = f.store.Usage(ctx, "Not A Tenant")
+	wantS3(t, err, artifact.CodeInvalidArgument)
+	b, _ := json.Marshal(u)
+	if !bytes.Contains(b, []byte("StoredBytes")) {
+		t.Fatalf("usage encodes as %s", b)
+	}
+}
+
+func TestStore_Sweep(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: timeAt(0)}
+	f := newFixtureAt(t, t.TempDir(), "", func(cfg *artifact.Config) { cfg.Now = c.now })
+	f.putObject(t, "live", acmeKey, []byte("live"))
+	orphan := f.dir + "/tenants/acme/bodies/" + bucket + "/0123456789abcdef0123456789abcdef"
+	writeFile(t, orphan, []byte("left by a crash"))
+	old := timeAt(-48)
+	if err := os.Chtimes(orphan, old, old); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := read(); !errors.Is(err, artifact.ErrIntegrity) {
-		t.Fatalf("tampered body: err = %v, want ErrIntegrity", err)
+	fresh := f.dir + "/tenants/acme/bodies/" + bucket + "/fedcba9876543210fedcba9876543210"
+	writeFile(t, fresh, []byte("upload in flight"))
+	n, err := f.store.Sweep(ctx, "acme", 24*time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("swept %d, %v; want the old orphan", n, err)
+	}
+	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
+		t.Fatal("orphan kept")
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Fatal("fresh body swept")
+	}
+	if got, err := f.getObject(t, "live", nil); err != nil || string(got) != "live" {
+		t.Fatalf("live object: %q, %v", got, err)
+	}
+}
+
+// TestStore_GetTruncatedWhileMapped truncates a body after its reader
+// mapped it: the pages past the end fault, and the fault is an integrity
+// error of the read, not a crash. At most a few segments (the pipeline's
+// buffers) can be decrypted before the truncation, so most must fault.
+func TestStore_GetTruncatedWhileMapped(t *testing.T) {
+	f := newFixture(t)
+	data := randBytes(t, 32*seg)
+	f.putObject(t, "k", acmeKey, data)
+	or, err := f.store.GetObject(context.Background(), bucket, "k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer or.Close()
+	if err := os.Truncate(f.bodyFiles(t, bucket, "k")[0], 0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(or)
+	if !isIntegrity(err) || !bytes.HasPrefix(data, got) {
+		t.Fatalf("read %d bytes, err = %v; want a prefix, then ErrIntegrity", len(got), err)
 	}
 }

@@ -1,15 +1,16 @@
 package artifact
 
-// Reading an artifact body: parallel decryption of Tink's AES-GCM-HKDF
-// streaming format.
+// Reading a body: parallel decryption of Tink's AES-GCM-HKDF streaming
+// format, of the whole body or of the segments a byte range needs.
 //
 // Why this is written here and not left to Tink: Tink Go's decrypting
-// reader opens one segment at a time on the caller's goroutine and copies
-// every byte twice, which caps a read at one core's AES-GCM speed (about
-// 3 GB/s on the development machine, against 10 GB/s for a plain file read
-// from the page cache). Segments are independent, so they can be opened on
-// several cores at once; Tink offers no API for that. The format is Tink's
-// published one (developers.google.com/tink/streaming-aead/aes_gcm_hkdf_streaming):
+// reader opens one segment at a time on the caller's goroutine, copies
+// every byte twice and can only start at the beginning, which caps a read
+// at one core's AES-GCM speed and makes a range read decrypt everything
+// before it. Segments are independent, so they can be opened on several
+// cores at once and a range needs only its own; Tink offers no API for
+// either. The format is Tink's published one
+// (developers.google.com/tink/streaming-aead/aes_gcm_hkdf_streaming):
 //
 //	header   = length byte (40) || salt (32) || nonce prefix (7)
 //	key      = HKDF-SHA256(data key, salt, associated data), 32 bytes
@@ -17,11 +18,18 @@ package artifact
 //
 // with 1 MiB ciphertext segments, the first one shortened by the header,
 // and last = 1 only on the final segment, which is what detects truncation
-// and extension. Encryption stays Tink's (Put uses its writer); this file
-// only reads, with Tink's HKDF and crypto/cipher's AES-GCM, and the tests
-// check it against Tink's own reader at every segment boundary and under
-// fuzzed mutations: it returns exactly the plaintext Tink returns, or an
-// error, never other bytes.
+// and extension. Encryption stays Tink's (PutObject uses its writer); this
+// file only reads, with Tink's HKDF and crypto/cipher's AES-GCM, and the
+// tests check it against Tink's own reader at every segment boundary and
+// under fuzzed mutations: it returns exactly the plaintext Tink returns, or
+// an error, never other bytes.
+//
+// Where the time goes (see docs/keys.md, "Performance"): a plain read
+// copies page cache to the caller once; this reader must run AES-GCM over
+// every byte as well. When the body is a file, it is memory-mapped and the
+// workers decrypt straight from the page cache into their segment buffers
+// (no pread copy); the reader then copies plaintext to the caller (Read)
+// or hands it over without a copy (WriteTo).
 
 import (
 	"crypto/aes"
@@ -34,6 +42,7 @@ import (
 	"hash"
 	"io"
 	"math"
+	"runtime/debug"
 	"sync"
 
 	tinksubtle "github.com/tink-crypto/tink-go/v2/subtle"
@@ -51,6 +60,12 @@ const (
 // maxDecryptWorkers bounds the goroutines (and so the memory: about two
 // segments each) one read uses.
 const maxDecryptWorkers = 4
+
+// ErrIntegrity reports a body whose bytes do not authenticate: a tampered
+// or truncated body, a manifest that does not match it, or a plaintext
+// whose size or SHA-256 differs from the recorded one. Test with
+// errors.Is.
+var ErrIntegrity = errors.New("object integrity check failed")
 
 // layout is the segment geometry of one ciphertext: given the plaintext
 // size (authenticated through the data key's encryption context) it fixes
@@ -81,6 +96,30 @@ func (l layout) plainLen(i int64) int {
 	return int(min(l.plain(), l.size-l.firstPlain()-(i-1)*l.plain()))
 }
 
+// plainOffset is where segment i's plaintext starts.
+func (l layout) plainOffset(i int64) int64 {
+	if i == 0 {
+		return 0
+	}
+	return l.firstPlain() + (i-1)*l.plain()
+}
+
+// segmentOf is the segment holding plaintext offset p (0 ≤ p < size).
+func (l layout) segmentOf(p int64) int64 {
+	if p < l.firstPlain() {
+		return 0
+	}
+	return 1 + (p-l.firstPlain())/l.plain()
+}
+
+// offset is where segment i's ciphertext starts.
+func (l layout) offset(i int64) int64 {
+	if i == 0 {
+		return headerSize
+	}
+	return i * int64(l.segment)
+}
+
 // ciphertextSize is the size of the whole body.
 func (l layout) ciphertextSize() int64 {
 	return headerSize + l.size + tagSize*l.segments()
@@ -97,43 +136,99 @@ func (l layout) check() error {
 	return nil
 }
 
+// window is the part of a body one read serves: segments first..last and,
+// of their plaintext, length bytes starting skip bytes into the first.
+type window struct {
+	first, last int64
+	skip        int64
+	length      int64
+}
+
+// full is the window of the whole plaintext.
+func (l layout) full() window {
+	return window{first: 0, last: l.segments() - 1, length: l.size}
+}
+
+// window is the window of plaintext bytes [off, off+n); n > 0 and
+// off+n ≤ size.
+func (l layout) window(off, n int64) window {
+	first := l.segmentOf(off)
+	return window{first: first, last: l.segmentOf(off + n - 1), skip: off - l.plainOffset(first), length: n}
+}
+
+// body is where a decryptingReader reads ciphertext from, best first:
+// the whole body mapped in memory, random access, or a stream.
+type body struct {
+	mapped []byte      // the whole body (mmap of a file), or nil
+	at     io.ReaderAt // random access, or nil
+	// r is the stream when there is neither: it starts at the window's
+	// first segment, or at the header when header is nil.
+	r io.Reader
+	// header is the body's header when r starts after it.
+	header []byte
+	// close releases what the body holds (file, mapping, connection).
+	close func() error
+}
+
 // decryptOptions tune a decryptingReader.
 type decryptOptions struct {
-	at      io.ReaderAt // random access to the body: workers read their own segments
-	workers int         // decryption goroutines, at least 1
-	rehash  bool        // also recompute the plaintext's SHA-256
-	want    []byte      // the SHA-256 to compare with when rehashing
+	workers int    // decryption goroutines, at least 1
+	rehash  bool   // also recompute the plaintext's SHA-256 (full windows only)
+	want    []byte // the SHA-256 to compare with when rehashing
+	// pool, if set, lends segment buffers and gets them back at Close, so
+	// that readers opened one after another (the parts of an object)
+	// reuse one set of buffers.
+	pool *bufferPool
+}
+
+// bufferPool holds segment buffers between the readers of one object.
+// It is not safe for concurrent use: one reader at a time borrows.
+type bufferPool struct{ free [][]byte }
+
+// get returns a buffer of size bytes, reused if one is free.
+func (p *bufferPool) get(size int64) []byte {
+	if p != nil {
+		for len(p.free) > 0 {
+			b := p.free[len(p.free)-1]
+			p.free = p.free[:len(p.free)-1]
+			if int64(cap(b)) >= size {
+				return b[:size]
+			}
+		}
+	}
+	return make([]byte, size)
 }
 
 // segmentJob carries one segment through the pipeline: the producer (or,
 // with random access, the worker) reads its ciphertext into buf, a worker
-// opens it in place, the reader serves plain. ready is closed when plain or
-// err is set.
+// opens it, the reader serves plain. ready is closed when plain or err is
+// set.
 type segmentJob struct {
 	index int64
-	off   int64 // ciphertext offset, when workers read (ReaderAt)
+	off   int64  // ciphertext offset
+	ct    []byte // ciphertext (in buf, or in the mapping)
 	buf   []byte
 	plain []byte
 	err   error
 	ready chan struct{}
 }
 
-// decryptingReader serves the plaintext of an artifact body. A producer
-// goroutine reads the ciphertext segment by segment (or, when the body
-// offers random access, as a file does, only assigns segments, and each
-// worker reads its own), workers open segments in parallel, and Read hands
-// them out in order. Memory is bounded by a
-// fixed number of segment buffers. A segment that does not authenticate is
-// never served; the stream ends with io.EOF only when every segment,
-// including the last-flagged one, has authenticated and the body ended
-// exactly where the layout says. Errors are sticky. Read, WriteTo and
-// Close must not be called concurrently (as with any io.Reader).
+// decryptingReader serves the plaintext of a window of a body. A producer
+// goroutine assigns segments in order (and, for a streamed body, reads
+// them), workers open segments in parallel, and Read hands them out in
+// order. Memory is bounded by a fixed number of segment buffers. A segment
+// that does not authenticate is never served; the stream ends with io.EOF
+// only when every segment of the window has authenticated, the window's
+// bytes were all served and — if the window reaches the body's end — the
+// body ended exactly where the layout says. Errors are sticky. Read,
+// WriteTo and Close must not be called concurrently (as with any
+// io.Reader).
 type decryptingReader struct {
-	body   io.ReadCloser
-	at     io.ReaderAt // body's random access, if it has one
+	src    body
 	aead   cipher.AEAD
 	prefix []byte
 	lay    layout
+	win    window
 	opts   decryptOptions
 
 	free  chan []byte      // buffers the reader (or hasher) is done with
@@ -145,26 +240,32 @@ type decryptingReader struct {
 	hashq chan *segmentJob // to the hasher, in order; nil without rehash
 	sum   chan []byte      // the hasher's digest
 
+	bufs [][]byte // every buffer the producer allocated (returned to the pool at Close)
+
 	cur    *segmentJob
-	pos    int
+	pos    int // next byte of cur.plain to serve
+	end    int // end of cur.plain's served part
 	n      int64
 	err    error
 	closed bool
 }
 
-// newDecryptingReader reads body's header, derives the segment key from
-// dek and ad, and starts the pipeline. dek is not retained.
-func newDecryptingReader(body io.ReadCloser, dek, ad []byte, lay layout, opts decryptOptions) (*decryptingReader, error) {
+// newDecryptingReader reads the body's header, derives the segment key
+// from dek and ad, and starts the pipeline over win. dek is not retained.
+// The reader owns src: Close releases it, also when this fails.
+func newDecryptingReader(src body, dek, ad []byte, lay layout, win window, opts decryptOptions) (_ *decryptingReader, err error) {
+	defer func() {
+		if err != nil && src.close != nil {
+			_ = src.close()
+		}
+	}()
 	if err := lay.check(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrIntegrity, err)
 	}
-	var hdr [headerSize]byte
-	var err error
-	if opts.at != nil {
-		err = readFullAt(opts.at, hdr[:], 0, "header")
-	} else {
-		err = readFull(body, hdr[:], "header")
+	if win.first < 0 || win.first > win.last || win.last >= lay.segments() {
+		return nil, fmt.Errorf("invalid window %d..%d of %d segments", win.first, win.last, lay.segments())
 	}
+	hdr, err := src.readHeader()
 	if err != nil {
 		return nil, err
 	}
@@ -184,11 +285,11 @@ func newDecryptingReader(body io.ReadCloser, dek, ad []byte, lay layout, opts de
 	if err != nil {
 		return nil, fmt.Errorf("segment cipher: %w", err)
 	}
-	workers := max(1, opts.workers)
-	n := lay.segments()
-	buffers := int(min(int64(2*workers+2), n))
+	count := win.last - win.first + 1
+	workers := int(min(int64(max(1, opts.workers)), count))
+	buffers := int(min(int64(2*workers+2), count))
 	r := &decryptingReader{
-		body: body, at: opts.at, aead: aead, prefix: append([]byte(nil), hdr[1+saltSize:]...), lay: lay, opts: opts,
+		src: src, aead: aead, prefix: append([]byte(nil), hdr[1+saltSize:]...), lay: lay, win: win, opts: opts,
 		free:  make(chan []byte, buffers),
 		jobs:  make(chan *segmentJob, buffers),
 		order: make(chan *segmentJob, buffers),
@@ -208,6 +309,38 @@ func newDecryptingReader(body io.ReadCloser, dek, ad []byte, lay layout, opts de
 	return r, nil
 }
 
+// readHeader returns the body's header.
+func (b *body) readHeader() (_ []byte, err error) {
+	if b.mapped != nil {
+		// As in the workers: a mapped file truncated under us faults.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("%w: body changed while it was read: %v", ErrIntegrity, p)
+			}
+		}()
+	}
+	hdr := make([]byte, headerSize)
+	switch {
+	case b.header != nil:
+		if len(b.header) != headerSize {
+			return nil, fmt.Errorf("%w: body ends inside the header", ErrIntegrity)
+		}
+		copy(hdr, b.header)
+		return hdr, nil
+	case b.mapped != nil:
+		if len(b.mapped) < headerSize {
+			return nil, fmt.Errorf("%w: body ends inside the header", ErrIntegrity)
+		}
+		copy(hdr, b.mapped)
+		return hdr, nil
+	case b.at != nil:
+		return hdr, readFullAt(b.at, hdr, 0, "header")
+	default:
+		return hdr, readFull(b.r, hdr, "header")
+	}
+}
+
 // readFull reads len(p) bytes of the body. An early end is an integrity
 // failure (the body is shorter than its layout); anything else is I/O.
 func readFull(body io.Reader, p []byte, what string) error {
@@ -218,7 +351,7 @@ func readFull(body io.Reader, p []byte, what string) error {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: body ends inside the %s", ErrIntegrity, what)
 	default:
-		return fmt.Errorf("read artifact body: %w", err)
+		return fmt.Errorf("read body: %w", err)
 	}
 }
 
@@ -231,32 +364,29 @@ func readFullAt(at io.ReaderAt, p []byte, off int64, what string) error {
 	if err == nil || err == io.EOF {
 		return fmt.Errorf("%w: body ends inside the %s", ErrIntegrity, what)
 	}
-	return fmt.Errorf("read artifact body: %w", err)
+	return fmt.Errorf("read body: %w", err)
 }
 
-// offset is where segment i's ciphertext starts.
-func (l layout) offset(i int64) int64 {
-	if i == 0 {
-		return headerSize
-	}
-	return i * int64(l.segment)
-}
+// random reports whether workers fetch their own segments.
+func (r *decryptingReader) random() bool { return r.src.mapped != nil || r.src.at != nil }
 
-// produce reads the segments into buffers (allocating up to limit of them,
-// each bufSize bytes) and queues them for the workers and the reader.
+// produce assigns the window's segments to buffers (allocating up to limit
+// of them, each bufSize bytes), reads them when the body is a stream, and
+// queues them for the workers and the reader.
 func (r *decryptingReader) produce(limit int, bufSize int64) {
 	defer r.wg.Done()
 	defer close(r.order)
 	defer close(r.jobs)
-	allocated, last := 0, r.lay.segments()-1
-	for i := range last + 1 {
+	allocated, final := 0, r.lay.segments()-1
+	for i := r.win.first; i <= r.win.last; i++ {
 		var buf []byte
 		select {
 		case buf = <-r.free:
 		default:
 			if allocated < limit {
 				allocated++
-				buf = make([]byte, bufSize)
+				buf = r.opts.pool.get(bufSize)
+				r.bufs = append(r.bufs, buf)
 				break
 			}
 			select {
@@ -265,17 +395,16 @@ func (r *decryptingReader) produce(limit int, bufSize int64) {
 				return
 			}
 		}
-		j := &segmentJob{index: i, off: r.lay.offset(i), ready: make(chan struct{})}
-		ct := buf[:r.lay.plainLen(i)+tagSize]
-		if r.at != nil {
-			j.buf = ct // the worker reads it
+		j := &segmentJob{index: i, off: r.lay.offset(i), buf: buf, ready: make(chan struct{})}
+		if r.random() {
 			if !r.queue(j, true) {
 				return
 			}
 			continue
 		}
-		err := readFull(r.body, ct, fmt.Sprintf("segment %d", i))
-		if err == nil && i == last {
+		j.ct = buf[:r.lay.plainLen(i)+tagSize]
+		err := readFull(r.src.r, j.ct, fmt.Sprintf("segment %d", i))
+		if err == nil && i == final {
 			err = r.checkEnd()
 		}
 		if err != nil {
@@ -284,7 +413,6 @@ func (r *decryptingReader) produce(limit int, bufSize int64) {
 			r.queue(j, false)
 			return
 		}
-		j.buf = ct
 		if !r.queue(j, true) {
 			return
 		}
@@ -294,19 +422,26 @@ func (r *decryptingReader) produce(limit int, bufSize int64) {
 // checkEnd verifies that the body ends right after the last segment, so
 // that an extended body fails before its last segment is served.
 func (r *decryptingReader) checkEnd() error {
+	end := r.lay.ciphertextSize()
+	if r.src.mapped != nil {
+		if int64(len(r.src.mapped)) > end {
+			return fmt.Errorf("%w: body is longer than its recorded size", ErrIntegrity)
+		}
+		return nil
+	}
 	var one [1]byte
 	var k int
 	var err error
-	if r.at != nil {
-		k, err = r.at.ReadAt(one[:], r.lay.ciphertextSize())
+	if r.src.at != nil {
+		k, err = r.src.at.ReadAt(one[:], end)
 	} else {
-		k, err = io.ReadFull(r.body, one[:])
+		k, err = io.ReadFull(r.src.r, one[:])
 	}
 	switch {
 	case k > 0:
 		return fmt.Errorf("%w: body is longer than its recorded size", ErrIntegrity)
 	case err != io.EOF:
-		return fmt.Errorf("read artifact body: %w", err)
+		return fmt.Errorf("read body: %w", err)
 	}
 	return nil
 }
@@ -330,46 +465,68 @@ func (r *decryptingReader) queue(j *segmentJob, open bool) bool {
 	}
 }
 
-// work opens segments in place until the producer stops.
+// work opens segments until the producer stops.
 func (r *decryptingReader) work() {
 	defer r.wg.Done()
+	// A mapped file truncated under us faults on access: make that a
+	// recoverable panic of this goroutine rather than a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	var nonce [nonceSize]byte
 	copy(nonce[:], r.prefix)
-	last := r.lay.segments() - 1
+	final := r.lay.segments() - 1
 	for j := range r.jobs {
 		select {
 		case <-r.done:
 			j.err = errReaderClosed
 		default:
-			if r.at != nil {
-				if err := r.fetch(j, last); err != nil {
-					j.err = err
-					break
-				}
-			}
-			binary.BigEndian.PutUint32(nonce[noncePrefixSize:], uint32(j.index))
-			nonce[nonceSize-1] = 0
-			if j.index == last {
-				nonce[nonceSize-1] = 1
-			}
-			var err error
-			j.plain, err = r.aead.Open(j.buf[:0], nonce[:], j.buf, nil)
-			if err != nil {
-				j.plain = nil
-				j.err = fmt.Errorf("%w: segment %d does not authenticate", ErrIntegrity, j.index)
-			}
+			j.err = r.open(j, final, &nonce)
 		}
 		close(j.ready)
 	}
 }
 
-// fetch reads j's ciphertext from the ReaderAt and, for the last segment,
-// checks that the body ends there.
-func (r *decryptingReader) fetch(j *segmentJob, last int64) error {
-	if err := readFullAt(r.at, j.buf, j.off, fmt.Sprintf("segment %d", j.index)); err != nil {
-		return err
+// open fetches (with random access) and authenticates-and-decrypts j.
+func (r *decryptingReader) open(j *segmentJob, final int64, nonce *[nonceSize]byte) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			j.plain = nil
+			err = fmt.Errorf("%w: body changed while it was read (segment %d): %v", ErrIntegrity, j.index, p)
+		}
+	}()
+	if r.random() {
+		if err := r.fetch(j, final); err != nil {
+			return err
+		}
 	}
-	if j.index == last {
+	binary.BigEndian.PutUint32(nonce[noncePrefixSize:], uint32(j.index))
+	nonce[nonceSize-1] = 0
+	if j.index == final {
+		nonce[nonceSize-1] = 1
+	}
+	j.plain, err = r.aead.Open(j.buf[:0], nonce[:], j.ct, nil)
+	if err != nil {
+		j.plain = nil
+		return fmt.Errorf("%w: segment %d does not authenticate", ErrIntegrity, j.index)
+	}
+	return nil
+}
+
+// fetch points j.ct at its ciphertext — in the mapping, or read into
+// j.buf — and, for the final segment, checks that the body ends there.
+func (r *decryptingReader) fetch(j *segmentJob, final int64) error {
+	n := int64(r.lay.plainLen(j.index) + tagSize)
+	if m := r.src.mapped; m != nil {
+		if j.off+n > int64(len(m)) {
+			return fmt.Errorf("%w: body ends inside segment %d", ErrIntegrity, j.index)
+		}
+		j.ct = m[j.off : j.off+n : j.off+n]
+	} else {
+		j.ct = j.buf[:n]
+		if err := readFullAt(r.src.at, j.ct, j.off, fmt.Sprintf("segment %d", j.index)); err != nil {
+			return err
+		}
+	}
+	if j.index == final {
 		return r.checkEnd()
 	}
 	return nil
@@ -380,22 +537,22 @@ func (r *decryptingReader) hash(q <-chan *segmentJob, h hash.Hash) {
 	defer r.wg.Done()
 	for j := range q {
 		h.Write(j.plain)
-		r.free <- j.buf[:cap(j.buf)]
+		r.free <- j.buf
 	}
 	r.sum <- h.Sum(nil)
 }
 
-var errReaderClosed = errors.New("artifact reader closed")
+var errReaderClosed = errors.New("object reader closed")
 
 // Read serves plaintext in order.
 func (r *decryptingReader) Read(p []byte) (int, error) {
-	for r.cur == nil || r.pos == len(r.cur.plain) {
+	for r.cur == nil || r.pos == r.end {
 		if r.err != nil {
 			return 0, r.err
 		}
 		r.advance()
 	}
-	n := copy(p, r.cur.plain[r.pos:])
+	n := copy(p, r.cur.plain[r.pos:r.end])
 	r.pos += n
 	return n, nil
 }
@@ -405,8 +562,8 @@ func (r *decryptingReader) Read(p []byte) (int, error) {
 func (r *decryptingReader) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
-		if r.cur != nil && r.pos < len(r.cur.plain) {
-			k, err := w.Write(r.cur.plain[r.pos:])
+		if r.cur != nil && r.pos < r.end {
+			k, err := w.Write(r.cur.plain[r.pos:r.end])
 			r.pos += k
 			total += int64(k)
 			if err != nil {
@@ -428,7 +585,7 @@ func (r *decryptingReader) WriteTo(w io.Writer) (int64, error) {
 // ends the stream.
 func (r *decryptingReader) advance() {
 	r.release(r.cur)
-	r.cur, r.pos = nil, 0
+	r.cur, r.pos, r.end = nil, 0, 0
 	j, ok := <-r.order
 	if !ok {
 		r.finish()
@@ -440,7 +597,11 @@ func (r *decryptingReader) advance() {
 		r.fail(j.err)
 		return
 	}
-	r.n += int64(len(j.plain))
+	if j.index == r.win.first {
+		r.pos = int(min(r.win.skip, int64(len(j.plain))))
+	}
+	r.end = int(min(int64(len(j.plain)), int64(r.pos)+r.win.length-r.n))
+	r.n += int64(r.end - r.pos)
 	r.cur = j
 }
 
@@ -453,14 +614,14 @@ func (r *decryptingReader) release(j *segmentJob) {
 		r.hashq <- j
 		return
 	}
-	r.free <- j.buf[:cap(j.buf)]
+	r.free <- j.buf
 }
 
 // finish decides between io.EOF and an integrity error once every segment
-// has been served.
+// of the window has been served.
 func (r *decryptingReader) finish() {
-	if r.n != r.lay.size {
-		r.fail(fmt.Errorf("%w: plaintext is %d bytes, recorded %d", ErrIntegrity, r.n, r.lay.size))
+	if r.n != r.win.length {
+		r.fail(fmt.Errorf("%w: served %d bytes, the window holds %d", ErrIntegrity, r.n, r.win.length))
 		return
 	}
 	if r.hashq != nil {
@@ -483,7 +644,8 @@ func (r *decryptingReader) fail(err error) {
 	}
 }
 
-// Close stops the pipeline, waits for its goroutines and closes the body.
+// Close stops the pipeline, waits for its goroutines and releases the
+// body.
 func (r *decryptingReader) Close() error {
 	if r.closed {
 		return nil
@@ -495,5 +657,12 @@ func (r *decryptingReader) Close() error {
 	}
 	r.wg.Wait()
 	r.cur = nil
-	return r.body.Close()
+	if r.opts.pool != nil {
+		r.opts.pool.free = append(r.opts.pool.free, r.bufs...)
+		r.bufs = nil
+	}
+	if r.src.close != nil {
+		return r.src.close()
+	}
+	return nil
 }

@@ -58,18 +58,48 @@ type closeRecorder struct {
 
 func (c *closeRecorder) Close() error { c.closed = true; return nil }
 
+// source is how a test body is presented to the reader.
+type source int
+
+const (
+	streamed source = iota // sequential reads (an S3 body)
+	random                 // io.ReaderAt (pread)
+	mapped                 // in memory (a mapped file)
+)
+
+func (s source) String() string { return [...]string{"streamed", "random", "mapped"}[s] }
+
+// bodyOf presents ct as src would, recording Close.
+func bodyOf(ct []byte, src source, rec *closeRecorder) body {
+	b := body{close: rec.Close}
+	switch src {
+	case streamed:
+		rec.Reader = bytes.NewReader(ct)
+		b.r = rec
+	case random:
+		b.at = bytes.NewReader(ct)
+	case mapped:
+		b.mapped = ct
+	}
+	return b
+}
+
 // open decrypts ct recorded with plaintext size through a decryptingReader
-// and returns what it served and its final error.
-func open(t testing.TB, dek, ad, ct []byte, size int64, segment int, opts decryptOptions) ([]byte, error) {
+// over src and returns what it served and its final error.
+func open(t testing.TB, dek, ad, ct []byte, size int64, segment int, src source, opts decryptOptions) ([]byte, error) {
 	t.Helper()
-	body := &closeRecorder{Reader: bytes.NewReader(ct)}
-	r, err := newDecryptingReader(body, dek, ad, layout{segment: segment, size: size}, opts)
+	rec := &closeRecorder{}
+	lay := layout{segment: segment, size: size}
+	r, err := newDecryptingReader(bodyOf(ct, src, rec), dek, ad, lay, lay.full(), opts)
 	if err != nil {
+		if !rec.closed {
+			t.Fatal("a failed open did not release the body")
+		}
 		return nil, err
 	}
 	got, err := io.ReadAll(r)
-	if err2 := r.Close(); err2 != nil || !body.closed {
-		t.Fatalf("Close = %v, body closed %v", err2, body.closed)
+	if err2 := r.Close(); err2 != nil || !rec.closed {
+		t.Fatalf("Close = %v, body closed %v", err2, rec.closed)
 	}
 	return got, err
 }
@@ -89,7 +119,7 @@ func randomBytes(t testing.TB, n int) []byte {
 // layout's predicted ciphertext size.
 func TestDecryptingReader_MatchesTink(t *testing.T) {
 	dek := randomBytes(t, dekSize)
-	ad := streamAD("acme", "churn/model.bin", "3")
+	ad := bodyAD("acme", "models", "churn/model.bin", "3")
 	lay := layout{segment: testSegment}
 	first, next := int(lay.firstPlain()), int(lay.plain())
 	sizes := []int{0, 1, first - 1, first, first + 1, first + next - 1, first + next, first + next + 1, first + 5*next, first + 7*next + 3}
@@ -108,11 +138,13 @@ func TestDecryptingReader_MatchesTink(t *testing.T) {
 			for _, rehash := range []bool{false, true} {
 				sum := sha256.Sum256(pt)
 				opts := decryptOptions{workers: workers, rehash: rehash, want: sum[:]}
-				got, err := open(t, dek, ad, ct, int64(size), testSegment, opts)
-				if err != nil || !bytes.Equal(got, pt) {
-					t.Fatalf("size %d workers %d rehash %v: %d bytes, %v", size, workers, rehash, len(got), err)
+				for _, src := range []source{streamed, random, mapped} {
+					got, err := open(t, dek, ad, ct, int64(size), testSegment, src, opts)
+					if err != nil || !bytes.Equal(got, pt) {
+						t.Fatalf("size %d workers %d rehash %v %s: %d bytes, %v", size, workers, rehash, src, len(got), err)
+					}
 				}
-				r, err := newDecryptingReader(io.NopCloser(iotest.HalfReader(bytes.NewReader(ct))), dek, ad, l, opts)
+				r, err := newDecryptingReader(body{r: iotest.HalfReader(bytes.NewReader(ct))}, dek, ad, l, l.full(), opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -132,7 +164,7 @@ func TestDecryptingReader_MatchesTink(t *testing.T) {
 // plaintext made of whole, authenticated segments.
 func TestDecryptingReader_Tampered(t *testing.T) {
 	dek := randomBytes(t, dekSize)
-	ad := streamAD("acme", "churn/model.bin", "3")
+	ad := bodyAD("acme", "models", "churn/model.bin", "3")
 	lay := layout{segment: testSegment}
 	size := int(lay.firstPlain() + 4*lay.plain() + 10) // 6 segments
 	pt := randomBytes(t, size)
@@ -176,8 +208,8 @@ func TestDecryptingReader_Tampered(t *testing.T) {
 		}},
 		{name: "SegmentDropped", ct: func(b []byte) []byte { return append(b[:s1:s1], b[e1:]...) }},
 		{name: "SegmentDuplicated", ct: func(b []byte) []byte { return append(b[:e1:e1], b[s1:]...) }},
-		{name: "OtherAssociatedData", ad: streamAD("globex", "churn/model.bin", "3")},
-		{name: "OtherVersion", ad: streamAD("acme", "churn/model.bin", "4")},
+		{name: "OtherAssociatedData", ad: bodyAD("globex", "models", "churn/model.bin", "3")},
+		{name: "OtherVersion", ad: bodyAD("acme", "models", "churn/model.bin", "4")},
 		{name: "OtherKey", dek: randomBytes(t, dekSize)},
 		{name: "RecordedSizeLarger", delta: 1},
 		{name: "RecordedSizeSmaller", delta: -1},
@@ -197,15 +229,17 @@ func TestDecryptingReader_Tampered(t *testing.T) {
 				a = tc.ad
 			}
 			for _, workers := range []int{1, 3} {
-				got, err := open(t, k, a, ct, int64(size)+tc.delta, testSegment, decryptOptions{workers: workers})
-				if !errors.Is(err, ErrIntegrity) {
-					t.Fatalf("workers %d: err = %v, want ErrIntegrity", workers, err)
-				}
-				if !bytes.HasPrefix(pt, got) {
-					t.Fatalf("workers %d: served %d bytes that are not the plaintext", workers, len(got))
-				}
-				if n := len(got); n != 0 && n != int(lay.firstPlain()) && (n-int(lay.firstPlain()))%int(lay.plain()) != 0 {
-					t.Fatalf("workers %d: served %d bytes, not whole segments", workers, n)
+				for _, src := range []source{streamed, random, mapped} {
+					got, err := open(t, k, a, ct, int64(size)+tc.delta, testSegment, src, decryptOptions{workers: workers})
+					if !errors.Is(err, ErrIntegrity) {
+						t.Fatalf("workers %d %s: err = %v, want ErrIntegrity", workers, src, err)
+					}
+					if !bytes.HasPrefix(pt, got) {
+						t.Fatalf("workers %d %s: served %d bytes that are not the plaintext", workers, src, len(got))
+					}
+					if n := len(got); n != 0 && n != int(lay.firstPlain()) && (n-int(lay.firstPlain()))%int(lay.plain()) != 0 {
+						t.Fatalf("workers %d %s: served %d bytes, not whole segments", workers, src, n)
+					}
 				}
 			}
 		})
@@ -216,11 +250,12 @@ func TestDecryptingReader_Tampered(t *testing.T) {
 // bytes are served, then a wrong digest fails instead of io.EOF, stickily.
 func TestDecryptingReader_Rehash(t *testing.T) {
 	dek := randomBytes(t, dekSize)
-	ad := streamAD("acme", "m/f", "1")
+	ad := bodyAD("acme", "models", "m/f", "1")
 	pt := randomBytes(t, 9*testSegment)
 	ct := tinkSeal(t, dek, ad, pt, testSegment)
 	bad := sha256.Sum256([]byte("other"))
-	r, err := newDecryptingReader(io.NopCloser(bytes.NewReader(ct)), dek, ad, layout{segment: testSegment, size: int64(len(pt))},
+	lay := layout{segment: testSegment, size: int64(len(pt))}
+	r, err := newDecryptingReader(body{r: bytes.NewReader(ct)}, dek, ad, lay, lay.full(),
 		decryptOptions{workers: 2, rehash: true, want: bad[:]})
 	if err != nil {
 		t.Fatal(err)
@@ -239,11 +274,12 @@ func TestDecryptingReader_Rehash(t *testing.T) {
 // integrity failure.
 func TestDecryptingReader_BodyError(t *testing.T) {
 	dek := randomBytes(t, dekSize)
-	ad := streamAD("acme", "m/f", "1")
+	ad := bodyAD("acme", "models", "m/f", "1")
 	pt := randomBytes(t, 9*testSegment)
 	ct := tinkSeal(t, dek, ad, pt, testSegment)
-	body := io.NopCloser(io.MultiReader(bytes.NewReader(ct[:3*testSegment+5]), iotest.ErrReader(errors.New("connection reset"))))
-	r, err := newDecryptingReader(body, dek, ad, layout{segment: testSegment, size: int64(len(pt))}, decryptOptions{workers: 2})
+	src := body{r: io.MultiReader(bytes.NewReader(ct[:3*testSegment+5]), iotest.ErrReader(errors.New("connection reset")))}
+	lay := layout{segment: testSegment, size: int64(len(pt))}
+	r, err := newDecryptingReader(src, dek, ad, lay, lay.full(), decryptOptions{workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,20 +298,21 @@ func TestDecryptingReader_BodyError(t *testing.T) {
 // it fail.
 func TestDecryptingReader_CloseEarly(t *testing.T) {
 	dek := randomBytes(t, dekSize)
-	ad := streamAD("acme", "m/f", "1")
+	ad := bodyAD("acme", "models", "m/f", "1")
 	pt := randomBytes(t, 200*testSegment)
 	ct := tinkSeal(t, dek, ad, pt, testSegment)
 	for _, rehash := range []bool{false, true} {
-		body := &closeRecorder{Reader: bytes.NewReader(ct)}
-		r, err := newDecryptingReader(body, dek, ad, layout{segment: testSegment, size: int64(len(pt))}, decryptOptions{workers: 3, rehash: rehash})
+		rec := &closeRecorder{}
+		lay := layout{segment: testSegment, size: int64(len(pt))}
+		r, err := newDecryptingReader(bodyOf(ct, streamed, rec), dek, ad, lay, lay.full(), decryptOptions{workers: 3, rehash: rehash})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := io.ReadFull(r, make([]byte, 5*testSegment)); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.Close(); err != nil || !body.closed {
-			t.Fatalf("Close = %v, body closed %v", err, body.closed)
+		if err := r.Close(); err != nil || !rec.closed {
+			t.Fatalf("Close = %v, body closed %v", err, rec.closed)
 		}
 		stacks := make([]byte, 1<<20)
 		stacks = stacks[:runtime.Stack(stacks, true)]
@@ -315,7 +352,7 @@ func TestLayout_Check(t *testing.T) {
 // never other bytes, and succeeds only where Tink's reader does.
 func FuzzDecryptingReader(f *testing.F) {
 	dek := bytes.Repeat([]byte{7}, dekSize)
-	ad := streamAD("acme", "m/f", "1")
+	ad := bodyAD("acme", "models", "m/f", "1")
 	pt := bytes.Repeat([]byte("tenantml"), 80)
 	good := tinkSeal(f, dek, ad, pt, testSegment)
 	f.Add(uint16(0), byte(0), uint16(0), []byte(nil), int16(0))
@@ -329,7 +366,7 @@ func FuzzDecryptingReader(f *testing.F) {
 		ct = ct[:len(ct)-int(cut)%len(ct)]
 		ct = append(ct, extra...)
 		size := int64(len(pt)) + int64(delta)
-		got, err := open(t, dek, ad, ct, size, testSegment, decryptOptions{workers: 2})
+		got, err := open(t, dek, ad, ct, size, testSegment, source(at%3), decryptOptions{workers: 2})
 		if err != nil {
 			if !bytes.HasPrefix(pt, got) {
 				t.Fatalf("served %d bytes that are not the plaintext before %v", len(got), err)
@@ -341,6 +378,133 @@ func FuzzDecryptingReader(f *testing.F) {
 		}
 		if ref, err := tinkOpen(dek, ad, ct, testSegment); err != nil || !bytes.Equal(ref, got) {
 			t.Fatalf("accepted a ciphertext Tink's reader refuses: %v", err)
+		}
+	})
+}
+
+// windowBody presents ct to a reader of win as the store does: a stream
+// starts at the window's first segment (the header given apart), random
+// and mapped sources see the whole body.
+func windowBody(ct []byte, lay layout, win window, src source) body {
+	if src != streamed || win.first == 0 {
+		return bodyOf(ct, src, &closeRecorder{})
+	}
+	start := lay.offset(win.first)
+	if start > int64(len(ct)) {
+		start = int64(len(ct))
+	}
+	return body{r: bytes.NewReader(ct[start:]), header: ct[:min(headerSize, len(ct))]}
+}
+
+// TestDecryptingReader_Window reads every kind of byte range — inside a
+// segment, across boundaries, the first and last bytes, the whole — from
+// each source and compares with the plaintext.
+func TestDecryptingReader_Window(t *testing.T) {
+	dek := randomBytes(t, dekSize)
+	ad := bodyAD("acme", "models", "m/f", "1")
+	lay := layout{segment: testSegment}
+	first, next := lay.firstPlain(), lay.plain()
+	size := first + 5*next + 9
+	pt := randomBytes(t, int(size))
+	ct := tinkSeal(t, dek, ad, pt, testSegment)
+	lay.size = size
+	var ranges [][2]int64 // off, n
+	for _, off := range []int64{0, 1, first - 1, first, first + 1, first + next - 1, first + 2*next, size - next, size - 1} {
+		for _, n := range []int64{1, 2, next - 1, next, next + 1, 3 * next, size} {
+			if off+n <= size {
+				ranges = append(ranges, [2]int64{off, n})
+			}
+		}
+		ranges = append(ranges, [2]int64{off, size - off})
+	}
+	for _, r := range ranges {
+		for _, src := range []source{streamed, random, mapped} {
+			win := lay.window(r[0], r[1])
+			dr, err := newDecryptingReader(windowBody(ct, lay, win, src), dek, ad, lay, win, decryptOptions{workers: 2})
+			if err != nil {
+				t.Fatalf("range %v %s: %v", r, src, err)
+			}
+			got, err := io.ReadAll(dr)
+			dr.Close()
+			if err != nil || !bytes.Equal(got, pt[r[0]:r[0]+r[1]]) {
+				t.Fatalf("range %v %s (segments %d..%d): %d bytes, %v", r, src, win.first, win.last, len(got), err)
+			}
+		}
+	}
+	t.Run("ErrTamperedSegmentInWindow", func(t *testing.T) {
+		bad := bytes.Clone(ct)
+		bad[lay.offset(2)+3] ^= 1
+		for _, src := range []source{streamed, random, mapped} {
+			win := lay.window(first+next+5, 2*next)
+			dr, err := newDecryptingReader(windowBody(bad, lay, win, src), dek, ad, lay, win, decryptOptions{workers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(dr)
+			dr.Close()
+			if !errors.Is(err, ErrIntegrity) || !bytes.HasPrefix(pt[first+next+5:], got) {
+				t.Fatalf("%s: %d bytes, %v; want a prefix then ErrIntegrity", src, len(got), err)
+			}
+		}
+	})
+	t.Run("TamperedSegmentOutsideWindow", func(t *testing.T) {
+		bad := bytes.Clone(ct)
+		bad[len(bad)-3] ^= 1
+		win := lay.window(0, first+next)
+		for _, src := range []source{streamed, random, mapped} {
+			dr, err := newDecryptingReader(windowBody(bad, lay, win, src), dek, ad, lay, win, decryptOptions{workers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(dr)
+			dr.Close()
+			if err != nil || !bytes.Equal(got, pt[:first+next]) {
+				t.Fatalf("%s: %d bytes, %v", src, len(got), err)
+			}
+		}
+	})
+	t.Run("ErrWindowOutOfLayout", func(t *testing.T) {
+		_, err := newDecryptingReader(body{mapped: ct}, dek, ad, lay, window{first: 0, last: lay.segments()}, decryptOptions{workers: 1})
+		if err == nil {
+			t.Fatal("a window past the last segment was accepted")
+		}
+	})
+}
+
+// FuzzDecryptingReader_Window reads fuzzed windows of a fuzzed-mutated
+// ciphertext: whatever it serves is exactly the plaintext of the window,
+// up to an error.
+func FuzzDecryptingReader_Window(f *testing.F) {
+	dek := bytes.Repeat([]byte{9}, dekSize)
+	ad := bodyAD("acme", "models", "m/f", "1")
+	pt := bytes.Repeat([]byte("0123456789abcdef"), 60)
+	good := tinkSeal(f, dek, ad, pt, testSegment)
+	f.Add(uint16(0), uint16(len(pt)), uint16(0), byte(0), uint8(0))
+	f.Add(uint16(100), uint16(300), uint16(500), byte(4), uint8(1))
+	f.Add(uint16(959), uint16(1), uint16(0), byte(0), uint8(2))
+	f.Fuzz(func(t *testing.T, off, n, at uint16, xor byte, src uint8) {
+		size := int64(len(pt))
+		o, k := int64(off)%size, int64(n)%size+1
+		if o+k > size {
+			k = size - o
+		}
+		ct := bytes.Clone(good)
+		ct[int(at)%len(ct)] ^= xor
+		lay := layout{segment: testSegment, size: size}
+		win := lay.window(o, k)
+		dr, err := newDecryptingReader(windowBody(ct, lay, win, source(src%3)), dek, ad, lay, win, decryptOptions{workers: 2})
+		if err != nil {
+			return
+		}
+		defer dr.Close()
+		got, err := io.ReadAll(dr)
+		if !bytes.HasPrefix(pt[o:o+k], got) || (err == nil && int64(len(got)) != k) {
+			t.Fatalf("window %d+%d: served %d bytes that are not the plaintext (err %v)", o, k, len(got), err)
+		}
+		if err == nil && xor != 0 && !bytes.Equal(ct, good) && win.first == 0 && win.last == lay.segments()-1 {
+			if _, terr := tinkOpen(dek, ad, ct, testSegment); terr != nil {
+				t.Fatalf("accepted a whole ciphertext Tink's reader refuses")
+			}
 		}
 	})
 }

@@ -7,21 +7,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
-func FuzzRefFromLayout(f *testing.F) {
-	for _, s := range []string{"churn/1/model.tar.gz", "a/b/c/d", "../1/x", "a//b", "a/1/b.tmp", ""} {
+func FuzzRefFromKey(f *testing.F) {
+	for _, s := range []string{"acme/churn/1/model.tar.gz", "a/b/c/d/e", "acme/../1/x", "a//b/c", "a/m/1/b.tmp", ""} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, rel string) {
-		rf, ok := refFromLayout("acme", rel)
+	f.Fuzz(func(t *testing.T, key string) {
+		rf, ok := refFromKey(key)
 		if !ok {
 			return
 		}
-		// Whatever parses must round-trip to the same layout path and stay
-		// inside the tenant's prefix.
-		if got, want := rf.manifestPath(), "tenants/acme/models/"+rel; got != want {
-			t.Fatalf("manifest path %q, want %q", got, want)
+		// Whatever parses must round-trip to the same key and validate.
+		if got := rf.objectKey(); got != key {
+			t.Fatalf("object key %q, want %q", got, key)
 		}
 		if _, err := newRef(rf.tenant, rf.key, rf.version); err != nil {
 			t.Fatalf("parsed ref does not validate: %v", err)
@@ -29,20 +29,41 @@ func FuzzRefFromLayout(f *testing.F) {
 	})
 }
 
-func FuzzDecodeManifest(f *testing.F) {
-	rf, _ := newRef("acme", "m/f", "1")
-	good, _ := json.Marshal(&manifest{Format: formatV1, Algorithm: algorithm, Tenant: "acme", Key: "m/f", Version: "1",
-		UploadID: "u1", Body: rf.bodyDir() + "u1", SHA256: string(bytes.Repeat([]byte("a"), 64))})
+func FuzzDecodeObjectDoc(f *testing.F) {
+	good := mustJSON(&objectDoc{Format: formatV2, Algorithm: algorithm, ObjectID: strings.Repeat("a", 32), SHA256: strings.Repeat("b", 64),
+		Bodies: []bodyRef{{ID: strings.Repeat("a", 32), Size: 3, CiphertextSize: headerSize + 3 + tagSize, SHA256: strings.Repeat("b", 64), MD5: strings.Repeat("c", 32)}}})
 	f.Add(good)
 	f.Add([]byte(`{}`))
-	f.Add([]byte(`{"format":"tenantml-artifact/v1","algorithm":"AES256_GCM_HKDF_1MB","body":"../../x"}`))
+	f.Add([]byte(`{"format":"tenantml-object/v2","algorithm":"AES256_GCM_HKDF_1MB","bodies":[{"id":"../../x"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := decodeManifest(b)
+		d, err := decodeObjectDoc(b)
 		if err != nil {
 			return
 		}
-		if m.check(rf) == nil && (m.Tenant != "acme" || m.Body != rf.bodyDir()+m.UploadID) {
-			t.Fatalf("check accepted a manifest for another place: %+v", m)
+		// A manifest that decodes names only bodies of the exact ID form:
+		// no path can be built from it outside its bucket's directory.
+		for _, body := range d.Bodies {
+			if !hexID.MatchString(body.ID) || strings.ContainsAny(body.ID, "/.\\") {
+				t.Fatalf("accepted body id %q", body.ID)
+			}
+		}
+		var back objectDoc
+		if json.Unmarshal(mustJSON(d), &back) != nil {
+			t.Fatal("decoded manifest does not re-encode")
+		}
+	})
+}
+
+func FuzzValidateKey(f *testing.F) {
+	for _, s := range []string{"a", "../x", "a\x00b", "\xff", strings.Repeat("k", 1025)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		if ValidateKey(key) != nil {
+			return
+		}
+		if key == "" || len(key) > MaxKeyBytes || strings.IndexByte(key, 0) >= 0 || !utf8.ValidString(key) {
+			t.Fatalf("accepted %q", key)
 		}
 	})
 }

@@ -8,119 +8,266 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"strings"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
-	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/keys"
 )
 
-// ErrIntegrity reports an artifact whose bytes do not authenticate: a
-// tampered or truncated body, or a plaintext whose size or SHA-256 differs
-// from the manifest's. Test with errors.Is.
-var ErrIntegrity = errors.New("artifact integrity check failed")
-
-func (s *Store) readManifest(ctx context.Context, rf ref) (*manifest, error) {
-	r, err := s.bucket.NewReader(ctx, rf.manifestPath(), nil)
-	if gcerrors.Code(err) == gcerrors.NotFound {
-		return nil, notFound()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open manifest: %w", err)
-	}
-	defer r.Close()
-	b, err := io.ReadAll(io.LimitReader(r, maxManifest+1))
-	if err != nil {
-		return nil, fmt.Errorf("read manifest: %w", err)
-	}
-	if len(b) > maxManifest {
-		return nil, fmt.Errorf("%w: manifest exceeds %d bytes", ErrIntegrity, maxManifest)
-	}
-	m, err := decodeManifest(b)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrIntegrity, err)
-	}
-	if err := m.check(rf); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrIntegrity, err)
-	}
-	return m, nil
+// Range is a byte range of an object, as in an HTTP Range header: bytes
+// Start through End inclusive (End < 0: through the last byte), or, when
+// Suffix > 0, the last Suffix bytes.
+type Range struct {
+	Start, End int64
+	Suffix     int64
 }
 
-// Stat returns the artifact's description without reading its body.
-func (s *Store) Stat(ctx context.Context, tenant, key, version string) (*Info, error) {
-	rf, err := s.ref(tenant, key, version)
+// resolve returns the range's offset and length in an object of size
+// bytes; InvalidRange when it selects nothing.
+func (g Range) resolve(size int64) (int64, int64, error) {
+	bad := s3Err(CodeInvalidRange, "The requested range is not satisfiable")
+	switch {
+	case g.Suffix > 0:
+		n := min(g.Suffix, size)
+		if n == 0 {
+			return 0, 0, bad
+		}
+		return size - n, n, nil
+	case g.Start < 0 || g.Start >= size || (g.End >= 0 && g.End < g.Start):
+		return 0, 0, bad
+	case g.End < 0 || g.End >= size:
+		return g.Start, size - g.Start, nil
+	default:
+		return g.Start, g.End - g.Start + 1, nil
+	}
+}
+
+// ObjectReader streams an object's plaintext. Read it to io.EOF before
+// trusting the bytes: an integrity failure replaces io.EOF with an error
+// wrapping ErrIntegrity. Close it even after an error.
+type ObjectReader struct {
+	io.ReadCloser
+	Object *Object
+	// Offset and Length are the bytes served: the whole object, or the
+	// requested range (then Ranged is set, for a 206 and Content-Range).
+	Offset, Length int64
+	Ranged         bool
+}
+
+// GetObject opens the object for reading, all of it or rng. Only the
+// segments the range covers are read and decrypted, in parallel; every one
+// is authenticated before a byte of it is served.
+func (s *Store) GetObject(ctx context.Context, bucket, key string, rng *Range) (*ObjectReader, error) {
+	for attempt := 0; ; attempt++ {
+		or, err := s.getObject(ctx, bucket, key, rng)
+		// A body deleted between reading the index and opening it belongs
+		// to an object replaced meanwhile: read the new one.
+		if errors.Is(err, errBodyMissing) && attempt < 2 {
+			continue
+		}
+		return or, err
+	}
+}
+
+func (s *Store) getObject(ctx context.Context, bucket, key string, rng *Range) (*ObjectReader, error) {
+	r, d, err := s.loadObject(ctx, bucket, key)
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.readManifest(ctx, rf)
+	off, n := int64(0), r.Size
+	if rng != nil {
+		if off, n, err = rng.resolve(r.Size); err != nil {
+			return nil, err
+		}
+	}
+	dk, err := s.cfg.Keys.Decrypt(ctx, r.Tenant, keys.DecryptInput{
+		CiphertextBlob: d.WrappedKey, EncryptionContext: commitContext(r.Tenant, r.Bucket, r.Key, d)})
 	if err != nil {
+		return nil, fmt.Errorf("unwrap data key: %w", err)
+	}
+	mr := &multiReader{s: s, ctx: ctx, rec: r, doc: d, dek: dk.Plaintext, off: off, left: n}
+	if s.cfg.RehashOnRead && rng == nil && !d.Multipart {
+		mr.want, _ = hex.DecodeString(d.SHA256)
+	}
+	if err := mr.next(); err != nil {
+		mr.Close()
 		return nil, err
 	}
-	return m.info(), nil
+	return &ObjectReader{ReadCloser: mr, Object: objectOf(r, d), Offset: off, Length: n, Ranged: rng != nil}, nil
 }
 
-// Get opens the artifact for streaming decryption. The reader opens 1 MiB
-// segments on several cores, serves them in order and authenticates each
-// one before serving it; it returns an error wrapping ErrIntegrity instead
-// of io.EOF if any segment, the end of the stream or (with
-// Config.RehashOnRead) the SHA-256 does not match, so only a reader drained
-// to io.EOF has delivered the artifact. Close it even after an error.
-func (s *Store) Get(ctx context.Context, tenant, key, version string) (io.ReadCloser, *Info, error) {
-	rf, err := s.ref(tenant, key, version)
+// multiReader serves a byte range of an object body after body, opening
+// each body's decrypting reader only when the previous one is drained, so
+// at most one body's pipeline (a few segment buffers) is in memory.
+type multiReader struct {
+	s    *Store
+	ctx  context.Context
+	rec  *ObjectRecord
+	doc  *objectDoc
+	dek  []byte
+	want []byte // SHA-256 to recheck (RehashOnRead), else nil
+	pool bufferPool
+
+	i    int   // next body
+	off  int64 // plaintext offset of the next byte, object-wide
+	base int64 // plaintext offset of body i
+	left int64 // bytes still to serve
+	cur  *decryptingReader
+	err  error
+}
+
+// next opens the body holding offset off, or ends the stream.
+func (m *multiReader) next() error {
+	if m.cur != nil {
+		err := m.cur.Close()
+		m.cur = nil
+		if err != nil {
+			return fmt.Errorf("close body: %w", err)
+		}
+	}
+	for m.i < len(m.doc.Bodies) {
+		b := m.doc.Bodies[m.i]
+		// An empty object still has one body, whose single (empty) segment
+		// must authenticate.
+		if m.off < m.base+b.Size || (m.rec.Size == 0 && m.i == 0) {
+			break
+		}
+		m.base += b.Size
+		m.i++
+	}
+	if m.i >= len(m.doc.Bodies) || (m.left == 0 && m.rec.Size != 0) {
+		return io.EOF
+	}
+	b := m.doc.Bodies[m.i]
+	lay := layout{segment: segmentSize, size: b.Size}
+	win := lay.full()
+	if local, n := m.off-m.base, min(m.left, b.Size-(m.off-m.base)); n > 0 && (local != 0 || n != b.Size) {
+		win = lay.window(local, n)
+	}
+	src, err := m.s.openBody(m.ctx, bodyPath(m.rec.Tenant, m.rec.Bucket, b.ID), lay, win)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	m, err := s.readManifest(ctx, rf)
+	opts := decryptOptions{workers: m.s.decryptWorkers(), rehash: m.want != nil, want: m.want, pool: &m.pool}
+	dr, err := newDecryptingReader(src, m.dek, bodyAD(m.rec.Tenant, m.rec.Bucket, m.rec.Key, b.ID), lay, win, opts)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	dk, err := s.cfg.Keys.Decrypt(ctx, tenant, keys.DecryptInput{CiphertextBlob: m.WrappedKey, EncryptionContext: rf.commitContext(m.Size, m.SHA256)})
-	if err != nil {
-		return nil, nil, fmt.Errorf("unwrap data key: %w", err)
+	m.cur = dr
+	m.base += b.Size
+	m.off += win.length
+	m.left -= win.length
+	m.i++
+	return nil
+}
+
+func (m *multiReader) Read(p []byte) (int, error) {
+	for m.err == nil {
+		if m.cur == nil {
+			m.err = io.EOF
+			break
+		}
+		n, err := m.cur.Read(p)
+		if err == io.EOF {
+			m.err = m.next()
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		if err != nil {
+			m.err = err
+		}
+		return n, err
 	}
-	want, err := hex.DecodeString(m.SHA256)
-	if err != nil {
-		clear(dk.Plaintext)
-		return nil, nil, fmt.Errorf("%w: manifest digest: %w", ErrIntegrity, err)
+	return 0, m.err
+}
+
+// WriteTo hands each body's plaintext to w without an extra copy.
+func (m *multiReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for m.err == nil && m.cur != nil {
+		n, err := m.cur.WriteTo(w)
+		total += n
+		if err != nil {
+			m.err = err
+			return total, err
+		}
+		m.err = m.next()
 	}
-	lay := layout{segment: segmentSize, size: m.Size}
-	if lay.ciphertextSize() != m.CiphertextSize {
-		clear(dk.Plaintext)
-		return nil, nil, fmt.Errorf("%w: manifest ciphertext size %d does not fit plaintext size %d", ErrIntegrity, m.CiphertextSize, m.Size)
+	if m.err == io.EOF || m.err == nil {
+		return total, nil
 	}
-	// A file body (fileblob) offers random access: then the decryption
-	// workers read their own segments in parallel.
+	return total, m.err
+}
+
+// Close releases the current body and wipes the data key.
+func (m *multiReader) Close() error {
+	clear(m.dek)
+	if m.err == nil {
+		m.err = errReaderClosed
+	}
+	if m.cur != nil {
+		err := m.cur.Close()
+		m.cur = nil
+		return err
+	}
+	return nil
+}
+
+// openBody opens the blob at path for decrypting win: a file is mapped
+// (or read with pread); an S3 body is streamed from the window's first
+// segment, with its header fetched first when that is not segment 0.
+func (s *Store) openBody(ctx context.Context, path string, lay layout, win window) (body, error) {
+	start, length := int64(0), int64(-1)
+	if win.first > 0 {
+		start = lay.offset(win.first)
+	}
+	if win.last < lay.segments()-1 { // else to the end, so the reader sees where the body ends
+		length = lay.offset(win.last) + int64(lay.plainLen(win.last)+tagSize) - start
+	}
 	var file *os.File
-	br, err := s.bucket.NewReader(ctx, m.Body, &blob.ReaderOptions{BeforeRead: func(as func(any) bool) error {
+	br, err := s.bucket.NewRangeReader(ctx, path, start, length, &blob.ReaderOptions{BeforeRead: func(as func(any) bool) error {
 		as(&file)
 		return nil
 	}})
-	if gcerrors.Code(err) == gcerrors.NotFound {
-		clear(dk.Plaintext)
-		return nil, nil, notFound()
-	}
 	if err != nil {
-		clear(dk.Plaintext)
-		return nil, nil, fmt.Errorf("open artifact body: %w", err)
+		return body{}, bodyOpenErr(err)
 	}
-	dr, err := newDecryptingReader(br, dk.Plaintext, streamAD(rf.tenant, rf.key, rf.version), lay,
-		decryptOptions{at: readerAt(file), workers: s.decryptWorkers(), rehash: s.cfg.RehashOnRead, want: want})
-	clear(dk.Plaintext)
+	if file != nil {
+		if !s.cfg.NoMmap {
+			if m, unmap := mapFile(file); m != nil {
+				br.Close() // the mapping outlives the file
+				return body{mapped: m, close: unmap}, nil
+			}
+		}
+		return body{at: file, close: br.Close}, nil
+	}
+	if start == 0 {
+		return body{r: br, close: br.Close}, nil
+	}
+	hdr, err := s.bucket.NewRangeReader(ctx, path, 0, headerSize, nil)
 	if err != nil {
 		br.Close()
-		return nil, nil, err
+		return body{}, bodyOpenErr(err)
 	}
-	return dr, m.info(), nil
+	h, err := io.ReadAll(hdr)
+	hdr.Close()
+	if err != nil {
+		br.Close()
+		return body{}, fmt.Errorf("read body header: %w", err)
+	}
+	return body{r: br, header: h, close: br.Close}, nil
 }
 
-// readerAt is f as an io.ReaderAt, or nil when there is no file.
-func readerAt(f *os.File) io.ReaderAt {
-	if f == nil {
-		return nil
+// bodyOpenErr maps a missing body to an integrity error: the index names
+// it, so it was deleted or lost under the object.
+func bodyOpenErr(err error) error {
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return fmt.Errorf("%w: %w", errBodyMissing, err)
 	}
-	return f
+	return fmt.Errorf("open body: %w", err)
 }
 
 // decryptWorkers is Config.DecryptWorkers or, by default, one per
@@ -132,114 +279,6 @@ func (s *Store) decryptWorkers() int {
 	return min(runtime.GOMAXPROCS(0), maxDecryptWorkers)
 }
 
-// Delete removes an artifact: its manifest first (so it disappears at
-// once), then its bodies.
-func (s *Store) Delete(ctx context.Context, tenant, key, version string) error {
-	rf, err := s.ref(tenant, key, version)
-	if err != nil {
-		return err
-	}
-	if err := s.bucket.Delete(ctx, rf.manifestPath()); err != nil {
-		if gcerrors.Code(err) == gcerrors.NotFound {
-			return notFound()
-		}
-		return fmt.Errorf("delete manifest: %w", err)
-	}
-	if _, err := s.deletePrefix(ctx, rf.bodyDir()); err != nil {
-		return err
-	}
-	return nil
-}
-
-// List describes the tenant's artifacts whose layout path under
-// tenants/<tenant>/models/ ("<model-name>/<version>/<file>") starts with
-// prefix.
-func (s *Store) List(ctx context.Context, tenant, prefix string) ([]*Info, error) {
-	var out []*Info
-	err := s.eachManifest(ctx, tenant, prefix, func(rf ref, m *manifest) error {
-		out = append(out, m.info())
-		return nil
-	})
-	return out, err
-}
-
-// eachManifest calls fn for every artifact of tenant under prefix.
-func (s *Store) eachManifest(ctx context.Context, tenant, prefix string, fn func(ref, *manifest) error) error {
-	if err := s.checkTenant(tenant); err != nil {
-		return err
-	}
-	base := tenantPrefix(tenant) + "models/"
-	it := s.bucket.List(&blob.ListOptions{Prefix: base + prefix})
-	for {
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("list artifacts: %w", err)
-		}
-		if obj.IsDir {
-			continue
-		}
-		rel := obj.Key[len(base):]
-		rf, ok := refFromLayout(tenant, rel)
-		if !ok {
-			continue
-		}
-		m, err := s.readManifest(ctx, rf)
-		if err != nil {
-			if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
-				continue // deleted meanwhile
-			}
-			return err
-		}
-		if err := fn(rf, m); err != nil {
-			return err
-		}
-	}
-}
-
-// refFromLayout parses "<name>/<version>/<file>".
-func refFromLayout(tenant, rel string) (ref, bool) {
-	name, rest, ok := strings.Cut(rel, "/")
-	if !ok {
-		return ref{}, false
-	}
-	version, file, ok := strings.Cut(rest, "/")
-	if !ok {
-		return ref{}, false
-	}
-	rf, err := newRef(tenant, name+"/"+file, version)
-	return rf, err == nil
-}
-
-func (s *Store) deletePrefix(ctx context.Context, prefix string) (int, error) {
-	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
-	n := 0
-	for {
-		obj, err := it.Next(ctx)
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			return n, fmt.Errorf("list %s: %w", prefix, err)
-		}
-		if obj.IsDir {
-			continue
-		}
-		if err := s.bucket.Delete(ctx, obj.Key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-			return n, fmt.Errorf("delete %s: %w", obj.Key, err)
-		}
-		n++
-	}
-}
-
-// DeleteTenant deletes every blob of tenant (manifests and bodies) and
-// returns how many it deleted. Run it after the tenant's keys are destroyed:
-// the bodies are already undecryptable; this reclaims the space.
-func (s *Store) DeleteTenant(ctx context.Context, tenant string) (int, error) {
-	if err := s.checkTenant(tenant); err != nil {
-		return 0, err
-	}
-	return s.deletePrefix(ctx, tenantPrefix(tenant))
-}
+// errBodyMissing reports a body the index names but the blob store does
+// not have: replaced or deleted under the reader, or lost.
+var errBodyMissing = fmt.Errorf("%w: body missing", ErrIntegrity)

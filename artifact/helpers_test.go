@@ -3,25 +3,39 @@ package artifact_test
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/artifact"
+	"github.com/tenantml/tenantml/artifact/artifacttest"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/keys/keystest"
 )
 
+const (
+	seg     = 1 << 20
+	account = "111122223333"
+	bucket  = "models"
+)
+
 type fixture struct {
 	keys  *keys.Service
+	index artifact.Index
 	store *artifact.Store
 	dir   string // fileblob root
 }
@@ -32,7 +46,7 @@ func newKeys(t testing.TB) *keys.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := keys.New(keys.Config{Store: keystest.NewMemStore(), KEK: kek})
+	svc, err := keys.New(keys.Config{Store: keystest.NewMemStore(), KEK: kek, Account: account})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,18 +75,64 @@ func ramDir(t testing.TB) string {
 	return dir
 }
 
-// newFixtureAt opens a file bucket at dir; query is appended to the URL.
-func newFixtureAt(t testing.TB, dir, query string) *fixture {
+// newFixtureAt opens a store on a file bucket at dir (query appended to
+// the URL) and an in-memory index, with the bucket "models" created.
+func newFixtureAt(t testing.TB, dir, query string, opts ...func(*artifact.Config)) *fixture {
 	t.Helper()
-	f := &fixture{keys: newKeys(t), dir: dir}
-	f.store = artifact.New(artifact.Config{URL: "file://" + f.dir + query, Keys: f.keys})
-	if err := f.store.Open(context.Background()); err != nil {
+	f := &fixture{keys: newKeys(t), index: artifacttest.NewMemIndex(), dir: dir}
+	f.store = f.open(t, "file://"+dir+query, opts...)
+	if _, err := f.store.CreateBucket(context.Background(), artifact.CreateBucketInput{Name: bucket, Account: account}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.store.Close(context.Background()) })
 	return f
 }
 
+// open opens another store on the fixture's keys and index.
+func (f *fixture) open(t testing.TB, url string, opts ...func(*artifact.Config)) *artifact.Store {
+	t.Helper()
+	cfg := artifact.Config{URL: url, Keys: f.keys, Index: f.index, MinPartSize: 1 << 10}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := artifact.New(cfg)
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return s
+}
+
+// acmeKey is acme's default key.
+var acmeKey = artifact.KeyRef{Tenant: "acme", KeyID: artifact.DefaultKeyAlias}
+
+// putObject stores data at key of the fixture's bucket under enc.
+func (f *fixture) putObject(t testing.TB, key string, enc artifact.KeyRef, data []byte) *artifact.Object {
+	t.Helper()
+	o, err := f.store.PutObject(context.Background(), artifact.PutObjectInput{Bucket: bucket, Key: key, Encryption: enc, Checks: artifact.NoChecks}, bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("PutObject(%s): %v", key, err)
+	}
+	return o
+}
+
+// getObject reads an object (or a range) to the end: what it delivered and
+// the error that ended the stream (nil for a clean io.EOF).
+func (f *fixture) getObject(t testing.TB, key string, rng *artifact.Range) ([]byte, error) {
+	t.Helper()
+	return readObject(t, f.store, bucket, key, rng)
+}
+
+func readObject(t testing.TB, s *artifact.Store, b, key string, rng *artifact.Range) ([]byte, error) {
+	t.Helper()
+	or, err := s.GetObject(context.Background(), b, key, rng)
+	if err != nil {
+		return nil, err
+	}
+	defer or.Close()
+	return io.ReadAll(or)
+}
+
+// put and readAll are the artifact view's.
 func (f *fixture) put(t testing.TB, tenant, key, version string, data []byte) *artifact.Info {
 	t.Helper()
 	info, err := f.store.Put(context.Background(), tenant, key, version, bytes.NewReader(data))
@@ -82,8 +142,6 @@ func (f *fixture) put(t testing.TB, tenant, key, version string, data []byte) *a
 	return info
 }
 
-// readAll reads an artifact to the end, returning what it delivered and the
-// error that ended the stream (nil for a clean io.EOF).
 func (f *fixture) readAll(t testing.TB, tenant, key, version string) ([]byte, error) {
 	t.Helper()
 	rc, _, err := f.store.Get(context.Background(), tenant, key, version)
@@ -92,6 +150,50 @@ func (f *fixture) readAll(t testing.TB, tenant, key, version string) ([]byte, er
 	}
 	defer rc.Close()
 	return io.ReadAll(rc)
+}
+
+// doc returns an object's manifest as a map, and a function storing it
+// back into the index (as an attacker with write access to the database
+// would).
+func (f *fixture) doc(t testing.TB, b, key string) (map[string]any, func(map[string]any)) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := f.index.GetObject(ctx, b, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(r.Doc, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m, func(m map[string]any) {
+		t.Helper()
+		cur, err := f.index.GetObject(ctx, b, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.Doc, err = json.Marshal(m); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.index.UpdateObject(ctx, cur); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// bodyFiles returns the paths (under f.dir) of an object's bodies.
+func (f *fixture) bodyFiles(t testing.TB, b, key string) []string {
+	t.Helper()
+	r, err := f.index.GetObject(context.Background(), b, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := f.doc(t, b, key)
+	var out []string
+	for _, x := range m["bodies"].([]any) {
+		out = append(out, filepath.Join(f.dir, "tenants", r.Tenant, "bodies", b, x.(map[string]any)["id"].(string)))
+	}
+	return out
 }
 
 func randBytes(t testing.TB, n int) []byte {
@@ -104,9 +206,18 @@ func randBytes(t testing.TB, n int) []byte {
 }
 
 func sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+func md5hex(b []byte) string {
+	s := md5.Sum(b)
+	return hex.EncodeToString(s[:])
+}
+func md5b64(b []byte) string {
+	s := md5.Sum(b)
+	return base64.StdEncoding.EncodeToString(s[:])
+}
 
-// files lists the regular files under dir (relative, sorted), ignoring
-// fileblob's attribute sidecars.
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// files lists the regular files under dir (relative, sorted).
 func files(t testing.TB, dir string) []string {
 	t.Helper()
 	var out []string
@@ -114,7 +225,7 @@ func files(t testing.TB, dir string) []string {
 		if err != nil {
 			return err
 		}
-		if d.Type().IsRegular() && !strings.HasSuffix(p, ".attrs") {
+		if d.Type().IsRegular() {
 			rel, _ := filepath.Rel(dir, p)
 			out = append(out, filepath.ToSlash(rel))
 		}
@@ -137,16 +248,48 @@ func withPrefix(ss []string, prefix string) []string {
 	return out
 }
 
-func copyFile(t testing.TB, src, dst string) {
+func readFile(t testing.TB, p string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(src)
+	b, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	return b
+}
+
+func writeFile(t testing.TB, p string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(dst, b, 0o644); err != nil {
+	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
+
+func copyFile(t testing.TB, src, dst string) { t.Helper(); writeFile(t, dst, readFile(t, src)) }
+
+// wantS3 fails unless err carries the S3 code.
+func wantS3(t testing.TB, err error, code artifact.Code) {
+	t.Helper()
+	if got := artifact.CodeOf(err); got != code {
+		t.Fatalf("err = %v (S3 code %q), want %q", err, got, code)
+	}
+}
+
+// wantApp fails unless err carries the application code.
+func wantApp(t testing.TB, err error, code string) {
+	t.Helper()
+	if got := tenantml.ErrorCode(err); got != code {
+		t.Fatalf("err = %v (code %q), want %q", err, got, code)
+	}
+}
+
+// clock is a settable time source.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+type failingReader struct{}
+
+func (*failingReader) Read([]byte) (int, error) { return 0, errors.New("client went away") }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"runtime"
 	"testing"
+
+	"github.com/tenantml/tenantml/artifact"
 )
 
 // genReader generates n pseudo-random bytes (a random block with a running
@@ -71,53 +73,99 @@ func (h *heapProbe) maybeSample(pos int64) {
 	}
 }
 
-// TestStore_BoundedMemory moves a 2 GiB artifact through Put and Get and
-// asserts that the heap never grows by 16 MiB or more.
-func TestStore_BoundedMemory(t *testing.T) {
-	const size = 2 << 30
-	const limit = 16 << 20
-	ctx := context.Background()
-	// Temporary files next to the final ones: /dev/shm and os.TempDir
-	// may be different file systems.
-	f := newFixtureAt(t, ramDir(t), "?no_tmp_dir=true")
-	probe := newHeapProbe()
-	gen := newGenReader(t, size, probe)
-	info, err := f.store.Put(ctx, "acme", "big/model.tar.gz", "1", gen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := hex.EncodeToString(gen.h.Sum(nil))
-	if info.Size != size || info.SHA256 != want {
-		t.Fatalf("stored %d bytes %s, generated %d %s", info.Size, info.SHA256, int64(size), want)
-	}
-	putPeak := probe.peak
-
-	probe = newHeapProbe()
-	rc, _, err := f.store.Get(ctx, "acme", "big/model.tar.gz", "1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
+// drainHashed reads r to EOF, hashing and sampling the heap.
+func drainHashed(t *testing.T, r io.Reader, probe *heapProbe) (int64, string) {
+	t.Helper()
 	h := sha256.New()
 	buf := make([]byte, 256<<10)
 	var n int64
 	for {
-		k, err := rc.Read(buf)
+		k, err := r.Read(buf)
 		h.Write(buf[:k])
 		n += int64(k)
 		probe.maybeSample(n)
 		if err == io.EOF {
-			break
+			return n, hex.EncodeToString(h.Sum(nil))
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n != size || hex.EncodeToString(h.Sum(nil)) != want {
-		t.Fatalf("read back %d bytes that differ from what was stored", n)
+}
+
+// TestStore_BoundedMemory moves a 2 GiB object through a single PUT, a
+// multipart upload (32 parts of 64 MiB) and reads of both (whole, and a
+// range across parts), and asserts that the heap never grows by 16 MiB or
+// more.
+func TestStore_BoundedMemory(t *testing.T) {
+	const size = 2 << 30
+	const partSize = 64 << 20
+	const limit = 16 << 20
+	ctx := context.Background()
+	f := newFixtureAt(t, ramDir(t), "")
+	peaks := map[string]uint64{}
+
+	probe := newHeapProbe()
+	gen := newGenReader(t, size, probe)
+	o, err := f.store.PutObject(ctx, artifact.PutObjectInput{Bucket: bucket, Key: "single", Encryption: acmeKey, Checks: artifact.NoChecks}, gen)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("peak heap above baseline: put %.1f MiB, get %.1f MiB", float64(putPeak)/(1<<20), float64(probe.peak)/(1<<20))
-	if putPeak >= limit || probe.peak >= limit {
-		t.Fatalf("peak heap: put %d, get %d bytes; limit %d", putPeak, probe.peak, limit)
+	want := hex.EncodeToString(gen.h.Sum(nil))
+	if o.Size != size || o.SHA256 != want {
+		t.Fatalf("stored %d bytes %s, generated %d %s", o.Size, o.SHA256, int64(size), want)
+	}
+	peaks["put"] = probe.peak
+
+	probe = newHeapProbe()
+	u, err := f.store.CreateMultipartUpload(ctx, artifact.CreateUploadInput{Bucket: bucket, Key: "multi", Encryption: acmeKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen = newGenReader(t, size, probe)
+	var parts []artifact.CompletedPart
+	for n := 1; n <= size/partSize; n++ {
+		p, err := f.store.UploadPart(ctx, artifact.UploadPartInput{Bucket: bucket, Key: "multi", UploadID: u.UploadID, PartNumber: n,
+			Checks: artifact.Checks{ContentLength: partSize}}, io.LimitReader(gen, partSize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, artifact.CompletedPart{Number: n, ETag: p.ETag})
+	}
+	if _, err := f.store.CompleteMultipartUpload(ctx, bucket, "multi", u.UploadID, parts); err != nil {
+		t.Fatal(err)
+	}
+	wantMulti := hex.EncodeToString(gen.h.Sum(nil))
+	peaks["multipart upload"] = probe.peak
+
+	for name, key := range map[string]string{"get": "single", "get multipart": "multi"} {
+		probe = newHeapProbe()
+		or, err := f.store.GetObject(ctx, bucket, key, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, got := drainHashed(t, or, probe)
+		or.Close()
+		if n != size || (key == "single" && got != want) || (key == "multi" && got != wantMulti) {
+			t.Fatalf("%s: read back %d bytes that differ from what was stored", name, n)
+		}
+		peaks[name] = probe.peak
+	}
+	probe = newHeapProbe()
+	or, err := f.store.GetObject(ctx, bucket, "multi", &artifact.Range{Start: partSize - 1, End: size - partSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := drainHashed(t, or, probe); n != size-2*partSize+2 {
+		t.Fatalf("range read %d bytes", n)
+	}
+	or.Close()
+	peaks["get multipart range"] = probe.peak
+
+	for name, p := range peaks {
+		t.Logf("peak heap above baseline, %s: %.1f MiB", name, float64(p)/(1<<20))
+		if p >= limit {
+			t.Errorf("%s: peak heap grew by %d bytes; limit %d", name, p, limit)
+		}
 	}
 }

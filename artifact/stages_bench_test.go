@@ -24,7 +24,7 @@ func BenchmarkStage_DecryptTink(b *testing.B) {
 	}
 	pt := make([]byte, stageSize)
 	var ct bytes.Buffer
-	w, err := c.NewEncryptingWriter(&ct, streamAD("t", "k/f", "1"))
+	w, err := c.NewEncryptingWriter(&ct, bodyAD("t", "b", "k/f", "1"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func BenchmarkStage_DecryptTink(b *testing.B) {
 	buf := make([]byte, 256<<10)
 	b.SetBytes(stageSize)
 	for b.Loop() {
-		r, err := c.NewDecryptingReader(bytes.NewReader(ct.Bytes()), streamAD("t", "k/f", "1"))
+		r, err := c.NewDecryptingReader(bytes.NewReader(ct.Bytes()), bodyAD("t", "b", "k/f", "1"))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -63,18 +63,19 @@ func BenchmarkStage_Copy(b *testing.B) {
 }
 
 // BenchmarkStage_DecryptParallel decrypts the same ciphertext with the
-// store's decryptingReader (one worker per core, random access).
+// store's decryptingReader (one worker per core, reading from memory as
+// from a mapped file).
 func BenchmarkStage_DecryptParallel(b *testing.B) {
 	dek := make([]byte, dekSize)
 	rand.Read(dek)
-	ad := streamAD("t", "k/f", "1")
+	ad := bodyAD("t", "b", "k/f", "1")
 	ct := tinkSeal(b, dek, ad, make([]byte, stageSize), segmentSize)
 	buf := make([]byte, 256<<10)
 	b.SetBytes(stageSize)
 	for b.Loop() {
-		at := bytes.NewReader(ct)
-		r, err := newDecryptingReader(io.NopCloser(at), dek, ad, layout{segment: segmentSize, size: stageSize},
-			decryptOptions{at: at, workers: min(runtime.GOMAXPROCS(0), maxDecryptWorkers)})
+		lay := layout{segment: segmentSize, size: stageSize}
+		r, err := newDecryptingReader(body{mapped: ct}, dek, ad, lay, lay.full(),
+			decryptOptions{workers: min(runtime.GOMAXPROCS(0), maxDecryptWorkers)})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -23,6 +23,11 @@ const (
 	// CodeXAmzContentSHA256Mismatch is S3's answer to a body whose hash
 	// is not the signed one.
 	CodeXAmzContentSHA256Mismatch = "XAmzContentSHA256Mismatch"
+	// S3's other payload verification codes (aws-chunked bodies).
+	CodeIncompleteBody       = "IncompleteBody"
+	CodeBadDigest            = "BadDigest"
+	CodeInvalidArgument      = "InvalidArgument"
+	CodeMissingContentLength = "MissingContentLength"
 )
 
 // kindOf gives each authentication code its application error kind and,
@@ -33,6 +38,10 @@ func kindOf(code string) (kind string, status int) {
 	case CodeIncompleteSignature, CodeRequestExpired, CodeInvalidIdentityToken,
 		CodeIDPCommunicationError, CodeXAmzContentSHA256Mismatch:
 		return tenantml.EUNAUTHORIZED, http.StatusBadRequest
+	case CodeIncompleteBody, CodeBadDigest, CodeInvalidArgument:
+		return tenantml.EINVALID, 0
+	case CodeMissingContentLength:
+		return tenantml.EINVALID, http.StatusLengthRequired
 	case CodeRequestEntityTooLarge:
 		return tenantml.ETOOLARGE, 0
 	case CodeInternalFailure:

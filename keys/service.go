@@ -504,3 +504,31 @@ func (s *Service) ListResourceTags(ctx context.Context, tenant, keyID string) ([
 	}
 	return append([]Tag(nil), l.doc.Tags...), nil
 }
+
+// KeyOwner returns the tenant that owns the key named by id — a key ID or
+// key ARN; aliases name keys only within a tenant — or NotFoundException.
+// It is the one lookup across tenants: the object store's surface uses it
+// for a platform caller (the operator uploading under a tenant's key); a
+// tenant caller's key IDs are resolved within its own tenant, so that
+// another tenant's key answers like a missing one.
+func (s *Service) KeyOwner(ctx context.Context, id string) (string, error) {
+	name := id
+	if strings.HasPrefix(id, "arn:") {
+		prefix := fmt.Sprintf("arn:aws:kms:%s:%s:key/", s.region, s.account)
+		if !strings.HasPrefix(id, prefix) {
+			return "", errNotFound(id)
+		}
+		name = strings.TrimPrefix(id, prefix)
+	}
+	if _, err := uuid.Parse(name); err != nil || len(name) != 36 {
+		return "", errNotFound(id)
+	}
+	t, err := s.store.FindKeyOwner(ctx, strings.ToLower(name))
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+		return "", errNotFound(id)
+	}
+	if err != nil {
+		return "", internalErr("find key owner", err)
+	}
+	return t, nil
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -350,3 +351,53 @@ type dummyKEK struct{}
 
 func (dummyKEK) EncryptWithContext(_ context.Context, pt, _ []byte) ([]byte, error) { return pt, nil }
 func (dummyKEK) DecryptWithContext(_ context.Context, ct, _ []byte) ([]byte, error) { return ct, nil }
+
+func TestService_KeyOwner(t *testing.T) {
+	ctx := context.Background()
+	svc := newFixture(t).svc
+	acme, err := svc.CreateKey(ctx, "acme", keys.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	globex, err := svc.CreateKey(ctx, "globex", keys.CreateKeyInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.CreateAlias(ctx, "acme", "alias/models", acme.KeyID); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, id, want string
+	}{
+		{"ID", acme.KeyID, "acme"},
+		{"ARN", globex.Arn, "globex"},
+		{"UppercaseID", strings.ToUpper(acme.KeyID), "acme"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, err := svc.KeyOwner(ctx, tc.id); err != nil || got != tc.want {
+				t.Fatalf("KeyOwner(%s) = %q, %v; want %q", tc.id, got, err, tc.want)
+			}
+		})
+	}
+	for name, id := range map[string]string{
+		"ErrAlias":        "alias/models",
+		"ErrAliasARN":     "arn:aws:kms:eu-west-1:111122223333:alias/models",
+		"ErrOtherAccount": "arn:aws:kms:eu-west-1:999999999999:key/" + acme.KeyID,
+		"ErrMissing":      "00000000-0000-0000-0000-000000000000",
+		"ErrNotAnID":      "../../etc",
+		"ErrEmpty":        "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := svc.KeyOwner(ctx, id); keys.ExceptionOf(err) != keys.ExcNotFound {
+				t.Fatalf("KeyOwner(%q) = %v, want NotFoundException", id, err)
+			}
+		})
+	}
+	if _, err := svc.Destroy(ctx, "acme", acme.KeyID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.KeyOwner(ctx, acme.KeyID); keys.ExceptionOf(err) != keys.ExcNotFound {
+		t.Fatalf("destroyed key: %v", err)
+	}
+}

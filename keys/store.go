@@ -58,4 +58,8 @@ type Store interface {
 	// sorted. It is used only by the operator sweeps (RotateDue,
 	// DestroyDue), never on a tenant's request path.
 	ListTenants(ctx context.Context) ([]string, error)
+	// FindKeyOwner returns the tenant holding the key record with ID id,
+	// ENOTFOUND if none does. It reads across tenants: only a platform
+	// (operator) caller's request may lead here, never a tenant's.
+	FindKeyOwner(ctx context.Context, id string) (string, error)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 
+	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/serving"
@@ -22,6 +23,9 @@ type Store interface {
 	// Serving returns the control-plane resources of every account
 	// (models, endpoint configs, endpoints and their tags).
 	Serving() serving.Store
+	// Objects returns the S3 object store's index (package artifact):
+	// buckets, objects, multipart uploads and parts.
+	Objects() artifact.Index
 	// Secrets returns the platform's sealed secrets (operator-only).
 	Secrets() Secrets
 	// Ping reports whether the store answers; /readyz uses it.

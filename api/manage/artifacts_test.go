@@ -20,6 +20,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/api/manage"
 	"github.com/tenantml/tenantml/artifact"
+	"github.com/tenantml/tenantml/artifact/artifacttest"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/keys"
@@ -104,7 +105,7 @@ func newArtifactFixture(t *testing.T) *artifactFixture {
 			t.Fatal(err)
 		}
 	}
-	store := artifact.New(artifact.Config{URL: "file://" + filepath.ToSlash(t.TempDir()), Keys: ks})
+	store := artifact.New(artifact.Config{URL: "file://" + filepath.ToSlash(t.TempDir()), Keys: ks, Index: artifacttest.NewMemIndex()})
 	if err := store.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,22 @@
 //     then the body must hash to it — otherwise the SHA-256 of the body. A
 //     body is read up to MaxBodyBytes and restored for the handler.
 //     UNSIGNED-PAYLOAD is accepted for presigned URLs, and for header-signed
-//     requests only when AllowUnsignedPayload is set; streaming (chunked)
-//     signatures are not supported.
+//     requests only when AllowUnsignedPayload is set. These rules hold for
+//     every service but S3.
+//   - S3 (credential scope service "s3") bodies are never buffered: the
+//     signature is checked against the declared payload mode, then r.Body
+//     is replaced by a reader that verifies as it streams and returns an
+//     *authn.Error instead of io.EOF when the body is not what was signed
+//     (Result.Payload says which mode). A hex SHA-256 is compared at the
+//     end (XAmzContentSHA256Mismatch); UNSIGNED-PAYLOAD is accepted as S3
+//     does; STREAMING-AWS4-HMAC-SHA256-PAYLOAD (what minio-go sends),
+//     its -TRAILER variant and STREAMING-UNSIGNED-PAYLOAD-TRAILER are
+//     decoded from aws-chunked, every chunk signature checked before its
+//     bytes are served, the trailer's checksum and signature at the end,
+//     and r.ContentLength becomes X-Amz-Decoded-Content-Length (see
+//     chunked.go for what is the SDK's and what is written here). The
+//     Debian AWS CLI and boto3 sign a hex SHA-256 of every body over HTTP,
+//     and UNSIGNED-PAYLOAD for presigned URLs; neither sends a trailer.
 //   - The service and region are taken from the credential scope and
 //     returned; checking them against the surface is the caller's job.
 //   - Every failure is an *authn.Error with AWS's code and status. Secrets

@@ -79,6 +79,9 @@ type Result struct {
 	// Presigned reports a presigned-URL request; Expires is then set.
 	Presigned bool
 	Expires   time.Time
+	// Payload is, for S3 (service "s3"), how the body is signed; nil for
+	// the other services.
+	Payload *Payload
 }
 
 // Verify authenticates r. On success r.Body, if it was read, is replaced by
@@ -116,8 +119,15 @@ func (v *Verifier) verify(r *http.Request) (*Result, string, error) {
 		return nil, sig.accessKeyID, authn.Errorf(authn.CodeInvalidClientTokenID, "The security token included in the request is invalid.")
 	}
 
-	hashes, err := v.payloadHashes(r, sig)
-	if err != nil {
+	var hashes []string
+	var payload *Payload
+	if sig.service == "s3" {
+		var h string
+		if h, payload, err = s3Payload(r, sig); err != nil {
+			return nil, sig.accessKeyID, err
+		}
+		hashes = []string{h}
+	} else if hashes, err = v.payloadHashes(r, sig); err != nil {
 		return nil, sig.accessKeyID, err
 	}
 	ok := false
@@ -135,6 +145,11 @@ func (v *Verifier) verify(r *http.Request) (*Result, string, error) {
 	if !ok {
 		return nil, sig.accessKeyID, authn.Errorf(authn.CodeSignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.")
 	}
+	if payload != nil {
+		if err := wrapS3Body(r, sig, payload, cred.Secret); err != nil {
+			return nil, sig.accessKeyID, err
+		}
+	}
 
 	p := *cred.Principal
 	p.AccessKeyID = sig.accessKeyID
@@ -146,6 +161,7 @@ func (v *Verifier) verify(r *http.Request) (*Result, string, error) {
 		Region:      sig.region,
 		SignedAt:    sig.date,
 		Presigned:   sig.presigned,
+		Payload:     payload,
 	}
 	if sig.presigned {
 		res.Expires = sig.date.Add(sig.expires)

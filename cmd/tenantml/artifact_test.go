@@ -492,7 +492,7 @@ func TestServe_ArtifactTampered(t *testing.T) {
 	data := randomBytes(t, 6<<20)
 	ts.mustCLI(t, rootKeyID, rootSecret, "artifact", "put", "--tenant", "acme", "churn/v1/model.bin", writeTemp(t, data))
 	var bodies []string
-	_ = filepath.WalkDir(filepath.Join(ts.cfg.DataDir, "blobs", "tenants", "acme", "blobs"), func(p string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(filepath.Join(ts.cfg.DataDir, "blobs", "tenants", "acme", "bodies"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && !strings.HasSuffix(p, ".attrs") {
 			bodies = append(bodies, p)
 		}

@@ -44,7 +44,7 @@ func (s *server) openKeys(ctx context.Context) error {
 		}
 		blobURL = (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String()
 	}
-	arts := artifact.New(artifact.Config{URL: blobURL, Keys: svc, Now: s.now, Rand: s.rand, RehashOnRead: s.cfg.ArtifactRehash})
+	arts := artifact.New(artifact.Config{URL: blobURL, Keys: svc, Index: s.store.Objects(), Now: s.now, Rand: s.rand, RehashOnRead: s.cfg.ArtifactRehash})
 	if err := arts.Open(ctx); err != nil {
 		return err
 	}

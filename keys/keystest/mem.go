@@ -195,3 +195,19 @@ func (m *MemStore) ListTenants(context.Context) ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// FindKeyOwner implements keys.Store.
+func (m *MemStore) FindKeyOwner(_ context.Context, id string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var owners []string
+	for k := range m.keys {
+		if k[1] == id {
+			owners = append(owners, k[0])
+		}
+	}
+	if len(owners) != 1 {
+		return "", tenantml.Errorf(tenantml.ENOTFOUND, "key not found")
+	}
+	return owners[0], nil
+}

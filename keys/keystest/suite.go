@@ -234,6 +234,20 @@ func Run(t *testing.T, newStore func(t *testing.T) keys.Store) {
 		}
 	})
 
+	t.Run("FindKeyOwner", func(t *testing.T) {
+		s := newStore(t)
+		mustPut(t, s, &keys.Record{Tenant: "alpha", ID: "k-alpha", Meta: []byte(`{}`)})
+		mustPut(t, s, &keys.Record{Tenant: "zeta", ID: "k-zeta", Meta: []byte(`{}`)})
+		for id, want := range map[string]string{"k-alpha": "alpha", "k-zeta": "zeta"} {
+			if got, err := s.FindKeyOwner(ctx, id); err != nil || got != want {
+				t.Fatalf("FindKeyOwner(%s) = %q, %v; want %q", id, got, err, want)
+			}
+		}
+		if _, err := s.FindKeyOwner(ctx, "k-missing"); tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
+			t.Fatalf("missing key: %v", err)
+		}
+	})
+
 	t.Run("ErrEmptyTenant", func(t *testing.T) {
 		s := newStore(t)
 		checks := map[string]error{}

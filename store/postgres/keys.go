@@ -229,3 +229,24 @@ func nonNilBytes(b []byte) []byte {
 	}
 	return b
 }
+
+// FindKeyOwner implements keys.Store on the operator path: the one key
+// read that spans tenants (key IDs are UUIDs, unique across tenants).
+func (k *keyStore) FindKeyOwner(ctx context.Context, id string) (string, error) {
+	var owners []string
+	err := k.db.AsOperator(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT tenant_id FROM kms_keys WHERE key_id = $1 LIMIT 2`, id)
+		if err != nil {
+			return err
+		}
+		owners, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("find key owner: %w", err)
+	}
+	if len(owners) != 1 {
+		return "", tenantml.Errorf(tenantml.ENOTFOUND, "key not found")
+	}
+	return owners[0], nil
+}

@@ -266,3 +266,28 @@ func nonNilBytes(b []byte) []byte {
 	}
 	return b
 }
+
+// FindKeyOwner implements keys.Store: the one key read that spans
+// tenants (key IDs are UUIDs, unique across tenants).
+func (k *keyStore) FindKeyOwner(ctx context.Context, id string) (string, error) {
+	var owners []string
+	rows, err := k.db.db.QueryContext(ctx, `SELECT tenant_id FROM kms_keys WHERE key_id = ? LIMIT 2`, id)
+	if err != nil {
+		return "", fmt.Errorf("find key owner: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return "", fmt.Errorf("find key owner: %w", err)
+		}
+		owners = append(owners, t)
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("find key owner: %w", err)
+	}
+	if len(owners) != 1 {
+		return "", tenantml.Errorf(tenantml.ENOTFOUND, "key not found")
+	}
+	return owners[0], nil
+}

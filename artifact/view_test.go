@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,53 +14,68 @@ import (
 	"github.com/tenantml/tenantml/artifact"
 )
 
-const seg = 1 << 20
+// The artifact API is a view of the artifact bucket: one copy, reachable
+// both ways.
 
 func TestStore_Put(t *testing.T) {
+	ctx := context.Background()
 	f := newFixture(t)
-	sizes := []int{0, 1, 1000, seg - 1, seg, seg + 1, 3*seg + 17}
-	for _, n := range sizes {
+	for _, n := range []int{0, 1, seg + 1, 3*seg + 17} {
 		t.Run("OK/"+itoa(n), func(t *testing.T) {
 			data := randBytes(t, n)
 			info := f.put(t, "acme", "churn/model.tar.gz", "v"+itoa(n), data)
-			if info.Size != int64(n) || info.SHA256 != sum(data) || info.Tenant != "acme" || info.KeyVersion != 1 {
+			if info.Size != int64(n) || info.SHA256 != sum(data) || info.Tenant != "acme" || info.KeyVersion != 1 || len(info.UploadID) != 32 {
 				t.Fatalf("info = %+v", info)
 			}
 			got, err := f.readAll(t, "acme", "churn/model.tar.gz", "v"+itoa(n))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, data) {
-				t.Fatalf("read %d bytes, differ from the %d written", len(got), n)
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("read %d bytes, %v", len(got), err)
 			}
 		})
 	}
-	t.Run("Layout", func(t *testing.T) {
+	t.Run("OneCopyBothWays", func(t *testing.T) {
 		f := newFixture(t)
-		info := f.put(t, "acme", "churn/model.tar.gz", "3", []byte("model"))
-		got := files(t, f.dir)
-		want := []string{
-			"tenants/acme/blobs/churn/3/model.tar.gz/" + info.UploadID,
-			"tenants/acme/models/churn/3/model.tar.gz",
+		data := randBytes(t, seg+3)
+		info := f.put(t, "acme", "churn/model.tar.gz", "3", data)
+		got, err := readObject(t, f.store, artifact.DefaultArtifactBucket, "acme/churn/3/model.tar.gz", nil)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("through S3: %d bytes, %v", len(got), err)
 		}
-		if strings.Join(got, "\n") != strings.Join(want, "\n") {
-			t.Fatalf("files = %v, want %v", got, want)
+		o, _ := f.store.HeadObject(ctx, artifact.DefaultArtifactBucket, "acme/churn/3/model.tar.gz")
+		if o.Tenant != "acme" || o.SHA256 != info.SHA256 || o.KeyARN != info.KeyARN {
+			t.Fatalf("object = %+v, artifact = %+v", o, info)
 		}
-		raw := readFile(t, f.dir+"/"+want[0])
-		if bytes.Contains(raw, []byte("model")) {
-			t.Fatal("the body holds plaintext")
+		if all := files(t, f.dir); len(all) != 1 || all[0] != "tenants/acme/bodies/"+artifact.DefaultArtifactBucket+"/"+info.UploadID {
+			t.Fatalf("files = %v, want the one body", all)
+		}
+		// Written through S3, read through the artifact API.
+		if _, err := f.store.PutObject(ctx, artifact.PutObjectInput{Bucket: artifact.DefaultArtifactBucket, Key: "acme/fraud/1/model.bin",
+			Encryption: acmeKey, Checks: artifact.NoChecks}, strings.NewReader("via s3")); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := f.readAll(t, "acme", "fraud/model.bin", "1"); err != nil || string(got) != "via s3" {
+			t.Fatalf("through the artifact API: %q, %v", got, err)
 		}
 	})
-	t.Run("Replace", func(t *testing.T) {
+	t.Run("ErrOtherOwnerInvisible", func(t *testing.T) {
+		// An object under acme's prefix but owned by globex (written
+		// through S3 under globex's key) is not acme's artifact.
 		f := newFixture(t)
-		f.put(t, "acme", "churn/model.tar.gz", "3", []byte("one"))
-		f.put(t, "acme", "churn/model.tar.gz", "3", []byte("two"))
-		got, err := f.readAll(t, "acme", "churn/model.tar.gz", "3")
-		if err != nil || string(got) != "two" {
-			t.Fatalf("read %q, %v", got, err)
+		if _, err := f.store.PutObject(ctx, artifact.PutObjectInput{Bucket: artifact.DefaultArtifactBucket, Key: "acme/m/1/f",
+			Encryption: artifact.KeyRef{Tenant: "globex", KeyID: artifact.DefaultKeyAlias}, Checks: artifact.NoChecks}, strings.NewReader("g")); err != nil {
+			t.Fatal(err)
 		}
-		if n := len(withPrefix(files(t, f.dir), "tenants/acme/blobs/")); n != 1 {
-			t.Fatalf("%d bodies remain, want 1", n)
+		if _, _, err := f.store.Get(ctx, "acme", "m/f", "1"); tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
+			t.Fatalf("Get = %v, want not found", err)
+		}
+		if _, err := f.store.Stat(ctx, "acme", "m/f", "1"); tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
+			t.Fatalf("Stat = %v, want not found", err)
+		}
+		if l, err := f.store.List(ctx, "acme", ""); err != nil || len(l) != 0 {
+			t.Fatalf("List = %v, %v", l, err)
+		}
+		if err := f.store.Delete(ctx, "acme", "m/f", "1"); tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
+			t.Fatalf("Delete = %v, want not found", err)
 		}
 	})
 	bad := []struct{ name, tenant, key, version string }{
@@ -81,21 +94,15 @@ func TestStore_Put(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := f.store.Put(context.Background(), tc.tenant, tc.key, tc.version, strings.NewReader("x"))
-			if tenantml.ErrorCode(err) != tenantml.EINVALID {
-				t.Fatalf("err = %v, want invalid", err)
-			}
-			_, _, err = f.store.Get(context.Background(), tc.tenant, tc.key, tc.version)
-			if tenantml.ErrorCode(err) != tenantml.EINVALID {
-				t.Fatalf("Get err = %v, want invalid", err)
-			}
+			_, err := f.store.Put(ctx, tc.tenant, tc.key, tc.version, strings.NewReader("x"))
+			wantApp(t, err, tenantml.EINVALID)
+			_, _, err = f.store.Get(ctx, tc.tenant, tc.key, tc.version)
+			wantApp(t, err, tenantml.EINVALID)
 		})
 	}
 	t.Run("ErrNoTenantKey", func(t *testing.T) {
-		_, err := f.store.Put(context.Background(), "initech", "m/f", "1", strings.NewReader("x"))
-		if tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
-			t.Fatalf("err = %v, want not found (no key for the tenant)", err)
-		}
+		_, err := f.store.Put(ctx, "initech", "m/f", "1", strings.NewReader("x"))
+		wantApp(t, err, tenantml.ENOTFOUND)
 	})
 }
 
@@ -122,9 +129,7 @@ func TestStore_PutWith(t *testing.T) {
 				}
 				return
 			}
-			if tenantml.ErrorCode(err) != tenantml.EINVALID {
-				t.Fatalf("err = %v, want invalid", err)
-			}
+			wantApp(t, err, tenantml.EINVALID)
 			if _, err := f.store.Stat(ctx, "acme", "m/f", "1"); tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
 				t.Fatalf("rejected upload is visible: %v", err)
 			}
@@ -184,7 +189,7 @@ func TestStore_PutAborted(t *testing.T) {
 			}
 			info, _ := f.store.Stat(context.Background(), "acme", "m/f", "1")
 			if info.UploadID != prev.UploadID {
-				t.Fatal("manifest changed")
+				t.Fatal("the object changed")
 			}
 		})
 	}
@@ -223,41 +228,9 @@ func TestStore_PutConcurrent(t *testing.T) {
 	if match != 1 {
 		t.Fatalf("read %d bytes matching %d uploads, want exactly one whole upload", len(got), match)
 	}
-	// Losing uploads may leave unreferenced bodies; Sweep reclaims them
-	// and keeps the live one.
-	if _, err := f.store.Sweep(context.Background(), "acme", "", -time.Hour); err != nil {
-		t.Fatal(err)
-	}
-	if bodies := withPrefix(files(t, f.dir), "tenants/acme/blobs/"); len(bodies) != 1 {
-		t.Fatalf("bodies left after sweep = %v, want 1", bodies)
-	}
-	if got2, err := f.readAll(t, "acme", "m/f", "1"); err != nil || !bytes.Equal(got2, got) {
-		t.Fatalf("sweep broke the live artifact: %v", err)
-	}
-}
-
-func TestStore_Sweep(t *testing.T) {
-	ctx := context.Background()
-	f := newFixture(t)
-	info := f.put(t, "acme", "m/f", "1", []byte("live"))
-	f.put(t, "globex", "m/f", "1", []byte("other tenant"))
-	orphan := "tenants/acme/blobs/m/1/f/0123456789abcdef0123456789abcdef"
-	copyFile(t, f.dir+"/tenants/acme/blobs/m/1/f/"+info.UploadID, f.dir+"/"+orphan)
-	// Within the grace period nothing goes.
-	if n, err := f.store.Sweep(ctx, "acme", "", time.Hour); err != nil || n != 0 {
-		t.Fatalf("sweep within grace = %d, %v", n, err)
-	}
-	if n, err := f.store.Sweep(ctx, "acme", "", -time.Hour); err != nil || n != 1 {
-		t.Fatalf("sweep = %d, %v; want 1", n, err)
-	}
-	if got, err := f.readAll(t, "acme", "m/f", "1"); err != nil || string(got) != "live" {
-		t.Fatalf("live artifact = %q, %v", got, err)
-	}
-	if n := len(withPrefix(files(t, f.dir), "tenants/globex/blobs/")); n != 1 {
-		t.Fatal("sweep touched another tenant")
-	}
-	if _, err := f.store.Sweep(ctx, "", "", 0); tenantml.ErrorCode(err) != tenantml.EINVALID {
-		t.Fatalf("empty tenant: %v", err)
+	// Every replaced body was deleted as its successor committed.
+	if bodies := withPrefix(files(t, f.dir), "tenants/acme/bodies/"); len(bodies) != 1 {
+		t.Fatalf("bodies left = %v, want 1", bodies)
 	}
 }
 
@@ -281,8 +254,8 @@ func TestStore_Delete(t *testing.T) {
 	if err := f.store.Delete(ctx, "acme", "m/f", "1"); tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
 		t.Fatalf("second delete: %v", err)
 	}
-	if n := len(withPrefix(files(t, f.dir), "tenants/acme/blobs/m/1/")); n != 0 {
-		t.Fatalf("%d bodies of the deleted version remain", n)
+	if n := len(files(t, f.dir)); n != 1 {
+		t.Fatalf("%d bodies remain, want version 2's", n)
 	}
 }
 
@@ -293,6 +266,10 @@ func TestStore_List(t *testing.T) {
 	f.put(t, "acme", "churn/model.tar.gz", "2", []byte("b"))
 	f.put(t, "acme", "fraud/model.tar.gz", "1", []byte("c"))
 	f.put(t, "globex", "churn/model.tar.gz", "1", []byte("d"))
+	if _, err := f.keys.EnsureKey(ctx, "acme-two", artifact.DefaultKeyAlias, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.put(t, "acme-two", "churn/model.tar.gz", "1", []byte("e"))
 	cases := map[string]int{"": 3, "churn/": 2, "churn/2/": 1, "fraud": 1, "nope": 0}
 	for prefix, want := range cases {
 		t.Run("prefix="+prefix, func(t *testing.T) {
@@ -304,7 +281,7 @@ func TestStore_List(t *testing.T) {
 				t.Fatalf("listed %d, want %d", len(got), want)
 			}
 			for _, i := range got {
-				if i.Tenant != "acme" {
+				if i.Tenant != "acme" || i.SHA256 == "" || i.KeyARN == "" {
 					t.Fatalf("listed %+v", i)
 				}
 			}
@@ -314,17 +291,6 @@ func TestStore_List(t *testing.T) {
 		t.Fatalf("empty tenant: %v", err)
 	}
 }
-
-func readFile(t testing.TB, p string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestStore_Open(t *testing.T) {
 	ctx := context.Background()
@@ -342,16 +308,29 @@ func TestStore_Open(t *testing.T) {
 		if _, err := s.DeleteTenant(ctx, "acme"); tenantml.ErrorCode(err) != tenantml.EUNAVAILABLE {
 			t.Fatalf("DeleteTenant before Open: %v", err)
 		}
+		if _, err := s.GetBucket(ctx, bucket); tenantml.ErrorCode(err) != tenantml.EUNAVAILABLE {
+			t.Fatalf("GetBucket before Open: %v", err)
+		}
 	})
-	bad := map[string]artifact.Config{
-		"ErrNoKeys":   {URL: "file://" + t.TempDir()},
-		"ErrNoURL":    {Keys: newKeys(t)},
-		"ErrScheme":   {URL: "ftp://x", Keys: newKeys(t)},
-		"ErrBadURL":   {URL: "::", Keys: newKeys(t)},
-		"ErrS3Option": {URL: "s3://b?use_path_style=maybe", Keys: newKeys(t)},
+	bad := map[string]func(*artifact.Config){
+		"ErrNoKeys":        func(c *artifact.Config) { c.Keys = nil },
+		"ErrNoIndex":       func(c *artifact.Config) { c.Index = nil },
+		"ErrNoURL":         func(c *artifact.Config) { c.URL = "" },
+		"ErrScheme":        func(c *artifact.Config) { c.URL = "ftp://x" },
+		"ErrBadURL":        func(c *artifact.Config) { c.URL = "::" },
+		"ErrS3Option":      func(c *artifact.Config) { c.URL = "s3://b?use_path_style=maybe" },
+		"ErrShortSecret":   func(c *artifact.Config) { c.TokenSecret = []byte("short") },
+		"ErrArtifactName":  func(c *artifact.Config) { c.ArtifactBucket = "Not_Valid" },
+		"ErrArtifactTaken": func(c *artifact.Config) { c.ArtifactBucket = "taken-elsewhere" },
 	}
-	for name, cfg := range bad {
+	f := newFixture(t)
+	if _, err := f.store.CreateBucket(ctx, artifact.CreateBucketInput{Name: "taken-elsewhere", Account: "999988887777"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, mod := range bad {
 		t.Run(name, func(t *testing.T) {
+			cfg := artifact.Config{URL: "file://" + t.TempDir(), Keys: f.keys, Index: f.index}
+			mod(&cfg)
 			if err := artifact.New(cfg).Open(ctx); err == nil {
 				t.Fatal("want error")
 			}
@@ -360,9 +339,8 @@ func TestStore_Open(t *testing.T) {
 }
 
 // TestStore_PutOtherFileSystem stores under a directory on another file
-// system than $TMPDIR (tmpfs vs the temp dir): temporary files are written
-// beside their final names, so the rename into place does not cross
-// devices.
+// system than $TMPDIR: temporary files are written beside their final
+// names, so the rename into place does not cross devices.
 func TestStore_PutOtherFileSystem(t *testing.T) {
 	dir := ramDir(t)
 	t.Setenv("TMPDIR", t.TempDir())
@@ -372,8 +350,6 @@ func TestStore_PutOtherFileSystem(t *testing.T) {
 	if got, err := f.readAll(t, "acme", "m/model.bin", "1"); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("read back %d bytes, %v", len(got), err)
 	}
-	infos, err := f.store.List(context.Background(), "acme", "")
-	if err != nil || len(infos) != 1 {
-		t.Fatalf("List = %v, %v; want the one artifact", infos, err)
-	}
 }
+
+func timeAt(hours int) time.Time { return time.Now().Add(time.Duration(hours) * time.Hour) }
