@@ -1,6 +1,17 @@
 package serving
 
-import "context"
+import (
+	"context"
+
+	"github.com/tenantml/tenantml"
+)
+
+// ErrModelNotFound is the answer for a multi-model endpoint's TargetModel
+// with no object under the endpoint's prefix, and for one another tenant
+// owns: the one text both answer with.
+func ErrModelNotFound(endpoint, targetModel string) error {
+	return tenantml.AWSErrorf(tenantml.ENOTFOUND, "ValidationError", "Model %s of endpoint %s not found.", targetModel, endpoint)
+}
 
 // LiveEndpoint is a deployed endpoint as the data plane routes to it: what
 // authorizing and routing an invocation needs, held in memory so that no

@@ -40,6 +40,11 @@ func (d *echoData) Endpoint(_, name string) (*serving.LiveEndpoint, bool) {
 	return ep, ok
 }
 
+func (d *echoData) ResolveModel(_ context.Context, _ *serving.LiveEndpoint, target string) (string, bool, error) {
+	owner, ok := strings.CutSuffix(target, ".tar.gz")
+	return owner, ok, nil
+}
+
 func (d *echoData) Invoke(_ context.Context, ep *serving.LiveEndpoint, in *serving.InvokeInput) (*serving.InvokeOutput, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -104,16 +104,10 @@ func (s *Surface) target(r *http.Request, _ *authn.Principal) (*api.Target, erro
 			return nil, err
 		}
 		if c, _ := authn.FromContext(r.Context()); found && c != nil && c.TenantID != "" && owner != c.TenantID {
-			t.Hide = fleetNotFound(name, norm)
+			t.Hide = serving.ErrModelNotFound(name, norm)
 		}
 	}
 	return t, nil
-}
-
-// fleetNotFound is the answer for a TargetModel with no object under the
-// endpoint's prefix.
-func fleetNotFound(endpoint, targetModel string) error {
-	return tenantml.AWSErrorf(tenantml.ENOTFOUND, "ValidationError", "Model %s of endpoint %s not found.", targetModel, endpoint)
 }
 
 // invoke sends the request to the endpoint and writes the model's answer.

@@ -44,7 +44,21 @@ func (f *fakeData) Endpoint(_, name string) (*serving.LiveEndpoint, bool) {
 	return ep, ok
 }
 
+// ResolveModel owns "<tenant>.tar.gz" objects by their tenant.
+func (f *fakeData) ResolveModel(_ context.Context, _ *serving.LiveEndpoint, target string) (string, bool, error) {
+	owner, ok := strings.CutSuffix(target, ".tar.gz")
+	if !ok || (owner != "acme" && owner != "globex") {
+		return "", false, nil
+	}
+	return owner, true, nil
+}
+
 func (f *fakeData) Invoke(_ context.Context, ep *serving.LiveEndpoint, in *serving.InvokeInput) (*serving.InvokeOutput, error) {
+	if ep.Multi {
+		if _, ok, _ := f.ResolveModel(context.Background(), ep, in.TargetModel); !ok {
+			return nil, serving.ErrModelNotFound(ep.Name, in.TargetModel)
+		}
+	}
 	f.mu.Lock()
 	f.invoked = append(f.invoked, ep.Name+"|"+in.TargetModel)
 	f.mu.Unlock()
@@ -98,6 +112,8 @@ func TestSurface_IsolationModels(t *testing.T) {
 	role("globex-silo", "globex", strings.Replace(siloPolicy, "%s", "globex", 1))
 	role("pool-invoke", "", poolPolicy)
 	role("bridge-invoke", "", bridgePolicy)
+	// A wrong (too open) pool policy: the data plane still holds the line.
+	role("pool-open", "", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"*"}]}`)
 
 	data := &fakeData{eps: map[string]*serving.LiveEndpoint{}}
 	for _, e := range []struct {
@@ -110,6 +126,7 @@ func TestSurface_IsolationModels(t *testing.T) {
 	callers := sessions{
 		"silo/acme": session("acme-silo", "acme"), "silo/globex": session("globex-silo", "globex"),
 		"pool/acme": session("pool-invoke", "acme"), "pool/globex": session("pool-invoke", "globex"), "pool/none": session("pool-invoke", ""),
+		"open/acme":   session("pool-open", "acme"),
 		"bridge/acme": session("bridge-invoke", "acme"), "bridge/globex": session("bridge-invoke", "globex"), "bridge/none": session("bridge-invoke", ""),
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -147,6 +164,8 @@ func TestSurface_IsolationModels(t *testing.T) {
 		{"BridgeNoTenant", "bridge/none", "acme", "", 403, "AccessDeniedException"},
 		{"BridgeOtherGlobex", "bridge/globex", "acme", "", 403, "AccessDeniedException"},
 		{"MissingEndpoint", "bridge/acme", "nowhere", "", 403, "AccessDeniedException"},
+		{"OpenPolicyOwnModel", "open/acme", "pool-endpoint", "acme.tar.gz", 200, ""},
+		{"OpenPolicyOtherTenantModel", "open/acme", "pool-endpoint", "globex.tar.gz", 400, "ValidationError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -168,6 +187,14 @@ func TestSurface_IsolationModels(t *testing.T) {
 			}
 		})
 	}
+	t.Run("OtherTenantModelAnswersAsMissing", func(t *testing.T) {
+		s1, c1, b1 := invoke("open/acme", "pool-endpoint", "globex.tar.gz")
+		s2, c2, b2 := invoke("open/acme", "pool-endpoint", "zzzz.tar.gz")
+		norm := func(s, name string) string { return strings.ReplaceAll(s, name, "NAME") }
+		if s1 != s2 || c1 != c2 || norm(b1, "globex") != norm(b2, "zzzz") {
+			t.Fatalf("answers differ: %d %s %s / %d %s %s", s1, c1, b1, s2, c2, b2)
+		}
+	})
 	t.Run("OtherTenantEndpointAnswersAsMissing", func(t *testing.T) {
 		// A tenant principal allowed everything still cannot reach another
 		// tenant's endpoint, and learns nothing from the answer.

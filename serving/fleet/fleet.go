@@ -335,7 +335,7 @@ func (f *Fleet) Invoke(ctx context.Context, ep *serving.LiveEndpoint, in *servin
 	if v.multi != nil {
 		m, err := f.resolve(ctx, e, in.TargetModel)
 		if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
-			return nil, ErrModelNotFound(ep.Name, in.TargetModel)
+			return nil, serving.ErrModelNotFound(ep.Name, in.TargetModel)
 		}
 		if err != nil {
 			return nil, err
@@ -351,12 +351,6 @@ func (f *Fleet) Invoke(ctx context.Context, ep *serving.LiveEndpoint, in *servin
 		}
 	}
 	return &serving.InvokeOutput{Variant: v.name, ContentType: resp.ContentType, CustomAttributes: resp.CustomAttributes, Body: resp.Body}, nil
-}
-
-// ErrModelNotFound is the answer for a TargetModel with no object under the
-// endpoint's prefix (or one the caller's tenant does not own).
-func ErrModelNotFound(endpoint, targetModel string) error {
-	return tenantml.AWSErrorf(tenantml.ENOTFOUND, "ValidationError", "Model %s of endpoint %s not found.", targetModel, endpoint)
 }
 
 // pick chooses the variant: TargetVariant when named, else by weight.
