@@ -395,3 +395,21 @@ func runtimeError(err error) error {
 	}
 	return err
 }
+
+// RemoveTenant drops every model of tenant t from the pools and forgets
+// their resolved objects, so that the next invocation loads the current
+// object (after a redeployment) or finds none (after offboarding).
+func (f *Fleet) RemoveTenant(t string) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for _, ep := range f.live {
+		ep.mu.Lock()
+		ep.resolved = map[string]resolvedModel{}
+		ep.mu.Unlock()
+		for _, v := range ep.variants {
+			if v.multi != nil {
+				v.multi.RemoveTenant(t)
+			}
+		}
+	}
+}
