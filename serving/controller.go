@@ -67,7 +67,9 @@ type Controller struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 
-	wg sync.WaitGroup
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	pending map[string]chan struct{} // endpoint name → closed when its deployment ends
 }
 
 func (c *Controller) now() time.Time {
@@ -376,8 +378,24 @@ func (c *Controller) deployment(ctx context.Context, callerTenant, configName st
 // deploy runs the deployment in the background and records the outcome.
 func (c *Controller) deploy(d *Deployment) {
 	c.wg.Add(1)
+	done := make(chan struct{})
+	name := strings.ToLower(d.Endpoint.Name)
+	c.mu.Lock()
+	if c.pending == nil {
+		c.pending = map[string]chan struct{}{}
+	}
+	c.pending[name] = done
+	c.mu.Unlock()
 	go func() {
 		defer c.wg.Done()
+		defer func() {
+			c.mu.Lock()
+			if c.pending[name] == done {
+				delete(c.pending, name)
+			}
+			c.mu.Unlock()
+			close(done)
+		}()
 		ctx := context.Background()
 		err := c.Deployer.Deploy(ctx, d)
 		e := *d.Endpoint
@@ -517,6 +535,30 @@ func (c *Controller) Resume(ctx context.Context) error {
 		}
 		f.After = next
 	}
+}
+
+// WaitEndpoint waits until the endpoint's deployment in progress (if any)
+// ends, and returns its status: an error for Failed (with the reason) or a
+// missing endpoint.
+func (c *Controller) WaitEndpoint(ctx context.Context, name string) (*Endpoint, error) {
+	c.mu.Lock()
+	done := c.pending[strings.ToLower(name)]
+	c.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	e, err := c.DescribeEndpoint(ctx, "", name)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status == StatusFailed {
+		return e, tenantml.Errorf(tenantml.EUNAVAILABLE, "endpoint %s failed: %s", e.Name, e.FailureReason)
+	}
+	return e, nil
 }
 
 // Wait returns once every background deployment has finished, for tests

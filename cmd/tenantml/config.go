@@ -38,6 +38,16 @@ type config struct {
 	// TLSCert, TLSKey and TLSSelfSigned turn on HTTPS (serve_tls.go).
 	TLSCert, TLSKey string
 	TLSSelfSigned   bool
+	// GatewayIssuer is the OpenID Connect issuer whose tokens the tenant
+	// gateway accepts (serve_serving.go); "" turns the gateway off.
+	GatewayIssuer string
+	// ModelBucket is where `model deploy` stores tenants' models.
+	ModelBucket string
+	// WorkerRunDir is where workers' private directories are created.
+	WorkerRunDir string
+	// WorkerExecutable is the tenantml binary workers run; default this
+	// process's own executable.
+	WorkerExecutable string
 }
 
 // setting describes one configuration field in all its spellings.
@@ -78,6 +88,10 @@ func boolSetting(name, def, help string, field func(*config) *bool) setting {
 
 func settings() []setting {
 	return []setting{
+		stringSetting("gateway-issuer", "", "OpenID Connect issuer URL (registered with iam create-open-id-connect-provider, claim mapping to TenantID) whose tokens the tenant gateway POST /tenant/v1/invocations accepts; empty turns the gateway off", func(c *config) *string { return &c.GatewayIssuer }),
+		stringSetting("model-bucket", "tenantml-models", "bucket `model deploy` stores tenants' models in", func(c *config) *string { return &c.ModelBucket }),
+		stringSetting("worker-executable", "", "tenantml binary the workers run (tenantml worker); default this server's own executable", func(c *config) *string { return &c.WorkerExecutable }),
+		stringSetting("worker-run-dir", "", "directory of the workers' private model directories (default /dev/shm, a tmpfs)", func(c *config) *string { return &c.WorkerRunDir }),
 		stringSetting("data-dir", "./tenantml-data", "directory for the embedded database, master key, blobs and audit log", func(c *config) *string { return &c.DataDir }),
 		stringSetting("listen", "127.0.0.1:8080", "address the API listens on", func(c *config) *string { return &c.Listen }),
 		stringSetting("region", "us-east-1", "region name used in ARNs and SigV4 scopes", func(c *config) *string { return &c.Region }),

@@ -44,6 +44,9 @@ type testServer struct {
 	logs   syncBuffer
 	cancel context.CancelFunc
 	done   chan error
+
+	brokerOnce sync.Once
+	broker     [2]string // the platform broker's access key (serving_test.go)
 }
 
 // startServer runs the server on a fresh data dir with extra environment.

@@ -30,6 +30,7 @@ func newRootCmd() *cobra.Command {
 		newTenantCmd(),
 		newKeysCmd(),
 		newArtifactCmd(),
+		newModelCmd(),
 		newPolicyCmd(),
 		newAuditCmd(),
 		newPredictCmd(),

@@ -94,8 +94,9 @@ type server struct {
 	http   *http.Server
 	ln     net.Listener
 
-	auditWiring // alerts (serve_audit.go)
-	tlsWiring   // HTTPS (serve_tls.go)
+	auditWiring              // alerts (serve_audit.go)
+	sp          servingParts // workers, endpoints, control plane (serve_serving.go)
+	tlsWiring                // HTTPS (serve_tls.go)
 }
 
 // open initialises the data directory and every component, and binds the
@@ -196,6 +197,10 @@ func (s *server) buildHandler() error {
 	awsPipeline.Service = "" // each AWS service's own
 	router := api.NewAWSRouter(&awsPipeline, apists.Protocol())
 	s.registerAWS(router, &awsPipeline, engine)
+	if err := s.openServing(context.Background(), engine, reg); err != nil {
+		return err
+	}
+	s.registerServing(srv, router, &awsPipeline, pipeline)
 	s.routes, s.aws = srv, router
 	srv.Handle("POST /{$}", router)
 	srv.Handle("GET /{$}", router)
@@ -243,6 +248,7 @@ func (s *server) close(ctx context.Context) error {
 	if s.ln != nil && s.http == nil {
 		errs = append(errs, s.ln.Close())
 	}
+	errs = append(errs, s.closeServing(ctx))
 	if s.audit != nil {
 		errs = append(errs, s.closeAlerts(ctx))
 		errs = append(errs, s.audit.Close(ctx))

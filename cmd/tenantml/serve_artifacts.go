@@ -30,17 +30,10 @@ func (s *server) registerArtifacts(ctx context.Context, srv *api.Server, p *api.
 	if err != nil {
 		return fmt.Errorf("artifact presigner: %w", err)
 	}
-	objects := *p
-	if auths, ok := p.Authn.(*api.Authenticators); ok {
-		if sv, ok := auths.SigV4.(*api.SigV4Authenticator); ok {
-			v := *sv.Verifier
-			v.AllowUnsignedPayload = true
-			objects.Authn = &api.Authenticators{SigV4: &api.SigV4Authenticator{Verifier: &v}, Basic: auths.Basic}
-		}
-	}
+	objects := streamingPipeline(p)
 	(&manage.Artifacts{
 		Tenants: s.store.Tenants(), Store: s.kp.artifacts, Presigner: presigner,
-		Pipeline: p, ObjectPipeline: &objects, MaxUploadBytes: s.cfg.MaxArtifactBytes,
+		Pipeline: p, ObjectPipeline: objects, MaxUploadBytes: s.cfg.MaxArtifactBytes,
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID,
 	}).Register(srv)
 	return nil
@@ -59,4 +52,19 @@ func bootstrapPresignSecret(ctx context.Context, sec keys.SecretStore, kek keys.
 		return b, nil
 	})
 	return secret, err
+}
+
+// streamingPipeline is p for routes whose bodies are streamed, never
+// buffered to be hashed: its SigV4 verifier accepts UNSIGNED-PAYLOAD (the
+// handler checks the content itself, e.g. X-Tenantml-Sha256).
+func streamingPipeline(p *api.Pipeline) *api.Pipeline {
+	objects := *p
+	if auths, ok := p.Authn.(*api.Authenticators); ok {
+		if sv, ok := auths.SigV4.(*api.SigV4Authenticator); ok {
+			v := *sv.Verifier
+			v.AllowUnsignedPayload = true
+			objects.Authn = &api.Authenticators{SigV4: &api.SigV4Authenticator{Verifier: &v}, Basic: auths.Basic}
+		}
+	}
+	return &objects
 }

@@ -118,7 +118,9 @@ func (s *server) registerKeys(srv *api.Server, p *api.Pipeline) {
 // onboarding wraps the tenant registry the management API uses so that
 // tenant lifecycle changes reach the tenant's keys.
 func (s *server) onboarding(inner tenant.Service) tenant.Service {
-	return &tenant.Onboarding{Service: inner, Provisioners: []tenant.Provisioner{
-		&keys.TenantKeys{Keys: s.kp.keys, Alias: artifact.DefaultKeyAlias},
-	}}
+	ps := []tenant.Provisioner{&keys.TenantKeys{Keys: s.kp.keys, Alias: artifact.DefaultKeyAlias}}
+	if s.sp.deployer != nil {
+		ps = append(ps, s.sp.deployer) // retires the tenant's endpoints and cached models
+	}
+	return &tenant.Onboarding{Service: inner, Provisioners: ps}
 }

@@ -39,6 +39,13 @@ const DefaultBucket = "tenantml-models"
 type Objects interface {
 	CreateBucket(ctx context.Context, in artifact.CreateBucketInput) (*artifact.Bucket, error)
 	PutObject(ctx context.Context, in artifact.PutObjectInput, body io.Reader) (*artifact.Object, error)
+	GetObject(ctx context.Context, bucket, key string, rng *artifact.Range) (*artifact.ObjectReader, error)
+	DeleteObject(ctx context.Context, bucket, key string) error
+}
+
+// Tenants updates a tenant's isolation model.
+type Tenants interface {
+	UpdateTenant(ctx context.Context, id string, u tenant.Update) (*tenant.Tenant, error)
 }
 
 // Evictor drops a pool tenant's cached models (the fleet).
@@ -54,6 +61,7 @@ type Deployer struct {
 	Objects    Objects
 	Controller *serving.Controller
 	Evictor    Evictor
+	Tenants    Tenants
 	// Bucket is where models are stored; default DefaultBucket.
 	Bucket string
 	// KeyAlias is the tenant key models are encrypted under.
@@ -104,9 +112,21 @@ func ObjectKey(t string, iso tenant.Isolation) string {
 }
 
 // Deploy uploads body as tenant t's model (encrypted under t's key) and
-// makes it serve in t's isolation model. A tenant that is not active is
-// refused.
-func (d *Deployer) Deploy(ctx context.Context, t *tenant.Tenant, body io.Reader, size int64) (*Result, error) {
+// makes it serve in t's isolation model; it returns once the model
+// serves (a silo or bridge endpoint InService). A tenant that is not
+// active is refused.
+func (d *Deployer) Deploy(ctx context.Context, t *tenant.Tenant, body io.Reader, checks artifact.Checks) (*Result, error) {
+	res, err := d.deploy(ctx, t, body, checks)
+	if err != nil || res.Model == "" {
+		return res, err
+	}
+	if _, err := d.Controller.WaitEndpoint(ctx, res.Endpoint); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func (d *Deployer) deploy(ctx context.Context, t *tenant.Tenant, body io.Reader, checks artifact.Checks) (*Result, error) {
 	if t.Status != tenant.Active {
 		return nil, tenantml.Errorf(tenantml.ECONFLICT, "tenant %s is %s: only an active tenant's model can be deployed", t.ID, t.Status)
 	}
@@ -115,7 +135,7 @@ func (d *Deployer) Deploy(ctx context.Context, t *tenant.Tenant, body io.Reader,
 	}
 	key := ObjectKey(t.ID, t.Isolation)
 	if _, err := d.Objects.PutObject(ctx, artifact.PutObjectInput{Bucket: d.bucket(), Key: key, Encryption: artifact.KeyRef{Tenant: t.ID, KeyID: d.KeyAlias},
-		ContentType: "application/x-gzip", Checks: artifact.Checks{ContentLength: size}}, body); err != nil {
+		ContentType: "application/x-gzip", Checks: checks}, body); err != nil {
 		return nil, fmt.Errorf("upload model: %w", err)
 	}
 	url := "s3://" + d.bucket() + "/" + key
@@ -323,3 +343,51 @@ func (d *Deployer) Retire(ctx context.Context, t string) error {
 func (d *Deployer) Provision(context.Context, *tenant.Tenant) error { return nil }
 
 var _ tenant.Provisioner = (*Deployer)(nil)
+
+// SetIsolation moves tenant t to isolation model to without losing
+// requests: the model is copied to where the new model keeps it and served
+// there (the new endpoint InService), then the tenant's isolation changes
+// (the tenant gateway routes by it from the next request), then what the
+// old model served is retired (an endpoint drains its in-flight requests
+// before it stops). Callers that name the old endpoint or role themselves
+// (SigV4 clients) must follow the change.
+func (d *Deployer) SetIsolation(ctx context.Context, t *tenant.Tenant, to tenant.Isolation) (*Result, error) {
+	if err := tenant.ValidateIsolation(to); err != nil {
+		return nil, err
+	}
+	from := t.Isolation
+	if from == to {
+		return nil, tenantml.Errorf(tenantml.ECONFLICT, "tenant %s is already %s", t.ID, to)
+	}
+	src, err := d.Objects.GetObject(ctx, d.bucket(), ObjectKey(t.ID, from), nil)
+	if err != nil {
+		if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+			return nil, tenantml.Errorf(tenantml.ECONFLICT, "tenant %s has no deployed model to move: deploy one first", t.ID)
+		}
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	moved := *t
+	moved.Isolation = to
+	res, err := d.Deploy(ctx, &moved, src, artifact.Checks{ContentLength: src.Object.Size})
+	src.Close()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Tenants.UpdateTenant(ctx, t.ID, tenant.Update{Isolation: &to}); err != nil {
+		return nil, fmt.Errorf("update tenant: %w", err)
+	}
+	switch {
+	case from == tenant.Pool:
+		if err := d.Objects.DeleteObject(ctx, d.bucket(), ObjectKey(t.ID, from)); err != nil && tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
+			return nil, fmt.Errorf("remove the pool copy: %w", err)
+		}
+		if d.Evictor != nil {
+			d.Evictor.RemoveTenant(t.ID)
+		}
+	case to == tenant.Pool:
+		if err := d.Retire(ctx, t.ID); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
