@@ -87,7 +87,6 @@ func printResult(cmd *cobra.Command, res onboard.Result) error {
 	})
 }
 
-
 func newTenantSetIsolationCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "set-isolation TENANT_ID silo|pool|bridge",

@@ -211,7 +211,8 @@ func (l *lazySupervisor) open(ctx context.Context) error {
 			return err
 		}
 		bin := filepath.Join(dir, "tenantml")
-		if err := copyFile(cfg.Executable, bin, 0o755); err == nil {
+		err = copyFile(cfg.Executable, bin, 0o755)
+		if err == nil {
 			err = os.Chmod(dir, 0o755)
 		}
 		if err != nil {
