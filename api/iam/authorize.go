@@ -163,9 +163,10 @@ func (s *Surface) resolve(ctx context.Context, t *api.Target, c *authn.Principal
 
 // related checks the entities a request names besides its target:
 // the policy it attaches or sets as a boundary, the user a group operation
-// names. One of another tenant than the caller's hides the request as if
-// it did not exist; a policy a principal of a tenant may never hold is
-// refused (identity.CheckAttachable).
+// names. One of another tenant than the caller's (or, for a policy, a
+// customer-managed policy of the platform) hides the request as if it did
+// not exist; a policy a principal of a tenant may never hold is refused
+// (identity.CheckAttachable).
 func (s *Surface) related(ctx context.Context, action string, f url.Values, c *authn.Principal, t *api.Target) error {
 	switch action {
 	case "AttachUserPolicy", "AttachRolePolicy", "PutUserPermissionsBoundary", "PutRolePermissionsBoundary", "CreateUser", "CreateRole":
@@ -180,8 +181,8 @@ func (s *Surface) related(ctx context.Context, action string, f url.Values, c *a
 		if err != nil || p == nil {
 			return err
 		}
-		if c.TenantID != "" && p.TenantID != "" && p.TenantID != c.TenantID {
-			t.Hide = identity.ErrNoSuchPolicy(arn)
+		if c.TenantID != "" && p.TenantID != c.TenantID && p.AccountID != identity.BuiltinAccount {
+			t.Hide = identity.ErrNoSuchPolicy(arn) // another tenant's, or the platform's
 			return nil
 		}
 		holder := t.Tenant

@@ -142,7 +142,9 @@ func TestSurface_TenantAdmin(t *testing.T) {
 		{"ErrCreateOutsideNameSpaceFree", "admin-a", with(tagA, "Action", "CreateRole", "RoleName", "nobody-has-this", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN), 400},
 		// Policies a tenant's principal may never hold.
 		{"ErrAttachPlatformAdministrator", "admin-a", []string{"Action", "AttachRolePolicy", "RoleName", "role-a", "PolicyArn", identity.BuiltinARNPrefix + "PlatformAdministrator"}, 400},
-		{"ErrAttachSharedPolicyByTenant", "admin-a", []string{"Action", "AttachRolePolicy", "RoleName", "role-a", "PolicyArn", "arn:aws:iam::" + acct + ":policy/shared-invoke"}, 400},
+		// The platform's customer-managed policies are invisible to a
+		// tenant's principal: answered as a missing policy.
+		{"ErrAttachSharedPolicyByTenant", "admin-a", []string{"Action", "AttachRolePolicy", "RoleName", "role-a", "PolicyArn", "arn:aws:iam::" + acct + ":policy/shared-invoke"}, 404},
 		{"AttachTenantRolePolicy", "admin-a", []string{"Action", "AttachRolePolicy", "RoleName", "role-a", "PolicyArn", identity.BuiltinARNPrefix + "Viewer"}, 200},
 	}
 	for _, tt := range tests {

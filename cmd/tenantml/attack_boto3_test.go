@@ -25,7 +25,8 @@ type boto3Driver struct {
 
 // boto3DriverScript answers one call per line:
 // {"service","op","params","key","secret","token","region"} →
-// {"ok":true,"result":...} or {"ok":false,"code","message","status"}.
+// {"ok":true,"result","requestId","status"} or
+// {"ok":false,"code","message","status","requestId"}.
 // Clients are cached per service, credentials and region.
 const boto3DriverScript = `
 import base64, datetime, json, sys
@@ -57,12 +58,12 @@ for line in sys.stdin:
         params[k] = base64.b64decode(params[k])
     try:
         res = getattr(client(c), c["op"])(**params)
-        res.pop("ResponseMetadata", None)
-        out = {"ok": True, "result": res}
+        meta = res.pop("ResponseMetadata", {})
+        out = {"ok": True, "result": res, "requestId": meta.get("RequestId", ""), "status": meta.get("HTTPStatusCode", 0)}
     except botocore.exceptions.ClientError as e:
-        err = e.response.get("Error", {})
+        err, meta = e.response.get("Error", {}), e.response.get("ResponseMetadata", {})
         out = {"ok": False, "code": err.get("Code", ""), "message": err.get("Message", ""),
-               "status": e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)}
+               "status": meta.get("HTTPStatusCode", 0), "requestId": meta.get("RequestId", "")}
     except Exception as e:
         out = {"ok": False, "code": "client:" + type(e).__name__, "message": str(e)}
     print(json.dumps(out, default=default), flush=True)
@@ -75,17 +76,22 @@ type boto3Result struct {
 	Code    string         `json:"code"`
 	Message string         `json:"message"`
 	Status  int            `json:"status"`
+	// RequestID is the request ID the server answered with.
+	RequestID string `json:"requestId"`
 }
 
-// boto3 returns the environment's driver, starting it on first use; it is
-// stopped when t's test ends.
+// boto3 returns the environment's driver.
 func (e *attackEnv) boto3(t *testing.T) *boto3Driver {
 	t.Helper()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.py != nil {
-		return e.py
+	if e.driver == nil {
+		t.Fatal("the boto3 driver is not running")
 	}
+	return e.driver
+}
+
+// startBoto3 starts the environment's driver, stopped when t ends.
+func (e *attackEnv) startBoto3(t *testing.T) {
+	t.Helper()
 	dir := t.TempDir()
 	script := filepath.Join(dir, "driver.py")
 	empty := filepath.Join(dir, "empty")
@@ -111,8 +117,8 @@ func (e *attackEnv) boto3(t *testing.T) *boto3Driver {
 	}
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	e.py = &boto3Driver{cmd: cmd, in: in, out: sc}
-	return e.py
+	e.driver = &boto3Driver{cmd: cmd, in: in, out: sc}
+	t.Cleanup(e.driver.stop)
 }
 
 // stop ends the driver process.

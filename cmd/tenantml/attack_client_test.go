@@ -60,6 +60,12 @@ type signedRequest struct {
 // by is not nil) and sends it to ts.
 func send(t *testing.T, ts *testServer, by *principal, req signedRequest) reply {
 	t.Helper()
+	return do(t, signedHTTP(t, ts, by, req))
+}
+
+// signedHTTP builds req for ts, signed as by (unsigned when by is nil).
+func signedHTTP(t *testing.T, ts *testServer, by *principal, req signedRequest) *http.Request {
+	t.Helper()
 	hr, err := http.NewRequestWithContext(context.Background(), req.method, ts.URL+req.path, bytes.NewReader(req.body))
 	if err != nil {
 		t.Fatal(err)
@@ -67,28 +73,35 @@ func send(t *testing.T, ts *testServer, by *principal, req signedRequest) reply 
 	for k, v := range req.header {
 		hr.Header[k] = v
 	}
-	if by != nil {
-		region := req.region
-		if region == "" {
-			region = ts.cfg.Region
-		}
-		when := req.signTime
-		if when.IsZero() {
-			when = time.Now()
-		}
-		sum := sha256.Sum256(req.body)
-		if err := v4.NewSigner().SignHTTP(context.Background(), by.awsCreds(), hr, hex.EncodeToString(sum[:]), req.service, region, when); err != nil {
-			t.Fatalf("sign: %v", err)
-		}
+	if by == nil {
+		return hr
 	}
+	region := req.region
+	if region == "" {
+		region = ts.cfg.Region
+	}
+	when := req.signTime
+	if when.IsZero() {
+		when = time.Now()
+	}
+	sum := sha256.Sum256(req.body)
+	if err := v4.NewSigner().SignHTTP(context.Background(), by.awsCreds(), hr, hex.EncodeToString(sum[:]), req.service, region, when); err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	return hr
+}
+
+// do sends hr and reads the whole answer.
+func do(t *testing.T, hr *http.Request) reply {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(hr)
 	if err != nil {
-		t.Fatalf("%s %s: %v", req.method, req.path, err)
+		t.Fatalf("%s %s: %v", hr.Method, hr.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read: %v", req.method, req.path, err)
+		t.Fatalf("%s %s: read: %v", hr.Method, hr.URL.Path, err)
 	}
 	return reply{status: resp.StatusCode, header: resp.Header, body: body, requestID: resp.Header.Get("X-Request-Id")}
 }

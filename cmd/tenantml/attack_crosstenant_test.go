@@ -492,45 +492,24 @@ func testCrossTenantEveryOperation(t *testing.T, e *attackEnv) {
 		sent []crossSent
 	)
 	t.Run("Requests", func(t *testing.T) {
-		for _, c := range cases {
-			t.Run(c.name(), func(t *testing.T) {
-				t.Parallel()
-				for _, by := range principals {
-					sides := []struct {
-						name string
-						x    *crossTarget
-					}{{"other", other}, {"missing", missing}}
-					if c.kind == crossList {
-						sides = sides[:1]
-					}
-					var got [2]crossSent
-					for i, side := range sides {
-						req := c.build(side.x)
-						r := send(t, e.ts, by, req)
-						got[i] = crossSent{c: c, by: by, side: side.name, x: side.x, r: r, request: req}
-						if r.status >= 500 {
-							t.Errorf("%s as %s (%s): %d %s", c.name(), by.kind, side.name, r.status, r.body)
-						}
-					}
-					mu.Lock()
-					sent = append(sent, got[:len(sides)]...)
-					mu.Unlock()
-					if c.kind == crossList {
-						checkNothingOfOthers(t, e, c.name()+" as "+by.kind, got[0].r.body)
-						continue
-					}
-					if c.kind == crossResource && (got[0].r.status < 400 || got[1].r.status < 400) {
-						t.Errorf("%s as %s: not refused: other %d %s / missing %d %s", c.name(), by.kind,
-							got[0].r.status, firstLine(string(got[0].r.body)), got[1].r.status, firstLine(string(got[1].r.body)))
-					}
-					o, m := normalize(got[0].r.body, other, got[0].r.requestID), normalize(got[1].r.body, missing, got[1].r.requestID)
-					if got[0].r.status != got[1].r.status || o != m {
-						t.Errorf("%s as %s: another tenant's resource and a missing one answer differently:\n other   %d %s\n missing %d %s",
-							c.name(), by.kind, got[0].r.status, o, got[1].r.status, m)
-					}
+		// A bounded pool of goroutines, each running one case's subtest
+		// at a time (see runConcurrently).
+		work := make(chan crossCase)
+		var wg sync.WaitGroup
+		for range 12 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for c := range work {
+					t.Run(c.name(), func(t *testing.T) { sendCrossCase(t, e, c, principals, other, missing, &mu, &sent) })
 				}
-			})
+			}()
 		}
+		for _, c := range cases {
+			work <- c
+		}
+		close(work)
+		wg.Wait()
 	})
 	t.Run("Audit", func(t *testing.T) {
 		byReq := e.eventsSince(t, from)
@@ -584,6 +563,46 @@ func testCrossTenantEveryOperation(t *testing.T, e *attackEnv) {
 			}
 		}
 	})
+}
+
+// sendCrossCase sends case c as each principal against both sides and
+// checks the answers; what it sent is appended to sent for the audit
+// checks.
+func sendCrossCase(t *testing.T, e *attackEnv, c crossCase, principals []*principal, other, missing *crossTarget, mu *sync.Mutex, sent *[]crossSent) {
+	for _, by := range principals {
+		sides := []struct {
+			name string
+			x    *crossTarget
+		}{{"other", other}, {"missing", missing}}
+		if c.kind == crossList {
+			sides = sides[:1]
+		}
+		var got [2]crossSent
+		for i, side := range sides {
+			req := c.build(side.x)
+			r := send(t, e.ts, by, req)
+			got[i] = crossSent{c: c, by: by, side: side.name, x: side.x, r: r, request: req}
+			if r.status >= 500 {
+				t.Errorf("%s as %s (%s): %d %s", c.name(), by.kind, side.name, r.status, r.body)
+			}
+		}
+		mu.Lock()
+		*sent = append(*sent, got[:len(sides)]...)
+		mu.Unlock()
+		if c.kind == crossList {
+			checkNothingOfOthers(t, e, c.name()+" as "+by.kind, got[0].r.body)
+			continue
+		}
+		if c.kind == crossResource && (got[0].r.status < 400 || got[1].r.status < 400) {
+			t.Errorf("%s as %s: not refused: other %d %s / missing %d %s", c.name(), by.kind,
+				got[0].r.status, firstLine(string(got[0].r.body)), got[1].r.status, firstLine(string(got[1].r.body)))
+		}
+		o, m := normalize(got[0].r.body, other, got[0].r.requestID), normalize(got[1].r.body, missing, got[1].r.requestID)
+		if got[0].r.status != got[1].r.status || o != m {
+			t.Errorf("%s as %s: another tenant's resource and a missing one answer differently:\n other   %d %s\n missing %d %s",
+				c.name(), by.kind, got[0].r.status, o, got[1].r.status, m)
+		}
+	}
 }
 
 // checkNothingOfOthers fails when body names anything of globex or

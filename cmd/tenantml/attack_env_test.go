@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -95,21 +94,14 @@ func attackPostgresEnv(t *testing.T) map[string]string {
 	return map[string]string{"TENANTML_STORE": app.String(), "TENANTML_STORE_ADMIN": admin.String()}
 }
 
-// attackServerEnv is rootEnv plus the store's settings.
+// attackServerEnv is rootEnv plus the store's settings and an artifact
+// limit small enough to test.
 func attackServerEnv(t *testing.T, st attackStore) map[string]string {
 	t.Helper()
 	env := st.env(t)
+	env["TENANTML_MAX_ARTIFACT_BYTES"] = "1048576"
 	for k, v := range rootEnv {
 		env[k] = v
 	}
 	return env
-}
-
-// redactedStoreURL is u without its password, for test logs.
-func redactedStoreURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || !strings.HasPrefix(u, "postgres") {
-		return u
-	}
-	return p.Redacted()
 }

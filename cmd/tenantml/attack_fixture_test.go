@@ -67,6 +67,9 @@ type tenantFixture struct {
 type attackEnv struct {
 	store string
 	ts    *testServer
+	// clock is the server's clock; only the last, sequential attacks
+	// move it.
+	clock *offsetClock
 	acct  string
 	root  *principal
 	// broker is the platform user that issues tenant sessions.
@@ -77,7 +80,7 @@ type attackEnv struct {
 
 	mu      sync.Mutex
 	secrets map[string]string // description → secret or token the suite saw
-	py      *boto3Driver
+	driver  *boto3Driver
 }
 
 // roleKinds maps a principal kind to the built-in policy it holds.
@@ -91,8 +94,9 @@ var roleKinds = []struct{ kind, name, policy string }{
 func newAttackEnv(t *testing.T, st attackStore) *attackEnv {
 	t.Helper()
 	start := time.Now()
-	ts := startServer(t, attackServerEnv(t, st))
-	e := &attackEnv{store: st.name, ts: ts, acct: ts.cfg.AccountID, tenants: map[string]*tenantFixture{}, secrets: map[string]string{}}
+	clock := &offsetClock{}
+	ts := startServerClock(t, attackServerEnv(t, st), clock.now)
+	e := &attackEnv{store: st.name, ts: ts, clock: clock, acct: ts.cfg.AccountID, tenants: map[string]*tenantFixture{}, secrets: map[string]string{}}
 	e.root = &principal{kind: "root", arn: "arn:aws:iam::" + e.acct + ":root", keyID: rootKeyID, secret: rootSecret}
 	e.remember("root secret", rootSecret)
 	for _, id := range []string{"acme", "globex", "initech"} {
@@ -106,6 +110,7 @@ func newAttackEnv(t *testing.T, st attackStore) *attackEnv {
 	for _, id := range []string{"acme", "globex"} {
 		e.tenants[id].session = e.brokerSession(t, id, id+"-app")
 	}
+	e.startBoto3(t)
 	t.Logf("%s: scenario built in %v", e.store, time.Since(start).Round(time.Millisecond))
 	return e
 }
@@ -195,7 +200,11 @@ func (e *attackEnv) platform(t *testing.T) {
 	e.mustIAM(t, e.root, "PutUserPolicy", "UserName", "broker", "PolicyName", "issue-tenant-sessions", "PolicyDocument", grant)
 	e.broker = e.accessKey(t, e.root, "broker", "broker")
 	e.broker.arn = brokerARN
-	e.mustIAM(t, e.root, "CreateRole", "RoleName", "pool", "Path", "/platform/", "AssumeRolePolicyDocument", trustPrincipal(brokerARN))
+	// The trust policy names the broker, and so allows on its own (as in
+	// AWS): it carries the same condition as the broker's policy.
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + brokerARN + `"},"Action":["sts:AssumeRole","sts:TagSession"],` +
+		`"Condition":{"StringEquals":{"aws:RequestTag/TenantID":["acme","globex"]}}}]}`
+	e.mustIAM(t, e.root, "CreateRole", "RoleName", "pool", "Path", "/platform/", "AssumeRolePolicyDocument", trust)
 	e.mustIAM(t, e.root, "PutRolePolicy", "RoleName", "pool", "PolicyName", "everything", "PolicyDocument", allowEverything)
 	// A platform group and a tenant's OpenID Connect provider, registered
 	// by the operator.
@@ -235,6 +244,12 @@ func (e *attackEnv) onboard(t *testing.T, id string) *tenantFixture {
 	e.mustIAM(t, e.root, "CreateUser", "UserName", admin, "Path", f.path, "PermissionsBoundary", boundaryARN,
 		"Tags.member.1.Key", "TenantID", "Tags.member.1.Value", id)
 	e.mustIAM(t, e.root, "AttachUserPolicy", "UserName", admin, "PolicyArn", tenantAdminARN)
+	// The issue's "acme principal allowed sts:AssumeRole": the operator
+	// lets the administrator assume tenant roles (its tenant's, by intent;
+	// any tenant's, by policy), so that only the invariant keeps it out of
+	// another tenant's.
+	e.mustIAM(t, e.root, "PutUserPolicy", "UserName", admin, "PolicyName", "assume-roles", "PolicyDocument",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession"],"Resource":"arn:aws:iam::*:role/tenants/*"}]}`)
 	f.users["admin"] = e.accessKey(t, e.root, "admin", admin)
 	adm := f.users["admin"]
 	// The administrator creates everything else of its tenant.
