@@ -68,8 +68,10 @@ type crossTarget struct {
 // the same role on both sides, so that replacing each by its index makes
 // the two answers comparable.
 func (x *crossTarget) names() []string {
+	// seq, a short number, is left out: it would match inside other
+	// numbers; no answer names it.
 	return []string{x.userARN, x.roleARN, x.policyARN, x.oidcARN, x.keyARN, x.ciphertext, x.oidcURL, x.alias, x.keyID,
-		x.accessKey, x.user, x.role, x.policy, x.group, x.seq, x.tenant}
+		x.accessKey, x.user, x.role, x.policy, x.group, x.tenant}
 }
 
 // crossCase is one request template.
@@ -486,7 +488,6 @@ func testCrossTenantEveryOperation(t *testing.T, e *attackEnv) {
 
 	a := e.tenants["acme"]
 	principals := []*principal{a.users["admin"], a.users["scientist"], a.users["viewer"], a.session}
-	from := e.ts.audit.Size()
 	var (
 		mu   sync.Mutex
 		sent []crossSent
@@ -512,7 +513,11 @@ func testCrossTenantEveryOperation(t *testing.T, e *attackEnv) {
 		wg.Wait()
 	})
 	t.Run("Audit", func(t *testing.T) {
-		byReq := e.eventsSince(t, from)
+		ids := make([]string, len(sent))
+		for i, s := range sent {
+			ids[i] = s.r.requestID
+		}
+		byReq := e.eventsOf(t, ids...)
 		twins := map[string]crossSent{}
 		for _, s := range sent {
 			if s.side == "missing" {
@@ -646,25 +651,4 @@ func eventShape(ev audit.Event, x *crossTarget) string {
 	}{ev.EventSource, ev.EventName, ev.TenantID, ev.UserIdentity.Type, string(ev.Decision.Effect), ev.ErrorCode,
 		ev.Decision.Statement, ev.Resources, ev.RequestParameters, ev.ReadOnly, ev.ManagementEvent, ev.CrossTenant})
 	return normalize(b, x, ev.RequestID)
-}
-
-// eventsSince reads every event from position from on, as the operator,
-// by request ID.
-func (e *attackEnv) eventsSince(t *testing.T, from int64) map[string][]audit.Event {
-	t.Helper()
-	out := map[string][]audit.Event{}
-	f := audit.Filter{AllTenants: true, FromSeq: from, OldestFirst: true, Limit: 1000}
-	for {
-		page, err := e.ts.audit.Lookup(context.Background(), f)
-		if err != nil {
-			t.Fatalf("read audit log: %v", err)
-		}
-		for _, ev := range page.Events {
-			out[ev.RequestID] = append(out[ev.RequestID], ev)
-		}
-		if page.NextPageToken == "" {
-			return out
-		}
-		f.PageToken = page.NextPageToken
-	}
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tenantml/tenantml/audit"
 )
 
 // The scenario: an operator (root) onboards tenants acme, globex and
@@ -80,7 +82,13 @@ type attackEnv struct {
 
 	mu      sync.Mutex
 	secrets map[string]string // description → secret or token the suite saw
-	driver  *boto3Driver
+	// events indexes the audit log by request ID (readEvents).
+	events struct {
+		mu        sync.Mutex
+		next      int64
+		byRequest map[string][]audit.Event
+	}
+	driver *boto3Driver
 }
 
 // roleKinds maps a principal kind to the built-in policy it holds.

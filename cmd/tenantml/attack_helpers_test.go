@@ -128,24 +128,41 @@ func (e *attackEnv) eventOf(t *testing.T, requestID string) (caller, operator []
 	if requestID == "" {
 		t.Fatal("no request ID to find the audit event by")
 	}
-	var all []audit.Event
-	f := audit.Filter{AllTenants: true, Limit: 1000}
+	return splitEvents(e.eventsOf(t, requestID)[requestID])
+}
+
+// eventsOf returns the events of the request IDs. It first reads, as the
+// operator, the events appended since its last call into e's index by
+// request ID, so that every event is read (and unsealed) once; a
+// request's events are durable before its response, so an index read
+// after the response holds all of them.
+func (e *attackEnv) eventsOf(t *testing.T, requestIDs ...string) map[string][]audit.Event {
+	t.Helper()
+	e.events.mu.Lock()
+	defer e.events.mu.Unlock()
+	if e.events.byRequest == nil {
+		e.events.byRequest = map[string][]audit.Event{}
+	}
+	f := audit.Filter{AllTenants: true, FromSeq: e.events.next, OldestFirst: true, Limit: 1000}
 	for {
 		page, err := e.ts.audit.Lookup(context.Background(), f)
 		if err != nil {
 			t.Fatalf("read audit log: %v", err)
 		}
 		for _, ev := range page.Events {
-			if ev.RequestID == requestID {
-				all = append(all, ev)
-			}
+			e.events.byRequest[ev.RequestID] = append(e.events.byRequest[ev.RequestID], ev)
+			e.events.next = ev.Seq + 1
 		}
-		if page.NextPageToken == "" || len(all) > 0 {
+		if page.NextPageToken == "" {
 			break
 		}
 		f.PageToken = page.NextPageToken
 	}
-	return splitEvents(all)
+	out := make(map[string][]audit.Event, len(requestIDs))
+	for _, id := range requestIDs {
+		out[id] = slices.Clone(e.events.byRequest[id])
+	}
+	return out
 }
 
 // oneEvent returns the caller's event of requestID, failing unless there

@@ -28,8 +28,12 @@ func testF01SessionTagsCannotChangeTenant(t *testing.T, e *attackEnv) {
 	acme, globex := e.tenants["acme"], e.tenants["globex"]
 	adm := acme.users["admin"]
 	roleARN := "arn:aws:iam::" + e.acct + ":role/tenants/acme/acme.x"
+	// The role trusts acme's administrator and acme's TenantAdmin role
+	// (its sessions).
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["` + adm.arn + `","` + acme.roles["admin"] + `"]},` +
+		`"Action":["sts:AssumeRole","sts:TagSession"]}]}`
 	out, err := awsCLI(t, e.ts, adm.keyID, adm.secret, "", "iam", "create-role", "--role-name", "acme.x", "--path", "/tenants/acme/",
-		"--assume-role-policy-document", trustPrincipal(adm.arn), "--permissions-boundary", boundaryARN, "--tags", "Key=TenantID,Value=acme")
+		"--assume-role-policy-document", trust, "--permissions-boundary", boundaryARN, "--tags", "Key=TenantID,Value=acme")
 	if err != nil {
 		t.Fatalf("aws iam create-role: %v\n%s", err, out)
 	}
@@ -40,6 +44,25 @@ func testF01SessionTagsCannotChangeTenant(t *testing.T, e *attackEnv) {
 	if err == nil || !strings.Contains(out, "(AccessDenied)") {
 		t.Fatalf("aws sts assume-role --tags TenantID=globex: err %v, output %s; want AccessDenied", err, out)
 	}
+	t.Run("FromTheTenantAdminSession", func(t *testing.T) {
+		adminSession, res := e.assume(t, adm, acme.roles["admin"], "acme-admin", nil)
+		if adminSession == nil {
+			t.Fatalf("assume acme.TenantAdmin: %s %s", res.Code, res.Message)
+		}
+		adminSession.kind = "acme.TenantAdmin session"
+		for _, tg := range [][]map[string]string{tags("TenantID", "globex"), tags("tenantid", "globex")} {
+			_, res := e.assume(t, adminSession, roleARN, "takeover", map[string]any{"Tags": tg})
+			wantRefused(t, fmt.Sprintf("the TenantAdmin session assumes acme.x with %v", tg), res, "AccessDenied")
+		}
+		s, res := e.assume(t, adminSession, roleARN, "chained", nil)
+		if s == nil {
+			t.Fatalf("the TenantAdmin session assumes acme.x: %s %s", res.Code, res.Message)
+		}
+		got := e.py(t, s, "sts", "get_caller_identity", map[string]any{})
+		if ev := e.oneEvent(t, "GetCallerIdentity", got.RequestID); ev.TenantID != "acme" {
+			t.Errorf("the chained session acts for %q, want acme", ev.TenantID)
+		}
+	})
 	t.Run("TagKeyVariants", func(t *testing.T) {
 		for _, tg := range [][]map[string]string{
 			tags("tenantid", "globex"), tags("TENANTID", "globex"), tags("TenantId", "globex"),
