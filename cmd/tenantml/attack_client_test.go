@@ -25,10 +25,10 @@ type principal struct {
 	// arn is the principal's ARN (the assumed-role ARN for a session).
 	arn string
 	// tenant is the principal's tenant ("" for platform principals).
-	tenant                    string
-	keyID, secret, token      string
-	expires                   time.Time
-	userName, roleName, rpath string
+	tenant               string
+	keyID, secret, token string
+	expires              time.Time
+	userName, roleName   string
 }
 
 // awsCreds returns p's credentials for a signer.

@@ -2,11 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -354,9 +351,4 @@ func firstLine(s string) string {
 		s = s[:200] + "..."
 	}
 	return s
-}
-
-// randomName returns a fresh name "<prefix><n>" from rng.
-func randomName(rng *rand.Rand, prefix string) string {
-	return prefix + strconv.FormatUint(rng.Uint64()%1e9, 36) + fmt.Sprint(rng.IntN(10))
 }

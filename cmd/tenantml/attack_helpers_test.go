@@ -176,27 +176,6 @@ func (e *attackEnv) oneEvent(t *testing.T, what, requestID string) audit.Event {
 	return caller[0]
 }
 
-// manage sends a management API request as by.
-func (e *attackEnv) manage(t *testing.T, by *principal, method, path string, body any) reply {
-	t.Helper()
-	var b []byte
-	if body != nil {
-		var err error
-		if b, err = json.Marshal(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return send(t, e.ts, by, manageRequest(method, path, b))
-}
-
-// wantStatus fails unless r has one of the statuses.
-func wantStatus(t *testing.T, what string, r reply, statuses ...int) {
-	t.Helper()
-	if !slices.Contains(statuses, r.status) {
-		t.Errorf("%s: %d %s, want %v", what, r.status, firstLine(string(r.body)), statuses)
-	}
-}
-
 // sha1Hex is the hex SHA-1 of b (an OpenID Connect thumbprint).
 func sha1Hex(b []byte) string {
 	sum := sha1.Sum(b)
