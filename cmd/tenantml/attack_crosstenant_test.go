@@ -58,7 +58,7 @@ type crossTarget struct {
 	ciphertext               string
 	group                    string
 	oidcURL, oidcARN         string
-	seq                      string
+	seq, eventID             string
 	ownUser, ownRole, ownKey string // acme's own, the same on both sides
 	ownCiphertext            string
 	ownAlias                 string
@@ -71,7 +71,7 @@ func (x *crossTarget) names() []string {
 	// seq, a short number, is left out: it would match inside other
 	// numbers; no answer names it.
 	return []string{x.userARN, x.roleARN, x.policyARN, x.oidcARN, x.keyARN, x.ciphertext, x.oidcURL, x.alias, x.keyID,
-		x.accessKey, x.user, x.role, x.policy, x.group, x.tenant}
+		x.accessKey, x.user, x.role, x.policy, x.group, x.tenant, x.eventID}
 }
 
 // crossCase is one request template.
@@ -342,9 +342,10 @@ func crossCases() []crossCase {
 		route("POST /api/v1/tenants/{tenant}/artifacts/{model}/{version}/{file}/presign", "", tenantPath(artifact+"/presign"), `{"method":"GET"}`),
 		scoped(route("GET /api/v1/audit/events", "", func(x *crossTarget) string { return "/api/v1/audit/events?tenant=" + x.tenant }, "")),
 		scoped(route("GET /api/v1/audit/export", "", func(x *crossTarget) string { return "/api/v1/audit/export?tenant=" + x.tenant }, "")),
-		quiet(route("GET /api/v1/audit/proofs/inclusion", "", func(x *crossTarget) string { return "/api/v1/audit/proofs/inclusion?seq=" + x.seq }, ""), opScoped),
+		quiet(route("GET /api/v1/audit/proofs/inclusion", "", func(x *crossTarget) string { return "/api/v1/audit/proofs/inclusion?eventId=" + x.eventID }, ""), opScoped),
+		quiet(route("GET /api/v1/audit/proofs/inclusion", "seq", func(x *crossTarget) string { return "/api/v1/audit/proofs/inclusion?seq=" + x.seq }, ""), opScoped),
 		quiet(route("GET /api/v1/audit/proofs/inclusion", "tenant", func(x *crossTarget) string {
-			return "/api/v1/audit/proofs/inclusion?seq=" + x.seq + "&tenant=" + x.tenant
+			return "/api/v1/audit/proofs/inclusion?eventId=" + x.eventID + "&tenant=" + x.tenant
 		}, ""), opScoped),
 	}
 }
@@ -371,6 +372,7 @@ func (e *attackEnv) crossTargets(t *testing.T, rng *rand.Rand) (other, missing *
 	other.oidcURL = "https://idp.globex.example"
 	other.oidcARN = "arn:aws:iam::" + e.acct + ":oidc-provider/idp.globex.example"
 	other.seq = strconv.FormatInt(page.Events[0].Seq, 10)
+	other.eventID = page.Events[0].EventID
 
 	m := own
 	missing = &m
@@ -409,6 +411,7 @@ func (e *attackEnv) crossTargets(t *testing.T, rng *rand.Rand) (other, missing *
 	missing.oidcURL = "https://idp." + word(6) + ".example"
 	missing.oidcARN = "arn:aws:iam::" + e.acct + ":oidc-provider/idp." + missing.oidcURL[len("https://idp."):]
 	missing.seq = strconv.FormatInt(1<<40+rng.Int64N(1<<20), 10)
+	missing.eventID = fmt.Sprintf("%x-%x-%x-%x-%x", u[10:14], u[4:6], u[6:8], u[8:10], u[0:6])
 	return other, missing
 }
 

@@ -153,10 +153,10 @@ func (e *attackEnv) eventsOf(t *testing.T, requestIDs ...string) map[string][]au
 			e.events.byRequest[ev.RequestID] = append(e.events.byRequest[ev.RequestID], ev)
 			e.events.next = ev.Seq + 1
 		}
-		if page.NextPageToken == "" {
+		if page.Next == nil {
 			break
 		}
-		f.PageToken = page.NextPageToken
+		f.Cursor = page.Next
 	}
 	out := make(map[string][]audit.Event, len(requestIDs))
 	for _, id := range requestIDs {

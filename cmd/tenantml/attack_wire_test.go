@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenantml/tenantml/api/manage"
 	"github.com/tenantml/tenantml/audit"
 )
 
@@ -283,9 +286,41 @@ func testRefusedPathTricks(t *testing.T, e *attackEnv) {
 	}
 }
 
-// testF10SideChannels is finding 10's size half: every surface answers a
-// body over its limit with 413, and the metrics name no tenant.
+// testF10SideChannels is finding 10: a tenant's audit views carry no
+// global sequence number and its page tokens are opaque and its own; every
+// surface answers a body over its limit with 413; the metrics name no
+// tenant.
 func testF10SideChannels(t *testing.T, e *attackEnv) {
+	t.Run("AuditViews", func(t *testing.T) {
+		page := func(by *principal, query string) (reply, manage.LookupEventsOutput) {
+			t.Helper()
+			r := send(t, e.ts, by, manageRequest(http.MethodGet, "/api/v1/audit/events?limit=2"+query, nil))
+			var out manage.LookupEventsOutput
+			if r.status != http.StatusOK || json.Unmarshal(r.body, &out) != nil {
+				t.Fatalf("lookup%s as %s: %d %s", query, by.kind, r.status, firstLine(string(r.body)))
+			}
+			return r, out
+		}
+		acmeV, globexV := e.tenants["acme"].users["viewer"], e.tenants["globex"].users["viewer"]
+		r, first := page(acmeV, "")
+		if bytes.Contains(r.body, []byte(`"seq"`)) || first.NextToken == "" {
+			t.Fatalf("acme's page: %s", firstLine(string(r.body)))
+		}
+		if raw, err := base64.RawURLEncoding.DecodeString(first.NextToken); err == nil && bytes.HasPrefix(raw, []byte("v1.")) {
+			t.Errorf("nextToken %q is the log position in clear", first.NextToken)
+		}
+		if r, _ := page(acmeV, "&nextToken="+url.QueryEscape(first.NextToken)); r.status != http.StatusOK || bytes.Contains(r.body, []byte(`"seq"`)) {
+			t.Errorf("acme's own next page: %d %s", r.status, firstLine(string(r.body)))
+		}
+		_, g := page(globexV, "")
+		stolen := send(t, e.ts, acmeV, manageRequest(http.MethodGet, "/api/v1/audit/events?limit=2&nextToken="+url.QueryEscape(g.NextToken), nil))
+		forged := send(t, e.ts, acmeV, manageRequest(http.MethodGet, "/api/v1/audit/events?limit=2&nextToken="+url.QueryEscape(flipLast(g.NextToken)), nil))
+		a := strings.ReplaceAll(string(stolen.body), stolen.requestID, "<id>")
+		b := strings.ReplaceAll(string(forged.body), forged.requestID, "<id>")
+		if stolen.status != http.StatusBadRequest || stolen.status != forged.status || a != b {
+			t.Errorf("globex's page token used by acme: %d %s; a forged one: %d %s", stolen.status, a, forged.status, b)
+		}
+	})
 	v, adm := e.tenants["acme"].users["viewer"], e.tenants["acme"].users["admin"]
 	big := strings.Repeat("x", 2<<20)
 	for name, req := range map[string]signedRequest{
