@@ -406,7 +406,14 @@ func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*ht
 	if hide != nil {
 		return hide
 	}
-	return handle(r, caller)
+	err = handle(r, caller)
+	if tenantml.ErrorCode(err) == tenantml.EFORBIDDEN && rec.Decision.Allowed() {
+		// The operation refused what the policies allowed (the tenant
+		// invariant refusing a session, a key policy): the request was
+		// denied, and the event says so.
+		rec.Decision = authz.Deny("refused by the operation: " + tenantml.ErrorMessage(err))
+	}
+	return err
 }
 
 // authenticate runs the authenticator, with the credential scope when it

@@ -87,6 +87,9 @@ func newFixture(t *testing.T) *fixture {
 			if err := api.DecodeJSON(r, &in); err != nil {
 				return err
 			}
+			if in.Name == "refused" {
+				return tenantml.Errorf(tenantml.EFORBIDDEN, "the operation refuses it")
+			}
 			f.handled++
 			api.WriteJSON(w, http.StatusCreated, map[string]string{"name": in.Name, "by": c.ARN})
 			return nil
@@ -138,6 +141,9 @@ func TestPipeline_Handler(t *testing.T) {
 		{name: "ErrUnknownField", body: `{"name":"a","extra":1}`, auth: true, wantStatus: 400, wantCode: tenantml.EINVALID, wantEffect: "Allowed"},
 		{name: "ErrTrailingData", body: `{"name":"a"} {}`, auth: true, wantStatus: 400, wantCode: tenantml.EINVALID, wantEffect: "Allowed"},
 		{name: "ErrWrongType", body: `{"name":5}`, auth: true, wantStatus: 400, wantCode: tenantml.EINVALID, wantEffect: "Allowed"},
+		// A refusal by the operation itself, after the policies allowed,
+		// is recorded as the denial it is.
+		{name: "ErrRefusedByOperation", body: `{"name":"refused"}`, auth: true, wantStatus: 403, wantCode: tenantml.EFORBIDDEN, wantEffect: "ImplicitlyDenied"},
 		{name: "ErrTooLarge", body: `{"name":"` + strings.Repeat("a", api.DefaultMaxBodyBytes) + `"}`, auth: true, wantStatus: 413, wantCode: tenantml.ETOOLARGE, wantEffect: "Allowed"},
 	}
 	for _, tt := range tests {

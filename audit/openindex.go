@@ -176,8 +176,10 @@ func (l *Log) openHashes(rebuild bool) error {
 // Callers other than the writer hold filesMu for reading.
 func (l *Log) readLeafAt(seq int64) ([]byte, error) {
 	var e indexEntry
-	if i := seq - l.indexCount; i >= 0 && i < int64(len(l.tailIdx)) {
-		e = l.tailIdx[i]
+	// tailIdx is filled only for a read-only log: a writable log's writer
+	// moves indexCount as it appends, so it is not read unless needed.
+	if len(l.tailIdx) > 0 && seq >= l.indexCount && seq-l.indexCount < int64(len(l.tailIdx)) {
+		e = l.tailIdx[seq-l.indexCount]
 	} else {
 		es, err := readIndexEntries(l.indexF, seq, 1)
 		if err != nil {

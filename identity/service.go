@@ -19,6 +19,10 @@ type ListOptions struct {
 	Marker     string
 	MaxItems   int
 	PathPrefix string
+	// TenantID, when set, keeps only that tenant's entities (and, for
+	// policies, the built-in ones): what a tenant's principal lists, so
+	// that neither the page nor its marker names another tenant's.
+	TenantID string
 }
 
 // Policy scopes for ListPolicies.

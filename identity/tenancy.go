@@ -2,6 +2,8 @@ package identity
 
 import (
 	"strings"
+
+	"github.com/tenantml/tenantml/tenant"
 )
 
 // TenantNameSeparator separates a tenant's ID from the rest of the names of
@@ -24,6 +26,18 @@ func CheckTenantName(t, name string) error {
 		return Errorf(ValidationError, "names created by principals of tenant %s must begin with %q (IAM names are unique in the account; each tenant has its own name space)", t, prefix)
 	}
 	return nil
+}
+
+// CheckTenantTag refuses the tags of an entity a principal of tenant t
+// creates unless they carry t as the TenantID tag (its key in any case):
+// an entity's tenant is fixed at creation, and a tenant's principal
+// creates only entities of its own tenant — never an untagged (platform)
+// entity, never another tenant's. The refusal names only t.
+func CheckTenantTag(t string, tags map[string]string) error {
+	if t == "" || TenantOf(tags) == t {
+		return nil
+	}
+	return Errorf(InvalidInput, "entities created by principals of tenant %s must be tagged %s=%s", t, tenant.TagKey, t)
 }
 
 // tenantGrantable reports the built-in policies a principal of a tenant

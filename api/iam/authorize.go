@@ -40,12 +40,24 @@ func (s *Surface) target(action string, res resourceFunc) func(*http.Request, *a
 			return nil, err
 		}
 		t := &api.Target{Resource: authz.Resource{ARN: res(f, c)}, Context: requestKeys(f)}
-		if strings.HasPrefix(action, "Create") && action != "CreateAccessKey" && action != "CreatePolicyVersion" {
+		switch {
+		case strings.HasPrefix(action, "Create") && action != "CreateAccessKey" && action != "CreatePolicyVersion":
 			if err := s.checkCreate(action, f, c); err != nil {
 				return nil, err
 			}
-		} else if err := s.resolve(r.Context(), t); err != nil {
-			return nil, err
+		case c.TenantID != "" && strings.Contains(action, "Group"):
+			// Groups are the platform's: to a tenant's principal none
+			// exists, whatever the policies allow.
+			name := f.Get("GroupName")
+			t.NotFound = identity.ErrNoSuchEntity("group", name)
+			t.Hide = t.NotFound
+		default:
+			if err := s.resolve(r.Context(), t, c); err != nil {
+				return nil, err
+			}
+		}
+		if t.Hide != nil {
+			return t, nil // answered as missing whatever else it names
 		}
 		if err := s.related(r.Context(), action, f, c, t); err != nil {
 			return nil, err
@@ -54,24 +66,43 @@ func (s *Surface) target(action string, res resourceFunc) func(*http.Request, *a
 	}
 }
 
-// checkCreate applies the tenant name space to entities a tenant's
-// principal creates, before authorization: a name outside it is refused
-// whatever exists, so that a name taken in another tenant reveals nothing.
+// checkCreate applies the tenant rules to entities a tenant's principal
+// creates, before authorization and whatever its policies allow: a name
+// outside the tenant's name space is refused whatever exists, so that a
+// name taken in another tenant reveals nothing; the entity must carry the
+// caller's own tenant as its TenantID tag, so that a tenant's principal
+// never creates a platform entity (and then, say, its access key) or
+// another tenant's; groups and OpenID Connect providers are platform
+// entities (an issuer URL is unique in the account: letting tenants
+// register them would tell one tenant's issuers to another).
 func (s *Surface) checkCreate(action string, f url.Values, c *authn.Principal) error {
 	if c.TenantID == "" {
 		return nil
 	}
-	param := map[string]string{"CreateUser": "UserName", "CreateRole": "RoleName", "CreatePolicy": "PolicyName", "CreateGroup": "GroupName"}[action]
+	switch action {
+	case "CreateGroup", "CreateOpenIDConnectProvider":
+		return identity.Errorf(identity.InvalidInput, "%s: groups and OpenID Connect providers are platform entities; principals of tenant %s cannot create them", action, c.TenantID)
+	}
+	param := map[string]string{"CreateUser": "UserName", "CreateRole": "RoleName", "CreatePolicy": "PolicyName"}[action]
 	if param == "" {
 		return nil
 	}
-	return identity.CheckTenantName(c.TenantID, f.Get(param))
+	if err := identity.CheckTenantName(c.TenantID, f.Get(param)); err != nil {
+		return err
+	}
+	return identity.CheckTenantTag(c.TenantID, formTags(f))
 }
 
 // resolve fills t from the user, role or policy its ARN names: the stored
 // ARN, tenant and tags, and the error a missing one answers with. Unknown
-// entities and ARNs of other kinds are left as they are.
-func (s *Surface) resolve(ctx context.Context, t *api.Target) error {
+// entities and ARNs of other kinds are left as they are. For a principal
+// of a tenant, an entity it does not own keeps the ARN the request named
+// (the stored one, with its path, would tell it apart from a missing
+// one), and a platform entity (not a built-in policy) is hidden as a
+// missing one: a tenant's principal never reads, changes or mints
+// credentials for the platform's users, roles, policies or providers.
+func (s *Surface) resolve(ctx context.Context, t *api.Target, c *authn.Principal) error {
+	named := t.ARN
 	parts := strings.SplitN(t.ARN, ":", 6)
 	if len(parts) != 6 {
 		return nil
@@ -81,7 +112,10 @@ func (s *Surface) resolve(ctx context.Context, t *api.Target) error {
 	if name == "" {
 		return nil
 	}
-	var err error
+	var (
+		err     error
+		builtin bool
+	)
 	switch kind {
 	case "user":
 		t.NotFound = identity.ErrNoSuchEntity("user", name)
@@ -100,6 +134,7 @@ func (s *Surface) resolve(ctx context.Context, t *api.Target) error {
 		var p *identity.Policy
 		if p, err = s.Service.GetPolicy(ctx, s.AccountID, t.ARN); err == nil {
 			t.Resource = authz.Resource{ARN: p.ARN, Tenant: p.TenantID, Tags: p.Tags}
+			builtin = p.AccountID == identity.BuiltinAccount
 		}
 	case "oidc-provider":
 		t.NotFound = identity.Errorf(identity.NoSuchEntity, "OpenIDConnect provider %s not found", t.ARN)
@@ -116,14 +151,22 @@ func (s *Surface) resolve(ctx context.Context, t *api.Target) error {
 	if err != nil {
 		return fmt.Errorf("look up %s: %w", kind, err)
 	}
+	if c.TenantID != "" && t.Tenant != c.TenantID && !builtin {
+		t.ARN = named
+		if t.Tenant == "" {
+			t.Resource = authz.Resource{ARN: named}
+			t.Hide = t.NotFound
+		}
+	}
 	return nil
 }
 
 // related checks the entities a request names besides its target:
 // the policy it attaches or sets as a boundary, the user a group operation
-// names. One of another tenant than the caller's hides the request as if
-// it did not exist; a policy a principal of a tenant may never hold is
-// refused (identity.CheckAttachable).
+// names. One of another tenant than the caller's (or, for a policy, a
+// customer-managed policy of the platform) hides the request as if it did
+// not exist; a policy a principal of a tenant may never hold is refused
+// (identity.CheckAttachable).
 func (s *Surface) related(ctx context.Context, action string, f url.Values, c *authn.Principal, t *api.Target) error {
 	switch action {
 	case "AttachUserPolicy", "AttachRolePolicy", "PutUserPermissionsBoundary", "PutRolePermissionsBoundary", "CreateUser", "CreateRole":
@@ -138,8 +181,8 @@ func (s *Surface) related(ctx context.Context, action string, f url.Values, c *a
 		if err != nil || p == nil {
 			return err
 		}
-		if c.TenantID != "" && p.TenantID != "" && p.TenantID != c.TenantID {
-			t.Hide = identity.ErrNoSuchPolicy(arn)
+		if c.TenantID != "" && p.TenantID != c.TenantID && p.AccountID != identity.BuiltinAccount {
+			t.Hide = identity.ErrNoSuchPolicy(arn) // another tenant's, or the platform's
 			return nil
 		}
 		holder := t.Tenant

@@ -116,9 +116,11 @@ func TestSurface_TenantAdmin(t *testing.T) {
 		status int
 	}{
 		{"CreateOwnTenantRoleWithBoundary", "admin-a", with(tagA, "Action", "CreateRole", "RoleName", "tenant-a.new-a", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN), 200},
-		{"ErrCreateOtherTenantRole", "admin-a", with(tagB, "Action", "CreateRole", "RoleName", "tenant-a.new-b", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN), 403},
+		// A tenant's principal creates only entities tagged with its own
+		// tenant, refused before any policy is read (InvalidInput).
+		{"ErrCreateOtherTenantRole", "admin-a", with(tagB, "Action", "CreateRole", "RoleName", "tenant-a.new-b", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN), 400},
 		{"ErrCreateRoleWithoutBoundary", "admin-a", with(tagA, "Action", "CreateRole", "RoleName", "tenant-a.free-a", "AssumeRolePolicyDocument", trust), 403},
-		{"ErrCreateUntaggedRole", "admin-a", []string{"Action", "CreateRole", "RoleName", "tenant-a.untagged-a", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN}, 403},
+		{"ErrCreateUntaggedRole", "admin-a", []string{"Action", "CreateRole", "RoleName", "tenant-a.untagged-a", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN}, 400},
 		{"PutOwnTenantRolePolicy", "admin-a", []string{"Action", "PutRolePolicy", "RoleName", "role-a", "PolicyName", "p", "PolicyDocument", policy}, 200},
 		{"ErrPutOtherTenantRolePolicy", "admin-a", []string{"Action", "PutRolePolicy", "RoleName", "role-b", "PolicyName", "p", "PolicyDocument", policy}, 403},
 		{"GetOwnTenantRole", "admin-a", []string{"Action", "GetRole", "RoleName", "role-a"}, 200},
@@ -140,7 +142,9 @@ func TestSurface_TenantAdmin(t *testing.T) {
 		{"ErrCreateOutsideNameSpaceFree", "admin-a", with(tagA, "Action", "CreateRole", "RoleName", "nobody-has-this", "AssumeRolePolicyDocument", trust, "PermissionsBoundary", boundaryARN), 400},
 		// Policies a tenant's principal may never hold.
 		{"ErrAttachPlatformAdministrator", "admin-a", []string{"Action", "AttachRolePolicy", "RoleName", "role-a", "PolicyArn", identity.BuiltinARNPrefix + "PlatformAdministrator"}, 400},
-		{"ErrAttachSharedPolicyByTenant", "admin-a", []string{"Action", "AttachRolePolicy", "RoleName", "role-a", "PolicyArn", "arn:aws:iam::" + acct + ":policy/shared-invoke"}, 400},
+		// The platform's customer-managed policies are invisible to a
+		// tenant's principal: answered as a missing policy.
+		{"ErrAttachSharedPolicyByTenant", "admin-a", []string{"Action", "AttachRolePolicy", "RoleName", "role-a", "PolicyArn", "arn:aws:iam::" + acct + ":policy/shared-invoke"}, 404},
 		{"AttachTenantRolePolicy", "admin-a", []string{"Action", "AttachRolePolicy", "RoleName", "role-a", "PolicyArn", identity.BuiltinARNPrefix + "Viewer"}, 200},
 	}
 	for _, tt := range tests {

@@ -130,13 +130,16 @@ type xmlProviderEntry struct {
 	Arn string `xml:"Arn"`
 }
 
-func (s *Surface) listOIDCProviders(ctx context.Context, _ url.Values, _ *authn.Principal) (any, error) {
+func (s *Surface) listOIDCProviders(ctx context.Context, _ url.Values, c *authn.Principal) (any, error) {
 	ps, err := s.Service.ListOpenIDConnectProviders(ctx, s.AccountID)
 	if err != nil {
 		return nil, err
 	}
 	out := ListOpenIDConnectProvidersResult{Providers: []xmlProviderEntry{}}
 	for _, p := range ps {
+		if c.TenantID != "" && p.TenantID != c.TenantID {
+			continue // a tenant's principal lists only its tenant's
+		}
 		out.Providers = append(out.Providers, xmlProviderEntry{Arn: p.ARN})
 	}
 	sort.Slice(out.Providers, func(i, j int) bool { return out.Providers[i].Arn < out.Providers[j].Arn })

@@ -95,8 +95,8 @@ func (s *Surface) registerPolicies(add func(string, resourceFunc, handler)) {
 		}
 		return policyResult{Policy: toXMLPolicy(p)}, nil
 	})
-	add("ListPolicies", acctWide, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
-		lo, err := listOptions(f)
+	add("ListPolicies", acctWide, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
+		lo, err := listOptions(f, c)
 		if err != nil {
 			return nil, err
 		}
@@ -213,7 +213,7 @@ func (s *Surface) listAttached(nameParam string, ref func(url.Values) identity.R
 		if err := required(f, nameParam); err != nil {
 			return nil, err
 		}
-		opt, err := listOptions(f)
+		opt, err := listOptions(f, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -91,8 +91,8 @@ func (s *Surface) registerRoles(add func(string, resourceFunc, handler)) {
 		}
 		return roleResult{Role: toXMLRole(r)}, nil
 	})
-	add("ListRoles", acctWide, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
-		opt, err := listOptions(f)
+	add("ListRoles", acctWide, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
+		opt, err := listOptions(f, c)
 		if err != nil {
 			return nil, err
 		}
@@ -170,7 +170,7 @@ func (s *Surface) registerRoles(add func(string, resourceFunc, handler)) {
 		if err := required(f, "RoleName"); err != nil {
 			return nil, err
 		}
-		opt, err := listOptions(f)
+		opt, err := listOptions(f, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -151,9 +151,14 @@ func lowerFirst(s string) string {
 	return strings.ToLower(s[:1]) + s[1:]
 }
 
-// listOptions reads Marker, MaxItems and PathPrefix.
-func listOptions(f url.Values) (identity.ListOptions, error) {
+// listOptions reads Marker, MaxItems and PathPrefix; a principal of a
+// tenant (c, nil for lists of one entity's items) lists only its tenant's
+// entities.
+func listOptions(f url.Values, c *authn.Principal) (identity.ListOptions, error) {
 	opt := identity.ListOptions{Marker: f.Get("Marker"), PathPrefix: f.Get("PathPrefix")}
+	if c != nil {
+		opt.TenantID = c.TenantID
+	}
 	if m := f.Get("MaxItems"); m != "" {
 		n, err := strconv.Atoi(m)
 		if err != nil || n < 1 || n > identity.MaxMaxItems {

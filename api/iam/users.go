@@ -84,8 +84,8 @@ func (s *Surface) registerUsers(add func(string, resourceFunc, handler)) {
 		}
 		return userResult{User: toXMLUser(u)}, nil
 	})
-	add("ListUsers", acctWide, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
-		opt, err := listOptions(f)
+	add("ListUsers", acctWide, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
+		opt, err := listOptions(f, c)
 		if err != nil {
 			return nil, err
 		}
@@ -218,7 +218,7 @@ func (s *Surface) registerUserExtras(add func(string, resourceFunc, handler)) {
 		if err := required(f, "UserName"); err != nil {
 			return nil, err
 		}
-		opt, err := listOptions(f)
+		opt, err := listOptions(f, nil)
 		if err != nil {
 			return nil, err
 		}

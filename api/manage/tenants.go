@@ -104,7 +104,9 @@ func (h *Tenants) get(w http.ResponseWriter, r *http.Request, _ *authn.Principal
 	return nil
 }
 
-func (h *Tenants) list(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
+// list lists the tenants; a principal of a tenant, whatever its policies
+// allow, sees only its own (no page token: nothing of another tenant).
+func (h *Tenants) list(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
 	q := r.URL.Query()
 	f := tenant.Filter{After: q.Get("nextToken"), Status: tenant.Status(q.Get("status")), Isolation: tenant.Isolation(q.Get("isolation"))}
 	if s := q.Get("limit"); s != "" {
@@ -118,6 +120,18 @@ func (h *Tenants) list(w http.ResponseWriter, r *http.Request, _ *authn.Principa
 		if err := tenant.ValidateIsolation(f.Isolation); err != nil {
 			return err
 		}
+	}
+	if c.TenantID != "" {
+		out := []*tenant.Tenant{}
+		t, err := h.Service.FindTenant(r.Context(), c.TenantID)
+		if err != nil {
+			return err
+		}
+		if (f.Status == "" || t.Status == f.Status) && (f.Isolation == "" || t.Isolation == f.Isolation) {
+			out = append(out, t)
+		}
+		api.WriteJSON(w, http.StatusOK, ListTenantsOutput{Tenants: out})
+		return nil
 	}
 	out, next, err := h.Service.ListTenants(r.Context(), f)
 	if err != nil {

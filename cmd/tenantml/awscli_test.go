@@ -5,12 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 // awsCLI runs the real AWS CLI v2 (Debian's awscli) against ts with the
-// given credentials and no configuration files, returning stdout.
+// given credentials and no configuration files, returning stdout. The
+// region is us-east-1 unless args name one.
 func awsCLI(t *testing.T, ts *testServer, keyID, secret, token string, args ...string) (string, error) {
 	t.Helper()
 	dir := t.TempDir()
@@ -18,7 +20,11 @@ func awsCLI(t *testing.T, ts *testServer, keyID, secret, token string, args ...s
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("/usr/bin/aws", append(args, "--endpoint-url", ts.URL, "--region", "us-east-1", "--output", "json")...)
+	args = append(args, "--endpoint-url", ts.URL, "--output", "json")
+	if !slices.Contains(args, "--region") {
+		args = append(args, "--region", "us-east-1")
+	}
+	cmd := exec.Command("/usr/bin/aws", args...)
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + dir,

@@ -106,7 +106,8 @@ func get[T any](ctx context.Context, s *Store, e entity[T], acct, name string) (
 }
 
 // list returns one page of acct's entities in name order, after
-// opt.Marker, whose path starts with opt.PathPrefix.
+// opt.Marker, whose path starts with opt.PathPrefix (and, when
+// opt.TenantID is set, of that tenant only).
 func list[T any](ctx context.Context, s *Store, e entity[T], acct string, opt identity.ListOptions) ([]T, string, error) {
 	if err := validAccount(acct); err != nil {
 		return nil, "", err
@@ -119,6 +120,8 @@ func list[T any](ctx context.Context, s *Store, e entity[T], acct string, opt id
 	err = s.view(ctx, func(q *txn) error {
 		a := e.alias + "."
 		f, fargs := pathFilter(a+"path", opt.PathPrefix)
+		tf, targs := tenantFilter(a+"tenant_id", opt.TenantID)
+		f, fargs = f+tf, append(fargs, targs...)
 		args := append([]any{acct, lower(opt.Marker)}, fargs...)
 		out, err = all(q, e, `SELECT `+e.cols+` FROM `+e.from()+` WHERE `+a+`account_id = ? AND `+a+`name_lc > ?`+f+` ORDER BY `+a+`name_lc LIMIT ?`, append(args, n+1)...)
 		return err

@@ -142,6 +142,8 @@ func (s *Store) ListPolicies(ctx context.Context, acct string, opt identity.Poli
 			return nil
 		}
 		f, fargs := pathFilter("p.path", opt.PathPrefix)
+		tf, targs := tenantFilter("p.tenant_id", opt.TenantID)
+		f, fargs = f+tf, append(fargs, targs...)
 		if opt.OnlyAttached {
 			f += ` AND EXISTS (SELECT 1 FROM iam_attachments a WHERE a.account_id = p.account_id AND a.policy_arn = p.arn)`
 		}

@@ -130,6 +130,14 @@ func page(opt identity.ListOptions) (int, error) {
 	return n, nil
 }
 
+// tenantFilter keeps the rows of tenant t (column col); "" keeps all.
+func tenantFilter(col, t string) (string, []any) {
+	if t == "" {
+		return "", nil
+	}
+	return " AND " + col + " = ?", []any{t}
+}
+
 // pathFilter returns the SQL fragment and arguments keeping rows whose
 // column col starts with prefix.
 func pathFilter(col, prefix string) (string, []any) {

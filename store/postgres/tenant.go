@@ -55,7 +55,7 @@ func (s *TenantService) CreateTenant(ctx context.Context, t *tenant.Tenant) erro
 
 // FindTenant returns the tenant with id, or ENOTFOUND.
 func (s *TenantService) FindTenant(ctx context.Context, id string) (*tenant.Tenant, error) {
-	if id == "" {
+	if tenant.ValidateID(id) != nil { // no tenant has it; and PostgreSQL refuses some bytes (NUL) in text
 		return nil, tenant.ErrNotFound(id)
 	}
 	var out *tenant.Tenant
@@ -125,7 +125,7 @@ func (s *TenantService) SetStatus(ctx context.Context, id string, to tenant.Stat
 // modify locks, changes and writes one tenant in a single tenant-scoped
 // transaction; the row lock queues concurrent updates so none is lost.
 func (s *TenantService) modify(ctx context.Context, id string, change func(*tenant.Tenant) error) (*tenant.Tenant, error) {
-	if id == "" {
+	if tenant.ValidateID(id) != nil { // no tenant has it; and PostgreSQL refuses some bytes (NUL) in text
 		return nil, tenant.ErrNotFound(id)
 	}
 	var out *tenant.Tenant

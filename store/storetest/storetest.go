@@ -87,8 +87,12 @@ func testTenants(t *testing.T, newStore func(t *testing.T) store.Store) {
 		svc := open(t, newStore).Tenants()
 		bad := NewTenant("Not_Valid")
 		wantCode(t, svc.CreateTenant(ctx, bad), tenantml.EINVALID)
-		_, err := svc.FindTenant(ctx, "Not_Valid")
-		wantCode(t, err, tenantml.ENOTFOUND)
+		for _, id := range []string{"Not_Valid", "", "acme\x00", "acme/../globex", "\xff"} {
+			_, err := svc.FindTenant(ctx, id)
+			wantCode(t, err, tenantml.ENOTFOUND)
+			_, err = svc.SetStatus(ctx, id, tenant.Suspended)
+			wantCode(t, err, tenantml.ENOTFOUND)
+		}
 	})
 
 	t.Run("ErrNotFound", func(t *testing.T) {
