@@ -596,12 +596,12 @@ func TestServeAudit_TenantScope(t *testing.T) {
 // --decision, the name audit events uses too, and with its deprecated
 // alias --effect.
 func TestAuditLookup_DecisionFlag(t *testing.T) {
-	ts := startServer(t, rootEnv)
+	ts := startServer(t, servingEnv(t))
 	var demo bytes.Buffer
 	if err := ts.runDemo(context.Background(), &demo); err != nil {
 		t.Fatalf("demo: %v\n%s", err, demo.String())
 	}
-	base := []string{"audit", "lookup", "--data-dir", ts.cfg.DataDir, "--all", "--action", "IsolationSelfCheck"}
+	base := []string{"audit", "lookup", "--data-dir", ts.cfg.DataDir, "--all", "--action", "InvokeEndpoint"}
 	for _, tt := range []struct {
 		name    string
 		args    []string
@@ -609,7 +609,7 @@ func TestAuditLookup_DecisionFlag(t *testing.T) {
 		allowed bool
 	}{
 		{"DecisionDenied", []string{"--decision", "Denied"}, 6, false},
-		{"DecisionAllowed", []string{"--decision", "Allowed"}, 6, true},
+		{"DecisionAllowed", []string{"--decision", "Allowed"}, 3, true},
 		{"EffectAlias", []string{"--effect", "Denied"}, 6, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
