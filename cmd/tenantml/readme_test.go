@@ -36,7 +36,7 @@ func TestREADME_Commands(t *testing.T) {
 
 	// go run ./cmd/tenantml serve --demo, in work: a fresh ./tenantml-data,
 	// generated root credentials, the demo.
-	ts := startServerAt(t, filepath.Join(work, "tenantml-data"), nil, time.Now)
+	ts := startServerAt(t, filepath.Join(work, "tenantml-data"), map[string]string{"TENANTML_WORKER_EXECUTABLE": buildBinary(t)}, time.Now)
 	var demo bytes.Buffer
 	if err := ts.runDemo(context.Background(), &demo); err != nil {
 		t.Fatalf("demo: %v\n%s", err, demo.String())
@@ -55,11 +55,13 @@ func TestREADME_Commands(t *testing.T) {
 		t.Fatal(err)
 	}
 	checks := map[string]readmeCheck{
-		"go run ./cmd/tenantml tenant create acme --isolation silo --tier premium": {want: []string{"acme", "silo", "premium", "active"}},
-		"go run ./cmd/tenantml tenant list":                                        {want: []string{"acme", "demo-a", "demo-b"}},
-		"AWS_ACCESS_KEY_ID=$TENANTML_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$TENANTML_SECRET_ACCESS_KEY aws sts get-caller-identity --endpoint-url http://127.0.0.1:8080 --region us-east-1": {
-			want: []string{`"Arn": "arn:aws:iam::` + ts.cfg.AccountID + `:root"`}},
-		"go run ./cmd/tenantml keys list --tenant acme                  # acme's own key, created at onboarding": {
+		"go run ./cmd/tenantml tenant create umbrella --isolation pool --tier premium": {want: []string{"umbrella", "pool", "premium", "active"}},
+		"go run ./cmd/tenantml model deploy --tenant umbrella examples/models/model.tar.gz   # stored under umbrella's key, served by the pool": {
+			want: []string{"umbrella", "pool", "pool-endpoint", "umbrella.tar.gz", "role/pool-invoke"}},
+		"go run ./cmd/tenantml tenant list": {want: []string{"acme", "globex", "initech", "umbrella"}},
+		"AWS_ACCESS_KEY_ID=$TENANTML_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$TENANTML_SECRET_ACCESS_KEY aws sagemaker describe-endpoint --endpoint-name pool-endpoint --endpoint-url http://127.0.0.1:8080 --region us-east-1": {
+			want: []string{`"EndpointStatus": "InService"`, `"EndpointArn": "arn:aws:sagemaker:us-east-1:` + ts.cfg.AccountID + `:endpoint/pool-endpoint"`}},
+		"go run ./cmd/tenantml keys list --tenant umbrella              # umbrella's own key, created at onboarding": {
 			want: []string{"alias/tenantml/artifacts", "Enabled"}},
 		"go run ./cmd/tenantml audit events --tenant acme               # acme's audit trail (tenant-scoped callers see only their own)": {
 			want: []string{"TIME", "TENANT", "DECISION"}},

@@ -10,7 +10,7 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "tenantml",
 		Short:         "Self-hosted multi-tenant ML inference platform",
-		Long:          "tenantml is a multi-tenant ML inference platform: tenants, IAM and STS, per-tenant keys, encrypted model artifacts and a tamper-evident audit log behind AWS-compatible APIs, so that no tenant can reach another tenant's models, data, keys or logs. Model serving is being built; tenantml predict runs a model locally.",
+		Long:          "tenantml is a multi-tenant ML inference platform: tenants, IAM and STS, per-tenant keys, encrypted model artifacts and a tamper-evident audit log behind AWS-compatible APIs, so that no tenant can reach another tenant's models, data, keys or logs. It serves tenants' models in silo, pool and bridge isolation (tenantml serve, tenantml model deploy); tenantml predict runs a model locally.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// A bad -o fails before the command does anything (before an API

@@ -38,7 +38,7 @@ import (
 func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the server: management API, IAM, STS, KMS, artifacts and audit log (no model serving yet)",
+		Short: "Run the server: management API, IAM, STS, KMS, model serving (control plane, InvokeEndpoint, workers) and the audit log",
 		Long: `Run tenantml on one machine. On embedded defaults it needs no other
 service: SQLite metadata, a local master key and files, all under --data-dir.
 The first start initialises the data directory and prints the operator's
