@@ -145,3 +145,18 @@ func (a *RootOnly) Authorize(_ context.Context, req *Request) (Decision, error) 
 	}
 	return Deny("no policy allows the action"), nil
 }
+
+// PlatformOnly reports the actions a principal of a tenant may never
+// perform, whatever its policies say: they change what the platform
+// decides about a tenant — its existence, status, tier, isolation model and
+// quotas, or its erasure — and a tenant deciding them for itself would
+// escalate (a tier is a quota and a price).
+func PlatformOnly(action string) bool {
+	switch action {
+	case "tenantml:CreateTenant", "tenantml:UpdateTenant", "tenantml:SuspendTenant", "tenantml:ResumeTenant",
+		"tenantml:DeleteTenant", "tenantml:EraseTenant", "tenantml:EraseTenantOverride", "tenantml:SetTenantIsolation",
+		"tenantml:CreateTier", "tenantml:UpdateTier", "tenantml:DeleteTier", "tenantml:SetTenantQuotas":
+		return true
+	}
+	return false
+}

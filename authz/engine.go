@@ -104,6 +104,9 @@ func (e *Engine) Authorize(ctx context.Context, req *Request) (Decision, error) 
 	if CrossTenant(req) {
 		return Deny("a principal of tenant " + c.TenantID + " may not act on another tenant's resources"), nil
 	}
+	if c.TenantID != "" && PlatformOnly(req.Action) {
+		return Deny(req.Action + " is reserved to the platform: a principal of a tenant may not perform it"), nil
+	}
 	set, labels, denied, err := e.policySet(ctx, c, req.Resource.Policy)
 	if err != nil {
 		return Decision{}, fmt.Errorf("authorize: %w", err)

@@ -268,3 +268,31 @@ func (c *countingIdentity) PoliciesForUser(ctx context.Context, acct, name strin
 	c.loads++
 	return c.fakeIdentity.PoliciesForUser(ctx, acct, name)
 }
+
+// TestEngine_PlatformOnly checks that a tenant's principal allowed
+// everything still cannot change what the platform decides about its
+// tenant, while reading it is left to its policies.
+func TestEngine_PlatformOnly(t *testing.T) {
+	allowAll := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+	fake := &fakeIdentity{users: map[string]*identity.Effective{"admin": {Policies: []identity.Document{{Source: "user", Name: "all", Document: allowAll}}}}}
+	a := &Engine{AccountID: acct, Identity: fake}
+	own := Resource{ARN: "arn:aws:tenantml:us-east-1:" + acct + ":tenant/acme", Tenant: "acme"}
+	for _, tt := range []struct {
+		action, tenant string
+		want           bool
+	}{
+		{"tenantml:UpdateTenant", "acme", false},
+		{"tenantml:SuspendTenant", "acme", false},
+		{"tenantml:EraseTenant", "acme", false},
+		{"tenantml:SetTenantIsolation", "acme", false},
+		{"tenantml:GetTenant", "acme", true},
+		{"tenantml:DeployModel", "acme", true},
+		{"tenantml:UpdateTenant", "", true},
+	} {
+		c := &authn.Principal{Type: authn.IAMUser, Account: acct, ARN: "arn:aws:iam::" + acct + ":user/admin", UserName: "admin", TenantID: tt.tenant}
+		d, err := a.Authorize(context.Background(), &Request{Caller: c, Action: tt.action, Resource: own})
+		if err != nil || d.Allowed() != tt.want {
+			t.Errorf("%s by tenant %q: allowed %v (%s), want %v", tt.action, tt.tenant, d.Allowed(), d.Reason, tt.want)
+		}
+	}
+}
