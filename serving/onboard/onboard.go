@@ -113,11 +113,12 @@ func ObjectKey(t string, iso tenant.Isolation) string {
 
 // Deploy uploads body as tenant t's model (encrypted under t's key) and
 // makes it serve in t's isolation model; it returns once the model
-// serves (a silo or bridge endpoint InService). A tenant that is not
-// active is refused.
+// serves: the tenant's endpoint — its own, or the shared pool endpoint,
+// created by the first pool deployment — is InService. A tenant that is
+// not active is refused.
 func (d *Deployer) Deploy(ctx context.Context, t *tenant.Tenant, body io.Reader, checks artifact.Checks) (*Result, error) {
 	res, err := d.deploy(ctx, t, body, checks)
-	if err != nil || res.Model == "" {
+	if err != nil {
 		return res, err
 	}
 	if _, err := d.Controller.WaitEndpoint(ctx, res.Endpoint); err != nil {
