@@ -62,6 +62,15 @@ type crossTarget struct {
 	ownUser, ownRole, ownKey string // acme's own, the same on both sides
 	ownCiphertext            string
 	ownAlias                 string
+	// SageMaker (attack_crossserving_test.go): globex's model, endpoint
+	// config, endpoint and execution role; the TargetModel of globex's
+	// artifact in the platform's pool; the platform's model, config,
+	// endpoint and execution role; acme's own (the same on both sides).
+	model, modelARN, config, configARN, endpoint, endpointARN, execRole string
+	poolModel                                                           string
+	platModel, platModelARN, platConfig, platConfigARN                  string
+	platEndpoint, platEndpointARN, platRole                             string
+	ownModel, ownConfig, ownEndpoint, ownExecRole, pool                 string
 }
 
 // names are the target's names in a fixed order: the same index names
@@ -70,8 +79,8 @@ type crossTarget struct {
 func (x *crossTarget) names() []string {
 	// seq, a short number, is left out: it would match inside other
 	// numbers; no answer names it.
-	return []string{x.userARN, x.roleARN, x.policyARN, x.oidcARN, x.keyARN, x.ciphertext, x.oidcURL, x.alias, x.keyID,
-		x.accessKey, x.user, x.role, x.policy, x.group, x.tenant, x.eventID}
+	return append([]string{x.userARN, x.roleARN, x.policyARN, x.oidcARN, x.keyARN, x.ciphertext, x.oidcURL, x.alias, x.keyID,
+		x.accessKey, x.user, x.role, x.policy, x.group, x.tenant, x.eventID}, x.servingNames()...)
 }
 
 // crossCase is one request template.
@@ -126,6 +135,7 @@ var crossAllowlist = map[string]string{
 	"AssumeRoleWithWebIdentity":            "the caller is a federated identity, not a principal of acme: Chain_WebIdentityClaimCannotNameAnotherTenant",
 	"GET /api/v1/audit/checkpoint":         "the platform's one Merkle tree: no tenant resource",
 	"GET /api/v1/audit/proofs/consistency": "the platform's one Merkle tree: no tenant resource",
+	"POST /tenant/v1/invocations":          "the caller is a bearer token's tenant, not a SigV4 principal of acme, and nothing in the request names a resource (the token's tenant chooses endpoint and model): Chain_GatewayTokenOfAnotherTenant, TestServeServing_TenantGateway",
 }
 
 // q is an IAM or STS query template.
@@ -195,7 +205,7 @@ func crossCases() []crossCase {
 	tenantPath := func(suffix string) func(x *crossTarget) string {
 		return func(x *crossTarget) string { return one + x.tenant + suffix }
 	}
-	return []crossCase{
+	return append([]crossCase{
 		// IAM users.
 		user("GetUser"), user("DeleteUser"), user("ListAccessKeys"), user("ListUserTags"), user("ListUserPolicies"),
 		user("ListAttachedUserPolicies"), user("DeleteUserPermissionsBoundary"), user("CreateAccessKey"),
@@ -347,7 +357,7 @@ func crossCases() []crossCase {
 		quiet(route("GET /api/v1/audit/proofs/inclusion", "tenant", func(x *crossTarget) string {
 			return "/api/v1/audit/proofs/inclusion?eventId=" + x.eventID + "&tenant=" + x.tenant
 		}, ""), opScoped),
-	}
+	}, servingCases()...)
 }
 
 // crossTargets returns globex's side and a missing side of the same
@@ -376,13 +386,7 @@ func (e *attackEnv) crossTargets(t *testing.T, rng *rand.Rand) (other, missing *
 
 	m := own
 	missing = &m
-	word := func(n int) string {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte('a' + rng.IntN(26))
-		}
-		return string(b)
-	}
+	word := newWord(rng)
 	missing.tenant = "t" + word(5)
 	missing.user, missing.role, missing.policy = "globex.u"+word(5), "globex.r"+word(9), "globex.p"+word(5)
 	missing.userARN = "arn:aws:iam::" + e.acct + ":user" + g.path + missing.user
@@ -412,6 +416,7 @@ func (e *attackEnv) crossTargets(t *testing.T, rng *rand.Rand) (other, missing *
 	missing.oidcARN = "arn:aws:iam::" + e.acct + ":oidc-provider/idp." + missing.oidcURL[len("https://idp."):]
 	missing.seq = strconv.FormatInt(1<<40+rng.Int64N(1<<20), 10)
 	missing.eventID = fmt.Sprintf("%x-%x-%x-%x-%x", u[10:14], u[4:6], u[6:8], u[8:10], u[0:6])
+	e.servingTargets(other, missing, word)
 	return other, missing
 }
 

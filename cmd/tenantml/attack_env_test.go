@@ -94,12 +94,14 @@ func attackPostgresEnv(t *testing.T) map[string]string {
 	return map[string]string{"TENANTML_STORE": app.String(), "TENANTML_STORE_ADMIN": admin.String()}
 }
 
-// attackServerEnv is rootEnv plus the store's settings and an artifact
-// limit small enough to test.
+// attackServerEnv is rootEnv plus the store's settings, an artifact
+// limit small enough to test, and workers started from the tenantml
+// binary.
 func attackServerEnv(t *testing.T, st attackStore) map[string]string {
 	t.Helper()
 	env := st.env(t)
 	env["TENANTML_MAX_ARTIFACT_BYTES"] = "1048576"
+	env["TENANTML_WORKER_EXECUTABLE"] = buildBinary(t)
 	for k, v := range rootEnv {
 		env[k] = v
 	}

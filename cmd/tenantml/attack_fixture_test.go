@@ -76,6 +76,8 @@ type attackEnv struct {
 	// poolRole is the platform role the broker's sessions assume.
 	poolRole string
 	tenants  map[string]*tenantFixture
+	// sv names the serving resources (attack_servingfixture_test.go).
+	sv servingFixture
 
 	mu      sync.Mutex
 	secrets map[string]string // description → secret or token the suite saw
@@ -115,6 +117,7 @@ func newAttackEnv(t *testing.T, st attackStore) *attackEnv {
 	for _, id := range []string{"acme", "globex"} {
 		e.tenants[id].session = e.brokerSession(t, id, id+"-app")
 	}
+	e.serving(t)
 	e.startBoto3(t)
 	t.Logf("%s: scenario built in %v", e.store, time.Since(start).Round(time.Millisecond))
 	return e
