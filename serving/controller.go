@@ -54,9 +54,9 @@ const (
 // Controller is the control plane: it validates, stores and deploys the
 // resources of one account. Every method takes the caller's tenant ("" for
 // a platform principal): a tenant's caller creates resources of its tenant
-// only, in its name space, and a resource of another tenant it names (a
-// model in a variant, an endpoint config) answers exactly as a missing
-// one.
+// only, in its name space, and a resource of another tenant or of the
+// platform it names (a model in a variant, an endpoint config) answers
+// exactly as a missing one.
 type Controller struct {
 	Store     Store
 	Deployer  Deployer
@@ -80,9 +80,13 @@ func (c *Controller) now() time.Time {
 }
 
 // visible reports whether a caller of tenant caller may see a resource of
-// tenant owner: its own and the platform's.
+// tenant owner: a platform caller sees every resource, a tenant's caller
+// only its own tenant's — the platform's (the shared pool) are as missing
+// to it as another tenant's, as IAM hides the platform's entities. A pool
+// tenant invokes the pool endpoint through the data plane; it never reads,
+// changes or builds on the platform's control-plane resources.
 func visible(caller, owner string) bool {
-	return caller == "" || owner == "" || owner == caller
+	return caller == "" || owner == caller
 }
 
 // ErrNotFound is SageMaker's answer for a resource that does not exist (or
@@ -238,7 +242,9 @@ func (c *Controller) DeleteModel(ctx context.Context, callerTenant, name string)
 }
 
 // CreateEndpointConfig validates and stores an endpoint config. Its models
-// must exist and be the config's tenant's or the platform's.
+// must exist and be visible to the caller (a tenant's caller: its own
+// tenant's); a platform caller's config may mix platform models with one
+// tenant's.
 func (c *Controller) CreateEndpointConfig(ctx context.Context, callerTenant string, ec *EndpointConfig) error {
 	owner, err := newResource(callerTenant, "endpointConfigName", ec.Name, ec.Tags)
 	if err != nil {

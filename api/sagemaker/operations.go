@@ -5,6 +5,7 @@ import (
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/iam"
 	"github.com/tenantml/tenantml/serving"
 )
 
@@ -233,9 +234,15 @@ func containerOut(c serving.Container) containerJSON {
 	return containerJSON{Image: c.Image, Mode: c.Mode, ModelDataURL: c.ModelDataURL, Environment: c.Environment}
 }
 
+// passRoleKeys are the condition keys of iam:PassRole to SageMaker.
+var passRoleKeys = iam.Context{iam.Single("iam:PassedToService", "sagemaker.amazonaws.com")}
+
 // createModel creates a model once the caller may pass its execution role
 // (iam:PassRole, decided with the role's tags and tenant as the pipeline
-// decides every request).
+// decides every request, and iam:PassedToService) and the role exists, as
+// SageMaker checks it. To a tenant's principal, a role of another tenant
+// or of the platform is a missing one: decided without its tags and
+// answered "Could not assume role" exactly as a role that does not exist.
 func (s *Surface) createModel(r *http.Request, c *authn.Principal, in *createModelInput) (any, error) {
 	ct := in.PrimaryContainer
 	if ct == nil && len(in.Containers) == 1 {
@@ -244,16 +251,23 @@ func (s *Surface) createModel(r *http.Request, c *authn.Principal, in *createMod
 	if ct == nil {
 		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", "a model needs a PrimaryContainer (or exactly one container)")
 	}
-	role, err := s.Roles.RoleResource(r, in.ExecutionRoleArn)
+	role, found, err := s.Roles.RoleResource(r, in.ExecutionRoleArn)
 	if err != nil {
 		return nil, err
 	}
-	d, hidden, err := s.Pipeline.Check(r, c, "iam:PassRole", role, nil)
+	if c.TenantID != "" && role.Tenant != c.TenantID {
+		role, found = role.Missing(), false
+	}
+	d, _, err := s.Pipeline.Check(r, c, "iam:PassRole", role, passRoleKeys)
 	if err != nil {
 		return nil, err
 	}
-	if !d.Allowed() || hidden {
+	if !d.Allowed() {
 		return nil, tenantml.Errorf(tenantml.EFORBIDDEN, "User: %s is not authorized to perform: iam:PassRole on resource: %s", c.ARN, in.ExecutionRoleArn)
+	}
+	if !found {
+		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException",
+			"Could not assume role %s. Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com' to assume the role.", truncate(in.ExecutionRoleArn))
 	}
 	m := &serving.Model{Name: in.ModelName, ExecutionRoleARN: in.ExecutionRoleArn, Tags: tagMap(in.Tags),
 		PrimaryContainer: serving.Container{Image: ct.Image, Mode: ct.Mode, ModelDataURL: ct.ModelDataURL, Environment: ct.Environment}}
@@ -284,4 +298,12 @@ func (s *Surface) describeEndpoint(r *http.Request, c *authn.Principal, name str
 		out["ProductionVariants"] = vs
 	}
 	return out, nil
+}
+
+// truncate bounds caller-supplied text quoted in an error message.
+func truncate(s string) string {
+	if len(s) > 256 {
+		return s[:256] + "..."
+	}
+	return s
 }

@@ -21,9 +21,9 @@ const TargetPrefix = "SageMaker"
 
 // Roles resolves an IAM role ARN to the resource iam:PassRole is decided
 // on (its tenant and tags); a role that does not exist comes back with its
-// ARN only.
+// ARN only and found false.
 type Roles interface {
-	RoleResource(r *http.Request, roleARN string) (authz.Resource, error)
+	RoleResource(r *http.Request, roleARN string) (res authz.Resource, found bool, err error)
 }
 
 // Surface serves the SageMaker control plane.
@@ -118,6 +118,13 @@ func (s *Surface) target(action string, o op) func(*http.Request, *authn.Princip
 		}
 		if err != nil {
 			return nil, err
+		}
+		if c.TenantID != "" && owner == "" {
+			// The platform's resources (the shared pool's) are missing
+			// ones to a tenant's principal: decided without their tags
+			// and answered as missing, whatever its policies allow.
+			t.Hide = t.NotFound
+			return t, nil
 		}
 		t.Tenant, t.Tags = owner, tags
 		return t, nil

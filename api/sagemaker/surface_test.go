@@ -72,13 +72,13 @@ func (checker) CheckInstanceType(name string) error {
 // roles resolves execution roles from the identity store.
 type roles struct{ ids identity.Service }
 
-func (r roles) RoleResource(_ *http.Request, roleARN string) (authz.Resource, error) {
+func (r roles) RoleResource(_ *http.Request, roleARN string) (authz.Resource, bool, error) {
 	name := roleARN[strings.LastIndex(roleARN, "/")+1:]
 	role, err := r.ids.GetRole(context.Background(), acct, name)
 	if err != nil {
-		return authz.Resource{ARN: roleARN}, nil
+		return authz.Resource{ARN: roleARN}, false, nil
 	}
-	return authz.Resource{ARN: role.ARN, Tenant: role.TenantID, Tags: role.Tags}, nil
+	return authz.Resource{ARN: role.ARN, Tenant: role.TenantID, Tags: role.Tags}, true, nil
 }
 
 type callers map[string]*authn.Principal

@@ -283,23 +283,23 @@ func (l *lazySupervisor) close(ctx context.Context) error {
 }
 
 // roleResources resolves execution roles for iam:PassRole: the role's
-// tenant and tags, or its ARN alone when it does not exist.
+// tenant and tags, or its ARN alone (not found) when it does not exist.
 type roleResources struct {
 	ids     identity.Service
 	account string
 }
 
-func (r roleResources) RoleResource(req *http.Request, roleARN string) (authz.Resource, error) {
+func (r roleResources) RoleResource(req *http.Request, roleARN string) (authz.Resource, bool, error) {
 	role, err := r.ids.GetRole(req.Context(), r.account, authz.RoleName(roleARN))
 	switch code := tenantml.ErrorCode(err); {
 	case code == tenantml.ENOTFOUND || code == tenantml.EINVALID:
-		return authz.Resource{ARN: roleARN}, nil
+		return authz.Resource{ARN: roleARN}, false, nil
 	case err != nil:
-		return authz.Resource{}, fmt.Errorf("look up execution role: %w", err)
+		return authz.Resource{}, false, fmt.Errorf("look up execution role: %w", err)
 	case role.ARN != roleARN:
-		return authz.Resource{ARN: roleARN}, nil // another path: not this role
+		return authz.Resource{ARN: roleARN}, false, nil // another path: not this role
 	}
-	return authz.Resource{ARN: role.ARN, Tenant: role.TenantID, Tags: role.Tags}, nil
+	return authz.Resource{ARN: role.ARN, Tenant: role.TenantID, Tags: role.Tags}, true, nil
 }
 
 // servingMetrics exposes the multi-model figures with the managed cloud's
