@@ -106,18 +106,18 @@ func (e *attackEnv) sm(t *testing.T, by *principal, op string, in map[string]any
 	e.mustOK(t, by, sagemakerRequest(op, in))
 }
 
-// deploy has the operator create a model, a config and an endpoint.
-func (e *attackEnv) deploy(t *testing.T, model, config, endpoint, role, mode, url, tenant string) {
+// deployAs has by create a model, a config and an endpoint with the
+// native image over url, tagged with tenant (none for "").
+func (e *attackEnv) deployAs(t *testing.T, by *principal, model, config, endpoint, role, mode, url, tenant string) {
 	t.Helper()
 	var tagged []map[string]string
 	if tenant != "" {
 		tagged = []map[string]string{{"Key": "TenantID", "Value": tenant}}
 	}
-	e.sm(t, e.root, "CreateModel", map[string]any{"ModelName": model, "ExecutionRoleArn": role, "Tags": tagged,
+	e.sm(t, by, "CreateModel", map[string]any{"ModelName": model, "ExecutionRoleArn": role, "Tags": tagged,
 		"PrimaryContainer": map[string]any{"Image": "tenantml/xgboost", "Mode": mode, "ModelDataUrl": url}})
-	e.sm(t, e.root, "CreateEndpointConfig", map[string]any{"EndpointConfigName": config, "Tags": tagged, "ProductionVariants": []map[string]any{
-		{"VariantName": "AllTraffic", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}}})
-	e.sm(t, e.root, "CreateEndpoint", map[string]any{"EndpointName": endpoint, "EndpointConfigName": config, "Tags": tagged})
+	e.sm(t, by, "CreateEndpointConfig", map[string]any{"EndpointConfigName": config, "Tags": tagged, "ProductionVariants": variants(model)})
+	e.sm(t, by, "CreateEndpoint", map[string]any{"EndpointName": endpoint, "EndpointConfigName": config, "Tags": tagged})
 }
 
 // serving builds the scenario's serving resources and waits until every
@@ -130,17 +130,17 @@ func (e *attackEnv) serving(t *testing.T) {
 	s := &e.sv
 	s.model, s.config, s.endpoint = "globex--churn", "globex--churn-config", "globex--churn-endpoint"
 	s.execRole = e.execRole(t, "globex.exec", g.path, "globex", "globex/", g.onboardingKeyARN)
-	e.deploy(t, s.model, s.config, s.endpoint, s.execRole, "SingleModel", "s3://"+artifactBucket+"/globex/serving/v1/model.tar.gz", "globex")
+	e.deployAs(t, e.root, s.model, s.config, s.endpoint, s.execRole, "SingleModel", "s3://"+artifactBucket+"/globex/serving/v1/model.tar.gz", "globex")
 
 	s.ownModel, s.ownConfig, s.ownEndpoint = "acme--broken", "acme--broken-config", "acme--broken-endpoint"
 	s.ownRole = e.execRole(t, "acme.exec", a.path, "acme", "acme/", a.onboardingKeyARN)
-	e.deploy(t, s.ownModel, s.ownConfig, s.ownEndpoint, s.ownRole, "SingleModel", "s3://"+artifactBucket+"/acme/missing/v1/model.tar.gz", "acme")
+	e.deployAs(t, e.root, s.ownModel, s.ownConfig, s.ownEndpoint, s.ownRole, "SingleModel", "s3://"+artifactBucket+"/acme/missing/v1/model.tar.gz", "acme")
 
 	s.platRole = e.execRole(t, "models", "/platform/", "", "", "*")
 	s.pool, s.globexModel = "pool-artifacts", "globex/serving/v1/model.tar.gz"
-	e.deploy(t, s.pool, s.pool, s.pool, s.platRole, "MultiModel", "s3://"+artifactBucket+"/", "")
+	e.deployAs(t, e.root, s.pool, s.pool, s.pool, s.platRole, "MultiModel", "s3://"+artifactBucket+"/", "")
 	s.platModel, s.platConfig, s.platEndpoint = "platform-shared", "platform-shared-config", "platform-shared-endpoint"
-	e.deploy(t, s.platModel, s.platConfig, s.platEndpoint, s.platRole, "SingleModel", "s3://"+artifactBucket+"/platform/missing.tar.gz", "")
+	e.deployAs(t, e.root, s.platModel, s.platConfig, s.platEndpoint, s.platRole, "SingleModel", "s3://"+artifactBucket+"/platform/missing.tar.gz", "")
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testRefusedServingModelData: acme's administrator builds a model over
+// globex's object (its ModelDataUrl names globex's artifact, its
+// execution role is acme's own) and deploys it, and does the same with an
+// object that does not exist. Neither endpoint serves, and the two
+// FailureReasons DescribeEndpoint shows acme are identical once the names
+// are replaced: a deployment is no oracle of another tenant's objects.
+func testRefusedServingModelData(t *testing.T, e *attackEnv) {
+	adm := e.tenants["acme"].users["admin"]
+	missingKey := "globex/serving/v1/" + newWord(rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())))(8) + ".tar.gz"
+	reasons := map[string]string{}
+	for side, key := range map[string]string{"other": "globex/serving/v1/model.tar.gz", "missing": missingKey} {
+		name := "acme--data-" + side
+		e.deployAs(t, adm, name, name, name, e.sv.ownRole, "SingleModel", "s3://"+artifactBucket+"/"+key, "acme")
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		_, _ = e.ts.sp.controller.WaitEndpoint(ctx, name)
+		cancel()
+		r := e.mustOK(t, adm, sagemakerRequest("DescribeEndpoint", map[string]any{"EndpointName": name}))
+		var out struct{ EndpointStatus, FailureReason string }
+		if err := json.Unmarshal(r.body, &out); err != nil {
+			t.Fatal(err)
+		}
+		if out.EndpointStatus != "Failed" {
+			t.Errorf("%s: endpoint over %s is %s, want Failed", side, key, out.EndpointStatus)
+		}
+		reasons[side] = strings.NewReplacer(key, "<key>", name, "<name>").Replace(out.FailureReason)
+	}
+	if reasons["other"] != reasons["missing"] {
+		t.Errorf("another tenant's object and a missing one fail the deployment differently:\n other   %s\n missing %s", reasons["other"], reasons["missing"])
+	}
+}
