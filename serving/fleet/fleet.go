@@ -187,7 +187,10 @@ func (f *Fleet) start(ctx context.Context, e *serving.Endpoint, pv serving.Produ
 		return nil, fmt.Errorf("model %s: %s", m.PrimaryContainer.ModelDataURL, tenantml.ErrorMessage(err))
 	}
 	if e.Tenant != "" && model.Tenant != e.Tenant {
-		return nil, fmt.Errorf("model %s is not encrypted under a key of tenant %s", m.PrimaryContainer.ModelDataURL, e.Tenant)
+		// Another tenant's object (read by a platform role): the endpoint's
+		// tenant reads the FailureReason, which must be a missing
+		// object's.
+		return nil, fmt.Errorf("model %s: %s", m.PrimaryContainer.ModelDataURL, tenantml.ErrorMessage(errNoObject(u)))
 	}
 	spec.Mode, spec.Model = serving.ModeSingle, model.Opener
 	sv, err := f.cfg.Backend.Start(ctx, spec)

@@ -45,9 +45,16 @@ func (o *ObjectSource) Object(ctx context.Context, roleARN string, u serving.S3U
 	}
 	obj, err := o.Objects.HeadObject(ctx, u.Bucket, u.Key)
 	if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND {
-		return Model{}, tenantml.Errorf(tenantml.ENOTFOUND, "no object s3://%s/%s", u.Bucket, u.Key)
+		return Model{}, errNoObject(u)
 	} else if err != nil {
 		return Model{}, fmt.Errorf("look up model: %w", err)
+	}
+	if caller.TenantID != "" && obj.Tenant != caller.TenantID {
+		// A tenant's execution role never reads another tenant's object,
+		// whatever its policies say, and the reason (an endpoint's
+		// FailureReason, which the tenant reads) must not tell that
+		// object from a missing one.
+		return Model{}, errNoObject(u)
 	}
 	var bucketPolicy *iam.Policy
 	if doc, err := o.Objects.GetBucketPolicy(ctx, u.Bucket); err == nil && doc != "" {
@@ -74,6 +81,12 @@ func (o *ObjectSource) Object(ctx context.Context, roleARN string, u serving.S3U
 		}
 		return r, nil
 	})}, nil
+}
+
+// errNoObject is the answer for an object that does not exist, or that a
+// tenant may not learn exists.
+func errNoObject(u serving.S3URL) error {
+	return tenantml.Errorf(tenantml.ENOTFOUND, "no object s3://%s/%s", u.Bucket, u.Key)
 }
 
 // session is the principal of a session of the execution role, as the
