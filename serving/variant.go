@@ -104,8 +104,6 @@ var (
 	ErrUnknownInstanceType = errors.New("unknown instance type")
 	// ErrUnknownImage: no such registered image (ValidationException).
 	ErrUnknownImage = errors.New("unknown image")
-	// ErrExists: a variant with this ID is already running.
-	ErrExists = errors.New("variant already running")
 	// ErrStartFailed: the workers did not become ready (the endpoint
 	// fails; the error's text is its FailureReason).
 	ErrStartFailed = errors.New("variant failed to start")

@@ -45,9 +45,17 @@ type instance struct {
 
 var _ serving.Instance = (*instance)(nil)
 
+// newInstance returns worker idx of v. Its ID is "endpoint/variant/idx",
+// and "endpoint/variant/idx-rN" for the Nth variant of that ID (one that
+// replaced another), so that IDs in events never name two workers at
+// once.
 func newInstance(v *variant, idx int) *instance {
+	id := v.spec.ID() + "/" + strconv.Itoa(idx)
+	if v.rev > 1 {
+		id += "-r" + strconv.Itoa(v.rev)
+	}
 	return &instance{
-		v: v, idx: idx, id: v.spec.ID() + "/" + strconv.Itoa(idx),
+		v: v, idx: idx, id: id,
 		stopCh: make(chan struct{}), done: make(chan struct{}),
 		firstReady: make(chan struct{}), gaveUp: make(chan struct{}),
 	}

@@ -39,8 +39,9 @@ type Supervisor struct {
 	dir  string // private root of worker directories (0711)
 
 	mu       sync.Mutex
-	variants map[string]*variant
-	uids     map[string]uint32 // owner key -> uid
+	variants map[*variant]struct{} // running
+	starts   map[string]int        // variants started per spec ID
+	uids     map[string]uint32     // owner key -> uid
 	nextUID  uint32
 	closed   bool
 }
@@ -51,7 +52,7 @@ var _ serving.Backend = (*Supervisor)(nil)
 // Start.
 func New(cfg Config) *Supervisor {
 	cfg.setDefaults()
-	return &Supervisor{cfg: cfg, variants: map[string]*variant{}, uids: map[string]uint32{}}
+	return &Supervisor{cfg: cfg, variants: map[*variant]struct{}{}, starts: map[string]int{}, uids: map[string]uint32{}}
 }
 
 // Open checks the executable and images, finds what the machine allows
@@ -239,10 +240,11 @@ func (s *Supervisor) Start(ctx context.Context, spec serving.VariantSpec) (servi
 		s.mu.Unlock()
 		return nil, fmt.Errorf("%w: supervisor not open", serving.ErrStopped)
 	}
-	if s.variants[spec.ID()] != nil {
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: %s", serving.ErrExists, spec.ID())
-	}
+	// A variant of the same ID may be running: the one this start
+	// replaces (an endpoint update), which serves until the new one is
+	// ready. The new one's instances are told apart by its revision.
+	s.starts[spec.ID()]++
+	rev := s.starts[spec.ID()]
 	uid := uint32(0)
 	if s.caps.Root {
 		if uid, err = s.uidFor(ownerKey(spec)); err != nil {
@@ -250,8 +252,8 @@ func (s *Supervisor) Start(ctx context.Context, spec serving.VariantSpec) (servi
 			return nil, err
 		}
 	}
-	v := newVariant(s, spec, it, img, uid)
-	s.variants[spec.ID()] = v
+	v := newVariant(s, spec, it, img, uid, rev)
+	s.variants[v] = struct{}{}
 	s.mu.Unlock()
 
 	v.start()
@@ -267,9 +269,7 @@ func (s *Supervisor) Start(ctx context.Context, spec serving.VariantSpec) (servi
 func (s *Supervisor) forget(v *variant) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.variants[v.spec.ID()] == v {
-		delete(s.variants, v.spec.ID())
-	}
+	delete(s.variants, v)
 }
 
 // Close stops every variant (each within ctx) and removes the private
@@ -282,7 +282,7 @@ func (s *Supervisor) Close(ctx context.Context) error {
 	}
 	s.closed = true
 	vs := make([]*variant, 0, len(s.variants))
-	for _, v := range s.variants {
+	for v := range s.variants {
 		vs = append(vs, v)
 	}
 	s.mu.Unlock()

@@ -184,3 +184,36 @@ func startCtx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// TestSupervisor_Replace starts a variant with the ID of one that is
+// running, as an endpoint update does: both serve at once, with distinct
+// instance IDs, and stopping the old one leaves the new one serving.
+func TestSupervisor_Replace(t *testing.T) {
+	dir, cases := env.Models.Cases(t)
+	s, rec, _ := newSupervisor(t, local.Config{})
+	spec := serving.VariantSpec{Endpoint: "acme", Variant: "AllTraffic", Tenant: "acme", Mode: serving.ModeSingle,
+		InstanceType: "ml.t2.medium", InstanceCount: 1, Model: fileOpener(filepath.Join(dir, cases[0].Artifact))}
+	old := mustStart(t, s, spec)
+	replacement := mustStart(t, s, spec)
+	oldID, newID := old.Instances()[0].ID(), replacement.Instances()[0].ID()
+	if oldID != "acme/AllTraffic/0" || newID != "acme/AllTraffic/0-r2" {
+		t.Errorf("instance IDs %q and %q, want acme/AllTraffic/0 and acme/AllTraffic/0-r2", oldID, newID)
+	}
+	rows := readFile(t, dir, cases[0].RowsCSV)
+	for _, v := range []serving.Variant{old, replacement} {
+		if _, err := v.Invoke(context.Background(), serving.Invocation{ContentType: "text/csv", Body: rows}); err != nil {
+			t.Errorf("%s: %v", v.Instances()[0].ID(), err)
+		}
+	}
+	if err := old.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := replacement.Invoke(context.Background(), serving.Invocation{ContentType: "text/csv", Body: rows}); err != nil {
+		t.Errorf("the replacement after the old variant stopped: %v", err)
+	}
+	for _, e := range rec.All() {
+		if e.Kind == serving.EventWorkerStopped && e.Instance != oldID {
+			t.Errorf("stopped %s, want only %s", e.Instance, oldID)
+		}
+	}
+}

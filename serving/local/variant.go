@@ -13,11 +13,14 @@ import (
 // variant is a running variant: InstanceCount instances, each supervised
 // by its own goroutine.
 type variant struct {
-	sup   *Supervisor
-	spec  serving.VariantSpec
-	it    serving.InstanceType
-	img   Image
-	uid   uint32
+	sup  *Supervisor
+	spec serving.VariantSpec
+	it   serving.InstanceType
+	img  Image
+	uid  uint32
+	// rev counts the variants of this spec ID the supervisor started,
+	// this one included (2 and more: replacements).
+	rev   int
 	insts []*instance
 	rr    atomic.Uint64
 
@@ -32,8 +35,8 @@ type variant struct {
 
 var _ serving.Variant = (*variant)(nil)
 
-func newVariant(s *Supervisor, spec serving.VariantSpec, it serving.InstanceType, img Image, uid uint32) *variant {
-	v := &variant{sup: s, spec: spec, it: it, img: img, uid: uid, drained: make(chan struct{})}
+func newVariant(s *Supervisor, spec serving.VariantSpec, it serving.InstanceType, img Image, uid uint32, rev int) *variant {
+	v := &variant{sup: s, spec: spec, it: it, img: img, uid: uid, rev: rev, drained: make(chan struct{})}
 	for i := range spec.InstanceCount {
 		v.insts = append(v.insts, newInstance(v, i))
 	}
