@@ -329,6 +329,21 @@ func (f *Fleet) Invoke(ctx context.Context, ep *serving.LiveEndpoint, in *servin
 	if err != nil {
 		return nil, err
 	}
+	out, err := f.invoke(ctx, ep, e, in)
+	if errors.Is(err, serving.ErrStopped) {
+		// The endpoint was updated while this request was on its way to
+		// a variant that has since stopped (a stopping variant drains
+		// only the requests it had admitted): the variants that replaced
+		// it take the request, which is idempotent.
+		if cur, gerr := f.get(ep); gerr == nil && cur != e {
+			out, err = f.invoke(ctx, ep, cur, in)
+		}
+	}
+	return out, err
+}
+
+// invoke sends in to one of e's variants.
+func (f *Fleet) invoke(ctx context.Context, ep *serving.LiveEndpoint, e *endpoint, in *serving.InvokeInput) (*serving.InvokeOutput, error) {
 	v, err := e.pick(in.TargetVariant)
 	if err != nil {
 		return nil, err
