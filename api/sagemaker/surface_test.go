@@ -239,3 +239,163 @@ func TestSurface(t *testing.T) {
 		}
 	})
 }
+
+// TestSurface_TenantBoundary: to a tenant's principal whose policies
+// allow everything, the platform's model, endpoint config and endpoint
+// and the platform's or another tenant's execution role answer exactly as
+// names that do not exist (the operator still sees and uses them); a data
+// scientist passes its own tenant's role to SageMaker (iam:PassedToService)
+// and no other.
+func TestSurface_TenantBoundary(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ids := db.Identity()
+	for _, r := range []struct{ name, tenant string }{{"acme-exec", "acme"}, {"globex-exec", "globex"}, {"pool-exec", ""}} {
+		role := &identity.Role{Name: r.name, AssumeRolePolicyDocument: trust}
+		if r.tenant != "" {
+			role.Tags = map[string]string{"TenantID": r.tenant}
+		}
+		if err := ids.CreateRole(ctx, acct, role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	who := callers{"root": {Type: authn.Root, Account: acct, ARN: "arn:aws:iam::" + acct + ":root", UserID: acct}}
+	for _, u := range []struct{ name, policy, inline string }{
+		{"acme.ops", "", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`},
+		// A principal whose policy probes a resource's tags: the
+		// platform's resources must be decided without theirs.
+		{"acme.probe", "", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},` +
+			`{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"ml"}}}]}`},
+		{"acme.ds", identity.BuiltinARNPrefix + "DataScientist", ""},
+	} {
+		user := &identity.User{Name: u.name, Tags: map[string]string{"TenantID": "acme"}}
+		if u.policy != "" {
+			user.PermissionsBoundary = identity.BuiltinARNPrefix + "TenantRoleBoundary"
+		}
+		if err := ids.CreateUser(ctx, acct, user); err != nil {
+			t.Fatal(err)
+		}
+		ref := identity.Ref{Kind: identity.KindUser, Name: u.name}
+		if u.policy != "" {
+			err = ids.AttachPolicy(ctx, acct, ref, u.policy)
+		} else {
+			err = ids.PutInlinePolicy(ctx, acct, ref, "everything", u.inline)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		who[u.name] = &authn.Principal{Type: authn.IAMUser, Account: acct, ARN: user.ARN, UserName: user.Name, UserID: user.ID, TenantID: "acme",
+			Tags: user.Tags, PermissionsBoundaryARN: user.PermissionsBoundary}
+	}
+	dep := &deployer{deployed: map[string]bool{}}
+	ctl := &serving.Controller{Store: db.Serving(), Deployer: dep, Checker: checker{}, Region: region, AccountID: acct}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := &api.Pipeline{Authn: who, Authz: &authz.Engine{AccountID: acct, Identity: ids}, Audit: nopAudit{}, Log: log, Now: time.Now}
+	router := api.NewAWSRouter(p, &api.QueryProtocol{})
+	(&sagemaker.Surface{Controller: ctl, Pipeline: p, Roles: roles{ids}}).Register(router)
+	srv := api.NewServer(log, nil)
+	srv.Handle("POST /{$}", router)
+	call := func(caller, op string, in any) (int, string, string) {
+		b, _ := json.Marshal(in)
+		r := httptest.NewRequest("POST", "/", strings.NewReader(string(b)))
+		r.Header.Set("X-Amz-Target", "SageMaker."+op)
+		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		r.Header.Set("X-Test-Caller", caller)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		var out struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(w.Body.Bytes(), &out)
+		return w.Code, out.Type, out.Message
+	}
+	roleARN := func(name string) string { return "arn:aws:iam::" + acct + ":role/" + name }
+	model := func(name, role string) map[string]any {
+		return map[string]any{"ModelName": name, "ExecutionRoleArn": roleARN(role), "Tags": []map[string]string{{"Key": "TenantID", "Value": "acme"}},
+			"PrimaryContainer": map[string]any{"Image": "tenantml/xgboost", "ModelDataUrl": "s3://models/acme/model.tar.gz"}}
+	}
+	config := func(name, model string) map[string]any {
+		return map[string]any{"EndpointConfigName": name, "Tags": []map[string]string{{"Key": "TenantID", "Value": "acme"}},
+			"ProductionVariants": []map[string]any{{"VariantName": "AllTraffic", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}}}
+	}
+	for _, s := range []struct {
+		op string
+		in map[string]any
+	}{
+		{"CreateModel", map[string]any{"ModelName": "pool-model", "ExecutionRoleArn": roleARN("pool-exec"), "Tags": []map[string]string{{"Key": "team", "Value": "ml"}},
+			"PrimaryContainer": map[string]any{"Image": "tenantml/xgboost", "Mode": "MultiModel", "ModelDataUrl": "s3://models/pool/"}}},
+		{"CreateEndpointConfig", map[string]any{"EndpointConfigName": "pool-config", "ProductionVariants": []map[string]any{
+			{"VariantName": "AllTraffic", "ModelName": "pool-model", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}}}},
+		{"CreateEndpoint", map[string]any{"EndpointName": "pool-ep", "EndpointConfigName": "pool-config"}},
+	} {
+		if status, code, msg := call("root", s.op, s.in); status != 200 {
+			t.Fatalf("operator %s: %d %s %s", s.op, status, code, msg)
+		}
+	}
+	ctl.Wait()
+
+	arn := func(kind serving.ResourceKind, name string) string { return serving.ARN(region, acct, kind, name) }
+	pairs := []struct {
+		name, op       string
+		other, missing map[string]any
+		names          [2]string
+	}{
+		{"ProbePlatformModelTags", "DescribeModel", map[string]any{"ModelName": "pool-model"}, map[string]any{"ModelName": "nope-model"}, [2]string{"pool-model", "nope-model"}},
+		{"DescribePlatformModel", "DescribeModel", map[string]any{"ModelName": "pool-model"}, map[string]any{"ModelName": "nope-model"}, [2]string{"pool-model", "nope-model"}},
+		{"DeletePlatformModel", "DeleteModel", map[string]any{"ModelName": "pool-model"}, map[string]any{"ModelName": "nope-model"}, [2]string{"pool-model", "nope-model"}},
+		{"DescribePlatformConfig", "DescribeEndpointConfig", map[string]any{"EndpointConfigName": "pool-config"}, map[string]any{"EndpointConfigName": "nope-config"}, [2]string{"pool-config", "nope-config"}},
+		{"DeletePlatformEndpoint", "DeleteEndpoint", map[string]any{"EndpointName": "pool-ep"}, map[string]any{"EndpointName": "nope-ep"}, [2]string{"pool-ep", "nope-ep"}},
+		{"UpdatePlatformEndpoint", "UpdateEndpoint", map[string]any{"EndpointName": "pool-ep", "EndpointConfigName": "pool-config"},
+			map[string]any{"EndpointName": "nope-ep", "EndpointConfigName": "pool-config"}, [2]string{"pool-ep", "nope-ep"}},
+		{"TagPlatformModel", "AddTags", map[string]any{"ResourceArn": arn(serving.KindModel, "pool-model"), "Tags": []map[string]string{{"Key": "team", "Value": "x"}}},
+			map[string]any{"ResourceArn": arn(serving.KindModel, "nope-model"), "Tags": []map[string]string{{"Key": "team", "Value": "x"}}}, [2]string{"pool-model", "nope-model"}},
+		{"ConfigOverPlatformModel", "CreateEndpointConfig", config("acme--c", "pool-model"), config("acme--c", "nope-model"), [2]string{"pool-model", "nope-model"}},
+		{"EndpointOverPlatformConfig", "CreateEndpoint", map[string]any{"EndpointName": "acme--e", "EndpointConfigName": "pool-config"},
+			map[string]any{"EndpointName": "acme--e", "EndpointConfigName": "nope-config"}, [2]string{"pool-config", "nope-config"}},
+		{"PassPlatformRole", "CreateModel", model("acme--m", "pool-exec"), model("acme--m", "nope-exec"), [2]string{"pool-exec", "nope-exec"}},
+		{"PassOtherTenantRole", "CreateModel", model("acme--m", "globex-exec"), model("acme--m", "nope-exec"), [2]string{"globex-exec", "nope-exec"}},
+	}
+	for _, c := range pairs {
+		t.Run(c.name, func(t *testing.T) {
+			caller := "acme.ops"
+			if strings.HasPrefix(c.name, "Probe") {
+				caller = "acme.probe"
+			}
+			s1, c1, m1 := call(caller, c.op, c.other)
+			s2, c2, m2 := call(caller, c.op, c.missing)
+			m1 = strings.ReplaceAll(m1, c.names[0], "<name>")
+			m2 = strings.ReplaceAll(m2, c.names[1], "<name>")
+			if s1 != 400 || s1 != s2 || c1 != c2 || m1 != m2 {
+				t.Errorf("the platform's or another tenant's and a missing one answer differently:\n %d %s %s\n %d %s %s", s1, c1, m1, s2, c2, m2)
+			}
+		})
+	}
+	t.Run("MissingRoleCouldNotBeAssumed", func(t *testing.T) {
+		if s, c, msg := call("acme.ops", "CreateModel", model("acme--m", "nope-exec")); s != 400 || c != "ValidationException" || !strings.Contains(msg, "Could not assume role") {
+			t.Errorf("= %d %s %s", s, c, msg)
+		}
+	})
+	t.Run("DataScientistPassesOwnRoleOnly", func(t *testing.T) {
+		if s, c, msg := call("acme.ds", "CreateModel", model("acme--ds", "acme-exec")); s != 200 {
+			t.Errorf("own role: %d %s %s", s, c, msg)
+		}
+		if s, c, _ := call("acme.ds", "CreateModel", model("acme--ds2", "globex-exec")); s != 400 || c != "AccessDeniedException" {
+			t.Errorf("another tenant's role: %d %s", s, c)
+		}
+	})
+	t.Run("OperatorStillSeesPlatform", func(t *testing.T) {
+		if s, c, msg := call("root", "DescribeEndpoint", map[string]any{"EndpointName": "pool-ep"}); s != 200 {
+			t.Errorf("%d %s %s", s, c, msg)
+		}
+		dep.mu.Lock()
+		defer dep.mu.Unlock()
+		if !dep.deployed["pool-ep"] {
+			t.Error("the platform endpoint was undeployed")
+		}
+	})
+}
