@@ -94,12 +94,19 @@ type nopAudit struct{}
 
 func (nopAudit) Record(context.Context, *api.AuditRecord) error { return nil }
 
-// TestSurface covers the control plane through the pipeline: the
-// operator deploys a tenant's model; a tenant administrator (built-in
-// TenantAdmin, bounded) manages its own tenant's resources, in its name
-// space, passing only its own roles; another tenant's resources answer as
-// missing ones.
-func TestSurface(t *testing.T) {
+// fixture is the control plane over a fresh SQLite store behind the
+// pipeline, with execution roles (name → tenant, "" for the platform's)
+// and the callers the test adds to who.
+type fixture struct {
+	db  *sqlite.DB
+	who callers
+	ctl *serving.Controller
+	dep *deployer
+	srv *api.Server
+}
+
+func newFixture(t *testing.T, execRoles map[string]string) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
 	if err != nil {
@@ -107,42 +114,77 @@ func TestSurface(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	ids := db.Identity()
-	for _, r := range []struct{ name, tenant string }{{"acme-exec", "acme"}, {"globex-exec", "globex"}} {
-		if err := ids.CreateRole(ctx, acct, &identity.Role{Name: r.name, AssumeRolePolicyDocument: trust, Tags: map[string]string{"TenantID": r.tenant}}); err != nil {
+	for name, tenant := range execRoles {
+		role := &identity.Role{Name: name, AssumeRolePolicyDocument: trust}
+		if tenant != "" {
+			role.Tags = map[string]string{"TenantID": tenant}
+		}
+		if err := ids.CreateRole(ctx, acct, role); err != nil {
 			t.Fatal(err)
 		}
 	}
-	admin := &identity.User{Name: "acme.admin", Tags: map[string]string{"TenantID": "acme"}, PermissionsBoundary: identity.BuiltinARNPrefix + "TenantRoleBoundary"}
-	if err := ids.CreateUser(ctx, acct, admin); err != nil {
-		t.Fatal(err)
-	}
-	if err := ids.AttachPolicy(ctx, acct, identity.Ref{Kind: identity.KindUser, Name: admin.Name}, identity.BuiltinARNPrefix+"TenantAdmin"); err != nil {
-		t.Fatal(err)
-	}
-	who := callers{
-		"root":  {Type: authn.Root, Account: acct, ARN: "arn:aws:iam::" + acct + ":root", UserID: acct},
-		"admin": {Type: authn.IAMUser, Account: acct, ARN: admin.ARN, UserName: admin.Name, UserID: admin.ID, TenantID: "acme", Tags: admin.Tags, PermissionsBoundaryARN: admin.PermissionsBoundary},
-	}
-	dep := &deployer{deployed: map[string]bool{}}
-	ctl := &serving.Controller{Store: db.Serving(), Deployer: dep, Checker: checker{}, Region: region, AccountID: acct}
+	f := &fixture{db: db, who: callers{"root": {Type: authn.Root, Account: acct, ARN: "arn:aws:iam::" + acct + ":root", UserID: acct}},
+		dep: &deployer{deployed: map[string]bool{}}}
+	f.ctl = &serving.Controller{Store: db.Serving(), Deployer: f.dep, Checker: checker{}, Region: region, AccountID: acct}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := &api.Pipeline{Authn: who, Authz: &authz.Engine{AccountID: acct, Identity: ids}, Audit: nopAudit{}, Log: log, Now: time.Now}
+	p := &api.Pipeline{Authn: f.who, Authz: &authz.Engine{AccountID: acct, Identity: ids}, Audit: nopAudit{}, Log: log, Now: time.Now}
 	router := api.NewAWSRouter(p, &api.QueryProtocol{})
-	(&sagemaker.Surface{Controller: ctl, Pipeline: p, Roles: roles{ids}}).Register(router)
-	srv := api.NewServer(log, nil)
-	srv.Handle("POST /{$}", router)
-	call := func(caller, op string, in any) (int, map[string]any) {
-		b, _ := json.Marshal(in)
-		r := httptest.NewRequest("POST", "/", strings.NewReader(string(b)))
-		r.Header.Set("X-Amz-Target", "SageMaker."+op)
-		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		r.Header.Set("X-Test-Caller", caller)
-		w := httptest.NewRecorder()
-		srv.ServeHTTP(w, r)
-		var out map[string]any
-		_ = json.Unmarshal(w.Body.Bytes(), &out)
-		return w.Code, out
+	(&sagemaker.Surface{Controller: f.ctl, Pipeline: p, Roles: roles{ids}}).Register(router)
+	f.srv = api.NewServer(log, nil)
+	f.srv.Handle("POST /{$}", router)
+	return f
+}
+
+// user creates a user of tenant acme holding a built-in policy (bounded)
+// or an inline one, and makes it the caller name.
+func (f *fixture) user(t *testing.T, name, builtin, inline string) {
+	t.Helper()
+	ctx, ids := context.Background(), f.db.Identity()
+	u := &identity.User{Name: name, Tags: map[string]string{"TenantID": "acme"}}
+	if builtin != "" {
+		u.PermissionsBoundary = identity.BuiltinARNPrefix + "TenantRoleBoundary"
 	}
+	if err := ids.CreateUser(ctx, acct, u); err != nil {
+		t.Fatal(err)
+	}
+	ref := identity.Ref{Kind: identity.KindUser, Name: name}
+	var err error
+	if builtin != "" {
+		err = ids.AttachPolicy(ctx, acct, ref, identity.BuiltinARNPrefix+builtin)
+	} else {
+		err = ids.PutInlinePolicy(ctx, acct, ref, "inline", inline)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.who[name] = &authn.Principal{Type: authn.IAMUser, Account: acct, ARN: u.ARN, UserName: u.Name, UserID: u.ID, TenantID: "acme",
+		Tags: u.Tags, PermissionsBoundaryARN: u.PermissionsBoundary}
+}
+
+// call sends a SageMaker operation as caller.
+func (f *fixture) call(caller, op string, in any) (int, map[string]any) {
+	b, _ := json.Marshal(in)
+	r := httptest.NewRequest("POST", "/", strings.NewReader(string(b)))
+	r.Header.Set("X-Amz-Target", "SageMaker."+op)
+	r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	r.Header.Set("X-Test-Caller", caller)
+	w := httptest.NewRecorder()
+	f.srv.ServeHTTP(w, r)
+	var out map[string]any
+	_ = json.Unmarshal(w.Body.Bytes(), &out)
+	return w.Code, out
+}
+
+// TestSurface covers the control plane through the pipeline: the
+// operator deploys a tenant's model; a tenant administrator (built-in
+// TenantAdmin, bounded) manages its own tenant's resources, in its name
+// space, passing only its own roles; another tenant's resources answer as
+// missing ones.
+func TestSurface(t *testing.T) {
+	f := newFixture(t, map[string]string{"acme-exec": "acme", "globex-exec": "globex"})
+	f.user(t, "acme.admin", "TenantAdmin", "")
+	f.who["admin"] = f.who["acme.admin"]
+	ctl, dep, call := f.ctl, f.dep, f.call
 	model := func(name, role, tenant string) map[string]any {
 		m := map[string]any{"ModelName": name, "ExecutionRoleArn": "arn:aws:iam::" + acct + ":role/" + role,
 			"PrimaryContainer": map[string]any{"Image": "tenantml/xgboost", "ModelDataUrl": "s3://models/" + name + "/model.tar.gz"}}
@@ -247,72 +289,19 @@ func TestSurface(t *testing.T) {
 // scientist passes its own tenant's role to SageMaker (iam:PassedToService)
 // and no other.
 func TestSurface_TenantBoundary(t *testing.T) {
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ids := db.Identity()
-	for _, r := range []struct{ name, tenant string }{{"acme-exec", "acme"}, {"globex-exec", "globex"}, {"pool-exec", ""}} {
-		role := &identity.Role{Name: r.name, AssumeRolePolicyDocument: trust}
-		if r.tenant != "" {
-			role.Tags = map[string]string{"TenantID": r.tenant}
-		}
-		if err := ids.CreateRole(ctx, acct, role); err != nil {
-			t.Fatal(err)
-		}
-	}
-	who := callers{"root": {Type: authn.Root, Account: acct, ARN: "arn:aws:iam::" + acct + ":root", UserID: acct}}
-	for _, u := range []struct{ name, policy, inline string }{
-		{"acme.ops", "", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`},
-		// A principal whose policy probes a resource's tags: the
-		// platform's resources must be decided without theirs.
-		{"acme.probe", "", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},` +
-			`{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"ml"}}}]}`},
-		{"acme.ds", identity.BuiltinARNPrefix + "DataScientist", ""},
-	} {
-		user := &identity.User{Name: u.name, Tags: map[string]string{"TenantID": "acme"}}
-		if u.policy != "" {
-			user.PermissionsBoundary = identity.BuiltinARNPrefix + "TenantRoleBoundary"
-		}
-		if err := ids.CreateUser(ctx, acct, user); err != nil {
-			t.Fatal(err)
-		}
-		ref := identity.Ref{Kind: identity.KindUser, Name: u.name}
-		if u.policy != "" {
-			err = ids.AttachPolicy(ctx, acct, ref, u.policy)
-		} else {
-			err = ids.PutInlinePolicy(ctx, acct, ref, "everything", u.inline)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		who[u.name] = &authn.Principal{Type: authn.IAMUser, Account: acct, ARN: user.ARN, UserName: user.Name, UserID: user.ID, TenantID: "acme",
-			Tags: user.Tags, PermissionsBoundaryARN: user.PermissionsBoundary}
-	}
-	dep := &deployer{deployed: map[string]bool{}}
-	ctl := &serving.Controller{Store: db.Serving(), Deployer: dep, Checker: checker{}, Region: region, AccountID: acct}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := &api.Pipeline{Authn: who, Authz: &authz.Engine{AccountID: acct, Identity: ids}, Audit: nopAudit{}, Log: log, Now: time.Now}
-	router := api.NewAWSRouter(p, &api.QueryProtocol{})
-	(&sagemaker.Surface{Controller: ctl, Pipeline: p, Roles: roles{ids}}).Register(router)
-	srv := api.NewServer(log, nil)
-	srv.Handle("POST /{$}", router)
+	f := newFixture(t, map[string]string{"acme-exec": "acme", "globex-exec": "globex", "pool-exec": ""})
+	f.user(t, "acme.ops", "", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`)
+	// A principal whose policy probes a resource's tags: the platform's
+	// resources must be decided without theirs.
+	f.user(t, "acme.probe", "", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},`+
+		`{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"ml"}}}]}`)
+	f.user(t, "acme.ds", "DataScientist", "")
+	ctl, dep := f.ctl, f.dep
 	call := func(caller, op string, in any) (int, string, string) {
-		b, _ := json.Marshal(in)
-		r := httptest.NewRequest("POST", "/", strings.NewReader(string(b)))
-		r.Header.Set("X-Amz-Target", "SageMaker."+op)
-		r.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		r.Header.Set("X-Test-Caller", caller)
-		w := httptest.NewRecorder()
-		srv.ServeHTTP(w, r)
-		var out struct {
-			Type    string `json:"__type"`
-			Message string `json:"message"`
-		}
-		_ = json.Unmarshal(w.Body.Bytes(), &out)
-		return w.Code, out.Type, out.Message
+		status, out := f.call(caller, op, in)
+		code, _ := out["__type"].(string)
+		msg, _ := out["message"].(string)
+		return status, code, msg
 	}
 	roleARN := func(name string) string { return "arn:aws:iam::" + acct + ":role/" + name }
 	model := func(name, role string) map[string]any {

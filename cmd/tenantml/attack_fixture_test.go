@@ -24,7 +24,10 @@ import (
 // only sts:AssumeRole and sts:TagSession with aws:RequestTag/TenantID
 // naming acme or globex, issues tenant sessions of the platform role
 // "pool", whose inline policy allows everything: what keeps such a session
-// in its tenant is the platform's invariant, not a policy.
+// in its tenant is the platform's invariant, not a policy. The operator
+// also deploys, with the SageMaker API, globex's model and endpoint (a
+// real worker), acme's (failed), the platform's pool over the artifact
+// bucket and a platform endpoint (attack_servingfixture_test.go).
 
 // Built-in policy ARNs.
 const (

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"encoding/pem"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -59,11 +56,7 @@ func TestAttack(t *testing.T) {
 	// process loads them (httptest's certificate, the same for every
 	// httptest TLS server).
 	is := oidctest.NewIssuer(t, true)
-	certFile := filepath.Join(t.TempDir(), "issuer.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: is.Certificate().Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SSL_CERT_FILE", certFile)
+	trustIssuer(t, is)
 	for _, st := range attackStores {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()

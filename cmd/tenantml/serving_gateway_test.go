@@ -2,10 +2,7 @@ package main
 
 import (
 	"bytes"
-	"encoding/pem"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,17 +22,8 @@ import (
 // malformed-tenant tokens and SigV4 credentials are refused and audited,
 // and none reaches a model.
 func TestServe_TenantGateway(t *testing.T) {
-	// The server fetches the issuer's discovery and keys over TLS with
-	// the system roots: point them at the issuer's certificate before
-	// anything in this process loads them (httptest's certificate, the
-	// same for every httptest TLS server).
 	is := oidctest.NewIssuer(t, true)
-	certFile := filepath.Join(t.TempDir(), "issuer.pem")
-	cert := is.Certificate()
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SSL_CERT_FILE", certFile)
+	cert := trustIssuer(t, is)
 	m := models(t)
 	env := servingEnv(t)
 	env["TENANTML_GATEWAY_ISSUER"] = is.URL

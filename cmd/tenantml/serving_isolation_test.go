@@ -90,6 +90,22 @@ type steadyLoad struct {
 }
 
 func (l *steadyLoad) run(t *testing.T, ts *testServer, by *principal, endpoint, tm string, m trained, want int, stop <-chan struct{}, wg *sync.WaitGroup) {
+	repeat(wg, stop, func() {
+		r, err := trySend(t, ts, by, invokeRequest(endpoint, tm, m.rows))
+		if err == nil && r.status == http.StatusOK && m.which(r.body) == want {
+			l.ok.Add(1)
+			return
+		}
+		l.failed.Add(1)
+		l.mu.Lock()
+		l.failures = append(l.failures, fmt.Sprintf("%s: %v %d %s", endpoint, err, r.status, r.body))
+		l.mu.Unlock()
+	})
+}
+
+// repeat calls fn again and again in a goroutine of wg until stop is
+// closed.
+func repeat(wg *sync.WaitGroup, stop <-chan struct{}, fn func()) {
 	wg.Go(func() {
 		for {
 			select {
@@ -97,15 +113,7 @@ func (l *steadyLoad) run(t *testing.T, ts *testServer, by *principal, endpoint, 
 				return
 			default:
 			}
-			r, err := trySend(t, ts, by, invokeRequest(endpoint, tm, m.rows))
-			if err == nil && r.status == http.StatusOK && m.which(r.body) == want {
-				l.ok.Add(1)
-				continue
-			}
-			l.failed.Add(1)
-			l.mu.Lock()
-			l.failures = append(l.failures, fmt.Sprintf("%s: %v %d %s", endpoint, err, r.status, r.body))
-			l.mu.Unlock()
+			fn()
 		}
 	})
 }

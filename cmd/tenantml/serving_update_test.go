@@ -87,30 +87,23 @@ func TestServe_UpdateEndpointUnderLoad(t *testing.T) {
 		wg       sync.WaitGroup
 	)
 	for range clients {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				after := updated.Load()
-				r, err := trySend(t, ts, session, invokeRequest("acme", "", m.rows))
-				which := m.which(r.body)
-				switch {
-				case err != nil:
-					failures <- err.Error()
-				case r.status != http.StatusOK:
-					failures <- r.header.Get("X-Request-Id") + ": " + string(r.body)
-				case which != 0 && which != 1:
-					failures <- "an answer of neither model: " + string(r.body)
-				case after && which != 1:
-					failures <- "a request sent after the update completed was answered by the old model"
-				default:
-					byModel[which].Add(1)
-				}
-				answered.add()
+		repeat(&wg, stop, func() {
+			after := updated.Load()
+			r, err := trySend(t, ts, session, invokeRequest("acme", "", m.rows))
+			which := m.which(r.body)
+			switch {
+			case err != nil:
+				failures <- err.Error()
+			case r.status != http.StatusOK:
+				failures <- r.header.Get("X-Request-Id") + ": " + string(r.body)
+			case which != 0 && which != 1:
+				failures <- "an answer of neither model: " + string(r.body)
+			case after && which != 1:
+				failures <- "a request sent after the update completed was answered by the old model"
+			default:
+				byModel[which].Add(1)
 			}
+			answered.add()
 		})
 	}
 	var once sync.Once

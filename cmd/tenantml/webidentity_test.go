@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/sha1"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -14,6 +15,22 @@ import (
 	"github.com/tenantml/tenantml/authn/oidc/oidctest"
 )
 
+// trustIssuer makes the system roots trust the loopback issuer's
+// certificate (httptest's, the same for every httptest TLS server): the
+// server fetches discovery and keys over TLS with the system roots, so
+// this must run before anything in this process loads them (in a test
+// that is not parallel: t.Setenv). It returns the certificate.
+func trustIssuer(t *testing.T, is *oidctest.Issuer) *x509.Certificate {
+	t.Helper()
+	certFile := filepath.Join(t.TempDir(), "issuer.pem")
+	cert := is.Certificate()
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSL_CERT_FILE", certFile)
+	return cert
+}
+
 // TestWebIdentity_AWSCLI drives OpenID Connect federation with the real AWS
 // CLI: root registers a loopback issuer (with the tenant_id → TenantID claim
 // mapping) and a role trusting it on <provider>:aud and the TenantID tag,
@@ -22,15 +39,7 @@ import (
 // token are refused with AWS's codes.
 func TestWebIdentity_AWSCLI(t *testing.T) {
 	is := oidctest.NewIssuer(t, true)
-	// The server fetches discovery and keys over TLS with the system roots;
-	// point them at the issuer's certificate before anything in this
-	// process loads them.
-	certFile := filepath.Join(t.TempDir(), "issuer.pem")
-	cert := is.Certificate()
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SSL_CERT_FILE", certFile)
+	cert := trustIssuer(t, is)
 	sum := sha1.Sum(cert.Raw)
 
 	ts := startServer(t, rootEnv)

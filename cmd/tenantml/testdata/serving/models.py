@@ -16,17 +16,17 @@ Everything is deterministic (fixed seeds, nthread=1, tar.gz without
 timestamps).
 """
 
-import gzip
-import io
 import json
 import os
 import sys
-import tarfile
 import tempfile
 import warnings
 
 import numpy as np
 import xgboost as xgb
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "examples", "models"))
+from train import sagemaker_tar_gz  # noqa: E402 (the example model's packing, shared)
 
 warnings.simplefilter("ignore")
 
@@ -50,18 +50,6 @@ def train(seed):
     params = {"objective": "binary:logistic", "max_depth": 3, "eta": 0.3,
               "tree_method": "exact", "nthread": 1, "seed": seed, "verbosity": 0}
     return xgb.train(params, xgb.DMatrix(x, label=y), num_boost_round=10)
-
-
-def sagemaker_tar_gz(model_bytes):
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        info = tarfile.TarInfo("xgboost-model")
-        info.size, info.mode, info.mtime = len(model_bytes), 0o644, 0
-        tar.addfile(info, io.BytesIO(model_bytes))
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
-        gz.write(raw.getvalue())
-    return out.getvalue()
 
 
 def main(argv):
