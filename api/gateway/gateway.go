@@ -200,8 +200,22 @@ func (g *Gateway) target(r *http.Request, c *authn.Principal) (*api.Target, erro
 		tg.Parameters["targetModel"] = route.TargetModel
 	}
 	tg.NotFound = tenantml.AWSErrorf(tenantml.ENOTFOUND, "ValidationError", "the model of tenant %s is not deployed", t.ID)
-	if ep, ok := g.Data.Endpoint(g.AccountID, route.Endpoint); ok {
-		tg.Tenant, tg.Tags = ep.Tenant, ep.Tags
+	ep, ok := g.Data.Endpoint(g.AccountID, route.Endpoint)
+	if !ok {
+		return tg, nil
+	}
+	tg.Tenant, tg.Tags = ep.Tenant, ep.Tags
+	if ep.Multi {
+		// The object at the tenant's key must be the tenant's own (the
+		// tenant of the key that encrypts it), as InvokeEndpoint checks:
+		// one that another tenant wrote there is not this tenant's model.
+		owner, found, err := g.Data.ResolveModel(r.Context(), ep, route.TargetModel)
+		if err != nil {
+			return nil, err
+		}
+		if found && owner != c.TenantID {
+			tg.Hide = tg.NotFound
+		}
 	}
 	return tg, nil
 }

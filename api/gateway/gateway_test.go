@@ -42,6 +42,9 @@ func (d *echoData) Endpoint(_, name string) (*serving.LiveEndpoint, bool) {
 
 func (d *echoData) ResolveModel(_ context.Context, _ *serving.LiveEndpoint, target string) (string, bool, error) {
 	owner, ok := strings.CutSuffix(target, ".tar.gz")
+	if owner == "umbrella" {
+		owner = "globex" // globex wrote an object at umbrella's key
+	}
 	return owner, ok, nil
 }
 
@@ -81,7 +84,7 @@ func TestGateway(t *testing.T) {
 	if err := db.Identity().CreateOpenIDConnectProvider(ctx, acct, prov); err != nil {
 		t.Fatal(err)
 	}
-	tenants := map[string]tenant.Isolation{"acme": tenant.Silo, "globex": tenant.Pool, "initech": tenant.Bridge, "hooli": tenant.Silo}
+	tenants := map[string]tenant.Isolation{"acme": tenant.Silo, "globex": tenant.Pool, "initech": tenant.Bridge, "hooli": tenant.Silo, "umbrella": tenant.Pool}
 	for id, iso := range tenants {
 		if err := db.Tenants().CreateTenant(ctx, &tenant.Tenant{ID: id, Isolation: iso, Tier: "standard", HomeRegion: region}); err != nil {
 			t.Fatal(err)
@@ -157,7 +160,10 @@ func TestGateway(t *testing.T) {
 		{"RequestNamesOtherModel", "Bearer " + token(map[string]any{"tenant_id": "globex"}), []string{"X-Amzn-SageMaker-Target-Model", "acme.tar.gz", "X-Amzn-SageMaker-Endpoint", "acme"}, 200, serving.PoolEndpointName + "|globex.tar.gz"},
 		{"ErrRoleOfAnotherTenant", "Bearer " + token(map[string]any{"tenant_id": "hooli"}), nil, 403, "AccessDenied"},
 		{"ErrNoTenantClaim", "Bearer " + token(nil), nil, 403, "AccessDeniedException"},
-		{"ErrUnknownTenant", "Bearer " + token(map[string]any{"tenant_id": "umbrella"}), nil, 403, "AccessDeniedException"},
+		{"ErrUnknownTenant", "Bearer " + token(map[string]any{"tenant_id": "wayne"}), nil, 403, "AccessDeniedException"},
+		// The object at a pool tenant's key is another tenant's: not its
+		// model, whatever the invoke policy says.
+		{"ErrPoolObjectOfAnotherTenant", "Bearer " + token(map[string]any{"tenant_id": "umbrella"}), nil, 400, "ValidationError"},
 		{"ErrInvalidTenant", "Bearer " + token(map[string]any{"tenant_id": "ACME/../globex"}), nil, 403, "AccessDeniedException"},
 		{"ErrExpired", "Bearer " + token(map[string]any{"tenant_id": "acme", "exp": now.Add(-time.Hour).Unix()}), nil, 401, "UnauthorizedException"},
 		{"ErrWrongAudience", "Bearer " + token(map[string]any{"tenant_id": "acme", "aud": "other-app"}), nil, 401, "UnauthorizedException"},
@@ -181,7 +187,10 @@ func TestGateway(t *testing.T) {
 				t.Fatalf("%d audit records, want 1", len(audit.all)-before)
 			}
 			rec := audit.all[len(audit.all)-1]
-			if rec.Action != "sagemaker:InvokeEndpoint" || (status == 200) != rec.Decision.Allowed() {
+			// Another tenant's object is answered as a missing model:
+			// the policy allowed, the attempt is flagged cross-tenant.
+			hidden := tt.name == "ErrPoolObjectOfAnotherTenant"
+			if rec.Action != "sagemaker:InvokeEndpoint" || (!hidden && (status == 200) != rec.Decision.Allowed()) || hidden != rec.CrossTenant {
 				t.Fatalf("audit %+v", rec)
 			}
 			if status == 200 && rec.TenantID == "" {

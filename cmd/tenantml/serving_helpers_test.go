@@ -220,6 +220,9 @@ func waitEndpoint(t *testing.T, ts *testServer, name string) {
 type auditWatch struct {
 	ts   *testServer
 	next int64
+	// pending are events read from the log that wait has not yet
+	// passed over.
+	pending []audit.Event
 }
 
 // watchAudit returns a watch from the log's current end.
@@ -227,10 +230,12 @@ func watchAudit(ts *testServer) *auditWatch {
 	return &auditWatch{ts: ts, next: ts.audit.Size()}
 }
 
-// read returns the events appended since the last read.
+// read returns the events appended since the last read (those wait
+// read but did not pass over first).
 func (w *auditWatch) read(t *testing.T) []audit.Event {
 	t.Helper()
-	var out []audit.Event
+	out := w.pending
+	w.pending = nil
 	f := audit.Filter{AllTenants: true, FromSeq: w.next, OldestFirst: true, Limit: 1000}
 	for {
 		page, err := w.ts.audit.Lookup(context.Background(), f)
@@ -248,17 +253,20 @@ func (w *auditWatch) read(t *testing.T) []audit.Event {
 	}
 }
 
-// wait returns the first event from the watch's position on that matches,
-// reading the log as it grows (a worker's events are appended by the
-// supervisor as they happen), and fails after a minute.
+// wait returns the first event from the watch's position on that matches
+// and moves the position just past it, reading the log as it grows (a
+// worker's events are appended by the supervisor as they happen); it
+// fails after a minute.
 func (w *auditWatch) wait(t *testing.T, what string, match func(audit.Event) bool) audit.Event {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		for _, ev := range w.read(t) {
+		evs := w.read(t)
+		for i, ev := range evs {
 			if match(ev) {
+				w.pending = evs[i+1:] // the next wait starts after this one
 				return ev
 			}
 		}

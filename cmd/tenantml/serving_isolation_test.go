@@ -81,8 +81,9 @@ func misbehave(t *testing.T, ts *testServer, id, image string) audit.Event {
 	return *ready
 }
 
-// steadyLoad invokes a tenant's model without pause until stopped and
-// checks every answer.
+// steadyLoad invokes a tenant's model steadily (a request at most every 5
+// ms per client, so that the load leaves the machine's two cores to the
+// rest) until stopped, and checks every answer.
 type steadyLoad struct {
 	ok, failed atomic.Int64
 	mu         sync.Mutex
@@ -90,7 +91,7 @@ type steadyLoad struct {
 }
 
 func (l *steadyLoad) run(t *testing.T, ts *testServer, by *principal, endpoint, tm string, m trained, want int, stop <-chan struct{}, wg *sync.WaitGroup) {
-	repeat(wg, stop, func() {
+	repeat(wg, stop, 5*time.Millisecond, func() {
 		r, err := trySend(t, ts, by, invokeRequest(endpoint, tm, m.rows))
 		if err == nil && r.status == http.StatusOK && m.which(r.body) == want {
 			l.ok.Add(1)
@@ -104,9 +105,15 @@ func (l *steadyLoad) run(t *testing.T, ts *testServer, by *principal, endpoint, 
 }
 
 // repeat calls fn again and again in a goroutine of wg until stop is
-// closed.
-func repeat(wg *sync.WaitGroup, stop <-chan struct{}, fn func()) {
+// closed, at most once per every (0: without pause).
+func repeat(wg *sync.WaitGroup, stop <-chan struct{}, every time.Duration, fn func()) {
 	wg.Go(func() {
+		var pace <-chan time.Time
+		if every > 0 {
+			tick := time.NewTicker(every)
+			defer tick.Stop()
+			pace = tick.C
+		}
 		for {
 			select {
 			case <-stop:
@@ -114,6 +121,13 @@ func repeat(wg *sync.WaitGroup, stop <-chan struct{}, fn func()) {
 			default:
 			}
 			fn()
+			if pace != nil {
+				select {
+				case <-stop:
+					return
+				case <-pace:
+				}
+			}
 		}
 	})
 }

@@ -87,7 +87,7 @@ func TestServe_UpdateEndpointUnderLoad(t *testing.T) {
 		wg       sync.WaitGroup
 	)
 	for range clients {
-		repeat(&wg, stop, func() {
+		repeat(&wg, stop, 0, func() {
 			after := updated.Load()
 			r, err := trySend(t, ts, session, invokeRequest("acme", "", m.rows))
 			which := m.which(r.body)
