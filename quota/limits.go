@@ -163,21 +163,23 @@ func f64(v float64) *float64 { return &v }
 
 // BuiltinTiers are the tiers tenantml defines until the operator changes
 // them: basic (the default) and premium (four times basic, weight 4).
-// Each call returns new values.
+// They are generous on purpose — a default must not refuse a tenant's
+// ordinary work — and meant to be tuned with tier update. Each call
+// returns new values.
 func BuiltinTiers() []Tier {
 	const gib = 1 << 30
 	return []Tier{
 		{Name: "basic", Builtin: true, Limits: Limits{
-			InvocationsPerSecond: f64(50), InvocationBurst: i64(100), ConcurrentInvocations: i64(16),
-			LoadedModels: i64(8), LoadedModelBytes: i64(2 * gib), StoredBytes: i64(10 * gib),
-			Endpoints: i64(10), Models: i64(50),
-			ManagementPerSecond: f64(20), ManagementBurst: i64(200), Weight: f64(1),
+			InvocationsPerSecond: f64(100), InvocationBurst: i64(200), ConcurrentInvocations: i64(32),
+			LoadedModels: i64(16), LoadedModelBytes: i64(4 * gib), StoredBytes: i64(50 * gib),
+			Endpoints: i64(20), Models: i64(100),
+			ManagementPerSecond: f64(100), ManagementBurst: i64(2000), Weight: f64(1),
 		}},
 		{Name: "premium", Builtin: true, Limits: Limits{
-			InvocationsPerSecond: f64(200), InvocationBurst: i64(400), ConcurrentInvocations: i64(64),
-			LoadedModels: i64(32), LoadedModelBytes: i64(8 * gib), StoredBytes: i64(100 * gib),
-			Endpoints: i64(40), Models: i64(200),
-			ManagementPerSecond: f64(80), ManagementBurst: i64(800), Weight: f64(4),
+			InvocationsPerSecond: f64(400), InvocationBurst: i64(800), ConcurrentInvocations: i64(128),
+			LoadedModels: i64(64), LoadedModelBytes: i64(16 * gib), StoredBytes: i64(500 * gib),
+			Endpoints: i64(80), Models: i64(400),
+			ManagementPerSecond: f64(400), ManagementBurst: i64(8000), Weight: f64(4),
 		}},
 	}
 }

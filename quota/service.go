@@ -277,3 +277,14 @@ func (s *Service) invalidateAll() {
 	s.cache = nil
 	s.mu.Unlock()
 }
+
+// Peek returns tenant's effective limits as last cached, however old,
+// without any I/O (for callers under locks: the pool's cache and
+// scheduler); false when none is cached. The admission stage reads every
+// invoking tenant's limits first, so the pool finds them.
+func (s *Service) Peek(tenantID string) (*Effective, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.cache[tenantID]
+	return c.e, ok
+}

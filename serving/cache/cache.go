@@ -243,6 +243,9 @@ func (h *Handle[V]) Value() V { return h.e.value }
 // Key returns the model's key.
 func (h *Handle[V]) Key() Key { return h.e.key }
 
+// Bytes returns the model's measured size (fixed while it is loaded).
+func (h *Handle[V]) Bytes() int64 { return h.e.bytes }
+
 // Release unpins the model; calling it again does nothing.
 func (h *Handle[V]) Release() {
 	if h.released.Swap(true) {
