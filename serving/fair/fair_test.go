@@ -3,6 +3,7 @@ package fair_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 
 	"github.com/tenantml/tenantml/serving/fair"
@@ -23,6 +24,7 @@ func TestScheduler_Acquire(t *testing.T) {
 		waited <- err
 	}()
 	for s.Stats().Waiting != 1 {
+		runtime.Gosched()
 		select {
 		case err := <-waited:
 			t.Fatalf("b returned before it was queued: %v", err)
@@ -57,6 +59,7 @@ func TestScheduler_Acquire(t *testing.T) {
 		}()
 	}
 	for s2.Stats().Waiting != 2 {
+		runtime.Gosched()
 	}
 	hold()
 	if a, b := <-got, <-got; a == b {
