@@ -3,7 +3,6 @@ package manage
 import (
 	"net/http"
 
-	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authz"
@@ -18,13 +17,13 @@ import (
 //	GET   /api/v1/tiers/{name}          tenantml:GetTier
 //	PATCH /api/v1/tiers/{name}          tenantml:UpdateTier (fields given replace the tier's)
 //	GET   /api/v1/tenants/{id}/quotas   tenantml:GetTenantQuotas (effective limits and overrides)
-//	PUT   /api/v1/tenants/{id}/quotas   tenantml:PutTenantQuotas (replaces the overrides)
+//	PUT   /api/v1/tenants/{id}/quotas   tenantml:SetTenantQuotas (replaces the overrides)
 //
 // Tiers are the platform's (arn:aws:tenantml:<region>:<account>:tier/<name>);
 // a tenant's quotas are its tenant resource. Another tenant's quotas answer
 // a tenant principal exactly as a missing tenant's. Whatever its policies
-// allow, a tenant's principal never changes a tier or quotas: only
-// platform principals do.
+// allow, a tenant's principal never changes a tier or quotas: the actions
+// that do are authz.PlatformOnly.
 type Quotas struct {
 	Service   *quota.Service
 	Pipeline  *api.Pipeline
@@ -55,7 +54,7 @@ func (h *Quotas) Register(srv *api.Server) {
 	srv.Handle("GET /api/v1/tiers/{name}", p.Handler(api.Op{Action: "tenantml:GetTier", Target: one, Handle: h.getTier}))
 	srv.Handle("PATCH /api/v1/tiers/{name}", p.Handler(api.Op{Action: "tenantml:UpdateTier", Target: one, Handle: h.updateTier}))
 	srv.Handle("GET /api/v1/tenants/{id}/quotas", p.Handler(api.Op{Action: "tenantml:GetTenantQuotas", Target: quotas, Handle: h.getQuotas}))
-	srv.Handle("PUT /api/v1/tenants/{id}/quotas", p.Handler(api.Op{Action: "tenantml:PutTenantQuotas", Target: quotas, Handle: h.putQuotas}))
+	srv.Handle("PUT /api/v1/tenants/{id}/quotas", p.Handler(api.Op{Action: "tenantml:SetTenantQuotas", Target: quotas, Handle: h.putQuotas}))
 }
 
 func (h *Quotas) tierARN(name string) string {
@@ -66,18 +65,7 @@ func (h *Quotas) tenantARN(id string) string {
 	return arn.New("tenantml", h.Region, h.AccountID, "tenant/"+id).String()
 }
 
-// platformOnly refuses a tenant's principal: quotas are the operator's.
-func platformOnly(c *authn.Principal) error {
-	if c.TenantID != "" {
-		return tenantml.Errorf(tenantml.EFORBIDDEN, "tiers and quotas are changed by the platform's operators only")
-	}
-	return nil
-}
-
-func (h *Quotas) createTier(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
-	if err := platformOnly(c); err != nil {
-		return err
-	}
+func (h *Quotas) createTier(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
 	var in CreateTierInput
 	if err := api.DecodeJSON(r, &in); err != nil {
 		return err
@@ -109,10 +97,7 @@ func (h *Quotas) getTier(w http.ResponseWriter, r *http.Request, _ *authn.Princi
 	return nil
 }
 
-func (h *Quotas) updateTier(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
-	if err := platformOnly(c); err != nil {
-		return err
-	}
+func (h *Quotas) updateTier(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
 	var change quota.Limits
 	if err := api.DecodeJSON(r, &change); err != nil {
 		return err
@@ -134,10 +119,7 @@ func (h *Quotas) getQuotas(w http.ResponseWriter, r *http.Request, _ *authn.Prin
 	return nil
 }
 
-func (h *Quotas) putQuotas(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
-	if err := platformOnly(c); err != nil {
-		return err
-	}
+func (h *Quotas) putQuotas(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
 	var l quota.Limits
 	if err := api.DecodeJSON(r, &l); err != nil {
 		return err

@@ -110,7 +110,7 @@ func TestServe_Quotas(t *testing.T) {
 	// acme's application: invocations anywhere, its own tenant and quotas,
 	// and (to prove the handler refuses it) putting its own quotas.
 	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"*"},` +
-		`{"Effect":"Allow","Action":["tenantml:GetTenant","tenantml:GetTenantQuotas","tenantml:PutTenantQuotas","iam:GetUser"],` +
+		`{"Effect":"Allow","Action":["tenantml:GetTenant","tenantml:GetTenantQuotas","tenantml:SetTenantQuotas","iam:GetUser"],` +
 		`"Resource":["arn:aws:tenantml:us-east-1:` + ts.cfg.AccountID + `:tenant/${aws:PrincipalTag/TenantID}","*"]}]}`
 	app := tenantKey(t, ts, "acme-app", "acme", policy)
 	rt := sagemakerruntime.New(sagemakerruntime.Options{Region: "us-east-1", BaseEndpoint: aws.String(ts.URL), RetryMaxAttempts: 1,
