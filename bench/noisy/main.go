@@ -104,8 +104,7 @@ func run() error {
 	big := bytes.Repeat(one, o.floodRows)
 
 	calm := names[1:]
-	warm := env.phase(calm, o.rate, one, nil, 0, 3*time.Second)
-	_ = warm
+	env.phase(calm, o.rate, one, nil, 0, 3*time.Second) // warm-up: every model loaded
 	fmt.Printf("\nphase 1: %d tenants at %.0f req/s each, nobody flooding (%s)\n", len(calm), o.rate, o.duration)
 	base := env.phase(calm, o.rate, one, nil, 0, o.duration)
 	fmt.Printf("phase 2: the same, plus %q at %.0f req/s (10x its quota of %.0f/s) with %d rows each (%s)\n", "flood", 10*o.floodQuota, o.floodQuota, o.floodRows, o.duration)
@@ -134,8 +133,8 @@ type server struct {
 }
 
 func startServer(bin, dataDir, key, secret string) (*server, error) {
-	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warn")
-	cmd.Env = append(os.Environ(), "TENANTML_ROOT_ACCESS_KEY_ID="+key, "TENANTML_ROOT_SECRET_ACCESS_KEY="+secret, "TENANTML_WORKER_EXECUTABLE="+bin, "TENANTML_LOG_LEVEL=info")
+	cmd := exec.Command(bin, "serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "TENANTML_ROOT_ACCESS_KEY_ID="+key, "TENANTML_ROOT_SECRET_ACCESS_KEY="+secret, "TENANTML_WORKER_EXECUTABLE="+bin)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
