@@ -21,7 +21,6 @@ type Server struct {
 	t    testing.TB
 	Port int
 	cmd  *exec.Cmd
-	done chan struct{}
 }
 
 // Start starts a redis-server on a free loopback port and returns once it
