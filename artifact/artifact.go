@@ -73,6 +73,8 @@ type Config struct {
 	// MinPartSize is the smallest part but the last of a multipart upload;
 	// default DefaultMinPartSize.
 	MinPartSize int64
+	// Quota, when set, caps each tenant's stored bytes (see StorageQuota).
+	Quota StorageQuota
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
 	// Rand is the source of body and upload IDs; default crypto/rand.

@@ -155,6 +155,9 @@ func (s *Store) UploadPart(ctx context.Context, in UploadPartInput, body io.Read
 	if err := in.Checks.validate(); err != nil {
 		return nil, err
 	}
+	if err := s.checkStored(ctx, u.Tenant, in.Checks.ContentLength, 0); err != nil {
+		return nil, err
+	}
 	dk, err := s.cfg.Keys.Decrypt(ctx, u.Tenant, keys.DecryptInput{
 		CiphertextBlob: d.WrappedKey, EncryptionContext: writeContext(u.Tenant, u.Bucket, u.Key, u.UploadID)})
 	if err != nil {
@@ -172,6 +175,10 @@ func (s *Store) UploadPart(ctx context.Context, in UploadPartInput, body io.Read
 	}
 	path := bodyPath(u.Tenant, u.Bucket, id)
 	if err := in.Checks.verify(w); err != nil {
+		s.deleteQuietly(ctx, path)
+		return nil, err
+	}
+	if err := s.checkStored(ctx, u.Tenant, w.size, 0); err != nil {
 		s.deleteQuietly(ctx, path)
 		return nil, err
 	}

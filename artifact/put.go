@@ -103,6 +103,10 @@ func (s *Store) PutObject(ctx context.Context, in PutObjectInput, body io.Reader
 		return nil, err
 	}
 	tenant, bucket, key := in.Encryption.Tenant, in.Bucket, in.Key
+	replaced := s.replacedSize(ctx, tenant, bucket, key)
+	if err := s.checkStored(ctx, tenant, in.Checks.ContentLength, replaced); err != nil {
+		return nil, err
+	}
 	id, err := s.newID()
 	if err != nil {
 		return nil, err
@@ -118,6 +122,10 @@ func (s *Store) PutObject(ctx context.Context, in PutObjectInput, body io.Reader
 	}
 	path := bodyPath(tenant, bucket, id)
 	if err := in.Checks.verify(w); err != nil {
+		s.deleteQuietly(ctx, path)
+		return nil, err
+	}
+	if err := s.checkStored(ctx, tenant, w.size, replaced); err != nil {
 		s.deleteQuietly(ctx, path)
 		return nil, err
 	}

@@ -10,6 +10,7 @@ DEBS=(
   python3-boto3
   awscli
   libxgboost-dev
+  redis-server
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi; }

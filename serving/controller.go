@@ -66,7 +66,10 @@ type Controller struct {
 	Log       *slog.Logger
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Quota, when set, caps each tenant's models and endpoints.
+	Quota ResourceQuota
 
+	quota   quotaGate
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	pending map[string]chan struct{} // endpoint name → closed when its deployment ends
@@ -195,6 +198,11 @@ func (c *Controller) CreateModel(ctx context.Context, callerTenant string, m *Mo
 	m.AccountID, m.Tenant, m.CreatedAt = c.AccountID, owner, c.now()
 	m.ARN = ARN(c.Region, c.AccountID, KindModel, m.Name)
 	m.Tags = withTenantTag(m.Tags, owner)
+	c.quota.mu.Lock()
+	defer c.quota.mu.Unlock()
+	if err := c.checkQuota(ctx, owner, KindModel); err != nil {
+		return err
+	}
 	if err := c.Store.CreateModel(ctx, m); err != nil {
 		if tenantml.ErrorCode(err) == tenantml.ECONFLICT {
 			return validation("Cannot create already existing model %q.", m.ARN)
@@ -349,10 +357,7 @@ func (c *Controller) CreateEndpoint(ctx context.Context, callerTenant string, e 
 	e.AccountID, e.Tenant, e.Status, e.CreatedAt, e.LastModifiedAt = c.AccountID, owner, StatusCreating, now, now
 	e.ARN = ARN(c.Region, c.AccountID, KindEndpoint, e.Name)
 	e.Tags = withTenantTag(e.Tags, owner)
-	if err := c.Store.CreateEndpoint(ctx, e); err != nil {
-		if tenantml.ErrorCode(err) == tenantml.ECONFLICT {
-			return validation("Cannot create already existing endpoint %q.", e.ARN)
-		}
+	if err := c.createEndpoint(ctx, owner, e); err != nil {
 		return err
 	}
 	d.Endpoint = e
@@ -652,4 +657,20 @@ func (c *Controller) visibleByARN(ctx context.Context, callerTenant, resourceARN
 		return "", ErrNotFound(kind, c.AccountID, c.Region, name)
 	}
 	return owner, err
+}
+
+// createEndpoint stores e within its tenant's endpoint quota.
+func (c *Controller) createEndpoint(ctx context.Context, owner string, e *Endpoint) error {
+	c.quota.mu.Lock()
+	defer c.quota.mu.Unlock()
+	if err := c.checkQuota(ctx, owner, KindEndpoint); err != nil {
+		return err
+	}
+	if err := c.Store.CreateEndpoint(ctx, e); err != nil {
+		if tenantml.ErrorCode(err) == tenantml.ECONFLICT {
+			return validation("Cannot create already existing endpoint %q.", e.ARN)
+		}
+		return err
+	}
+	return nil
 }

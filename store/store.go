@@ -6,6 +6,7 @@ import (
 	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/keys"
+	"github.com/tenantml/tenantml/quota"
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/tenant"
 )
@@ -26,6 +27,8 @@ type Store interface {
 	// Objects returns the S3 object store's index (package artifact):
 	// buckets, objects, multipart uploads and parts.
 	Objects() artifact.Index
+	// Quotas returns the tiers and tenants' quota overrides.
+	Quotas() quota.Store
 	// Secrets returns the platform's sealed secrets (operator-only).
 	Secrets() Secrets
 	// Ping reports whether the store answers; /readyz uses it.

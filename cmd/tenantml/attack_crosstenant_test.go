@@ -350,6 +350,14 @@ func crossCases() []crossCase {
 		route("PUT /api/v1/tenants/{tenant}/artifacts/{model}/{version}/{file}", "", tenantPath(artifact), "overwritten by TENANT"),
 		route("DELETE /api/v1/tenants/{tenant}/artifacts/{model}/{version}/{file}", "", tenantPath(artifact), ""),
 		route("POST /api/v1/tenants/{tenant}/artifacts/{model}/{version}/{file}/presign", "", tenantPath(artifact+"/presign"), `{"method":"GET"}`),
+		// Tiers are the platform's (a tenant's principal is refused
+		// whatever the tier); quotas are the tenant's.
+		platform(route("POST /api/v1/tiers", "", func(*crossTarget) string { return "/api/v1/tiers" }, `{"name":"TENANT"}`)),
+		list(route("GET /api/v1/tiers", "", func(*crossTarget) string { return "/api/v1/tiers" }, "")),
+		platform(route("GET /api/v1/tiers/{name}", "", func(x *crossTarget) string { return "/api/v1/tiers/" + x.tenant }, "")),
+		platform(route("PATCH /api/v1/tiers/{name}", "", func(x *crossTarget) string { return "/api/v1/tiers/" + x.tenant }, `{"endpoints":1000}`)),
+		route("GET /api/v1/tenants/{id}/quotas", "", tenantPath("/quotas"), ""),
+		route("PUT /api/v1/tenants/{id}/quotas", "", tenantPath("/quotas"), `{"invocationsPerSecond":1000000,"endpoints":-1}`),
 		scoped(route("GET /api/v1/audit/events", "", func(x *crossTarget) string { return "/api/v1/audit/events?tenant=" + x.tenant }, "")),
 		scoped(route("GET /api/v1/audit/export", "", func(x *crossTarget) string { return "/api/v1/audit/export?tenant=" + x.tenant }, "")),
 		quiet(route("GET /api/v1/audit/proofs/inclusion", "", func(x *crossTarget) string { return "/api/v1/audit/proofs/inclusion?eventId=" + x.eventID }, ""), opScoped),

@@ -48,6 +48,12 @@ type config struct {
 	// WorkerExecutable is the tenantml binary workers run; default this
 	// process's own executable.
 	WorkerExecutable string
+	// RateLimit is the Redis URL that shares rate limits between
+	// gateways; "" keeps them in process (serve_quota.go).
+	RateLimit string
+	// RateLimitFailure is what happens while Redis is unreachable: open
+	// (local limits) or closed (rated requests refused).
+	RateLimitFailure string
 }
 
 // setting describes one configuration field in all its spellings.
@@ -89,6 +95,9 @@ func boolSetting(name, def, help string, field func(*config) *bool) setting {
 func settings() []setting {
 	return []setting{
 		stringSetting("gateway-issuer", "", "OpenID Connect issuer URL (registered with iam create-open-id-connect-provider, claim mapping to TenantID) whose tokens the tenant gateway POST /tenant/v1/invocations accepts; empty turns the gateway off", func(c *config) *string { return &c.GatewayIssuer }),
+		{name: "ratelimit", help: "redis://[:password@]host:port[/db] whose Redis shares the rate limits of every gateway; empty keeps them in process (set a password through TENANTML_RATELIMIT, not the flag)",
+			set: func(c *config, v string) error { c.RateLimit = v; return nil }, get: func(c *config) string { return redactURLPassword(c.RateLimit) }},
+		stringSetting("ratelimit-failure", "open", "while the ratelimit Redis is unreachable: open (each gateway enforces the limits on its own) or closed (rated requests are refused with 503)", func(c *config) *string { return &c.RateLimitFailure }),
 		stringSetting("model-bucket", "tenantml-models", "bucket `model deploy` stores tenants' models in", func(c *config) *string { return &c.ModelBucket }),
 		stringSetting("worker-executable", "", "tenantml binary the workers run (tenantml worker); default this server's own executable", func(c *config) *string { return &c.WorkerExecutable }),
 		stringSetting("worker-run-dir", "", "directory of the workers' private model directories (default /dev/shm, a tmpfs)", func(c *config) *string { return &c.WorkerRunDir }),
@@ -229,6 +238,12 @@ func (c *config) validate() error {
 	}
 	if c.TLSSelfSigned && c.TLSCert != "" {
 		return fmt.Errorf("tls-self-signed and tls-cert exclude each other")
+	}
+	if c.RateLimitFailure != "open" && c.RateLimitFailure != "closed" {
+		return fmt.Errorf("ratelimit-failure %q must be open or closed", c.RateLimitFailure)
+	}
+	if c.RateLimit != "" && !strings.HasPrefix(c.RateLimit, "redis://") && !strings.HasPrefix(c.RateLimit, "rediss://") {
+		return fmt.Errorf("ratelimit must be a redis:// or rediss:// URL")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

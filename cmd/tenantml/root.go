@@ -28,6 +28,7 @@ func newRootCmd() *cobra.Command {
 		newServeCmd(),
 		newConfigCmd(),
 		newTenantCmd(),
+		newTierCmd(),
 		newKeysCmd(),
 		newArtifactCmd(),
 		newModelCmd(),

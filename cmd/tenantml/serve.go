@@ -96,6 +96,7 @@ type server struct {
 
 	auditWiring              // alerts (serve_audit.go)
 	sp          servingParts // workers, endpoints, control plane (serve_serving.go)
+	qp          quotaParts   // tiers, quotas, rate limits, admission (serve_quota.go)
 	tlsWiring                // HTTPS (serve_tls.go)
 }
 
@@ -171,6 +172,9 @@ func (s *server) buildHandler() error {
 	if err := registerAuditMetrics(reg, s.audit); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
+	if err := s.openQuotas(reg); err != nil {
+		return err
+	}
 	srv := api.NewServer(s.log, metrics)
 	srv.SetMaxBody(s.cfg.MaxBodyBytes)
 	longTerm := &identity.Credentials{Account: s.cfg.AccountID, Root: s.root, Users: s.store.Identity(), Sealer: s.kek}
@@ -187,6 +191,7 @@ func (s *server) buildHandler() error {
 		Region:  s.cfg.Region,
 		Now:     s.now,
 		Tenants: tenantGate{s.store.Tenants()},
+		Admit:   admission{s.qp.admitter},
 	}
 	srv.Audit = pipeline.Audit // requests that match no route are audited too
 	srv.Handle("GET /healthz", api.Live())
@@ -209,6 +214,7 @@ func (s *server) buildHandler() error {
 		return err
 	}
 	s.registerKeys(srv, pipeline)
+	s.registerQuotas(srv, pipeline)
 	if err := s.registerArtifacts(context.Background(), srv, pipeline); err != nil {
 		return err
 	}
@@ -253,7 +259,7 @@ func (s *server) close(ctx context.Context) error {
 		errs = append(errs, s.closeAlerts(ctx))
 		errs = append(errs, s.audit.Close(ctx))
 	}
-	errs = append(errs, s.closeKeys(ctx))
+	errs = append(errs, s.closeKeys(ctx), s.closeQuotas())
 	if s.store != nil {
 		errs = append(errs, s.store.Close())
 	}

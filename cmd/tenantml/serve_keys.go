@@ -44,7 +44,8 @@ func (s *server) openKeys(ctx context.Context) error {
 		}
 		blobURL = (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir)}).String()
 	}
-	arts := artifact.New(artifact.Config{URL: blobURL, Keys: svc, Index: s.store.Objects(), Now: s.now, Rand: s.rand, RehashOnRead: s.cfg.ArtifactRehash})
+	arts := artifact.New(artifact.Config{URL: blobURL, Keys: svc, Index: s.store.Objects(), Now: s.now, Rand: s.rand, RehashOnRead: s.cfg.ArtifactRehash,
+		Quota: quotaLimits{s.quotas()}})
 	if err := arts.Open(ctx); err != nil {
 		return err
 	}

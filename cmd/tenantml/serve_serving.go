@@ -105,8 +105,9 @@ func (s *server) openServing(ctx context.Context, engine *authz.Engine, reg prom
 		return err
 	}
 	src := &fleet.ObjectSource{AccountID: s.cfg.AccountID, Objects: s.kp.artifacts, Keys: s.kp.keys, Identity: s.store.Identity(), Authz: engine, Policies: engine}
-	s.sp.fleet = fleet.New(fleet.Config{Backend: s.sp.supervisor, Source: src, Pool: pool.Config{Metrics: metrics, Events: events, Logger: s.log}, Logger: s.log, Now: s.now})
-	s.sp.controller = &serving.Controller{Store: s.store.Serving(), Deployer: s.sp.fleet, Checker: imageChecker{images: images, types: types},
+	s.sp.fleet = fleet.New(fleet.Config{Backend: s.sp.supervisor, Source: src, Pool: pool.Config{Metrics: metrics, Events: events, Logger: s.log,
+		Weight: quotaLimits{s.quotas()}.Weight, Limits: quotaLimits{s.quotas()}.PoolLimits}, Logger: s.log, Now: s.now})
+	s.sp.controller = &serving.Controller{Store: s.store.Serving(), Deployer: s.sp.fleet, Checker: imageChecker{images: images, types: types}, Quota: quotaLimits{s.quotas()},
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Log: s.log, Now: s.now}
 	s.sp.deployer = &onboard.Deployer{AccountID: s.cfg.AccountID, Region: s.cfg.Region, Identity: s.store.Identity(), Objects: s.kp.artifacts,
 		Controller: s.sp.controller, Evictor: s.sp.fleet, Tenants: s.store.Tenants(), Bucket: s.cfg.ModelBucket, KeyAlias: artifact.DefaultKeyAlias, Now: s.now,

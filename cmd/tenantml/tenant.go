@@ -25,7 +25,7 @@ func newTenantCmd() *cobra.Command {
 		newTenantStatusCmd("suspend", "Suspend a tenant: its requests are refused until it is resumed", "/suspend", "POST"),
 		newTenantStatusCmd("resume", "Resume a suspended tenant", "/resume", "POST"),
 		newTenantStatusCmd("delete", "Request a tenant's deletion (it becomes pending_deletion)", "", "DELETE"),
-		newTenantEraseCmd(), newTenantSetIsolationCmd())
+		newTenantEraseCmd(), newTenantSetIsolationCmd(), newTenantQuotasCmd())
 	return cmd
 }
 

@@ -43,6 +43,9 @@ var (
 	ErrTooLarge = errors.New("model larger than the cache")
 	// ErrClosed: the cache is closed.
 	ErrClosed = errors.New("cache closed")
+	// ErrQuota: the tenant holds its limit of models or bytes
+	// (Config.Limit) and none of its own models can make room now.
+	ErrQuota = errors.New("tenant at its loaded-model quota")
 )
 
 // Observer receives the cache's figures. Its methods are called with the
@@ -71,6 +74,12 @@ type Config[V any] struct {
 	// Weight is a tenant's share weight (e.g. from its tier); default 1
 	// for every tenant. Values <= 0 count as 1.
 	Weight func(tenant string) float64
+	// Limit, when set, caps what one tenant holds (loaded and loading):
+	// models and bytes, a negative value meaning no cap. A tenant at its
+	// cap recycles its own least recently used models to load another;
+	// when they are pinned or too recently loaded, Acquire fails with
+	// ErrQuota. It is called with the cache's lock held: it must be quick.
+	Limit func(tenant string) (models int, bytes int64)
 	// MinResidency protects a model from eviction for this long after its
 	// load (thrash protection); default 0.
 	MinResidency time.Duration
@@ -167,9 +176,10 @@ type Cache[V any] struct {
 	unloading int64
 	started   int64
 	reserved  int64
-	waiting   int // requests waiting for a load or unload
-	loading   int // admitted loads
-	running   int // loads started
+	waiting   int            // requests waiting for a load or unload
+	loading   int            // admitted loads
+	loadingBy map[string]int // admitted loads per tenant
+	running   int            // loads started
 	models    int
 	sizes     map[Key]int64
 	stats     Stats
@@ -206,14 +216,15 @@ func New[V any](cfg Config[V]) *Cache[V] {
 		cfg.Now = time.Now
 	}
 	c := &Cache[V]{
-		cfg:     cfg,
-		entries: map[Key]*entry[V]{},
-		lru:     list.New(),
-		usage:   map[string]int64{},
-		sizes:   map[Key]int64{},
-		active:  map[string]float64{},
-		counts:  map[string]int{},
-		multi:   map[string]struct{}{},
+		cfg:       cfg,
+		entries:   map[Key]*entry[V]{},
+		lru:       list.New(),
+		usage:     map[string]int64{},
+		sizes:     map[Key]int64{},
+		active:    map[string]float64{},
+		counts:    map[string]int{},
+		multi:     map[string]struct{}{},
+		loadingBy: map[string]int{},
 	}
 	c.cond = sync.NewCond(&c.mu)
 	return c
@@ -231,6 +242,9 @@ func (h *Handle[V]) Value() V { return h.e.value }
 
 // Key returns the model's key.
 func (h *Handle[V]) Key() Key { return h.e.key }
+
+// Bytes returns the model's measured size (fixed while it is loaded).
+func (h *Handle[V]) Bytes() int64 { return h.e.bytes }
 
 // Release unpins the model; calling it again does nothing.
 func (h *Handle[V]) Release() {
@@ -405,18 +419,35 @@ func (c *Cache[V]) admit(k Key, hint int64) (*entry[V], []*entry[V], error) {
 		c.stats.NotReady++
 		return nil, nil, ErrNotReady
 	}
+	own, err := c.quotaRoom(k.Tenant, est)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, v := range own {
+		c.beginUnload(v)
+		c.stats.Evictions++
+	}
 	victims, err := c.makeRoom(k.Tenant, est, nil)
 	if err != nil {
+		if len(own) > 0 {
+			go func() {
+				for _, v := range own {
+					c.runUnload(v, ReasonEvicted)
+				}
+			}()
+		}
 		return nil, nil, err
 	}
 	for _, v := range victims {
 		c.beginUnload(v)
 		c.stats.Evictions++
 	}
+	victims = append(own, victims...)
 	e := &entry[V]{key: k, st: loading, bytes: est, done: make(chan struct{})}
 	c.entries[k] = e
 	c.addUsage(k.Tenant, est)
 	c.loading++
+	c.loadingBy[k.Tenant]++
 	c.reserved += est
 	return e, victims, nil
 }
@@ -447,6 +478,9 @@ func (c *Cache[V]) load(e *entry[V], victims []*entry[V]) {
 	c.started -= started
 	c.running--
 	c.loading--
+	if c.loadingBy[e.key.Tenant]--; c.loadingBy[e.key.Tenant] <= 0 {
+		delete(c.loadingBy, e.key.Tenant)
+	}
 	if !e.stale {
 		c.reserved -= e.bytes
 		c.addUsage(e.key.Tenant, -e.bytes)

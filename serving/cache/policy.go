@@ -117,3 +117,45 @@ func (c *Cache[V]) hasBorrowers(share func(float64) float64) bool {
 	}
 	return false
 }
+
+// quotaRoom chooses the tenant's own models to unload so that one more
+// model of need bytes fits its Config.Limit: least recently used first,
+// among its unpinned models loaded at least MinResidency ago. It evicts
+// nothing itself; ErrQuota when they cannot make enough room. Called with
+// the lock held.
+func (c *Cache[V]) quotaRoom(tenant string, need int64) ([]*entry[V], error) {
+	if c.cfg.Limit == nil {
+		return nil, nil
+	}
+	maxModels, maxBytes := c.cfg.Limit(tenant)
+	excessModels, excessBytes := 0, int64(0)
+	if maxModels >= 0 {
+		excessModels = c.counts[tenant] + c.loadingBy[tenant] + 1 - maxModels
+	}
+	if maxBytes >= 0 {
+		if need > maxBytes {
+			c.stats.Throttled++
+			return nil, ErrQuota
+		}
+		excessBytes = c.usage[tenant] + need - maxBytes
+	}
+	if excessModels <= 0 && excessBytes <= 0 {
+		return nil, nil
+	}
+	now := c.cfg.Now()
+	var own []*entry[V]
+	for el := c.lru.Back(); el != nil && (excessModels > 0 || excessBytes > 0); el = el.Prev() {
+		e := el.Value.(*entry[V])
+		if e.key.Tenant != tenant || e.refs > 0 || e.waiters > 0 || now.Sub(e.loadedAt) < c.cfg.MinResidency {
+			continue
+		}
+		own = append(own, e)
+		excessModels--
+		excessBytes -= e.bytes
+	}
+	if excessModels > 0 || excessBytes > 0 {
+		c.stats.Throttled++
+		return nil, ErrQuota
+	}
+	return own, nil
+}

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,12 +9,14 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/serving/cache"
+	"github.com/tenantml/tenantml/serving/fair"
 )
 
 // Config configures a Pool. Zero fields take the defaults New documents.
@@ -31,8 +34,21 @@ type Config struct {
 	// InstanceTypes sizes the variant's instance type; default
 	// serving.DefaultInstanceTypes().
 	InstanceTypes serving.InstanceTypes
-	// Weight is a tenant's share weight (e.g. from its tier); default 1.
+	// Weight is a tenant's share weight (e.g. from its tier) in the cache
+	// and in fair scheduling; default 1. Called under locks: it must be
+	// quick and do no I/O.
 	Weight func(tenant string) float64
+	// Limits caps a tenant's loaded models and their bytes in each
+	// worker's cache (cache.Config.Limit; negative: no cap); default none.
+	// Called under the cache's lock: quick, no I/O.
+	Limits func(tenant string) (models int, bytes int64)
+	// Fair configures each worker's fair scheduler (serving/fair): a
+	// Capacity of 0 means 4 seats per vCPU of the instance type; its
+	// Weight is Weight. SeatBytes is the model bytes one row costs one
+	// seat for (a request costs rows × model bytes / SeatBytes seats);
+	// default 4 MiB.
+	Fair      fair.Config
+	SeatBytes int64
 	// MinResidency protects a freshly loaded model from eviction; default
 	// 1 s.
 	MinResidency time.Duration
@@ -89,6 +105,7 @@ type shard struct {
 	p     *Pool
 	inst  serving.Instance
 	cache *cache.Cache[loaded]
+	fair  *fair.Scheduler
 	seen  atomic.Uint64 // the incarnation the cache describes
 	count int           // this shard's loaded models, under the cache lock
 }
@@ -138,6 +155,9 @@ func New(cfg Config) *Pool {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.SeatBytes <= 0 {
+		cfg.SeatBytes = 4 << 20
+	}
 	return &Pool{cfg: cfg, stop: make(chan struct{})}
 }
 
@@ -151,22 +171,28 @@ func (p *Pool) Open(context.Context) error {
 	if spec.Mode != serving.ModeMulti {
 		return fmt.Errorf("open pool: variant %s is not multi-model", spec.ID())
 	}
+	it, err := p.cfg.InstanceTypes.Lookup(spec.InstanceType)
+	if err != nil {
+		return fmt.Errorf("open pool: %w", err)
+	}
 	capacity := p.cfg.CacheBytes
 	if capacity == 0 {
-		it, err := p.cfg.InstanceTypes.Lookup(spec.InstanceType)
-		if err != nil {
-			return fmt.Errorf("open pool: %w", err)
-		}
 		capacity = int64(float64(it.MemoryBytes) * p.cfg.CacheFraction)
 	}
+	fc := p.cfg.Fair
+	if fc.Capacity == 0 {
+		fc.Capacity = 4 * max(it.VCPU, 1)
+	}
+	fc.Weight = p.cfg.Weight
 	for _, inst := range v.Instances() {
-		sh := &shard{p: p, inst: inst}
+		sh := &shard{p: p, inst: inst, fair: fair.New(fc)}
 		sh.seen.Store(inst.Incarnation())
 		sh.cache = cache.New(cache.Config[loaded]{
 			Capacity:        capacity,
 			Load:            sh.load,
 			Unload:          sh.unload,
 			Weight:          p.cfg.Weight,
+			Limit:           p.cfg.Limits,
 			MinResidency:    p.cfg.MinResidency,
 			IdleTimeout:     p.cfg.IdleTimeout,
 			DefaultEstimate: p.cfg.DefaultEstimate,
@@ -275,7 +301,16 @@ func (p *Pool) Invoke(ctx context.Context, t Target, inv serving.Invocation) (*s
 			return nil, fmt.Errorf("%w: worker restarting", serving.ErrModelNotReady)
 		}
 		inv.Model, inv.TargetModel = v.name, t.Model
+		done, err := sh.fair.Acquire(ctx, t.Tenant, p.seats(inv, h.Bytes()))
+		if err != nil {
+			h.Release()
+			if errors.Is(err, fair.ErrRejected) {
+				return nil, fmt.Errorf("%w: %w", serving.ErrThrottled, err)
+			}
+			return nil, err
+		}
 		resp, err := sh.inst.Invoke(ctx, inv)
+		done()
 		var me *serving.ModelError
 		if errors.As(err, &me) && me.Status == 404 && attempt == 0 {
 			// The worker does not hold it (restarted between checks).
@@ -293,7 +328,7 @@ func mapErr(err error) error {
 	switch {
 	case errors.Is(err, cache.ErrNotReady):
 		return fmt.Errorf("%w: %w", serving.ErrModelNotReady, err)
-	case errors.Is(err, cache.ErrThrottled):
+	case errors.Is(err, cache.ErrThrottled), errors.Is(err, cache.ErrQuota):
 		return fmt.Errorf("%w: %w", serving.ErrThrottled, err)
 	case errors.Is(err, cache.ErrTooLarge):
 		return fmt.Errorf("%w: %w", serving.ErrModelTooLarge, err)
@@ -438,4 +473,29 @@ func (o *observer) Count(n int) {
 	defer o.p.countMu.Unlock()
 	o.p.total += delta
 	o.p.cfg.Metrics.LoadedModelCount(o.p.total)
+}
+
+// seats estimates an invocation's cost for the fair scheduler: its rows
+// (CSV lines, or JSON rows) times the model's size in memory (which grows
+// with its trees and their nodes), in units of SeatBytes.
+func (p *Pool) seats(inv serving.Invocation, modelBytes int64) int {
+	rows := int64(Rows(inv.ContentType, inv.Body))
+	cost := (rows*max(modelBytes, 1) + p.cfg.SeatBytes - 1) / p.cfg.SeatBytes
+	return int(min(cost, 1<<20))
+}
+
+// Rows counts a request's rows without parsing it: lines of CSV (a last
+// line without newline counts), and for JSON the inner arrays of
+// {"instances": [[...], ...]} or [[...], ...] (one row when there are
+// none).
+func Rows(contentType string, body []byte) int {
+	if strings.HasPrefix(contentType, "application/json") {
+		n := bytes.Count(body, []byte("[")) - 1
+		return max(n, 1)
+	}
+	n := bytes.Count(body, []byte("\n"))
+	if len(body) > 0 && body[len(body)-1] != '\n' {
+		n++
+	}
+	return max(n, 1)
 }

@@ -21,6 +21,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Tenants", func(t *testing.T) { testTenants(t, newStore) })
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, newStore) })
 	t.Run("Identity", func(t *testing.T) { testIdentity(t, newStore) })
+	t.Run("Quotas", func(t *testing.T) { RunQuotas(t, newStore) })
 }
 
 // NewTenant returns a valid tenant with the given ID for tests.
