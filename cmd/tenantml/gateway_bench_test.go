@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
+	"github.com/tenantml/tenantml/store"
 	"github.com/tenantml/tenantml/store/sqlite"
 )
 
@@ -40,7 +41,7 @@ func BenchmarkServe_GetCallerIdentity(b *testing.B) {
 	env := maps.Clone(rootEnv)
 	env["TENANTML_LOG_LEVEL"] = "warn"
 	ts := startServerClock(b, env, time.Now)
-	db, ok := ts.store.(*sqlite.DB)
+	db, ok := store.Unwrap(ts.store).(*sqlite.DB)
 	if !ok {
 		b.Fatalf("store is %T, want SQLite", ts.store)
 	}

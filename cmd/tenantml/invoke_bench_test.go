@@ -20,6 +20,7 @@ import (
 	"github.com/tenantml/tenantml/bench/proc"
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/serving/contract"
+	"github.com/tenantml/tenantml/store"
 	"github.com/tenantml/tenantml/store/sqlite"
 	"github.com/tenantml/tenantml/tenant"
 )
@@ -45,7 +46,7 @@ func BenchmarkServe_InvokeEndpoint(b *testing.B) {
 	env := maps.Clone(servingEnv(b))
 	env["TENANTML_LOG_LEVEL"] = "warn"
 	ts := startServerClock(b, env, time.Now)
-	db, ok := ts.store.(*sqlite.DB)
+	db, ok := store.Unwrap(ts.store).(*sqlite.DB)
 	if !ok {
 		b.Fatalf("store is %T, want SQLite", ts.store)
 	}
