@@ -184,7 +184,8 @@ func (s *server) buildHandler() error {
 	srv.SetMaxBody(s.cfg.MaxBodyBytes)
 	longTerm := &cachedCredentials{Credentials: &identity.Credentials{Account: s.cfg.AccountID, Root: s.root, Users: s.store.Identity(), Sealer: s.kek},
 		revoked: s.caches.revoked, users: s.caches.users}
-	verifier := sigv4.NewVerifier(authn.Sources{LongTerm: longTerm, Session: &sts.Source{Issuer: s.issuer, Revocations: longTerm}})
+	sessions := &cachedSessions{inner: &sts.Source{Issuer: s.issuer, Revocations: longTerm}, cache: s.caches.sessions, now: s.now}
+	verifier := sigv4.NewVerifier(authn.Sources{LongTerm: longTerm, Session: sessions})
 	verifier.Now = s.now
 	sigV4 := &api.SigV4Authenticator{Verifier: verifier}
 	engine := s.newAuthorizer()

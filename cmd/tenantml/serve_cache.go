@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"strings"
 	"time"
@@ -35,6 +36,9 @@ type hotCaches struct {
 	revoked *ttlcache.Cache[roleKey, time.Time]
 	users   *ttlcache.Cache[string, *authn.Credential]
 	tenants *ttlcache.Cache[string, bool]
+	// sessions are resolved session credentials by the SHA-256 of their
+	// token.
+	sessions *ttlcache.Cache[[sha256.Size]byte, *authn.Credential]
 }
 
 // roleKey names a role of an account.
@@ -42,9 +46,10 @@ type roleKey struct{ account, name string }
 
 func newHotCaches(now func() time.Time) hotCaches {
 	return hotCaches{
-		revoked: ttlcache.New[roleKey, time.Time](hotCacheTTL, hotCacheSize, now),
-		users:   ttlcache.New[string, *authn.Credential](hotCacheTTL, hotCacheSize, now),
-		tenants: ttlcache.New[string, bool](hotCacheTTL, hotCacheSize, now),
+		revoked:  ttlcache.New[roleKey, time.Time](hotCacheTTL, hotCacheSize, now),
+		users:    ttlcache.New[string, *authn.Credential](hotCacheTTL, hotCacheSize, now),
+		tenants:  ttlcache.New[string, bool](hotCacheTTL, hotCacheSize, now),
+		sessions: ttlcache.New[[sha256.Size]byte, *authn.Credential](hotCacheTTL, hotCacheSize, now),
 	}
 }
 
@@ -54,6 +59,7 @@ func (s *server) invalidate() {
 	s.caches.revoked.Invalidate()
 	s.caches.users.Invalidate()
 	s.caches.tenants.Invalidate()
+	s.caches.sessions.Invalidate()
 	if s.sealer != nil {
 		s.sealer.invalidate()
 	}
@@ -111,6 +117,38 @@ func (c *cachedCredentials) RevokedBefore(ctx context.Context, roleARN string) (
 	}
 	c.revoked.Put(k, t, gen)
 	return t, nil
+}
+
+// cachedSessions is the credential source of temporary keys (sts.Source:
+// the session token opened, AES-GCM and JSON, and the role's revocation
+// checked) with its answers cached by the SHA-256 of the session token, so
+// that a session's requests after its first open nothing. A cached answer
+// is served only for the access key it was issued with and before the
+// session's expiration; a revocation through this process drops it at
+// once (server.invalidate), another process's within the cache's TTL, as
+// for the revocation time itself. Failures are never cached.
+type cachedSessions struct {
+	inner authn.CredentialSource
+	cache *ttlcache.Cache[[sha256.Size]byte, *authn.Credential]
+	now   func() time.Time
+}
+
+// Credential implements authn.CredentialSource; the cached credential is
+// copied, its principal too.
+func (c *cachedSessions) Credential(ctx context.Context, accessKeyID, sessionToken string) (*authn.Credential, error) {
+	k := sha256.Sum256([]byte(sessionToken))
+	cred, ok := c.cache.Get(k)
+	if !ok || cred.AccessKeyID != accessKeyID || cred.Principal.Session == nil || !c.now().Before(cred.Principal.Session.Expiration) {
+		gen := c.cache.Gen()
+		var err error
+		if cred, err = c.inner.Credential(ctx, accessKeyID, sessionToken); err != nil {
+			return nil, err
+		}
+		c.cache.Put(k, cred, gen)
+	}
+	out, p := *cred, *cred.Principal
+	out.Principal = &p
+	return &out, nil
 }
 
 // tenantGate answers api.TenantGate from the tenant registry: a tenant is

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/tenantml/tenantml/artifact"
+	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/internal/ttlcache"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/store"
 	"github.com/tenantml/tenantml/store/sqlite"
@@ -197,5 +201,88 @@ func TestAuditSealer_DataKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		seal("acme")
+	})
+}
+
+// countingSource is a session credential source that counts its lookups
+// and resolves token "tok-<name>" to access key "ASIA<name>".
+type countingSource struct {
+	calls int
+	exp   time.Time
+}
+
+func (c *countingSource) Credential(_ context.Context, accessKeyID, token string) (*authn.Credential, error) {
+	c.calls++
+	name, ok := strings.CutPrefix(token, "tok-")
+	if !ok || accessKeyID != "ASIA"+name {
+		return nil, authn.Errorf(authn.CodeInvalidClientTokenID, "invalid")
+	}
+	return &authn.Credential{AccessKeyID: accessKeyID, Secret: "s-" + name,
+		Principal: &authn.Principal{ARN: "arn:aws:sts::000000000000:assumed-role/r/" + name, TenantID: name, Session: &authn.Session{Expiration: c.exp}}}, nil
+}
+
+// TestCachedSessions_Credential checks the session credential cache: a
+// token is opened once, its answer is served only for its own access key
+// and token and only before the session expires, failures are not cached,
+// and Invalidate drops it.
+func TestCachedSessions_Credential(t *testing.T) {
+	clk := time.Unix(1000, 0)
+	now := func() time.Time { return clk }
+	src := &countingSource{exp: clk.Add(time.Minute)}
+	c := &cachedSessions{inner: src, cache: ttlcache.New[[sha256.Size]byte, *authn.Credential](time.Hour, 16, now), now: now}
+	ctx := context.Background()
+	get := func(key, token string) (*authn.Credential, error) { return c.Credential(ctx, key, token) }
+	if cred, err := get("ASIAacme", "tok-acme"); err != nil || cred.Principal.TenantID != "acme" {
+		t.Fatalf("first lookup = %v, %v", cred, err)
+	}
+	t.Run("Cached", func(t *testing.T) {
+		cred, err := get("ASIAacme", "tok-acme")
+		if err != nil || src.calls != 1 || cred.Principal.TenantID != "acme" {
+			t.Fatalf("second lookup = %v, %v with %d opens; want acme from the cache", cred, err, src.calls)
+		}
+		cred.Principal.TenantID = "mutated" // a request's copy
+		if again, _ := get("ASIAacme", "tok-acme"); again.Principal.TenantID != "acme" {
+			t.Fatal("a request's change to its principal reached the cache")
+		}
+	})
+	t.Run("ErrOtherToken", func(t *testing.T) {
+		cred, err := get("ASIAglobex", "tok-globex")
+		if err != nil || cred.Principal.TenantID != "globex" {
+			t.Fatalf("globex's token = %v, %v; want globex's session", cred, err)
+		}
+	})
+	t.Run("ErrOtherAccessKey", func(t *testing.T) {
+		if cred, err := get("ASIAglobex", "tok-acme"); err == nil {
+			t.Fatalf("acme's token with globex's access key = %v; want refused", cred)
+		}
+	})
+	t.Run("ErrNotCachedWhenRefused", func(t *testing.T) {
+		before := src.calls
+		for range 2 {
+			if _, err := get("ASIAx", "tok-y"); err == nil {
+				t.Fatal("invalid token accepted")
+			}
+		}
+		if src.calls-before != 2 {
+			t.Fatalf("%d opens for two refused lookups, want 2", src.calls-before)
+		}
+	})
+	t.Run("ErrExpired", func(t *testing.T) {
+		clk = clk.Add(time.Minute)
+		before := src.calls
+		_, _ = get("ASIAacme", "tok-acme")
+		if src.calls != before+1 {
+			t.Fatal("an expired session was answered from the cache")
+		}
+	})
+	t.Run("Invalidate", func(t *testing.T) {
+		src.exp = clk.Add(time.Hour)
+		_, _ = get("ASIAacme", "tok-acme")
+		c.cache.Invalidate()
+		before := src.calls
+		_, _ = get("ASIAacme", "tok-acme")
+		if src.calls != before+1 {
+			t.Fatal("a session was answered from the cache after Invalidate")
+		}
 	})
 }
