@@ -379,8 +379,18 @@ func printInvoke(ctx context.Context, w *tabwriter.Writer, c *child, targets []*
 			fmt.Fprintf(w, "%s %s\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%.1f\t\n", r.it.name, x.path, x.run.rps, x.run.srvCPU, x.run.wrkCPU, x.run.genCPU, x.run.allocs, x.run.perFsync)
 		}
 	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "gateway CPU, %d clients\tserver CPU µs/req\tHTTP relay floor µs/req\tbeyond the floor\t\n", clients)
+	for _, r := range rs {
+		// The gateway is an HTTP server to its client and an HTTP client
+		// of the worker: in the direct run the worker's CPU is the first
+		// (plus the model), the load generator's the second.
+		floor := r.dirN.wrkCPU + r.dirN.genCPU
+		fmt.Fprintf(w, "%s\t%.1f\t%.1f\t%.1f\t\n", r.it.name, r.gwN.srvCPU, floor, r.gwN.srvCPU-floor)
+	}
 	w.Flush()
 	fmt.Println()
+	fmt.Println("  HTTP relay floor: the direct run's worker CPU (an HTTP server's share, and the model's) plus its load generator's (an HTTP client's) per request")
 	fmt.Println("  direct: the worker's socket, the container contract (no authentication, no audit); the server's CPU is then its idle work")
 	fmt.Println("  gateway: InvokeEndpoint through tenantml serve: SigV4, a tenant session of the invoke role, the tenant gate, policy evaluation, the worker, durable audit")
 	fmt.Println("  server CPU: the gateway process alone; the worker's is its own column (the model's compute and its HTTP server)")
