@@ -37,26 +37,15 @@ type principal struct {
 // session (AssumeRole credentials) and tenant-session (AssumeRole tagged
 // TenantID=acme, a registered tenant).
 func setupPrincipals(ctx context.Context, c *child, names []string) ([]principal, error) {
-	root := aws.Credentials{AccessKeyID: rootKeyID, SecretAccessKey: rootSecret}
-	iamc := iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(c.url), Credentials: credentials.StaticCredentialsProvider{Value: root}, HTTPClient: c.http})
+	iamc := c.rootIAM()
 	var user aws.Credentials
-	needUser := false
 	for _, n := range names {
-		needUser = needUser || n != "root"
-	}
-	if needUser {
-		if _, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("bench-user")}); err != nil {
-			return nil, fmt.Errorf("create user: %w", err)
+		if n != "root" && user.AccessKeyID == "" {
+			var err error
+			if user, err = createAssumer(ctx, iamc, "bench-user"); err != nil {
+				return nil, err
+			}
 		}
-		policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession"],"Resource":"*"}]}`
-		if _, err := iamc.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("bench-user"), PolicyName: aws.String("assume"), PolicyDocument: aws.String(policy)}); err != nil {
-			return nil, fmt.Errorf("put user policy: %w", err)
-		}
-		k, err := iamc.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("bench-user")})
-		if err != nil {
-			return nil, fmt.Errorf("create access key: %w", err)
-		}
-		user = aws.Credentials{AccessKeyID: *k.AccessKey.AccessKeyId, SecretAccessKey: *k.AccessKey.SecretAccessKey}
 	}
 	assume := func(role string, tags []ststypes.Tag) (aws.Credentials, error) {
 		trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/bench-user"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
@@ -75,7 +64,7 @@ func setupPrincipals(ctx context.Context, c *child, names []string) ([]principal
 		p := principal{name: n}
 		switch n {
 		case "root":
-			p.creds, p.what = root, "root key: constant-time compare, no store read"
+			p.creds, p.what = aws.Credentials{AccessKeyID: rootKeyID, SecretAccessKey: rootSecret}, "root key: constant-time compare, no store read"
 		case "user":
 			p.creds, p.what = user, "IAM user key: access key + user from the store, secret unsealed"
 		case "session":
@@ -99,6 +88,29 @@ func setupPrincipals(ctx context.Context, c *child, names []string) ([]principal
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// rootIAM is an IAM client of the server as the operator's root key.
+func (c *child) rootIAM() *iam.Client {
+	root := aws.Credentials{AccessKeyID: rootKeyID, SecretAccessKey: rootSecret}
+	return iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(c.url), Credentials: credentials.StaticCredentialsProvider{Value: root}, HTTPClient: c.http})
+}
+
+// createAssumer creates IAM user name, allowed to assume any role with
+// session tags (as a SaaS backend's broker is), and returns its new key.
+func createAssumer(ctx context.Context, iamc *iam.Client, name string) (aws.Credentials, error) {
+	if _, err := iamc.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
+		return aws.Credentials{}, fmt.Errorf("create user %s: %w", name, err)
+	}
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession"],"Resource":"*"}]}`
+	if _, err := iamc.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String(name), PolicyName: aws.String("assume"), PolicyDocument: aws.String(policy)}); err != nil {
+		return aws.Credentials{}, fmt.Errorf("put user policy: %w", err)
+	}
+	k, err := iamc.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+	if err != nil {
+		return aws.Credentials{}, fmt.Errorf("create access key: %w", err)
+	}
+	return aws.Credentials{AccessKeyID: *k.AccessKey.AccessKeyId, SecretAccessKey: *k.AccessKey.SecretAccessKey}, nil
 }
 
 // createTenant registers a tenant through the management API (HTTP Basic
@@ -192,10 +204,18 @@ func latencies(n, warm int, do func(i int) error) ([]time.Duration, error) {
 	return out, nil
 }
 
-// throughput runs clients goroutines, each replaying its own pre-signed
-// requests as fast as the server answers, for warm then d, and returns how
-// many completed during d.
+// throughput runs one client per pool, each replaying its own pre-signed
+// GetCallerIdentity requests as fast as the server answers, for warm then
+// d, and returns how many completed during d.
 func throughput(hc *http.Client, url string, pools [][]http.Header, warm, d time.Duration, measure func(start bool)) (int64, error) {
+	return throughputOf(len(pools), warm, d, func(c, i int) error { return send(hc, url, pools[c][i%len(pools[c])]) }, measure)
+}
+
+// throughputOf runs clients goroutines, each calling call(client, i) for
+// i = 0, 1, ... as fast as it returns, for warm then d; measure is called
+// at the start and at the end of d. It returns how many calls completed
+// during d.
+func throughputOf(clients int, warm, d time.Duration, call func(client, i int) error, measure func(start bool)) (int64, error) {
 	var (
 		count    atomic.Int64
 		counting atomic.Bool
@@ -204,12 +224,12 @@ func throughput(hc *http.Client, url string, pools [][]http.Header, warm, d time
 		errOnce  sync.Once
 		wg       sync.WaitGroup
 	)
-	for _, pool := range pools {
+	for c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; !stop.Load(); i++ {
-				if err := send(hc, url, pool[i%len(pool)]); err != nil {
+				if err := call(c, i); err != nil {
 					errOnce.Do(func() { firstErr = err })
 					stop.Store(true)
 					return

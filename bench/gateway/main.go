@@ -14,7 +14,12 @@
 //     with the server's CPU time per request (from /proc, the server is a
 //     child process), the load generator's, the server's heap allocations
 //     per request (go_memstats from /metrics) and the audit events per
-//     group commit (fsync).
+//     group commit (fsync);
+//   - InvokeEndpoint (serve --demo's silo endpoint and pool endpoint, the
+//     model cached) from a tenant session of its invoke role, through the
+//     gateway and directly on the worker's socket (the container
+//     contract), from one client and from -clients, with the server's and
+//     the worker's CPU time per invocation measured separately (invoke.go).
 //
 // Requests are signed ahead of time (the mean signing time is reported
 // separately) and replayed: the server keeps no replay cache, so its work
@@ -22,6 +27,7 @@
 //
 //	go run ./bench/gateway
 //	go run ./bench/gateway -principals root -clients 64 -duration 10s -dir /var/lib/tenantml
+//	go run ./bench/gateway -principals '' -floors=false -server /tmp/tenantml-old   # invocations only, A/B
 package main
 
 import (
@@ -55,6 +61,7 @@ func run() error {
 	duration := flag.Duration("duration", 5*time.Second, "length of each throughput measurement (after a 1s warm-up)")
 	principals := flag.String("principals", "root,user,session,tenant-session", "callers to measure: root, user, session, tenant-session")
 	withFloors := flag.Bool("floors", true, "measure the floors (file system, audit log, SigV4) before the server; -floors=false for A/B runs of -server binaries")
+	invoke := flag.Bool("invoke", true, "measure InvokeEndpoint (serve --demo's silo and pool endpoints) through the gateway and directly on the workers")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -79,14 +86,24 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	c, err := startChild(bin, filepath.Join(root, "data"))
+	c, err := startChild(bin, filepath.Join(root, "data"), *invoke)
 	if err != nil {
 		return err
 	}
 	defer c.stop()
-	ps, err := setupPrincipals(ctx, c, strings.Split(*principals, ","))
+	var names []string
+	if *principals != "" {
+		names = strings.Split(*principals, ",")
+	}
+	ps, err := setupPrincipals(ctx, c, names)
 	if err != nil {
 		return err
+	}
+	var targets []*invokeTarget
+	if *invoke {
+		if targets, err = setupInvoke(ctx, c); err != nil {
+			return err
+		}
 	}
 	health, err := latencies(*n, *n/10, func(int) error {
 		req, err := http.NewRequest("GET", c.url+"/healthz", nil)
@@ -100,6 +117,15 @@ func run() error {
 	}
 	fmt.Printf("\nGET /healthz (HTTP over loopback, no auth, no audit), 1 client: p50 %.0f µs, p99 %.0f µs\n\n", pct(health, 50), pct(health, 99))
 
+	if len(targets) > 0 {
+		if err := printInvoke(ctx, w, c, targets, *n, *clients, *duration, fsyncP50, fsyncP99, *withFloors); err != nil {
+			return err
+		}
+		fmt.Println()
+	}
+	if len(ps) == 0 {
+		return nil
+	}
 	fmt.Fprintln(w, "GetCallerIdentity, 1 client\tp50 µs\tp99 µs\tp50−fsync p50\tp99−fsync p99\tserver CPU µs/req\tallocs/req\tKB/req\tevents/fsync\tsign µs\t")
 	var loads []loadResult
 	for _, p := range ps {

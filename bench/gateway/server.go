@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tenantml/tenantml/bench/proc"
 )
 
 // Root credentials the child server is started with.
@@ -43,13 +45,25 @@ func buildServer(path, dir string) (string, error) {
 	return bin, nil
 }
 
-// startChild runs bin serve on dataDir and waits for its ready line.
-func startChild(bin, dataDir string, extraArgs ...string) (*child, error) {
-	cmd := exec.Command(bin, append([]string{"serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"}, extraArgs...)...)
+// startChild runs bin serve on dataDir and waits for its ready line; with
+// demo, it runs serve --demo (the demo's tenants, models and workers: see
+// invoke.go) and waits for the demo to finish too.
+func startChild(bin, dataDir string, demo bool) (*child, error) {
+	args := []string{"serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"}
+	if demo {
+		args = append(args, "--demo")
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "TENANTML_ROOT_ACCESS_KEY_ID="+rootKeyID, "TENANTML_ROOT_SECRET_ACCESS_KEY="+rootSecret)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
+	}
+	var stdout io.Reader
+	if demo {
+		if stdout, err = cmd.StdoutPipe(); err != nil {
+			return nil, err
+		}
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start server: %w", err)
@@ -71,8 +85,31 @@ func startChild(bin, dataDir string, extraArgs ...string) (*child, error) {
 		_ = cmd.Wait()
 		return nil, fmt.Errorf("server exited before it was ready:\n%s", logs.String())
 	}
+	if demo {
+		// The demo runs after the ready line, before the server serves: its
+		// output ends with the AWS CLI commands, after this line.
+		out := bufio.NewScanner(stdout)
+		ok := false
+		for !ok && out.Scan() {
+			ok = strings.HasPrefix(out.Text(), "Every cross-tenant call was denied")
+		}
+		if !ok {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return nil, fmt.Errorf("serve --demo did not complete its demo")
+		}
+		go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	}
 	go func() {
-		_, _ = io.Copy(os.Stderr, stderr) // warnings and errors only past startup
+		// Warnings and errors only past startup (the workers' output is
+		// relayed at info level).
+		lines := bufio.NewScanner(stderr)
+		for lines.Scan() {
+			if !bytes.Contains(lines.Bytes(), []byte(`"level":"INFO"`)) {
+				fmt.Fprintln(os.Stderr, lines.Text())
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr) // past a line too long to scan
 		c.done <- cmd.Wait()
 	}()
 	c.http = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024, DisableCompression: true}}
@@ -92,29 +129,9 @@ func (c *child) stop() error {
 	}
 }
 
-// cpu returns the user+system CPU time the server has used so far, from
-// /proc (the clock-tick resolution, 10 ms, is small against a run's
-// seconds of CPU).
-func (c *child) cpu() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the parenthesised command name: state is field 3, utime
-	// field 14 and stime field 15 of the whole line.
-	rest := string(b[bytes.LastIndexByte(b, ')')+2:])
-	f := strings.Fields(rest)
-	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc stat: %q", rest)
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("parse /proc stat: %q", rest)
-	}
-	const userHZ = 100 // /proc reports in USER_HZ, 100 on Linux
-	return time.Duration(utime+stime) * time.Second / userHZ, nil
-}
+// cpu returns the user+system CPU time the server has used so far (its
+// own: its workers' is read separately).
+func (c *child) cpu() (time.Duration, error) { return proc.CPU(c.cmd.Process.Pid) }
 
 // metrics are the server's counters that the bench reads from /metrics.
 type metrics struct {

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
+	"github.com/tenantml/tenantml/store"
 	"github.com/tenantml/tenantml/store/sqlite"
 )
 
@@ -40,7 +41,7 @@ func BenchmarkServe_GetCallerIdentity(b *testing.B) {
 	env := maps.Clone(rootEnv)
 	env["TENANTML_LOG_LEVEL"] = "warn"
 	ts := startServerClock(b, env, time.Now)
-	db, ok := ts.store.(*sqlite.DB)
+	db, ok := store.Unwrap(ts.store).(*sqlite.DB)
 	if !ok {
 		b.Fatalf("store is %T, want SQLite", ts.store)
 	}
@@ -70,24 +71,32 @@ func BenchmarkServe_GetCallerIdentity(b *testing.B) {
 					}
 					return true
 				}
-				before, reads := ts.audit.Stats(), db.Reads()
-				b.ResetTimer()
-				if clients == 1 {
-					for i := 0; b.Loop() && send(i); i++ {
-					}
-				} else {
-					b.SetParallelism(clients / runtime.GOMAXPROCS(0))
-					b.RunParallel(func(pb *testing.PB) {
-						for i := 0; pb.Next() && send(i); i++ {
-						}
-					})
-				}
-				st := ts.audit.Stats()
-				b.ReportMetric(float64(st.Appended-before.Appended)/float64(max(1, st.Batches-before.Batches)), "events/fsync")
-				b.ReportMetric(float64(db.Reads()-reads)/float64(b.N), "store-reads/op")
+				runClients(b, ts, db, clients, send)
 			})
 		}
 	}
+}
+
+// runClients calls send b.N times, from one client (sequentially) or from
+// clients concurrent ones, and reports the audit events per group commit
+// (fsync) and the store reads per call.
+func runClients(b *testing.B, ts *testServer, db *sqlite.DB, clients int, send func(i int) bool) {
+	b.Helper()
+	before, reads := ts.audit.Stats(), db.Reads()
+	b.ResetTimer()
+	if clients == 1 {
+		for i := 0; b.Loop() && send(i); i++ {
+		}
+	} else {
+		b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for i := 0; pb.Next() && send(i); i++ {
+			}
+		})
+	}
+	st := ts.audit.Stats()
+	b.ReportMetric(float64(st.Appended-before.Appended)/float64(max(1, st.Batches-before.Batches)), "events/fsync")
+	b.ReportMetric(float64(db.Reads()-reads)/float64(b.N), "store-reads/op")
 }
 
 // gciQuery is the body the AWS CLI sends for GetCallerIdentity.

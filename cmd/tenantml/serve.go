@@ -19,20 +19,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
-	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/api/manage"
 	apists "github.com/tenantml/tenantml/api/sts"
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authn/sigv4"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/store"
 	"github.com/tenantml/tenantml/store/postgres"
 	"github.com/tenantml/tenantml/store/sqlite"
 	"github.com/tenantml/tenantml/sts"
-	"github.com/tenantml/tenantml/tenant"
 )
 
 func newServeCmd() *cobra.Command {
@@ -94,6 +93,13 @@ type server struct {
 	http   *http.Server
 	ln     net.Listener
 
+	// caches are the request path's caches of store reads, sealer the
+	// audit log's field sealer and engine the authorizer: the store's
+	// writes invalidate them (serve_cache.go).
+	caches hotCaches
+	sealer *auditSealer
+	engine *authz.Engine
+
 	auditWiring              // alerts (serve_audit.go)
 	sp          servingParts // workers, endpoints, control plane (serve_serving.go)
 	qp          quotaParts   // tiers, quotas, rate limits, admission (serve_quota.go)
@@ -113,9 +119,12 @@ func (s *server) open(ctx context.Context) error {
 		return fmt.Errorf("open master key: %w", err)
 	}
 	s.kek = kek
-	if s.store, err = openStore(ctx, s.cfg); err != nil {
+	db, err := openStore(ctx, s.cfg)
+	if err != nil {
 		return err
 	}
+	s.caches = newHotCaches(s.now)
+	s.store = store.Watch(db, s.invalidate)
 	// The keys come before the audit log: the log seals tenant events'
 	// personal fields under the tenant's key (serve_seal.go).
 	if err := s.openKeys(ctx); err != nil {
@@ -124,8 +133,8 @@ func (s *server) open(ctx context.Context) error {
 	if err := s.openAlerts(); err != nil {
 		return err
 	}
-	sealer := &auditSealer{keys: s.kp.keys, tenants: s.store.Tenants()}
-	if s.audit, err = audit.Open(ctx, audit.Config{Dir: filepath.Join(s.cfg.DataDir, "audit"), Origin: "tenantml.audit/" + s.cfg.AccountID, Logger: s.log, Now: s.now, Observer: s.auditObserver(), Sealer: sealer}); err != nil {
+	s.sealer = &auditSealer{keys: s.kp.keys, tenants: s.store.Tenants(), now: s.now}
+	if s.audit, err = audit.Open(ctx, audit.Config{Dir: filepath.Join(s.cfg.DataDir, "audit"), Origin: "tenantml.audit/" + s.cfg.AccountID, Logger: s.log, Now: s.now, Observer: s.auditObserver(), Sealer: s.sealer}); err != nil {
 		return fmt.Errorf("open audit log: %w", err)
 	}
 	root, generated, err := identity.BootstrapRoot(ctx, s.store.Secrets(), s.kek, identity.RootKey{AccessKeyID: s.cfg.RootAccessKeyID, Secret: []byte(s.cfg.RootSecretKey)}, s.rand)
@@ -177,11 +186,14 @@ func (s *server) buildHandler() error {
 	}
 	srv := api.NewServer(s.log, metrics)
 	srv.SetMaxBody(s.cfg.MaxBodyBytes)
-	longTerm := &identity.Credentials{Account: s.cfg.AccountID, Root: s.root, Users: s.store.Identity(), Sealer: s.kek}
-	verifier := sigv4.NewVerifier(authn.Sources{LongTerm: longTerm, Session: &sts.Source{Issuer: s.issuer, Revocations: longTerm}})
+	longTerm := &cachedCredentials{Credentials: &identity.Credentials{Account: s.cfg.AccountID, Root: s.root, Users: s.store.Identity(), Sealer: s.kek},
+		revoked: s.caches.revoked, users: s.caches.users}
+	sessions := &cachedSessions{inner: &sts.Source{Issuer: s.issuer, Revocations: longTerm}, cache: s.caches.sessions, now: s.now}
+	verifier := sigv4.NewVerifier(authn.Sources{LongTerm: longTerm, Session: sessions})
 	verifier.Now = s.now
 	sigV4 := &api.SigV4Authenticator{Verifier: verifier}
 	engine := s.newAuthorizer()
+	s.engine = engine
 	pipeline := &api.Pipeline{
 		Authn:   &api.Authenticators{SigV4: sigV4, Basic: &api.RootAuthenticator{AccessKeyID: s.root.AccessKeyID, Secret: s.root.Secret, AccountID: s.cfg.AccountID}},
 		Authz:   engine,
@@ -190,7 +202,7 @@ func (s *server) buildHandler() error {
 		Service: "tenantml",
 		Region:  s.cfg.Region,
 		Now:     s.now,
-		Tenants: tenantGate{s.store.Tenants()},
+		Tenants: tenantGate{tenants: s.store.Tenants(), cache: s.caches.tenants},
 		Admit:   admission{s.qp.admitter},
 	}
 	srv.Audit = pipeline.Audit // requests that match no route are audited too
@@ -325,21 +337,4 @@ func registerAuditMetrics(reg prometheus.Registerer, log *audit.Log) error {
 		}
 	}
 	return nil
-}
-
-// tenantGate answers api.TenantGate from the tenant registry: a tenant is
-// inactive when it is suspended or pending deletion. A tag naming no
-// registered tenant (or no valid tenant ID) is left to the IAM policies.
-type tenantGate struct{ tenants tenant.Service }
-
-func (g tenantGate) Inactive(ctx context.Context, id string) (bool, error) {
-	t, err := g.tenants.FindTenant(ctx, id)
-	switch tenantml.ErrorCode(err) {
-	case "":
-		return t.Status != tenant.Active, nil
-	case tenantml.ENOTFOUND, tenantml.EINVALID:
-		return false, nil
-	default:
-		return false, fmt.Errorf("tenant status of %s: %w", id, err)
-	}
 }

@@ -25,7 +25,7 @@ import (
 )
 
 // servingEnv starts workers from the real tenantml binary.
-func servingEnv(t *testing.T) map[string]string {
+func servingEnv(t testing.TB) map[string]string {
 	env := map[string]string{"TENANTML_WORKER_EXECUTABLE": buildBinary(t)}
 	for k, v := range rootEnv {
 		env[k] = v
@@ -169,7 +169,7 @@ func TestServe_ModelDeployAndInvoke(t *testing.T) {
 // brokerSession creates (once) a platform broker user allowed to assume
 // invoke roles with a TenantID session tag, and returns a session of
 // roleARN tagged with tenantID.
-func brokerSession(t *testing.T, ts *testServer, roleARN, tenantID string) *ststypes.Credentials {
+func brokerSession(t testing.TB, ts *testServer, roleARN, tenantID string) *ststypes.Credentials {
 	t.Helper()
 	c := stsAs(ts, ts.brokerKey(t))
 	out, err := c.AssumeRole(context.Background(), &sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String("app-" + tenantID),
@@ -182,7 +182,7 @@ func brokerSession(t *testing.T, ts *testServer, roleARN, tenantID string) *stst
 
 // brokerKey creates, once per server, the platform broker: an IAM user
 // allowed only to assume the invoke roles with a TenantID session tag.
-func (ts *testServer) brokerKey(t *testing.T) [2]string {
+func (ts *testServer) brokerKey(t testing.TB) [2]string {
 	t.Helper()
 	ts.brokerOnce.Do(func() {
 		ctx := context.Background()

@@ -284,6 +284,10 @@ func (in *instance) cleanup(p *process) {
 	}
 }
 
+// workerIdleConns is the number of idle connections the supervisor keeps
+// to each worker (the contract client's default is 16).
+const workerIdleConns = 128
+
 // startProcess creates the incarnation's private directory, delivers the
 // single model into it and starts the worker through the sandbox helper.
 func (in *instance) startProcess() (p *process, err error) {
@@ -357,7 +361,10 @@ func (in *instance) startProcess() (p *process, err error) {
 	for k, val := range img.Env {
 		env = append(env, k+"="+val)
 	}
-	if p.client, err = contract.NewClient(contract.ClientConfig{Address: addr}); err != nil {
+	// As many idle connections as concurrent invocations commonly are: a
+	// connection the pool cannot keep is closed after its response and the
+	// next invocation dials again (both processes pay for it).
+	if p.client, err = contract.NewClient(contract.ClientConfig{Address: addr, MaxConnsIdle: workerIdleConns}); err != nil {
 		return nil, err
 	}
 
