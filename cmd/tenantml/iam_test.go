@@ -251,7 +251,7 @@ func TestCredentialSource_Credential(t *testing.T) {
 		}
 	})
 	t.Run("ErrWrongSecret", func(t *testing.T) {
-		if _, err := whoami(keyID, flipLast(secret)); apiErrorCode(err) != "SignatureDoesNotMatch" {
+		if _, err := whoami(keyID, flipMiddle(secret)); apiErrorCode(err) != "SignatureDoesNotMatch" {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -283,12 +283,14 @@ func TestCredentialSource_Credential(t *testing.T) {
 	}
 }
 
-// flipLast returns s with its last character changed, so it always differs
-// from s (appending a fixed character would equal s when s already ends so).
-func flipLast(s string) string {
-	last := byte('x')
-	if s[len(s)-1] == last {
-		last = 'y'
+// flipMiddle returns s with its middle character changed. Not the last:
+// the last character of a base64 string may carry only padding bits that
+// a decoder ignores, so changing it may leave the decoded value unchanged.
+func flipMiddle(s string) string {
+	i := len(s) / 2
+	c := byte('x')
+	if s[i] == c {
+		c = 'y'
 	}
-	return s[:len(s)-1] + string(last)
+	return s[:i] + string(c) + s[i+1:]
 }
