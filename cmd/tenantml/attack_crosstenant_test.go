@@ -126,6 +126,9 @@ var crossAllowlist = map[string]string{
 	"AssumeRoleWithWebIdentity":            "the caller is a federated identity, not a principal of acme: Chain_WebIdentityClaimCannotNameAnotherTenant",
 	"GET /api/v1/audit/checkpoint":         "the platform's one Merkle tree: no tenant resource",
 	"GET /api/v1/audit/proofs/consistency": "the platform's one Merkle tree: no tenant resource",
+	"GET /v2":                              "Open Inference Protocol server metadata: the server's name, version and extensions, no resource",
+	"GET /v2/health/live":                  "Open Inference Protocol liveness probe: no resource, no tenant data",
+	"GET /v2/health/ready":                 "Open Inference Protocol readiness probe: no resource, no tenant data",
 }
 
 // q is an IAM or STS query template.
@@ -460,7 +463,7 @@ func testCrossTenantEveryOperation(t *testing.T, e *attackEnv) {
 	}
 	t.Logf("%s: seed %d (rerun with TENANTML_ATTACK_SEED=%d)", e.store, seed, seed)
 	other, missing := e.crossTargets(t, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)))
-	cases := crossCases()
+	cases := append(crossCases(), oipCases()...)
 
 	t.Run("CoversEveryOperation", func(t *testing.T) {
 		covered := map[string]bool{}
