@@ -133,7 +133,7 @@ var buildOnce struct {
 	err  error
 }
 
-func buildBinary(t *testing.T) string {
+func buildBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "tenantml-bin")

@@ -194,6 +194,27 @@ func TestServe_OpenInferenceProtocol(t *testing.T) {
 			sameOutput(t, r.body, oipName(id), want)
 		})
 	}
+	t.Run("DocumentedCurl", func(t *testing.T) {
+		// docs/oip.md's signed curl command, as shown, with globex's
+		// session in the environment.
+		cmds := shellCommands(t, filepath.Join(repoRoot(t), "docs", "oip.md"), "## Signing requests")
+		for i, c := range cmds {
+			cmds[i] = strings.ReplaceAll(c, "http://127.0.0.1:8080", ts.URL)
+		}
+		creds := callers["globex"].creds
+		out := runShell(t, t.TempDir(), shellEnv(t, "AWS_ACCESS_KEY_ID="+creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+creds.SecretAccessKey,
+			"AWS_SESSION_TOKEN="+creds.SessionToken), cmds)
+		if len(out) != 1 || out[0].code != 0 {
+			t.Fatalf("%+v", out)
+		}
+		var resp struct {
+			Outputs []struct{ Data []float64 } `json:"outputs"`
+		}
+		if err := json.Unmarshal([]byte(out[0].out), &resp); err != nil || len(resp.Outputs) != 1 || len(resp.Outputs[0].Data) != 1 ||
+			math.Abs(resp.Outputs[0].Data[0]-want[0]) > 1e-5 {
+			t.Fatalf("curl printed %q (%v)", out[0].out, err)
+		}
+	})
 	t.Run("InferVersion", func(t *testing.T) {
 		r := callers["acme"].do(t, "POST", "/v2/models/acme/versions/AllTraffic/infer", rows)
 		if r.status != http.StatusOK || !strings.Contains(string(r.body), `"model_version":"AllTraffic"`) {

@@ -25,7 +25,7 @@ import (
 )
 
 // servingEnv starts workers from the real tenantml binary.
-func servingEnv(t *testing.T) map[string]string {
+func servingEnv(t testing.TB) map[string]string {
 	env := map[string]string{"TENANTML_WORKER_EXECUTABLE": buildBinary(t)}
 	for k, v := range rootEnv {
 		env[k] = v
