@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -62,7 +64,8 @@ func (f *fakeData) Invoke(_ context.Context, ep *serving.LiveEndpoint, in *servi
 	f.mu.Lock()
 	f.invoked = append(f.invoked, ep.Name+"|"+in.TargetModel)
 	f.mu.Unlock()
-	return &serving.InvokeOutput{Variant: "AllTraffic", ContentType: "text/csv", Body: []byte(ep.Name + "|" + in.TargetModel + "|" + string(in.Body))}, nil
+	return &serving.InvokeOutput{Variant: "AllTraffic", ContentType: "text/csv", Body: []byte(ep.Name + "|" + in.TargetModel + "|" + string(in.Body)),
+		ModelLatency: 2 * time.Millisecond}, nil
 }
 
 type nopAudit struct{}
@@ -205,4 +208,65 @@ func TestSurface_IsolationModels(t *testing.T) {
 			t.Fatalf("answers differ: %d %s %s / %d %s %s", s1, c1, b1, s2, c2, b2)
 		}
 	})
+}
+
+// meterRecorder records what the meter observed.
+type meterRecorder struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (m *meterRecorder) Invocation(mode serving.Mode, status int, model, overhead time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.got = append(m.got, string(mode)+" "+strconv.Itoa(status)+" "+model.String()+" "+overhead.String())
+}
+
+// TestSurface_Meter checks that InvokeEndpoint measures the invocations
+// that reach a live endpoint (by the endpoint's mode, ModelLatency from the
+// data plane, OverheadLatency the rest of the request's time) and not the
+// ones refused before.
+func TestSurface_Meter(t *testing.T) {
+	data := &fakeData{eps: map[string]*serving.LiveEndpoint{
+		"acme":          {AccountID: acct, Name: "acme", Tenant: "acme", Variants: []serving.LiveVariant{{Name: "AllTraffic", Weight: 1}}},
+		"pool-endpoint": {AccountID: acct, Name: "pool-endpoint", Multi: true, Variants: []serving.LiveVariant{{Name: "AllTraffic", Weight: 1}}},
+	}}
+	callers := sessions{"root": {Type: authn.Root, Account: acct, ARN: "arn:aws:iam::" + acct + ":root"}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := &api.Pipeline{Authn: callers, Authz: allowAll{}, Audit: nopAudit{}, Log: log, Now: time.Now}
+	srv := api.NewServer(log, nil)
+	rec := &meterRecorder{}
+	var mu sync.Mutex
+	clock := time.Unix(0, 0)
+	tick := func() time.Time { // 10 ms a reading
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(10 * time.Millisecond)
+		return clock
+	}
+	(&runtime.Surface{Data: data, Pipeline: p, Region: region, AccountID: acct, Meter: &runtime.Meter{Metrics: rec, Now: tick}}).Register(srv)
+	invoke := func(caller, endpoint, target string) {
+		r := httptest.NewRequest("POST", "/endpoints/"+endpoint+"/invocations", strings.NewReader("1,2,3"))
+		r.Header.Set("X-Test-Caller", caller)
+		if target != "" {
+			r.Header.Set(runtime.HeaderTargetModel, target)
+		}
+		srv.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	invoke("root", "acme", "")
+	invoke("root", "pool-endpoint", "acme.tar.gz")
+	invoke("root", "pool-endpoint", "nobody.tar.gz") // reaches the endpoint: a 400
+	invoke("root", "nowhere", "")                    // no endpoint: not an invocation
+	invoke("nobody", "acme", "")                     // unauthenticated
+	want := []string{"SingleModel 200 2ms 8ms", "MultiModel 200 2ms 8ms", "MultiModel 400 0s 0s"}
+	if !slices.Equal(rec.got, want) {
+		t.Fatalf("meter saw %q, want %q", rec.got, want)
+	}
+}
+
+// allowAll allows every request.
+type allowAll struct{}
+
+func (allowAll) Authorize(context.Context, *authz.Request) (authz.Decision, error) {
+	return authz.Allow("test"), nil
 }
