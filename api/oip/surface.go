@@ -180,7 +180,12 @@ type call struct {
 	ep                         *serving.LiveEndpoint
 }
 
-// model finds the live endpoint and checks the version, for a handler.
+// model finds the live endpoint and the model, then checks the version,
+// for a handler. A pool model's existence is checked before anything of
+// the request is: another tenant's model is answered (by the pipeline)
+// before the handler runs, so a missing model must be answered before the
+// handler looks at the version or the body, or their errors would tell
+// the two apart.
 func (s *Surface) model(r *http.Request) (*call, error) {
 	c := &call{name: r.PathValue("name"), version: r.PathValue("version")}
 	mn, err := ParseModelName(c.name)
@@ -202,6 +207,15 @@ func (s *Surface) model(r *http.Request) (*call, error) {
 	}
 	if !ep.Multi && c.targetModel != "" {
 		return nil, notFound(c.name)
+	}
+	if ep.Multi {
+		_, found, err := s.Data.ResolveModel(r.Context(), ep, c.targetModel)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, notFound(c.name)
+		}
 	}
 	if c.version != "" {
 		found := false

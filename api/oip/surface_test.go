@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/serving"
 )
 
@@ -67,13 +69,18 @@ func TestSurface_OtherTenantAnswersAsMissing(t *testing.T) {
 		{"GET", "", ""},
 		{"GET", "/ready", ""},
 		{"GET", "/versions/AllTraffic/ready", ""},
+		// What the handler would refuse must not tell a missing model
+		// from another tenant's, which the pipeline answers first.
+		{"POST", "/infer", `{"inputs": "malformed"}`},
+		{"POST", "/versions/NoSuchVersion/infer", oneRow},
+		{"GET", "/versions/NoSuchVersion", ""},
 	}
 	for _, c := range []struct{ caller, other, missing, otherTenant string }{
 		{"open/acme", "pool-endpoint.globex.tar.gz", "pool-endpoint.zzzzzz.tar.gz", ""},
 		{"open/globex", "acme", "zzzz", "acme"},
 	} {
 		for _, r := range routes {
-			t.Run(c.caller+r.suffix+"/"+r.method, func(t *testing.T) {
+			t.Run(c.caller+r.suffix+"/"+r.method+"/"+strconv.Itoa(len(r.body)), func(t *testing.T) {
 				before := f.calls()
 				o := f.do(c.caller, r.method, "/v2/models/"+c.other+r.suffix, r.body)
 				m := f.do(c.caller, r.method, "/v2/models/"+c.missing+r.suffix, r.body)
@@ -340,14 +347,20 @@ func TestSurface_Meter(t *testing.T) {
 	f.do("pool/acme", "POST", "/v2/models/pool-endpoint.acme.tar.gz/infer", oneRow)
 	f.do("silo/acme", "POST", "/v2/models/globex/infer", oneRow)                // denied
 	f.do("operator", "POST", "/v2/models/acme/infer", `{}`)                     // invalid
-	f.do("operator", "POST", "/v2/models/pool-endpoint.x.tar.gz/infer", oneRow) // missing model
+	f.do("operator", "POST", "/v2/models/pool-endpoint.x.tar.gz/infer", oneRow) // missing model: answered before the data plane
+	f.data.mu.Lock()
+	f.data.answer = func(*serving.InvokeInput) (*serving.InvokeOutput, error) {
+		return nil, &tenantml.Error{Code: tenantml.EINVALID, AWSCode: "ModelError", Status: 424, Message: "the model failed"}
+	}
+	f.data.mu.Unlock()
+	f.do("operator", "POST", "/v2/models/acme/infer", oneRow) // the model's error
 	f.meter.mu.Lock()
 	got := slices.Clone(f.meter.got)
 	f.meter.mu.Unlock()
 	want := []string{
 		fmt.Sprintf("%s 200 model=3ms overhead>0=true", serving.ModeSingle),
 		fmt.Sprintf("%s 200 model=3ms overhead>0=true", serving.ModeMulti),
-		fmt.Sprintf("%s 404 model=0s overhead>0=false", serving.ModeMulti),
+		fmt.Sprintf("%s 424 model=0s overhead>0=false", serving.ModeSingle),
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("meter saw %q, want %q", got, want)

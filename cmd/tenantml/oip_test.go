@@ -22,6 +22,7 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/tenantml/tenantml/audit"
+	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/serving/onboard"
 )
 
@@ -172,6 +173,10 @@ func TestServe_OpenInferenceProtocol(t *testing.T) {
 		}
 		results[tn.id] = res
 	}
+	// A pool deployment answers before the shared pool endpoint serves.
+	if _, err := ts.sp.controller.WaitEndpoint(context.Background(), serving.PoolEndpointName); err != nil {
+		t.Fatal(err)
+	}
 	oipName := func(id string) string {
 		if r := results[id]; r.TargetModel != "" {
 			return r.Endpoint + "." + r.TargetModel
@@ -213,6 +218,15 @@ func TestServe_OpenInferenceProtocol(t *testing.T) {
 		if err := json.Unmarshal([]byte(out[0].out), &resp); err != nil || len(resp.Outputs) != 1 || len(resp.Outputs[0].Data) != 1 ||
 			math.Abs(resp.Outputs[0].Data[0]-want[0]) > 1e-5 {
 			t.Fatalf("curl printed %q (%v)", out[0].out, err)
+		}
+	})
+	t.Run("ModelError", func(t *testing.T) {
+		// Three features for a model of four: the worker's 400, answered
+		// as the model's error with its message.
+		r := callers["globex"].do(t, "POST", "/v2/models/"+oipName("globex")+"/infer",
+			[]byte(`{"inputs":[{"name":"input-0","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]}`))
+		if r.status != http.StatusFailedDependency || !strings.Contains(string(r.body), "3 columns, want 4") {
+			t.Fatalf("%d %s", r.status, r.body)
 		}
 	})
 	t.Run("InferVersion", func(t *testing.T) {
