@@ -9,7 +9,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,27 +18,17 @@ import (
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/api/oip"
 	"github.com/tenantml/tenantml/api/runtime"
-	"github.com/tenantml/tenantml/authn"
-	"github.com/tenantml/tenantml/authz"
-	"github.com/tenantml/tenantml/identity"
+	"github.com/tenantml/tenantml/api/runtime/runtimetest"
 	"github.com/tenantml/tenantml/serving"
-	"github.com/tenantml/tenantml/store/sqlite"
 )
 
 const (
-	acct   = "111122223333"
-	region = "us-east-1"
-	trust  = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
-	// The seed's three invoke policies, verbatim.
-	siloPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"arn:aws:sagemaker:us-east-1:111122223333:endpoint/%s"}]}`
-	poolPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"*",
-		"Condition":{"StringEquals":{"sagemaker:TargetModel":"${aws:PrincipalTag/TenantID}.tar.gz"}}}]}`
-	bridgePolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"arn:aws:sagemaker:us-east-1:111122223333:endpoint/${aws:PrincipalTag/TenantID}"}]}`
+	acct   = runtimetest.Account
+	region = runtimetest.Region
 	// poolReadPolicy is Policy 2 with the metadata action docs/oip.md
 	// documents added.
 	poolReadPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sagemaker:InvokeEndpoint","sagemaker:DescribeEndpoint"],"Resource":"*",
 		"Condition":{"StringEquals":{"sagemaker:TargetModel":"${aws:PrincipalTag/TenantID}.tar.gz"}}}]}`
-	allowAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
 )
 
 // fakeData is a data plane whose models answer, per row, the sum of the
@@ -192,20 +181,7 @@ func (a *recordingAuditor) byRequest(t *testing.T, id string) api.AuditRecord {
 	return found[0]
 }
 
-// sessions authenticates X-Test-Caller: "<role>/<tenant>" sessions.
-type sessions map[string]*authn.Principal
-
-func (s sessions) Authenticate(r *http.Request) (*authn.Principal, error) {
-	if p, ok := s[r.Header.Get("X-Test-Caller")]; ok {
-		return p, nil
-	}
-	return nil, authn.Errorf(authn.CodeInvalidClientTokenID, "unknown caller")
-}
-
-func session(role, tenant string) *authn.Principal {
-	return &authn.Principal{Type: authn.AssumedRole, Account: acct, ARN: "arn:aws:sts::" + acct + ":assumed-role/" + role + "/s", UserID: "AROA" + role + ":s",
-		TenantID: tenant, Session: &authn.Session{RoleARN: "arn:aws:iam::" + acct + ":role/" + role, Name: "s", IssuedAt: time.Now().Add(-time.Minute)}}
-}
+var session = runtimetest.Session
 
 // invocations records what the meter observed.
 type invocations struct {
@@ -230,33 +206,15 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ids := db.Identity()
-	role := func(name, tenant, policy string) {
-		r := &identity.Role{Name: name, AssumeRolePolicyDocument: trust}
-		if tenant != "" {
-			r.Tags = map[string]string{"TenantID": tenant}
-		}
-		if err := ids.CreateRole(ctx, acct, r); err != nil {
-			t.Fatal(err)
-		}
-		if err := ids.PutInlinePolicy(ctx, acct, identity.Ref{Kind: identity.KindRole, Name: name}, "invoke", policy); err != nil {
-			t.Fatal(err)
-		}
-	}
-	role("acme-silo", "acme", strings.Replace(siloPolicy, "%s", "acme", 1))
-	role("globex-silo", "globex", strings.Replace(siloPolicy, "%s", "globex", 1))
-	role("pool-invoke", "", poolPolicy)
-	role("pool-read", "", poolReadPolicy)
-	role("bridge-invoke", "", bridgePolicy)
-	role("open", "", allowAll)
-	role("operator", "", allowAll)
-
+	engine := runtimetest.Engine(t,
+		runtimetest.Role{Name: "acme-silo", Tenant: "acme", Policy: runtimetest.Silo("acme")},
+		runtimetest.Role{Name: "globex-silo", Tenant: "globex", Policy: runtimetest.Silo("globex")},
+		runtimetest.Role{Name: "pool-invoke", Policy: runtimetest.PoolPolicy},
+		runtimetest.Role{Name: "pool-read", Policy: poolReadPolicy},
+		runtimetest.Role{Name: "bridge-invoke", Policy: runtimetest.BridgePolicy},
+		runtimetest.Role{Name: "open", Policy: runtimetest.AllowAll},
+		runtimetest.Role{Name: "operator", Policy: runtimetest.AllowAll},
+	)
 	data := &fakeData{eps: map[string]*serving.LiveEndpoint{}, loaded: map[string]bool{}}
 	for _, e := range []struct {
 		name, tenant string
@@ -269,7 +227,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 		data.eps[e.name] = ep
 	}
-	callers := sessions{
+	callers := runtimetest.Sessions{
 		"silo/acme": session("acme-silo", "acme"), "silo/globex": session("globex-silo", "globex"),
 		"pool/acme": session("pool-invoke", "acme"), "pool/globex": session("pool-invoke", "globex"),
 		"read/acme": session("pool-read", "acme"),
@@ -279,7 +237,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rec := &recordingAuditor{}
-	p := &api.Pipeline{Authn: callers, Authz: &authz.Engine{AccountID: acct, Identity: ids}, Audit: rec, Log: log, Now: time.Now}
+	p := &api.Pipeline{Authn: callers, Authz: engine, Audit: rec, Log: log, Now: time.Now}
 	srv := api.NewServer(log, nil)
 	meter := &invocations{}
 	// The meter's clock moves 5 ms a reading: every measured request
@@ -322,7 +280,7 @@ func (f *fixture) request(caller, method, path, body string) *http.Request {
 		r.Header.Set("Content-Type", "application/json")
 	}
 	if caller != "" {
-		r.Header.Set("X-Test-Caller", caller)
+		r.Header.Set(runtimetest.CallerHeader, caller)
 	}
 	return r
 }

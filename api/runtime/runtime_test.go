@@ -4,9 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,22 +14,15 @@ import (
 
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/api/runtime"
+	"github.com/tenantml/tenantml/api/runtime/runtimetest"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authz"
-	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/serving"
-	"github.com/tenantml/tenantml/store/sqlite"
 )
 
 const (
-	acct   = "111122223333"
-	region = "us-east-1"
-	// The seed's three invoke policies, verbatim.
-	siloPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"arn:aws:sagemaker:us-east-1:111122223333:endpoint/%s"}]}`
-	poolPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"*",
-		"Condition":{"StringEquals":{"sagemaker:TargetModel":"${aws:PrincipalTag/TenantID}.tar.gz"}}}]}`
-	bridgePolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"arn:aws:sagemaker:us-east-1:111122223333:endpoint/${aws:PrincipalTag/TenantID}"}]}`
-	trust        = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
+	acct   = runtimetest.Account
+	region = runtimetest.Region
 )
 
 // fakeData serves fixed live endpoints and echoes what it was asked.
@@ -72,51 +63,23 @@ type nopAudit struct{}
 
 func (nopAudit) Record(context.Context, *api.AuditRecord) error { return nil }
 
-// sessions authenticates the X-Test-Caller: "<role>/<tenant>" sessions.
-type sessions map[string]*authn.Principal
+type sessions = runtimetest.Sessions
 
-func (s sessions) Authenticate(r *http.Request) (*authn.Principal, error) {
-	if p, ok := s[r.Header.Get("X-Test-Caller")]; ok {
-		return p, nil
-	}
-	return nil, authn.Errorf(authn.CodeInvalidClientTokenID, "unknown caller")
-}
-
-func session(role, tenant string) *authn.Principal {
-	return &authn.Principal{Type: authn.AssumedRole, Account: acct, ARN: "arn:aws:sts::" + acct + ":assumed-role/" + role + "/s", UserID: "AROA" + role + ":s",
-		TenantID: tenant, Session: &authn.Session{RoleARN: "arn:aws:iam::" + acct + ":role/" + role, Name: "s", IssuedAt: time.Now().Add(-time.Minute)}}
-}
+var session = runtimetest.Session
 
 // TestSurface_IsolationModels runs the seed's policies verbatim through
 // the pipeline and the IAM engine: each tenant invokes its own model in
 // silo, pool and bridge, and every cross-tenant call is refused with
 // AccessDeniedException before the data plane sees it.
 func TestSurface_IsolationModels(t *testing.T) {
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ids := db.Identity()
-	role := func(name, tenant, policy string) {
-		r := &identity.Role{Name: name, AssumeRolePolicyDocument: trust}
-		if tenant != "" {
-			r.Tags = map[string]string{"TenantID": tenant}
-		}
-		if err := ids.CreateRole(ctx, acct, r); err != nil {
-			t.Fatal(err)
-		}
-		if err := ids.PutInlinePolicy(ctx, acct, identity.Ref{Kind: identity.KindRole, Name: name}, "invoke", policy); err != nil {
-			t.Fatal(err)
-		}
-	}
-	role("acme-silo", "acme", strings.Replace(siloPolicy, "%s", "acme", 1))
-	role("globex-silo", "globex", strings.Replace(siloPolicy, "%s", "globex", 1))
-	role("pool-invoke", "", poolPolicy)
-	role("bridge-invoke", "", bridgePolicy)
-	// A wrong (too open) pool policy: the data plane still holds the line.
-	role("pool-open", "", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"*"}]}`)
+	engine := runtimetest.Engine(t,
+		runtimetest.Role{Name: "acme-silo", Tenant: "acme", Policy: runtimetest.Silo("acme")},
+		runtimetest.Role{Name: "globex-silo", Tenant: "globex", Policy: runtimetest.Silo("globex")},
+		runtimetest.Role{Name: "pool-invoke", Policy: runtimetest.PoolPolicy},
+		runtimetest.Role{Name: "bridge-invoke", Policy: runtimetest.BridgePolicy},
+		// A wrong (too open) pool policy: the data plane still holds the line.
+		runtimetest.Role{Name: "pool-open", Policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"*"}]}`},
+	)
 
 	data := &fakeData{eps: map[string]*serving.LiveEndpoint{}}
 	for _, e := range []struct {
@@ -133,14 +96,14 @@ func TestSurface_IsolationModels(t *testing.T) {
 		"bridge/acme": session("bridge-invoke", "acme"), "bridge/globex": session("bridge-invoke", "globex"), "bridge/none": session("bridge-invoke", ""),
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := &api.Pipeline{Authn: callers, Authz: &authz.Engine{AccountID: acct, Identity: ids}, Audit: nopAudit{}, Log: log, Now: time.Now}
+	p := &api.Pipeline{Authn: callers, Authz: engine, Audit: nopAudit{}, Log: log, Now: time.Now}
 	srv := api.NewServer(log, nil)
 	(&runtime.Surface{Data: data, Pipeline: p, Region: region, AccountID: acct}).Register(srv)
 
 	invoke := func(caller, endpoint, target string) (int, string, string) {
 		r := httptest.NewRequest("POST", "/endpoints/"+endpoint+"/invocations", strings.NewReader("1,2,3"))
 		r.Header.Set("Content-Type", "text/csv")
-		r.Header.Set("X-Test-Caller", caller)
+		r.Header.Set(runtimetest.CallerHeader, caller)
 		if target != "" {
 			r.Header.Set(runtime.HeaderTargetModel, target)
 		}
@@ -247,7 +210,7 @@ func TestSurface_Meter(t *testing.T) {
 	(&runtime.Surface{Data: data, Pipeline: p, Region: region, AccountID: acct, Meter: &runtime.Meter{Metrics: rec, Now: tick}}).Register(srv)
 	invoke := func(caller, endpoint, target string) {
 		r := httptest.NewRequest("POST", "/endpoints/"+endpoint+"/invocations", strings.NewReader("1,2,3"))
-		r.Header.Set("X-Test-Caller", caller)
+		r.Header.Set(runtimetest.CallerHeader, caller)
 		if target != "" {
 			r.Header.Set(runtime.HeaderTargetModel, target)
 		}
