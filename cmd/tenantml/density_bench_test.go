@@ -78,9 +78,6 @@ func BenchmarkServe_PoolDensity(b *testing.B) {
 	// The first tenant creates the pool endpoint and starts its worker;
 	// its first invocation opens the pool. The baseline is after it.
 	d.register(0, 1)
-	if _, err := ts.sp.controller.WaitEndpoint(context.Background(), serving.PoolEndpointName); err != nil {
-		b.Fatal(err)
-	}
 	d.invoke(0, 1, row)
 	base := liveHeap()
 	rss0, err := d.poolWorkerRSS()
