@@ -6,17 +6,30 @@
 //     decrypting and parsing the same artifact alone and parsing it alone.
 //     The target is cold start <= 1.5x decrypt+parse.
 //
-//   - Cache: a Zipf-distributed trace over 10,000 tenants (one model each)
-//     with a cache holding 5% of the models, replayed through the pool's
-//     cache (serving/cache) and through an ideal LRU; then the same trace
-//     with one tenant scanning its 1,000 models: the other tenants' hit
-//     rate must stay within 10% of the run without the scan.
+//   - The real pool: 10,000 tenants' small models and a scanner tenant's
+//     1,000, each encrypted under its tenant's key (keys and object index
+//     in SQLite, bodies in files), a real multi-model worker whose cache
+//     holds 5% of the tenants' models, and concurrent clients replaying a
+//     Zipf-distributed trace through pool.Invoke: the hit rate beside an
+//     ideal LRU of the same trace, p50/p99 latency, loads per second; then
+//     the same trace with the scanner reading its 1,000 models on a third
+//     of all requests: the other tenants' hit rate and p99 must stay within
+//     10% of the run without the scan.
 //
-//     go run ./bench/serving                  # both
-//     go run ./bench/serving -coldstart=false # the cache only (no processes)
+//   - Cache: the same traces over 1,000,000 requests through the pool's
+//     cache alone (serving/cache, instantaneous loads) and an ideal LRU.
 //
-// Cold start builds cmd/tenantml (run it from the repository) and starts
-// workers through the local supervisor, as root or not.
+//   - Density (-density): BenchmarkServe_PoolDensity (cmd/tenantml), 10,000
+//     pool tenants registered and invoked through a real server: the
+//     gateway's bytes per registered model, the pool worker's memory.
+//
+//     go run ./bench/serving -density   # everything (about 20 minutes on 2 cores)
+//     go run ./bench/serving            # without the density run
+//     go run ./bench/serving -coldstart=false -pool=false   # the cache simulation only (no processes)
+//
+// The cold start and the real pool build cmd/tenantml (run it from the
+// repository) and start workers through the local supervisor, as root or
+// not.
 package main
 
 import (
