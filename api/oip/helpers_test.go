@@ -19,6 +19,7 @@ import (
 	"github.com/tenantml/tenantml/api/oip"
 	"github.com/tenantml/tenantml/api/runtime"
 	"github.com/tenantml/tenantml/api/runtime/runtimetest"
+	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/serving"
 )
 
@@ -181,7 +182,7 @@ func (a *recordingAuditor) byRequest(t *testing.T, id string) api.AuditRecord {
 	return found[0]
 }
 
-var session = runtimetest.Session
+func session(role, tenant string) *authn.Principal { return runtimetest.Session(role, tenant) }
 
 // invocations records what the meter observed.
 type invocations struct {

@@ -168,16 +168,28 @@ type datatype struct {
 	bits int
 }
 
-// datatypes are the accepted $datatype values.
-var datatypes = map[string]datatype{
-	"BOOL": {kindBool, 1}, "UINT8": {kindUint, 8}, "UINT16": {kindUint, 16}, "UINT32": {kindUint, 32}, "UINT64": {kindUint, 64},
-	"INT8": {kindInt, 8}, "INT16": {kindInt, 16}, "INT32": {kindInt, 32}, "INT64": {kindInt, 64},
-	"FP32": {kindFloat, 32}, "FP64": {kindFloat, 64},
+// datatypeOf returns an accepted $datatype.
+func datatypeOf(name string) (datatype, bool) {
+	switch name {
+	case "BOOL":
+		return datatype{kindBool, 1}, true
+	case "UINT8", "UINT16", "UINT32", "UINT64":
+		bits, _ := strconv.Atoi(name[len("UINT"):])
+		return datatype{kindUint, bits}, true
+	case "INT8", "INT16", "INT32", "INT64":
+		bits, _ := strconv.Atoi(name[len("INT"):])
+		return datatype{kindInt, bits}, true
+	case "FP32":
+		return datatype{kindFloat, 32}, true
+	case "FP64":
+		return datatype{kindFloat, 64}, true
+	}
+	return datatype{}, false
 }
 
 // decodeTensor checks an input's datatype and shape and reads its data.
 func decodeTensor(in RequestInput) (Batch, error) {
-	dt, ok := datatypes[in.Datatype]
+	dt, ok := datatypeOf(in.Datatype)
 	switch {
 	case in.Datatype == "BYTES":
 		return Batch{}, errors.New("datatype BYTES is not supported: the model takes numbers")

@@ -65,7 +65,7 @@ func (nopAudit) Record(context.Context, *api.AuditRecord) error { return nil }
 
 type sessions = runtimetest.Sessions
 
-var session = runtimetest.Session
+func session(role, tenant string) *authn.Principal { return runtimetest.Session(role, tenant) }
 
 // TestSurface_IsolationModels runs the seed's policies verbatim through
 // the pipeline and the IAM engine: each tenant invokes its own model in
