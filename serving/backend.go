@@ -79,6 +79,10 @@ type Response struct {
 	ContentType      string
 	CustomAttributes string
 	Body             []byte
+	// Latency is the time from sending the request to the worker to
+	// reading its answer, when the layer that sent it measured it (the
+	// pool does); 0 when unmeasured.
+	Latency time.Duration
 }
 
 // ModelStatus reports a model a worker has loaded.

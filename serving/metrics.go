@@ -48,3 +48,28 @@ func (NopMetrics) ModelCacheHit(bool) {}
 
 // LoadedModelCount does nothing.
 func (NopMetrics) LoadedModelCount(int) {}
+
+// InvocationMetrics receives the managed cloud's per-endpoint invocation
+// metrics, with their meaning — Invocations, Invocation4XXErrors,
+// Invocation5XXErrors, ModelLatency and OverheadLatency — for every
+// invocation that reached a live endpoint, whichever surface it came
+// through (InvokeEndpoint, the Open Inference Protocol, the tenant
+// gateway). The managed cloud's dimension EndpointName is replaced by the
+// endpoint's Mode: endpoint names are tenants' (silo and bridge endpoints
+// are named after them), so a label per endpoint would publish every
+// tenant and grow with them. Methods are called concurrently and must not
+// block.
+type InvocationMetrics interface {
+	// Invocation is one invocation of an endpoint of mode: the HTTP
+	// status it was answered with and, when it succeeded, the time the
+	// model took (ModelLatency) and the time the platform added around it
+	// (OverheadLatency: authentication, authorization, routing, a
+	// multi-model endpoint's load wait, the audit record, encoding).
+	Invocation(mode Mode, status int, model, overhead time.Duration)
+}
+
+// NopInvocationMetrics discards invocation metrics.
+type NopInvocationMetrics struct{}
+
+// Invocation does nothing.
+func (NopInvocationMetrics) Invocation(Mode, int, time.Duration, time.Duration) {}

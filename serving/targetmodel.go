@@ -21,7 +21,7 @@ const MaxTargetModelLength = 1024
 // the loaded key are the same string.
 func NormalizeTargetModel(s string) (string, error) {
 	bad := func(why string) (string, error) {
-		return "", tenantml.AWSErrorf(tenantml.EINVALID, "ValidationError", "TargetModel %q is not valid: %s", printable(s), why)
+		return "", tenantml.AWSErrorf(tenantml.EINVALID, "ValidationError", "TargetModel %q is not valid: %s", Printable(s), why)
 	}
 	switch {
 	case s == "":
@@ -48,9 +48,9 @@ func NormalizeTargetModel(s string) (string, error) {
 	return s, nil
 }
 
-// printable renders s for an error message: control and non-ASCII bytes
-// escaped, at most 64 bytes.
-func printable(s string) string {
+// Printable renders a caller's name for an error message: control and
+// non-ASCII bytes escaped, at most 64 bytes.
+func Printable(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s) && b.Len() < 64; i++ {
 		c := s[i]

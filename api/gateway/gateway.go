@@ -31,6 +31,7 @@ import (
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
+	"github.com/tenantml/tenantml/api/runtime"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authn/oidc"
 	"github.com/tenantml/tenantml/authz"
@@ -66,6 +67,8 @@ type Gateway struct {
 	Verifiers *oidc.Cache
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Meter measures the invocations; nil measures nothing.
+	Meter *runtime.Meter
 }
 
 // sessionPrefix begins the names of the sessions the gateway takes: the
@@ -81,12 +84,12 @@ func (g *Gateway) Register(srv *api.Server) {
 		tenantml.EUNAUTHORIZED: {Code: "UnauthorizedException", Status: http.StatusUnauthorized},
 	}})
 	p.Authn = tokenAuthn{g}
-	srv.HandleWithLimit("POST "+Path, MaxPayloadBytes, p.Handler(api.Op{
+	srv.HandleWithLimit("POST "+Path, MaxPayloadBytes, g.Meter.Wrap(p.Handler(api.Op{
 		Action:  "sagemaker:InvokeEndpoint",
 		Service: api.AnyService, // bearer tokens carry no SigV4 scope
 		Target:  g.target,
 		Handle:  g.invoke,
-	}))
+	})))
 }
 
 func (g *Gateway) now() time.Time {
@@ -235,12 +238,14 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, c *authn.Princi
 	if err != nil {
 		return api.DecodeError(err)
 	}
+	answered := runtime.Invoking(r.Context(), ep)
 	out, err := g.Data.Invoke(r.Context(), ep, &serving.InvokeInput{
 		TargetModel: route.TargetModel, ContentType: r.Header.Get("Content-Type"), Accept: r.Header.Get("Accept"), Body: body,
 	})
 	if err != nil {
 		return err
 	}
+	answered(out.ModelLatency)
 	if out.ContentType != "" {
 		w.Header().Set("Content-Type", out.ContentType)
 	}

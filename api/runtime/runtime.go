@@ -21,8 +21,6 @@ import (
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
-	"github.com/tenantml/tenantml/authz"
-	"github.com/tenantml/tenantml/iam"
 	"github.com/tenantml/tenantml/serving"
 )
 
@@ -43,6 +41,8 @@ type Surface struct {
 	Pipeline  *api.Pipeline
 	Region    string
 	AccountID string
+	// Meter measures the invocations; nil measures nothing.
+	Meter *Meter
 }
 
 // Protocol is SageMaker Runtime's REST-JSON error form.
@@ -60,11 +60,11 @@ func Protocol() *api.JSONProtocol {
 // Register adds InvokeEndpoint to srv.
 func (s *Surface) Register(srv *api.Server) {
 	p := s.Pipeline.WithProtocol(Protocol())
-	srv.HandleWithLimit("POST /endpoints/{name}/invocations", MaxPayloadBytes, p.Handler(api.Op{
+	srv.HandleWithLimit("POST /endpoints/{name}/invocations", MaxPayloadBytes, s.Meter.Wrap(p.Handler(api.Op{
 		Action: "sagemaker:InvokeEndpoint",
 		Target: s.target,
 		Handle: s.invoke,
-	}))
+	})))
 }
 
 // notFound is SageMaker Runtime's answer for an endpoint that does not
@@ -73,41 +73,14 @@ func (s *Surface) notFound(name string) error {
 	return tenantml.AWSErrorf(tenantml.ENOTFOUND, "ValidationError", "Endpoint %s of account %s not found.", name, s.AccountID)
 }
 
-// target resolves the endpoint from the data plane and the TargetModel
-// condition key.
+// target resolves the endpoint and the TargetModel condition key.
 func (s *Surface) target(r *http.Request, _ *authn.Principal) (*api.Target, error) {
-	name := r.PathValue("name")
-	if err := serving.ValidateName("endpointName", name); err != nil {
-		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationError", "%s", tenantml.ErrorMessage(err))
+	rs := Resolver{Data: s.Data, Region: s.Region, AccountID: s.AccountID}
+	res, err := rs.Resolve(r, r.PathValue("name"), r.Header.Get(HeaderTargetModel), Missing{Endpoint: s.notFound, Model: serving.ErrModelNotFound})
+	if err != nil {
+		return nil, err
 	}
-	t := &api.Target{Resource: authz.Resource{ARN: serving.ARN(s.Region, s.AccountID, serving.KindEndpoint, name)}, NotFound: s.notFound(name)}
-	if tm := r.Header.Get(HeaderTargetModel); tm != "" {
-		norm, err := serving.NormalizeTargetModel(tm)
-		if err != nil {
-			return nil, err
-		}
-		t.Context = iam.Context{iam.Single("sagemaker:TargetModel", norm)}
-		t.Parameters = map[string]any{"targetModel": norm}
-	}
-	ep, ok := s.Data.Endpoint(s.AccountID, name)
-	if !ok {
-		return t, nil
-	}
-	t.Tenant, t.Tags = ep.Tenant, ep.Tags
-	if ep.Multi && t.Context != nil {
-		// Whatever the policies say, a tenant's principal reaches only
-		// models its tenant owns: another tenant's object under a shared
-		// prefix answers as a missing model.
-		norm := t.Parameters["targetModel"].(string)
-		owner, found, err := s.Data.ResolveModel(r.Context(), ep, norm)
-		if err != nil {
-			return nil, err
-		}
-		if c, _ := authn.FromContext(r.Context()); found && c != nil && c.TenantID != "" && owner != c.TenantID {
-			t.Hide = serving.ErrModelNotFound(name, norm)
-		}
-	}
-	return t, nil
+	return res.Target, nil
 }
 
 // invoke sends the request to the endpoint and writes the model's answer.
@@ -138,10 +111,12 @@ func (s *Surface) invoke(w http.ResponseWriter, r *http.Request, _ *authn.Princi
 		// sagemaker:TargetModel); the data plane refuses it whatever they say.
 		return tenantml.AWSErrorf(tenantml.EINVALID, "ValidationError", "Endpoint %s is a multi-model endpoint: the request must name a TargetModel.", name)
 	}
+	answered := Invoking(r.Context(), ep)
 	out, err := s.Data.Invoke(r.Context(), ep, in)
 	if err != nil {
 		return err
 	}
+	answered(out.ModelLatency)
 	if out.ContentType != "" {
 		w.Header().Set("Content-Type", out.ContentType)
 	}

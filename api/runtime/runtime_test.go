@@ -4,9 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,22 +14,15 @@ import (
 
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/api/runtime"
+	"github.com/tenantml/tenantml/api/runtime/runtimetest"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authz"
-	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/serving"
-	"github.com/tenantml/tenantml/store/sqlite"
 )
 
 const (
-	acct   = "111122223333"
-	region = "us-east-1"
-	// The seed's three invoke policies, verbatim.
-	siloPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"arn:aws:sagemaker:us-east-1:111122223333:endpoint/%s"}]}`
-	poolPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"*",
-		"Condition":{"StringEquals":{"sagemaker:TargetModel":"${aws:PrincipalTag/TenantID}.tar.gz"}}}]}`
-	bridgePolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"arn:aws:sagemaker:us-east-1:111122223333:endpoint/${aws:PrincipalTag/TenantID}"}]}`
-	trust        = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":["sts:AssumeRole","sts:TagSession"]}]}`
+	acct   = runtimetest.Account
+	region = runtimetest.Region
 )
 
 // fakeData serves fixed live endpoints and echoes what it was asked.
@@ -62,58 +55,31 @@ func (f *fakeData) Invoke(_ context.Context, ep *serving.LiveEndpoint, in *servi
 	f.mu.Lock()
 	f.invoked = append(f.invoked, ep.Name+"|"+in.TargetModel)
 	f.mu.Unlock()
-	return &serving.InvokeOutput{Variant: "AllTraffic", ContentType: "text/csv", Body: []byte(ep.Name + "|" + in.TargetModel + "|" + string(in.Body))}, nil
+	return &serving.InvokeOutput{Variant: "AllTraffic", ContentType: "text/csv", Body: []byte(ep.Name + "|" + in.TargetModel + "|" + string(in.Body)),
+		ModelLatency: 2 * time.Millisecond}, nil
 }
 
 type nopAudit struct{}
 
 func (nopAudit) Record(context.Context, *api.AuditRecord) error { return nil }
 
-// sessions authenticates the X-Test-Caller: "<role>/<tenant>" sessions.
-type sessions map[string]*authn.Principal
+type sessions = runtimetest.Sessions
 
-func (s sessions) Authenticate(r *http.Request) (*authn.Principal, error) {
-	if p, ok := s[r.Header.Get("X-Test-Caller")]; ok {
-		return p, nil
-	}
-	return nil, authn.Errorf(authn.CodeInvalidClientTokenID, "unknown caller")
-}
-
-func session(role, tenant string) *authn.Principal {
-	return &authn.Principal{Type: authn.AssumedRole, Account: acct, ARN: "arn:aws:sts::" + acct + ":assumed-role/" + role + "/s", UserID: "AROA" + role + ":s",
-		TenantID: tenant, Session: &authn.Session{RoleARN: "arn:aws:iam::" + acct + ":role/" + role, Name: "s", IssuedAt: time.Now().Add(-time.Minute)}}
-}
+func session(role, tenant string) *authn.Principal { return runtimetest.Session(role, tenant) }
 
 // TestSurface_IsolationModels runs the seed's policies verbatim through
 // the pipeline and the IAM engine: each tenant invokes its own model in
 // silo, pool and bridge, and every cross-tenant call is refused with
 // AccessDeniedException before the data plane sees it.
 func TestSurface_IsolationModels(t *testing.T) {
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ids := db.Identity()
-	role := func(name, tenant, policy string) {
-		r := &identity.Role{Name: name, AssumeRolePolicyDocument: trust}
-		if tenant != "" {
-			r.Tags = map[string]string{"TenantID": tenant}
-		}
-		if err := ids.CreateRole(ctx, acct, r); err != nil {
-			t.Fatal(err)
-		}
-		if err := ids.PutInlinePolicy(ctx, acct, identity.Ref{Kind: identity.KindRole, Name: name}, "invoke", policy); err != nil {
-			t.Fatal(err)
-		}
-	}
-	role("acme-silo", "acme", strings.Replace(siloPolicy, "%s", "acme", 1))
-	role("globex-silo", "globex", strings.Replace(siloPolicy, "%s", "globex", 1))
-	role("pool-invoke", "", poolPolicy)
-	role("bridge-invoke", "", bridgePolicy)
-	// A wrong (too open) pool policy: the data plane still holds the line.
-	role("pool-open", "", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"*"}]}`)
+	engine := runtimetest.Engine(t,
+		runtimetest.Role{Name: "acme-silo", Tenant: "acme", Policy: runtimetest.Silo("acme")},
+		runtimetest.Role{Name: "globex-silo", Tenant: "globex", Policy: runtimetest.Silo("globex")},
+		runtimetest.Role{Name: "pool-invoke", Policy: runtimetest.PoolPolicy},
+		runtimetest.Role{Name: "bridge-invoke", Policy: runtimetest.BridgePolicy},
+		// A wrong (too open) pool policy: the data plane still holds the line.
+		runtimetest.Role{Name: "pool-open", Policy: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:InvokeEndpoint","Resource":"*"}]}`},
+	)
 
 	data := &fakeData{eps: map[string]*serving.LiveEndpoint{}}
 	for _, e := range []struct {
@@ -130,14 +96,14 @@ func TestSurface_IsolationModels(t *testing.T) {
 		"bridge/acme": session("bridge-invoke", "acme"), "bridge/globex": session("bridge-invoke", "globex"), "bridge/none": session("bridge-invoke", ""),
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p := &api.Pipeline{Authn: callers, Authz: &authz.Engine{AccountID: acct, Identity: ids}, Audit: nopAudit{}, Log: log, Now: time.Now}
+	p := &api.Pipeline{Authn: callers, Authz: engine, Audit: nopAudit{}, Log: log, Now: time.Now}
 	srv := api.NewServer(log, nil)
 	(&runtime.Surface{Data: data, Pipeline: p, Region: region, AccountID: acct}).Register(srv)
 
 	invoke := func(caller, endpoint, target string) (int, string, string) {
 		r := httptest.NewRequest("POST", "/endpoints/"+endpoint+"/invocations", strings.NewReader("1,2,3"))
 		r.Header.Set("Content-Type", "text/csv")
-		r.Header.Set("X-Test-Caller", caller)
+		r.Header.Set(runtimetest.CallerHeader, caller)
 		if target != "" {
 			r.Header.Set(runtime.HeaderTargetModel, target)
 		}
@@ -205,4 +171,65 @@ func TestSurface_IsolationModels(t *testing.T) {
 			t.Fatalf("answers differ: %d %s %s / %d %s %s", s1, c1, b1, s2, c2, b2)
 		}
 	})
+}
+
+// meterRecorder records what the meter observed.
+type meterRecorder struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (m *meterRecorder) Invocation(mode serving.Mode, status int, model, overhead time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.got = append(m.got, string(mode)+" "+strconv.Itoa(status)+" "+model.String()+" "+overhead.String())
+}
+
+// TestSurface_Meter checks that InvokeEndpoint measures the invocations
+// that reach a live endpoint (by the endpoint's mode, ModelLatency from the
+// data plane, OverheadLatency the rest of the request's time) and not the
+// ones refused before.
+func TestSurface_Meter(t *testing.T) {
+	data := &fakeData{eps: map[string]*serving.LiveEndpoint{
+		"acme":          {AccountID: acct, Name: "acme", Tenant: "acme", Variants: []serving.LiveVariant{{Name: "AllTraffic", Weight: 1}}},
+		"pool-endpoint": {AccountID: acct, Name: "pool-endpoint", Multi: true, Variants: []serving.LiveVariant{{Name: "AllTraffic", Weight: 1}}},
+	}}
+	callers := sessions{"root": {Type: authn.Root, Account: acct, ARN: "arn:aws:iam::" + acct + ":root"}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	p := &api.Pipeline{Authn: callers, Authz: allowAll{}, Audit: nopAudit{}, Log: log, Now: time.Now}
+	srv := api.NewServer(log, nil)
+	rec := &meterRecorder{}
+	var mu sync.Mutex
+	clock := time.Unix(0, 0)
+	tick := func() time.Time { // 10 ms a reading
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(10 * time.Millisecond)
+		return clock
+	}
+	(&runtime.Surface{Data: data, Pipeline: p, Region: region, AccountID: acct, Meter: &runtime.Meter{Metrics: rec, Now: tick}}).Register(srv)
+	invoke := func(caller, endpoint, target string) {
+		r := httptest.NewRequest("POST", "/endpoints/"+endpoint+"/invocations", strings.NewReader("1,2,3"))
+		r.Header.Set(runtimetest.CallerHeader, caller)
+		if target != "" {
+			r.Header.Set(runtime.HeaderTargetModel, target)
+		}
+		srv.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	invoke("root", "acme", "")
+	invoke("root", "pool-endpoint", "acme.tar.gz")
+	invoke("root", "pool-endpoint", "nobody.tar.gz") // reaches the endpoint: a 400
+	invoke("root", "nowhere", "")                    // no endpoint: not an invocation
+	invoke("nobody", "acme", "")                     // unauthenticated
+	want := []string{"SingleModel 200 2ms 8ms", "MultiModel 200 2ms 8ms", "MultiModel 400 0s 0s"}
+	if !slices.Equal(rec.got, want) {
+		t.Fatalf("meter saw %q, want %q", rec.got, want)
+	}
+}
+
+// allowAll allows every request.
+type allowAll struct{}
+
+func (allowAll) Authorize(context.Context, *authz.Request) (authz.Decision, error) {
+	return authz.Allow("test"), nil
 }

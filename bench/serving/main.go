@@ -6,17 +6,30 @@
 //     decrypting and parsing the same artifact alone and parsing it alone.
 //     The target is cold start <= 1.5x decrypt+parse.
 //
-//   - Cache: a Zipf-distributed trace over 10,000 tenants (one model each)
-//     with a cache holding 5% of the models, replayed through the pool's
-//     cache (serving/cache) and through an ideal LRU; then the same trace
-//     with one tenant scanning its 1,000 models: the other tenants' hit
-//     rate must stay within 10% of the run without the scan.
+//   - The real pool: 10,000 tenants' small models and a scanner tenant's
+//     1,000, each encrypted under its tenant's key (keys and object index
+//     in SQLite, bodies in files), a real multi-model worker whose cache
+//     holds 5% of the tenants' models, and concurrent clients replaying a
+//     Zipf-distributed trace through pool.Invoke: the hit rate beside an
+//     ideal LRU of the same trace, p50/p99 latency, loads per second; then
+//     the same trace with the scanner reading its 1,000 models on a third
+//     of all requests: the other tenants' hit rate and p99 must stay within
+//     10% of the run without the scan.
 //
-//     go run ./bench/serving                  # both
-//     go run ./bench/serving -coldstart=false # the cache only (no processes)
+//   - Cache: the same traces over 1,000,000 requests through the pool's
+//     cache alone (serving/cache, instantaneous loads) and an ideal LRU.
 //
-// Cold start builds cmd/tenantml (run it from the repository) and starts
-// workers through the local supervisor, as root or not.
+//   - Density (-density): BenchmarkServe_PoolDensity (cmd/tenantml), 10,000
+//     pool tenants registered and invoked through a real server: the
+//     gateway's bytes per registered model, the pool worker's memory.
+//
+//     go run ./bench/serving -density   # everything (about 20 minutes on 2 cores)
+//     go run ./bench/serving            # without the density run
+//     go run ./bench/serving -coldstart=false -pool=false   # the cache simulation only (no processes)
+//
+// The cold start and the real pool build cmd/tenantml (run it from the
+// repository) and start workers through the local supervisor, as root or
+// not.
 package main
 
 import (
@@ -33,6 +46,7 @@ import (
 	"time"
 
 	"github.com/tenantml/tenantml/artifact"
+	"github.com/tenantml/tenantml/artifact/artifacttest"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/keys/keystest"
 	"github.com/tenantml/tenantml/runtime"
@@ -56,14 +70,73 @@ func run() error {
 	coldstart := flag.Bool("coldstart", true, "measure cold start with real worker processes")
 	trees := flag.Int("trees", 2000, "trees of depth 7 in the cold-start model (2000: about 10 MB)")
 	runs := flag.Int("runs", 5, "timed runs of each cold-start kind (the median is reported)")
-	requests := flag.Int("requests", 1000000, "tenant requests in the cache trace")
+	requests := flag.Int("requests", 1000000, "tenant requests in the cache simulation's trace")
+	realPool := flag.Bool("pool", true, "replay the trace through the real pool: real worker processes, encrypted artifacts in SQLite and files")
+	poolRequests := flag.Int("pool-requests", 100000, "tenant requests of the real pool's trace")
+	clients := flag.Int("clients", 4, "concurrent clients replaying the real pool's trace")
+	residency := flag.Duration("min-residency", 100*time.Millisecond, "the pool's MinResidency in the real pool's runs")
+	density := flag.Bool("density", false, "also run BenchmarkServe_PoolDensity (cmd/tenantml): 10,000 pool tenants registered in a real server, its memory per registered model")
 	flag.Parse()
-	if *coldstart {
-		if err := coldStart(*trees, *runs); err != nil {
+	var bin string
+	if *coldstart || *realPool {
+		root, err := benchDir()
+		if err != nil {
 			return err
 		}
+		defer os.RemoveAll(root)
+		if bin, err = buildWorker(root); err != nil {
+			return err
+		}
+		if *coldstart {
+			if err := coldStart(root, bin, *trees, *runs); err != nil {
+				return err
+			}
+		}
+		if *realPool {
+			if err := poolTrace(root, bin, poolConfig{requests: *poolRequests, clients: *clients, minResidency: *residency}); err != nil {
+				return err
+			}
+		}
 	}
-	return cacheTrace(*requests)
+	if err := cacheTrace(*requests); err != nil {
+		return err
+	}
+	if *density {
+		return runDensity()
+	}
+	return nil
+}
+
+// benchDir makes the run's directory, on /dev/shm when there is one (the
+// workers' directories are there too), readable by workers that run as
+// other users.
+func benchDir() (string, error) {
+	base := os.TempDir()
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		base = "/dev/shm"
+	}
+	root, err := os.MkdirTemp(base, "serving-bench-")
+	if err != nil {
+		return "", err
+	}
+	return root, os.Chmod(root, 0o755)
+}
+
+// buildWorker builds cmd/tenantml into root (run from the repository).
+func buildWorker(root string) (string, error) {
+	bin := filepath.Join(root, "tenantml")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/tenantml").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build (run from the repository root): %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// runDensity runs the server's density benchmark and prints its figures.
+func runDensity() error {
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "BenchmarkServe_PoolDensity", "-benchtime", "1x", "./cmd/tenantml")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	fmt.Println("density: go test -run '^$' -bench BenchmarkServe_PoolDensity -benchtime 1x ./cmd/tenantml")
+	return cmd.Run()
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -83,25 +156,8 @@ func timeRuns(runs int, f func(i int) error) (time.Duration, error) {
 	return median(ds), nil
 }
 
-func coldStart(trees, runs int) error {
+func coldStart(root, bin string, trees, runs int) error {
 	ctx := context.Background()
-	base := os.TempDir()
-	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-		base = "/dev/shm"
-	}
-	root, err := os.MkdirTemp(base, "serving-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(root)
-	if err := os.Chmod(root, 0o755); err != nil {
-		return err
-	}
-	bin := filepath.Join(root, "tenantml")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/tenantml").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build (run from the repository root): %v\n%s", err, out)
-	}
-
 	plain := xgboosttest.JSON(trees, 7, 32, 1)
 	kek, err := keys.OpenLocalKEK(filepath.Join(root, "master.key"), rand.Reader)
 	if err != nil {
@@ -114,7 +170,7 @@ func coldStart(trees, runs int) error {
 	if _, err := svc.EnsureKey(ctx, "acme", artifact.DefaultKeyAlias, "bench"); err != nil {
 		return err
 	}
-	store := artifact.New(artifact.Config{URL: "file://" + filepath.Join(root, "blobs") + "?no_tmp_dir=true", Keys: svc})
+	store := artifact.New(artifact.Config{URL: "file://" + filepath.Join(root, "blobs") + "?no_tmp_dir=true", Keys: svc, Index: artifacttest.NewMemIndex()})
 	if err := store.Open(ctx); err != nil {
 		return err
 	}

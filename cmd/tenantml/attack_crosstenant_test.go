@@ -136,6 +136,9 @@ var crossAllowlist = map[string]string{
 	"GET /api/v1/audit/checkpoint":         "the platform's one Merkle tree: no tenant resource",
 	"GET /api/v1/audit/proofs/consistency": "the platform's one Merkle tree: no tenant resource",
 	"POST /tenant/v1/invocations":          "the caller is a bearer token's tenant, not a SigV4 principal of acme (whose requests it refuses), and nothing in the request names a resource: the token's tenant chooses endpoint and model (TestServe_TenantGateway)",
+	"GET /v2":                              "Open Inference Protocol server metadata: the server's name, version and extensions, no resource",
+	"GET /v2/health/live":                  "Open Inference Protocol liveness probe: no resource, no tenant data",
+	"GET /v2/health/ready":                 "Open Inference Protocol readiness probe: no resource, no tenant data",
 }
 
 // q is an IAM or STS query template.
@@ -473,7 +476,7 @@ func testCrossTenantEveryOperation(t *testing.T, e *attackEnv) {
 	}
 	t.Logf("%s: seed %d (rerun with TENANTML_ATTACK_SEED=%d)", e.store, seed, seed)
 	other, missing := e.crossTargets(t, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)))
-	cases := crossCases()
+	cases := append(crossCases(), oipCases()...)
 
 	t.Run("CoversEveryOperation", func(t *testing.T) {
 		covered := map[string]bool{}

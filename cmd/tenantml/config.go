@@ -54,6 +54,9 @@ type config struct {
 	// RateLimitFailure is what happens while Redis is unreachable: open
 	// (local limits) or closed (rated requests refused).
 	RateLimitFailure string
+	// PoolCacheBytes is what each pool worker's models may hold; 0 means
+	// 60% of the pool instance's memory.
+	PoolCacheBytes int64
 }
 
 // setting describes one configuration field in all its spellings.
@@ -101,6 +104,15 @@ func settings() []setting {
 		stringSetting("model-bucket", "tenantml-models", "bucket `model deploy` stores tenants' models in", func(c *config) *string { return &c.ModelBucket }),
 		stringSetting("worker-executable", "", "tenantml binary the workers run (tenantml worker); default this server's own executable", func(c *config) *string { return &c.WorkerExecutable }),
 		stringSetting("worker-run-dir", "", "directory of the workers' private model directories (default /dev/shm, a tmpfs)", func(c *config) *string { return &c.WorkerRunDir }),
+		{name: "pool-cache-bytes", def: "0", help: "bytes of models each multi-model (pool) worker may hold; 0 means 60% of the pool instance type's memory",
+			set: func(c *config, v string) error {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil || n < 0 {
+					return fmt.Errorf("pool-cache-bytes %q is not a non-negative integer", v)
+				}
+				c.PoolCacheBytes = n
+				return nil
+			}, get: func(c *config) string { return strconv.FormatInt(c.PoolCacheBytes, 10) }},
 		stringSetting("data-dir", "./tenantml-data", "directory for the embedded database, master key, blobs and audit log", func(c *config) *string { return &c.DataDir }),
 		stringSetting("listen", "127.0.0.1:8080", "address the API listens on", func(c *config) *string { return &c.Listen }),
 		stringSetting("region", "us-east-1", "region name used in ARNs and SigV4 scopes", func(c *config) *string { return &c.Region }),

@@ -41,6 +41,7 @@ type servingParts struct {
 	fleet      *fleet.Fleet
 	controller *serving.Controller
 	deployer   *onboard.Deployer
+	metrics    *servingMetrics
 }
 
 // imagesFile is the registered model servers, in the data directory.
@@ -104,9 +105,11 @@ func (s *server) openServing(ctx context.Context, engine *authz.Engine, reg prom
 	if err != nil {
 		return err
 	}
+	s.sp.metrics = metrics
 	src := &fleet.ObjectSource{AccountID: s.cfg.AccountID, Objects: s.kp.artifacts, Keys: s.kp.keys, Identity: s.store.Identity(), Authz: engine, Policies: engine}
-	s.sp.fleet = fleet.New(fleet.Config{Backend: s.sp.supervisor, Source: src, Pool: pool.Config{Metrics: metrics, Events: events, Logger: s.log,
-		Weight: quotaLimits{s.quotas()}.Weight, Limits: quotaLimits{s.quotas()}.PoolLimits}, Logger: s.log, Now: s.now})
+	s.sp.fleet = fleet.New(fleet.Config{Backend: s.sp.supervisor, Source: src, Logger: s.log, Now: s.now,
+		Pool: pool.Config{Metrics: metrics, Events: events, Logger: s.log, CacheBytes: s.cfg.PoolCacheBytes,
+			Weight: quotaLimits{s.quotas()}.Weight, Limits: quotaLimits{s.quotas()}.PoolLimits}})
 	s.sp.controller = &serving.Controller{Store: s.store.Serving(), Deployer: s.sp.fleet, Checker: imageChecker{images: images, types: types}, Quota: quotaLimits{s.quotas()},
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Log: s.log, Now: s.now}
 	s.sp.deployer = &onboard.Deployer{AccountID: s.cfg.AccountID, Region: s.cfg.Region, Identity: s.store.Identity(), Objects: s.kp.artifacts,
@@ -119,14 +122,17 @@ func (s *server) openServing(ctx context.Context, engine *authz.Engine, reg prom
 }
 
 // registerServing adds the control plane (SageMaker.* on router), the
-// data plane (InvokeEndpoint) and the tenant gateway.
+// data plane (InvokeEndpoint, the Open Inference Protocol) and the tenant
+// gateway.
 func (s *server) registerServing(srv *api.Server, router *api.AWSRouter, awsPipeline, managePipeline *api.Pipeline) {
+	meter := &runtime.Meter{Metrics: s.sp.metrics}
 	(&sagemaker.Surface{Controller: s.sp.controller, Pipeline: awsPipeline, Roles: roleResources{s.store.Identity(), s.cfg.AccountID}}).Register(router)
-	(&runtime.Surface{Data: s.sp.fleet, Pipeline: awsPipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
+	(&runtime.Surface{Data: s.sp.fleet, Pipeline: awsPipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID, Meter: meter}).Register(srv)
+	s.registerOIP(srv, awsPipeline, meter)
 	(&manage.Models{Tenants: s.store.Tenants(), Deployer: s.sp.deployer, Pipeline: streamingPipeline(managePipeline), Region: s.cfg.Region, AccountID: s.cfg.AccountID,
 		MaxModelBytes: s.cfg.MaxArtifactBytes}).Register(srv)
 	(&gateway.Gateway{IssuerURL: s.cfg.GatewayIssuer, AccountID: s.cfg.AccountID, Region: s.cfg.Region, Identity: s.store.Identity(), Tenants: s.store.Tenants(),
-		Data: s.sp.fleet, Pipeline: awsPipeline, Verifiers: &oidc.Cache{Options: oidc.Options{Now: s.now, Logger: s.log}}, Now: s.now}).Register(srv)
+		Data: s.sp.fleet, Pipeline: awsPipeline, Verifiers: &oidc.Cache{Options: oidc.Options{Now: s.now, Logger: s.log}}, Now: s.now, Meter: meter}).Register(srv)
 }
 
 // closeServing stops every worker.
@@ -303,13 +309,19 @@ func (r roleResources) RoleResource(req *http.Request, roleARN string) (authz.Re
 	return authz.Resource{ARN: role.ARN, Tenant: role.TenantID, Tags: role.Tags}, true, nil
 }
 
-// servingMetrics exposes the multi-model figures with the managed cloud's
-// names. They carry no tenant, model or endpoint label: a tenant's
-// activity is not visible in metrics.
+// servingMetrics exposes the multi-model figures and the per-endpoint
+// invocation figures with the managed cloud's names. They carry no tenant,
+// model or endpoint label: a tenant's activity is not visible in metrics.
+// The invocation figures' one dimension is the endpoint's mode
+// (SingleModel, MultiModel) in place of the managed cloud's EndpointName,
+// whose values are tenants' names.
 type servingMetrics struct {
 	waiting, downloading, loading, unloading prometheus.Histogram
 	hits                                     *prometheus.CounterVec
 	loaded                                   prometheus.Gauge
+	invocations                              *prometheus.CounterVec
+	invocationErrors                         *prometheus.CounterVec
+	modelLatency, overheadLatency            *prometheus.HistogramVec
 }
 
 func newServingMetrics(reg prometheus.Registerer) (*servingMetrics, error) {
@@ -323,8 +335,16 @@ func newServingMetrics(reg prometheus.Registerer) (*servingMetrics, error) {
 		unloading:   h("tenantml_model_unloading_seconds", "ModelUnloadingTime: time to unload a model."),
 		hits:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tenantml_model_cache_requests_total", Help: "ModelCacheHit: pool invocations by whether the model was loaded (hit) or not (miss)."}, []string{"result"}),
 		loaded:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "tenantml_loaded_model_count", Help: "LoadedModelCount: models the pool workers hold."}),
+		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tenantml_invocations_total",
+			Help: "Invocations: requests that reached a live endpoint (InvokeEndpoint, Open Inference Protocol inference, the tenant gateway), by the endpoint's mode."}, []string{"mode"}),
+		invocationErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tenantml_invocation_errors_total",
+			Help: "Invocation4XXErrors and Invocation5XXErrors: invocations of a live endpoint answered with a 4xx or 5xx status, by the endpoint's mode."}, []string{"mode", "class"}),
+		modelLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tenantml_model_latency_seconds",
+			Help: "ModelLatency: time the worker took to answer a successful invocation, from sending the request to reading the response, by the endpoint's mode.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"mode"}),
+		overheadLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tenantml_overhead_latency_seconds",
+			Help: "OverheadLatency: time the gateway added to a successful invocation (from receiving it to answering, less ModelLatency), by the endpoint's mode.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"mode"}),
 	}
-	for _, c := range []prometheus.Collector{m.waiting, m.downloading, m.loading, m.unloading, m.hits, m.loaded} {
+	for _, c := range []prometheus.Collector{m.waiting, m.downloading, m.loading, m.unloading, m.hits, m.loaded, m.invocations, m.invocationErrors, m.modelLatency, m.overheadLatency} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register serving metrics: %w", err)
 		}
@@ -344,4 +364,22 @@ func (m *servingMetrics) ModelCacheHit(hit bool) {
 		return
 	}
 	m.hits.WithLabelValues("miss").Inc()
+}
+
+// Invocation implements serving.InvocationMetrics.
+func (m *servingMetrics) Invocation(mode serving.Mode, status int, model, overhead time.Duration) {
+	label := string(mode)
+	if mode != serving.ModeMulti {
+		label = string(serving.ModeSingle) // the label has two values, whatever a caller passes
+	}
+	m.invocations.WithLabelValues(label).Inc()
+	switch {
+	case status >= 500:
+		m.invocationErrors.WithLabelValues(label, "5xx").Inc()
+	case status >= 400:
+		m.invocationErrors.WithLabelValues(label, "4xx").Inc()
+	case status == http.StatusOK:
+		m.modelLatency.WithLabelValues(label).Observe(model.Seconds())
+		m.overheadLatency.WithLabelValues(label).Observe(overhead.Seconds())
+	}
 }

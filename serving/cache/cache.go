@@ -310,6 +310,23 @@ func (c *Cache[V]) countChanged() {
 // first load (e.g. the artifact's size); 0 means unknown. ctx bounds only
 // this caller's wait: a load it started goes on for the others.
 func (c *Cache[V]) Acquire(ctx context.Context, k Key, hint int64) (*Handle[V], error) {
+	return c.acquire(ctx, k, hint, true)
+}
+
+// Preload loads k's model if it is not loaded, as Acquire would, and
+// returns once it is loaded; it is not an invocation, so it counts as
+// neither a hit nor a miss. The model is not pinned afterwards.
+func (c *Cache[V]) Preload(ctx context.Context, k Key, hint int64) error {
+	h, err := c.acquire(ctx, k, hint, false)
+	if err != nil {
+		return err
+	}
+	h.Release()
+	return nil
+}
+
+// acquire is Acquire; observe says whether the hit or miss is counted.
+func (c *Cache[V]) acquire(ctx context.Context, k Key, hint int64, observe bool) (*Handle[V], error) {
 	start := c.cfg.Now()
 	waited := false
 	for {
@@ -333,7 +350,9 @@ func (c *Cache[V]) Acquire(ctx context.Context, k Key, hint int64) (*Handle[V], 
 			e.refs++
 			e.lastUsed = c.cfg.Now()
 			c.lru.MoveToFront(e.elem)
-			c.hit(!waited, start)
+			if observe {
+				c.hit(!waited, start)
+			}
 			c.mu.Unlock()
 			return &Handle[V]{c: c, e: e}, nil
 		}
@@ -347,7 +366,7 @@ func (c *Cache[V]) Acquire(ctx context.Context, k Key, hint int64) (*Handle[V], 
 		done := e.done
 		c.mu.Unlock()
 		waited = true
-		h, err := c.wait(ctx, e, done, start)
+		h, err := c.wait(ctx, e, done, start, observe)
 		if h != nil || err != nil {
 			return h, err
 		}
@@ -372,7 +391,7 @@ func (c *Cache[V]) hit(hit bool, start time.Time) {
 // wait waits for e's load or unload. It returns a handle when the load
 // succeeded, the load's error when it failed, and neither when the caller
 // must look again (the model was unloaded or dropped).
-func (c *Cache[V]) wait(ctx context.Context, e *entry[V], done <-chan struct{}, start time.Time) (*Handle[V], error) {
+func (c *Cache[V]) wait(ctx context.Context, e *entry[V], done <-chan struct{}, start time.Time, observe bool) (*Handle[V], error) {
 	select {
 	case <-done:
 	case <-ctx.Done():
@@ -395,7 +414,9 @@ func (c *Cache[V]) wait(ctx context.Context, e *entry[V], done <-chan struct{}, 
 		e.refs++
 		e.lastUsed = c.cfg.Now()
 		c.lru.MoveToFront(e.elem)
-		c.hit(false, start)
+		if observe {
+			c.hit(false, start)
+		}
 		return &Handle[V]{c: c, e: e}, nil
 	}
 	return nil, nil
@@ -729,6 +750,64 @@ func (c *Cache[V]) Stats() Stats {
 	s.Models, s.Loading, s.Waiting = c.models, c.loading, c.waiting
 	s.Bytes, s.Reserved, s.Unloading = c.ready, c.reserved, c.unloading
 	return s
+}
+
+// Status is a model's state in the cache.
+type Status uint8
+
+// Model states.
+const (
+	// Absent: the cache neither holds nor loads the model.
+	Absent Status = iota
+	// Loading: a load is admitted or running.
+	Loading
+	// Loaded: the model is loaded; an Acquire returns without a load.
+	Loaded
+	// Unloading: an unload is running; an Acquire waits for it, then loads.
+	Unloading
+)
+
+// statusOf maps an entry's state. Called with the lock held.
+func statusOf[V any](e *entry[V]) Status {
+	switch {
+	case e == nil || e.stale || e.st == gone:
+		return Absent
+	case e.st == loading:
+		return Loading
+	case e.st == ready:
+		return Loaded
+	}
+	return Unloading
+}
+
+// Status returns k's model's state.
+func (c *Cache[V]) Status(k Key) Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return statusOf(c.entries[k])
+}
+
+// Entry is one model of Entries.
+type Entry struct {
+	Key    Key
+	Status Status
+	// Bytes is the model's measured size, or its reservation while it
+	// loads.
+	Bytes int64
+}
+
+// Entries lists the models the cache holds, loads or unloads, in no
+// particular order.
+func (c *Cache[V]) Entries() []Entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Entry, 0, len(c.entries))
+	for k, e := range c.entries {
+		if st := statusOf(e); st != Absent {
+			out = append(out, Entry{Key: k, Status: st, Bytes: e.bytes})
+		}
+	}
+	return out
 }
 
 // Usage returns the bytes tenant holds (loaded and reserved).

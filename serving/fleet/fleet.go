@@ -74,8 +74,9 @@ type Fleet struct {
 }
 
 var (
-	_ serving.Deployer  = (*Fleet)(nil)
-	_ serving.DataPlane = (*Fleet)(nil)
+	_ serving.Deployer        = (*Fleet)(nil)
+	_ serving.DataPlane       = (*Fleet)(nil)
+	_ serving.ModelRepository = (*Fleet)(nil)
 )
 
 // New returns a Fleet with cfg's defaults.
@@ -363,12 +364,15 @@ func (f *Fleet) invoke(ctx context.Context, ep *serving.LiveEndpoint, e *endpoin
 			return nil, runtimeError(err)
 		}
 	} else {
+		sent := time.Now()
 		resp, err = v.single.Invoke(ctx, inv)
 		if err != nil {
 			return nil, runtimeError(err)
 		}
+		resp.Latency = time.Since(sent)
 	}
-	return &serving.InvokeOutput{Variant: v.name, ContentType: resp.ContentType, CustomAttributes: resp.CustomAttributes, Body: resp.Body}, nil
+	return &serving.InvokeOutput{Variant: v.name, ContentType: resp.ContentType, CustomAttributes: resp.CustomAttributes, Body: resp.Body,
+		ModelLatency: resp.Latency}, nil
 }
 
 // pick chooses the variant: TargetVariant when named, else by weight.

@@ -309,8 +309,12 @@ func (p *Pool) Invoke(ctx context.Context, t Target, inv serving.Invocation) (*s
 			}
 			return nil, err
 		}
+		sent := time.Now()
 		resp, err := sh.inst.Invoke(ctx, inv)
 		done()
+		if resp != nil {
+			resp.Latency = time.Since(sent)
+		}
 		var me *serving.ModelError
 		if errors.As(err, &me) && me.Status == 404 && attempt == 0 {
 			// The worker does not hold it (restarted between checks).
@@ -321,6 +325,39 @@ func (p *Pool) Invoke(ctx context.Context, t Target, inv serving.Invocation) (*s
 		h.Release()
 		return resp, err
 	}
+}
+
+// Load loads the target's model on its worker if it is not loaded, as its
+// first invocation would (the same admission, fairness and refusals), and
+// returns once it is loaded; it is not an invocation, so ModelCacheHit
+// does not count it.
+func (p *Pool) Load(ctx context.Context, t Target) error {
+	if err := t.validate(); err != nil {
+		return err
+	}
+	k := cache.Key{Tenant: t.Tenant, Model: t.Model}
+	p.sources.Store(k, t.Source)
+	sh := p.route(k)
+	sh.checkIncarnation()
+	return mapErr(sh.cache.Preload(ctx, k, t.SizeHint))
+}
+
+// Status returns the state of a tenant's model on its worker.
+func (p *Pool) Status(tenant, model string) cache.Status {
+	k := cache.Key{Tenant: tenant, Model: model}
+	sh := p.route(k)
+	sh.checkIncarnation()
+	return sh.cache.Status(k)
+}
+
+// Entries lists the models the workers hold, load or unload.
+func (p *Pool) Entries() []cache.Entry {
+	var out []cache.Entry
+	for _, sh := range p.shards {
+		sh.checkIncarnation()
+		out = append(out, sh.cache.Entries()...)
+	}
+	return out
 }
 
 // mapErr turns the cache's refusals into serving's errors.
