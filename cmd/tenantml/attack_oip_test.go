@@ -2,21 +2,16 @@ package main
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 )
 
-// opNoEndpoint is why the Open Inference Protocol's templates expect no
-// operator event: the scenario deploys no endpoint, so the data plane
-// knows no owner for the name, exactly as for a missing one
-// (TestServe_OpenInferenceProtocol attacks live endpoints).
-const opNoEndpoint = "the scenario deploys no endpoint: the data plane knows no owner for the name, as for a missing one"
-
 // oipRoute is a template of an Open Inference Protocol route naming
-// another tenant's model: its endpoint (silo and bridge endpoints are
-// named after their tenant) or its pool model.
+// another tenant's model: its endpoint, or its model in the platform's
+// pool (whose endpoint is not globex's: opRelated, as for InvokeEndpoint).
 func oipRoute(pattern, variant string, path func(x *crossTarget) string, body string) crossCase {
 	method, _, _ := strings.Cut(pattern, " ")
-	return crossCase{op: pattern, variant: variant, operator: opNoEndpoint, build: func(x *crossTarget) signedRequest {
+	c := crossCase{op: pattern, variant: variant, build: func(x *crossTarget) signedRequest {
 		req := signedRequest{method: method, path: path(x), service: "sagemaker", header: http.Header{}}
 		if body != "" {
 			req.body = []byte(body)
@@ -24,16 +19,22 @@ func oipRoute(pattern, variant string, path func(x *crossTarget) string, body st
 		}
 		return req
 	}}
+	if variant == "pool" {
+		c.operator = opRelated
+	}
+	return c
 }
 
 // oipCases are the Open Inference Protocol's templates.
 func oipCases() []crossCase {
 	const infer = `{"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP32","data":[2,89.5,4,21]}]}`
 	endpoint := func(suffix string) func(x *crossTarget) string {
-		return func(x *crossTarget) string { return "/v2/models/" + x.tenant + suffix }
+		return func(x *crossTarget) string { return "/v2/models/" + x.endpoint + suffix }
 	}
 	poolModel := func(suffix string) func(x *crossTarget) string {
-		return func(x *crossTarget) string { return "/v2/models/pool-endpoint." + x.tenant + ".tar.gz" + suffix }
+		return func(x *crossTarget) string {
+			return "/v2/models/" + x.pool + "." + url.PathEscape(x.poolModel) + suffix
+		}
 	}
 	var out []crossCase
 	for _, r := range []struct{ pattern, suffix, body string }{
@@ -49,12 +50,12 @@ func oipCases() []crossCase {
 	for _, op := range []string{"load", "unload"} {
 		pattern := "POST /v2/repository/models/{name}/" + op
 		out = append(out,
-			oipRoute(pattern, "endpoint", func(x *crossTarget) string { return "/v2/repository/models/" + x.tenant + "/" + op }, ""),
+			oipRoute(pattern, "endpoint", func(x *crossTarget) string { return "/v2/repository/models/" + x.endpoint + "/" + op }, ""),
 			oipRoute(pattern, "pool", func(x *crossTarget) string {
-				return "/v2/repository/models/pool-endpoint." + x.tenant + ".tar.gz/" + op
+				return "/v2/repository/models/" + x.pool + "." + url.PathEscape(x.poolModel) + "/" + op
 			}, ""))
 	}
 	index := oipRoute("POST /v2/repository/index", "", func(*crossTarget) string { return "/v2/repository/index" }, `{}`)
-	index.kind, index.operator = crossList, ""
+	index.kind = crossList
 	return append(out, index)
 }

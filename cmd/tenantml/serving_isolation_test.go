@@ -160,6 +160,11 @@ func TestServe_WorkerFailureIsolation(t *testing.T) {
 			iso = "silo"
 		}
 		createTenant(t, ts, id, iso)
+		if good[id] != "" {
+			// The steady load is 400 requests/s per tenant, over the
+			// basic tier's rate: this test is about failures, not quotas.
+			mustSend(t, ts, root, manageRequest(http.MethodPut, "/api/v1/tenants/"+id+"/quotas", []byte(`{"invocationsPerSecond":100000,"invocationBurst":100000}`)))
+		}
 		res := deployModel(t, ts, id, m.model(t, i))
 		sessions[id] = sessionPrincipal(id, brokerSession(t, ts, res.InvokeRole, id))
 		targets[id] = res.Endpoint + "|" + res.TargetModel

@@ -139,7 +139,10 @@ func Sandbox(args []string) error {
 	); err != nil {
 		return err
 	}
-	if l.Nice > 0 {
+	if l.Nice > 0 && l.Nice > currentNice() {
+		// Only ever lower the priority: a server started under nice hands
+		// its workers a higher value already, and raising the priority
+		// back would need a privilege the worker no longer has.
 		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, l.Nice); err != nil {
 			return fmt.Errorf("nice: %w", err)
 		}
@@ -148,4 +151,14 @@ func Sandbox(args []string) error {
 		return fmt.Errorf("exec %s: %w", filepath.Base(argv[0]), err)
 	}
 	return nil
+}
+
+// currentNice is the calling thread's nice value (-20..19); the raw
+// getpriority system call answers 20 - nice.
+func currentNice() int {
+	p, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	if err != nil {
+		return 0
+	}
+	return 20 - p
 }
