@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/audit"
@@ -30,7 +31,9 @@ func EventUsage(ev *audit.Event) []Record {
 		return nil
 	}
 	h := Hour(ev.EventTime)
-	rec := func(d Dimension, v int64) Record { return Record{TenantID: ev.TenantID, Hour: h, Dimension: d, Value: v} }
+	rec := func(d Dimension, v int64) Record {
+		return Record{TenantID: ev.TenantID, Hour: h, Dimension: d, Value: v}
+	}
 	out := []Record{rec(Invocations, 1)}
 	if ev.ErrorCode != "" {
 		out = append(out, rec(Errors, 1))
@@ -134,4 +137,14 @@ func (m *Meter) Sync(ctx context.Context) (int64, error) {
 func ErrConflict(err error) bool {
 	var e *tenantml.Error
 	return errors.As(err, &e) && e.Code == tenantml.ECONFLICT
+}
+
+// InvocationData is the additionalEventData of an invocation's audit
+// event that carries its usage (what EventUsage reads back).
+func InvocationData(bytesIn, bytesOut int64, model time.Duration) map[string]string {
+	return map[string]string{
+		DataBytesIn:        strconv.FormatInt(bytesIn, 10),
+		DataBytesOut:       strconv.FormatInt(bytesOut, 10),
+		DataModelLatencyMs: strconv.FormatInt(model.Milliseconds(), 10),
+	}
 }
