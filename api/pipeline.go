@@ -68,6 +68,8 @@ type AuditRecord struct {
 	RequestParameters map[string]any
 	// BytesIn and BytesOut count payload bytes of data events.
 	BytesIn, BytesOut int64
+	// ModelTime is the time the model's workers spent on an invocation.
+	ModelTime time.Duration
 }
 
 // TenantGate tells whether a tenant's principals may make requests.
@@ -406,7 +408,9 @@ func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*ht
 	if hide != nil {
 		return hide
 	}
-	err = handle(r, caller)
+	uctx, usage := withUsage(r.Context())
+	err = handle(r.WithContext(uctx), caller)
+	usage.record(rec)
 	if tenantml.ErrorCode(err) == tenantml.EFORBIDDEN && rec.Decision.Allowed() {
 		// The operation refused what the policies allowed (the tenant
 		// invariant refusing a session, a key policy): the request was

@@ -2,6 +2,7 @@ package serving
 
 import (
 	"context"
+	"time"
 
 	"github.com/tenantml/tenantml"
 )
@@ -54,6 +55,9 @@ type InvokeOutput struct {
 	ContentType      string
 	CustomAttributes string
 	Body             []byte
+	// ModelLatency is how long the worker took to answer (for a pool
+	// model not loaded yet, its load included), as the gateway measured it.
+	ModelLatency time.Duration
 }
 
 // DataPlane routes invocations to deployed endpoints.

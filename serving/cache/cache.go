@@ -711,3 +711,15 @@ func (c *Cache[V]) Close() {
 	defer c.mu.Unlock()
 	c.closed = true
 }
+
+// Usages returns the bytes every tenant holds (loaded and reserved), for
+// metering; tenants holding nothing are absent.
+func (c *Cache[V]) Usages() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.usage))
+	for t, u := range c.usage {
+		out[t] = u
+	}
+	return out
+}

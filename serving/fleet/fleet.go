@@ -332,6 +332,7 @@ func (f *Fleet) Invoke(ctx context.Context, ep *serving.LiveEndpoint, in *servin
 	}
 	inv := serving.Invocation{TargetModel: in.TargetModel, ContentType: in.ContentType, Accept: in.Accept, CustomAttributes: in.CustomAttributes, Body: in.Body}
 	var resp *serving.Response
+	start := f.cfg.Now()
 	if v.multi != nil {
 		m, err := f.resolve(ctx, e, in.TargetModel)
 		if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
@@ -350,7 +351,7 @@ func (f *Fleet) Invoke(ctx context.Context, ep *serving.LiveEndpoint, in *servin
 			return nil, runtimeError(err)
 		}
 	}
-	return &serving.InvokeOutput{Variant: v.name, ContentType: resp.ContentType, CustomAttributes: resp.CustomAttributes, Body: resp.Body}, nil
+	return &serving.InvokeOutput{Variant: v.name, ContentType: resp.ContentType, CustomAttributes: resp.CustomAttributes, Body: resp.Body, ModelLatency: f.cfg.Now().Sub(start)}, nil
 }
 
 // pick chooses the variant: TargetVariant when named, else by weight.
@@ -412,4 +413,34 @@ func (f *Fleet) RemoveTenant(t string) {
 			}
 		}
 	}
+}
+
+// Usage is what the fleet's deployed endpoints hold per tenant now, for
+// metering.
+type Usage struct {
+	// Workers counts the dedicated (single-model) workers of each tenant's
+	// endpoints, ready or restarting.
+	Workers map[string]int64
+	// PoolBytes is the memory each tenant's models hold in the pools.
+	PoolBytes map[string]int64
+}
+
+// Usage returns the workers and pool memory each tenant holds now.
+func (f *Fleet) Usage() Usage {
+	u := Usage{Workers: map[string]int64{}, PoolBytes: map[string]int64{}}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for _, ep := range f.live {
+		for _, v := range ep.variants {
+			switch {
+			case v.multi != nil:
+				for t, n := range v.multi.TenantBytes() {
+					u.PoolBytes[t] += n
+				}
+			case v.single != nil && ep.live.Tenant != "":
+				u.Workers[ep.live.Tenant] += int64(len(v.single.Instances()))
+			}
+		}
+	}
+	return u
 }

@@ -439,3 +439,15 @@ func (o *observer) Count(n int) {
 	o.p.total += delta
 	o.p.cfg.Metrics.LoadedModelCount(o.p.total)
 }
+
+// TenantBytes returns the bytes each tenant's models hold in the pool's
+// workers (loaded and loading), for metering.
+func (p *Pool) TenantBytes() map[string]int64 {
+	out := map[string]int64{}
+	for _, sh := range p.shards {
+		for t, n := range sh.cache.Usages() {
+			out[t] += n
+		}
+	}
+	return out
+}
