@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/iam"
 	"github.com/tenantml/tenantml/tenant"
+	"github.com/tenantml/tenantml/tracing"
 )
 
 // Authenticator establishes who sent a request. It returns an
@@ -196,6 +199,10 @@ type Pipeline struct {
 	Tenants TenantGate
 	// Admit, when set, is the admission stage.
 	Admit Admitter
+	// Tracer, when set, traces every request: a root span with a span
+	// per stage (authenticate, authorize, admit, handle); see package
+	// tracing for what spans carry.
+	Tracer trace.Tracer
 }
 
 // WithProtocol returns a copy of p that writes errors with proto.
@@ -221,6 +228,8 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 		SourceIP:  sourceIP(r),
 		UserAgent: truncateText(r.UserAgent(), maxAuditedUserAgent),
 	}
+	r, span := p.startRequest(r, op)
+	defer endRequest(span, rec)
 	if op.Stream != nil {
 		p.serveStream(w, r, op, rec, start)
 		return
@@ -329,7 +338,9 @@ func (c *clientWriter) Write(p []byte) (int, error) {
 // run authenticates, resolves the caller's tenant and the target,
 // authorizes, admits and calls handle, filling rec as it learns.
 func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*http.Request, *authn.Principal) error) error {
+	_, span := p.stage(r.Context(), tracing.SpanAuthenticate, rec)
 	caller, scope, err := p.authenticate(r)
+	span.End()
 	if err != nil {
 		rec.Decision = authz.Deny("authentication failed")
 		return err
@@ -387,7 +398,10 @@ func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*ht
 	default:
 		origin := p.origin(r, scope)
 		for _, action := range append([]string{op.Action}, target.Also...) {
-			d, err := p.Authz.Authorize(ctx, &authz.Request{Caller: caller, Action: action, Resource: target.Resource, Context: target.Context, Origin: origin})
+			actx, span := p.stage(ctx, tracing.SpanAuthorize, rec)
+			d, err := p.Authz.Authorize(actx, &authz.Request{Caller: caller, Action: action, Resource: target.Resource, Context: target.Context, Origin: origin})
+			span.SetAttributes(tracing.Action.String(action), tracing.Decision.String(d.Effect.String()))
+			span.End()
 			if err != nil {
 				rec.Decision = authz.Deny("authorization failed: " + tenantml.ErrorMessage(err))
 				return err
@@ -399,7 +413,9 @@ func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*ht
 		}
 	}
 	if p.Admit != nil {
-		release, err := p.Admit.Admit(ctx, &Admission{Caller: caller, Action: op.Action, Resource: target.Resource})
+		actx, span := p.stage(ctx, tracing.SpanAdmit, rec)
+		release, err := p.Admit.Admit(actx, &Admission{Caller: caller, Action: op.Action, Resource: target.Resource})
+		span.End()
 		if err != nil {
 			return err
 		}
@@ -409,7 +425,9 @@ func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*ht
 		return hide
 	}
 	uctx, usage := withUsage(r.Context())
+	uctx, span = p.stage(uctx, tracing.SpanHandle, rec)
 	err = handle(r.WithContext(uctx), caller)
+	span.End()
 	usage.record(rec)
 	if tenantml.ErrorCode(err) == tenantml.EFORBIDDEN && rec.Decision.Allowed() {
 		// The operation refused what the policies allowed (the tenant

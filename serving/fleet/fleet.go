@@ -25,10 +25,22 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/serving/pool"
+	"github.com/tenantml/tenantml/tracing"
 )
+
+// tracer is the fleet's tracer, a no-op one when none is set.
+func (f *Fleet) tracer() trace.Tracer {
+	if f.cfg.Tracer == nil {
+		return noop.NewTracerProvider().Tracer("")
+	}
+	return f.cfg.Tracer
+}
 
 // Model is a model artifact a role may read.
 type Model struct {
@@ -63,6 +75,9 @@ type Config struct {
 	MaxResolved int
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// Tracer traces predictions of single-model variants (the pools trace
+	// their own: Pool.Tracer); default none.
+	Tracer trace.Tracer
 }
 
 // Fleet runs the deployed endpoints of one gateway.
@@ -346,7 +361,9 @@ func (f *Fleet) Invoke(ctx context.Context, ep *serving.LiveEndpoint, in *servin
 			return nil, runtimeError(err)
 		}
 	} else {
-		resp, err = v.single.Invoke(ctx, inv)
+		pctx, span := f.tracer().Start(ctx, tracing.SpanPredict, trace.WithAttributes(tracing.TenantID.String(ep.Tenant), tracing.Endpoint.String(ep.Name)))
+		resp, err = v.single.Invoke(pctx, inv)
+		span.End()
 		if err != nil {
 			return nil, runtimeError(err)
 		}

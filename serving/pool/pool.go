@@ -12,8 +12,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/serving/cache"
+	"github.com/tenantml/tenantml/tracing"
 )
 
 // Config configures a Pool. Zero fields take the defaults New documents.
@@ -56,6 +60,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Tracer traces queueing for a model, its load and the prediction;
+	// default none.
+	Tracer trace.Tracer
 }
 
 // Target is a request's model, resolved and authorized by the gateway.
@@ -137,6 +144,9 @@ func New(cfg Config) *Pool {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	return &Pool{cfg: cfg, stop: make(chan struct{})}
 }
@@ -260,7 +270,9 @@ func (p *Pool) Invoke(ctx context.Context, t Target, inv serving.Invocation) (*s
 	sh := p.route(k)
 	for attempt := 0; ; attempt++ {
 		sh.checkIncarnation()
-		h, err := sh.cache.Acquire(ctx, k, t.SizeHint)
+		qctx, span := p.cfg.Tracer.Start(ctx, tracing.SpanQueue, trace.WithAttributes(tracing.TenantID.String(t.Tenant), tracing.Model.String(t.Model)))
+		h, err := sh.cache.Acquire(qctx, k, t.SizeHint)
+		span.End()
 		if err != nil {
 			return nil, mapErr(err)
 		}
@@ -275,7 +287,9 @@ func (p *Pool) Invoke(ctx context.Context, t Target, inv serving.Invocation) (*s
 			return nil, fmt.Errorf("%w: worker restarting", serving.ErrModelNotReady)
 		}
 		inv.Model, inv.TargetModel = v.name, t.Model
-		resp, err := sh.inst.Invoke(ctx, inv)
+		pctx, span := p.cfg.Tracer.Start(ctx, tracing.SpanPredict, trace.WithAttributes(tracing.TenantID.String(t.Tenant), tracing.Model.String(t.Model)))
+		resp, err := sh.inst.Invoke(pctx, inv)
+		span.End()
 		var me *serving.ModelError
 		if errors.As(err, &me) && me.Status == 404 && attempt == 0 {
 			// The worker does not hold it (restarted between checks).
@@ -371,6 +385,8 @@ func (sh *shard) load(ctx context.Context, k cache.Key) (loaded, int64, error) {
 	if !ok {
 		return v, 0, fmt.Errorf("%w: no source for the model", serving.ErrModelNotReady)
 	}
+	ctx, span := sh.p.cfg.Tracer.Start(ctx, tracing.SpanModelLoad, trace.WithAttributes(tracing.TenantID.String(k.Tenant), tracing.Model.String(k.Model)))
+	defer span.End()
 	st, err := sh.loadOnce(ctx, v.name, src.(serving.Opener))
 	var me *serving.ModelError
 	if errors.As(err, &me) && me.Status == 409 {
