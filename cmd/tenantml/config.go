@@ -48,6 +48,9 @@ type config struct {
 	// WorkerExecutable is the tenantml binary workers run; default this
 	// process's own executable.
 	WorkerExecutable string
+	// meteringConfig configures metering, tenant metrics and tracing
+	// (serve_metering.go).
+	meteringConfig
 }
 
 // setting describes one configuration field in all its spellings.
@@ -87,7 +90,7 @@ func boolSetting(name, def, help string, field func(*config) *bool) setting {
 }
 
 func settings() []setting {
-	return []setting{
+	return append([]setting{
 		stringSetting("gateway-issuer", "", "OpenID Connect issuer URL (registered with iam create-open-id-connect-provider, claim mapping to TenantID) whose tokens the tenant gateway POST /tenant/v1/invocations accepts; empty turns the gateway off", func(c *config) *string { return &c.GatewayIssuer }),
 		stringSetting("model-bucket", "tenantml-models", "bucket `model deploy` stores tenants' models in", func(c *config) *string { return &c.ModelBucket }),
 		stringSetting("worker-executable", "", "tenantml binary the workers run (tenantml worker); default this server's own executable", func(c *config) *string { return &c.WorkerExecutable }),
@@ -139,7 +142,7 @@ func settings() []setting {
 		stringSetting("tls-cert", "", "PEM certificate (chain) file: serve HTTPS with tls-key; reloaded on SIGHUP and when the file changes", func(c *config) *string { return &c.TLSCert }),
 		stringSetting("tls-key", "", "PEM private key file of tls-cert", func(c *config) *string { return &c.TLSKey }),
 		boolSetting("tls-self-signed", "false", "serve HTTPS with a self-signed certificate generated once into <data-dir>/tls (for a laptop; clients pass it as --ca-bundle)", func(c *config) *bool { return &c.TLSSelfSigned }),
-	}
+	}, meteringSettings()...)
 }
 
 // addConfigFlags registers --config and one flag per setting on cmd.

@@ -33,6 +33,7 @@ func newRootCmd() *cobra.Command {
 		newModelCmd(),
 		newPolicyCmd(),
 		newAuditCmd(),
+		newUsageCmd(),
 		newPredictCmd(),
 		newRootCredsCmd(),
 		newWorkerCmd(),

@@ -95,6 +95,7 @@ type server struct {
 	ln     net.Listener
 
 	auditWiring              // alerts (serve_audit.go)
+	obs         observeParts // metering, tenant metrics, tracing (serve_metering.go)
 	sp          servingParts // workers, endpoints, control plane (serve_serving.go)
 	tlsWiring                // HTTPS (serve_tls.go)
 }
@@ -121,6 +122,9 @@ func (s *server) open(ctx context.Context) error {
 		return err
 	}
 	if err := s.openAlerts(); err != nil {
+		return err
+	}
+	if err := s.openObserve(ctx); err != nil {
 		return err
 	}
 	sealer := &auditSealer{keys: s.kp.keys, tenants: s.store.Tenants()}
@@ -187,6 +191,7 @@ func (s *server) buildHandler() error {
 		Region:  s.cfg.Region,
 		Now:     s.now,
 		Tenants: tenantGate{s.store.Tenants()},
+		Tracer:  s.obs.traces.Tracer(),
 	}
 	srv.Audit = pipeline.Audit // requests that match no route are audited too
 	srv.Handle("GET /healthz", api.Live())
@@ -210,6 +215,9 @@ func (s *server) buildHandler() error {
 	}
 	s.registerKeys(srv, pipeline)
 	if err := s.registerArtifacts(context.Background(), srv, pipeline); err != nil {
+		return err
+	}
+	if err := s.registerMetering(srv, pipeline, reg); err != nil {
 		return err
 	}
 	s.handler = srv
@@ -249,6 +257,7 @@ func (s *server) close(ctx context.Context) error {
 		errs = append(errs, s.ln.Close())
 	}
 	errs = append(errs, s.closeServing(ctx))
+	errs = append(errs, s.closeMetering(ctx))
 	if s.audit != nil {
 		errs = append(errs, s.closeAlerts(ctx))
 		errs = append(errs, s.audit.Close(ctx))

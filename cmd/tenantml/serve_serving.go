@@ -105,7 +105,7 @@ func (s *server) openServing(ctx context.Context, engine *authz.Engine, reg prom
 		return err
 	}
 	src := &fleet.ObjectSource{AccountID: s.cfg.AccountID, Objects: s.kp.artifacts, Keys: s.kp.keys, Identity: s.store.Identity(), Authz: engine, Policies: engine}
-	s.sp.fleet = fleet.New(fleet.Config{Backend: s.sp.supervisor, Source: src, Pool: pool.Config{Metrics: metrics, Events: events, Logger: s.log}, Logger: s.log, Now: s.now})
+	s.sp.fleet = fleet.New(fleet.Config{Backend: s.sp.supervisor, Source: src, Pool: pool.Config{Metrics: metrics, Events: events, Logger: s.log, Tracer: s.obs.traces.Tracer()}, Logger: s.log, Now: s.now, Tracer: s.obs.traces.Tracer()})
 	s.sp.controller = &serving.Controller{Store: s.store.Serving(), Deployer: s.sp.fleet, Checker: imageChecker{images: images, types: types},
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Log: s.log, Now: s.now}
 	s.sp.deployer = &onboard.Deployer{AccountID: s.cfg.AccountID, Region: s.cfg.Region, Identity: s.store.Identity(), Objects: s.kp.artifacts,
