@@ -412,15 +412,16 @@ func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*ht
 			}
 		}
 	}
+	actx, span := p.stage(ctx, tracing.SpanAdmit, rec)
 	if p.Admit != nil {
-		actx, span := p.stage(ctx, tracing.SpanAdmit, rec)
 		release, err := p.Admit.Admit(actx, &Admission{Caller: caller, Action: op.Action, Resource: target.Resource})
-		span.End()
 		if err != nil {
+			span.End()
 			return err
 		}
 		defer release()
 	}
+	span.End()
 	if hide != nil {
 		return hide
 	}
