@@ -38,6 +38,7 @@ var attacks = []attack{
 	{"Refused_PathTricks", testRefusedPathTricks},
 	{"Chain_TransitiveTagsTwoHops", testChainTransitiveTagsTwoHops},
 	{"CrossTenantEveryOperation", testCrossTenantEveryOperation},
+	{"Refused_UsageMetricsAlerts", testRefusedUsageMetricsAlerts},
 }
 
 // lastAttacks run after the others, one at a time: they suspend a tenant
