@@ -89,6 +89,9 @@ func (s *server) openObserve(ctx context.Context) error {
 	s.obs.traces = traces
 	s.obs.anomalies = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tenantml_tenant_anomalies_total",
 		Help: "Anomalies raised: a tenant's request or error rate far from its own baseline (by signal, never by tenant)."}, []string{"signal"})
+	for _, sig := range []observe.Signal{observe.RequestSpike, observe.RequestDrop, observe.ErrorSpike} {
+		s.obs.anomalies.WithLabelValues(string(sig)) // exported at 0 from the start
+	}
 	det := &observe.Detector{Raise: s.raiseAnomaly}
 	s.obs.tracker = observe.NewTracker(s.now, det)
 	s.obs.prom = newInvocationMetrics()
@@ -300,12 +303,16 @@ type invocationMetrics struct {
 }
 
 func newInvocationMetrics() *invocationMetrics {
-	return &invocationMetrics{
+	m := &invocationMetrics{
 		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tenantml_invocations_total",
 			Help: "InvokeEndpoint requests allowed by the policies, by outcome (success, error, throttled)."}, []string{"outcome"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tenantml_invocation_duration_seconds",
 			Help: "Latency of allowed InvokeEndpoint requests, as audited.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 	}
+	for _, o := range []string{"success", "error", "throttled"} {
+		m.invocations.WithLabelValues(o) // exported at 0 from the start
+	}
+	return m
 }
 
 // ObserveEvent implements audit.Observer.

@@ -323,6 +323,8 @@ func newServingMetrics(reg prometheus.Registerer) (*servingMetrics, error) {
 		hits:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tenantml_model_cache_requests_total", Help: "ModelCacheHit: pool invocations by whether the model was loaded (hit) or not (miss)."}, []string{"result"}),
 		loaded:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "tenantml_loaded_model_count", Help: "LoadedModelCount: models the pool workers hold."}),
 	}
+	m.hits.WithLabelValues("hit") // exported at 0 from the start, like the others
+	m.hits.WithLabelValues("miss")
 	for _, c := range []prometheus.Collector{m.waiting, m.downloading, m.loading, m.unloading, m.hits, m.loaded} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register serving metrics: %w", err)
