@@ -36,7 +36,9 @@ func (c *clock) Advance(d time.Duration) {
 var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 // openStore opens a real SQLite store's usage records.
-func openStore(t *testing.T) metering.Store {
+func openStore(t *testing.T) metering.Store { return openStoreB(t) }
+
+func openStoreB(t testing.TB) metering.Store {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"))
 	if err != nil {
@@ -47,7 +49,9 @@ func openStore(t *testing.T) metering.Store {
 }
 
 // openLog opens a real audit log on clk; its ticker never fires.
-func openLog(t *testing.T, clk *clock) *audit.Log {
+func openLog(t *testing.T, clk *clock) *audit.Log { return openLogB(t, clk) }
+
+func openLogB(t testing.TB, clk *clock) *audit.Log {
 	t.Helper()
 	l, err := audit.Open(context.Background(), audit.Config{Dir: t.TempDir(), Now: clk.Now, Tick: make(chan time.Time), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

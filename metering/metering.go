@@ -2,7 +2,6 @@ package metering
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"time"
 
@@ -179,14 +178,6 @@ func Merge(rs []Record) []Record {
 		}
 	}
 	return out
-}
-
-// checkBatch validates a batch before it is committed.
-func checkBatch(b *Batch) error {
-	if b.Source == "" || b.To < b.From {
-		return fmt.Errorf("metering: batch %q moves its watermark from %d to %d", b.Source, b.From, b.To)
-	}
-	return nil
 }
 
 func errInvalid(format string, args ...any) error {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -73,22 +72,14 @@ func (p *serveProcess) kill(t *testing.T) {
 	_ = p.cmd.Wait()
 }
 
-// cliAt runs a tenantml command line against url as root.
-func cliAt(t *testing.T, url string, args ...string) string {
+// rootCLI runs a tenantml command line against url as root.
+func rootCLI(t *testing.T, url string, args ...string) string {
 	t.Helper()
-	t.Setenv("TENANTML_ENDPOINT", url)
-	t.Setenv("TENANTML_ACCESS_KEY_ID", rootKeyID)
-	t.Setenv("TENANTML_SECRET_ACCESS_KEY", rootSecret)
-	t.Setenv("HOME", t.TempDir())
-	root := newRootCmd()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetArgs(args)
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		t.Fatalf("tenantml %v: %v\n%s", args, err, out.String())
+	out, err := cliAt(t, url, rootKeyID, rootSecret, args...)
+	if err != nil {
+		t.Fatalf("tenantml %v: %v\n%s", args, err, out)
 	}
-	return out.String()
+	return out
 }
 
 // loadCounts are what the load generator saw.
@@ -141,11 +132,11 @@ func TestServe_MeteringSurvivesKill9(t *testing.T) {
 	model := filepath.Join("..", "..", "examples", "models", "model.tar.gz")
 
 	p := startServeProcess(t, bin, dataDir, "--meter-interval", "20ms")
-	cliAt(t, p.url, "tenant", "create", "acme", "--isolation", "silo")
+	rootCLI(t, p.url, "tenant", "create", "acme", "--isolation", "silo")
 	var res struct {
 		Endpoint string `json:"endpoint"`
 	}
-	if err := json.Unmarshal([]byte(cliAt(t, p.url, "model", "deploy", "--tenant", "acme", model, "-o", "json")), &res); err != nil {
+	if err := json.Unmarshal([]byte(rootCLI(t, p.url, "model", "deploy", "--tenant", "acme", model, "-o", "json")), &res); err != nil {
 		t.Fatal(err)
 	}
 
@@ -191,7 +182,7 @@ func TestServe_MeteringSurvivesKill9(t *testing.T) {
 	// The usage report meters whatever is not yet metered before it reads.
 	from, to := time.Now().Add(-2*time.Hour).UTC().Format(time.RFC3339), time.Now().Add(2*time.Hour).UTC().Format(time.RFC3339)
 	var rep metering.Report
-	if err := json.Unmarshal([]byte(cliAt(t, p.url, "usage", "report", "--tenant", "acme", "--from", from, "--to", to, "-o", "json")), &rep); err != nil {
+	if err := json.Unmarshal([]byte(rootCLI(t, p.url, "usage", "report", "--tenant", "acme", "--from", from, "--to", to, "-o", "json")), &rep); err != nil {
 		t.Fatal(err)
 	}
 	got := totals(&rep)["acme"]
