@@ -65,7 +65,7 @@ func testRefusedUsageMetricsAlerts(t *testing.T, e *attackEnv) {
 			if r.status != http.StatusOK || json.Unmarshal(r.body, &s) != nil || s.TenantID != "acme" || strings.Contains(string(r.body), "globex") {
 				t.Errorf("own metrics: %d %s", r.status, firstLine(string(r.body)))
 			}
-			r = send(t, e.ts, by, manageRequest(http.MethodGet, "/api/v1/audit/events?limit=1000", nil))
+			r = send(t, e.ts, by, manageRequest(http.MethodGet, "/api/v1/audit/events?limit=1000&action=AlertFired", nil))
 			if r.status == http.StatusForbidden && by.kind == "scientist" {
 				return // DataScientist does not read the trail
 			}
