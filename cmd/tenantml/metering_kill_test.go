@@ -32,10 +32,13 @@ type serveProcess struct {
 
 // startServeProcess starts bin serve on dataDir and returns once it logs
 // that it is ready (reading that line is the synchronisation point).
-func startServeProcess(t *testing.T, bin, dataDir string, args ...string) *serveProcess {
+func startServeProcess(t *testing.T, bin, dataDir string, env map[string]string, args ...string) *serveProcess {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"serve", "--data-dir", dataDir, "--listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), "TENANTML_ROOT_ACCESS_KEY_ID="+rootKeyID, "TENANTML_ROOT_SECRET_ACCESS_KEY="+rootSecret, "TENANTML_WORKER_EXECUTABLE="+bin)
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +114,8 @@ func invokeLoad(url, endpoint string, body []byte, workers int, c *loadCounts, s
 	wg.Wait()
 }
 
-// TestServe_MeteringSurvivesKill9 runs a real `tenantml serve` process
+// TestServe_MeteringSurvivesKill9 runs, on each metadata store (SQLite,
+// and PostgreSQL with row-level security), a real `tenantml serve` process
 // with metering every 20 ms under a load of invocations, kills it with
 // SIGKILL mid-load, restarts it on the same data directory, loads it
 // again, and reads the usage back: the invocations, errors and bytes
@@ -123,6 +127,12 @@ func TestServe_MeteringSurvivesKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real server and worker processes")
 	}
+	for _, st := range attackStores {
+		t.Run(st.name, func(t *testing.T) { testMeteringSurvivesKill9(t, st.env(t)) })
+	}
+}
+
+func testMeteringSurvivesKill9(t *testing.T, env map[string]string) {
 	bin := buildBinary(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
 	rows, err := os.ReadFile(filepath.Join("..", "..", "examples", "models", "rows.csv"))
@@ -131,7 +141,7 @@ func TestServe_MeteringSurvivesKill9(t *testing.T) {
 	}
 	model := filepath.Join("..", "..", "examples", "models", "model.tar.gz")
 
-	p := startServeProcess(t, bin, dataDir, "--meter-interval", "20ms")
+	p := startServeProcess(t, bin, dataDir, env, "--meter-interval", "20ms")
 	rootCLI(t, p.url, "tenant", "create", "acme", "--isolation", "silo")
 	var res struct {
 		Endpoint string `json:"endpoint"`
@@ -168,7 +178,7 @@ func TestServe_MeteringSurvivesKill9(t *testing.T) {
 	// Phase 2: restart; load until 100 more are acknowledged (the first
 	// ones fail while the endpoint's worker restarts: they are audited
 	// and metered like any) or a bound is reached.
-	p = startServeProcess(t, bin, dataDir, "--meter-interval", "20ms")
+	p = startServeProcess(t, bin, dataDir, env, "--meter-interval", "20ms")
 	var after loadCounts
 	deadline := time.Now().Add(2 * time.Minute)
 	invokeLoad(p.url, res.Endpoint, rows, 4, &after, func() bool {
