@@ -52,20 +52,22 @@ type DimensionInfo struct {
 }
 
 // Dimensions lists every dimension, in report order.
-var Dimensions = []DimensionInfo{
-	{Name: Invocations, Unit: "requests", Scale: 1, Description: "InvokeEndpoint requests allowed by the policies"},
-	{Name: Errors, Unit: "requests", Scale: 1, Description: "invocations answered with an error"},
-	{Name: BytesIn, Unit: "bytes", Scale: 1, Description: "request payload bytes"},
-	{Name: BytesOut, Unit: "bytes", Scale: 1, Description: "response payload bytes"},
-	{Name: ModelComputeMs, Unit: "milliseconds", Scale: 1, Description: "time the model's workers spent on invocations"},
-	{Name: ModelMemory, Unit: "byte-seconds", Scale: 1, Sampled: true, Description: "pool memory held by the tenant's loaded models"},
-	{Name: WorkerSeconds, Unit: "seconds", Scale: 1000, Decimals: 3, Sampled: true, Description: "running time of the tenant's dedicated workers (stored in milliseconds)"},
-	{Name: StorageByteHours, Unit: "byte-hours", Scale: 3600, Decimals: 3, Sampled: true, Description: "bytes stored, over time (stored in byte-seconds)"},
+func Dimensions() []DimensionInfo {
+	return []DimensionInfo{
+		{Name: Invocations, Unit: "requests", Scale: 1, Description: "InvokeEndpoint requests allowed by the policies"},
+		{Name: Errors, Unit: "requests", Scale: 1, Description: "invocations answered with an error"},
+		{Name: BytesIn, Unit: "bytes", Scale: 1, Description: "request payload bytes"},
+		{Name: BytesOut, Unit: "bytes", Scale: 1, Description: "response payload bytes"},
+		{Name: ModelComputeMs, Unit: "milliseconds", Scale: 1, Description: "time the model's workers spent on invocations"},
+		{Name: ModelMemory, Unit: "byte-seconds", Scale: 1, Sampled: true, Description: "pool memory held by the tenant's loaded models"},
+		{Name: WorkerSeconds, Unit: "seconds", Scale: 1000, Decimals: 3, Sampled: true, Description: "running time of the tenant's dedicated workers (stored in milliseconds)"},
+		{Name: StorageByteHours, Unit: "byte-hours", Scale: 3600, Decimals: 3, Sampled: true, Description: "bytes stored, over time (stored in byte-seconds)"},
+	}
 }
 
 // Info returns the description of d, false for an unknown dimension.
 func Info(d Dimension) (DimensionInfo, bool) {
-	for _, i := range Dimensions {
+	for _, i := range Dimensions() {
 		if i.Name == d {
 			return i, true
 		}
@@ -75,12 +77,13 @@ func Info(d Dimension) (DimensionInfo, bool) {
 
 // dimOrder is d's position in Dimensions (unknown ones last).
 func dimOrder(d Dimension) int {
-	for i, x := range Dimensions {
+	ds := Dimensions()
+	for i, x := range ds {
 		if x.Name == d {
 			return i
 		}
 	}
-	return len(Dimensions)
+	return len(ds)
 }
 
 // Record is the usage of one tenant in one hour in one dimension.

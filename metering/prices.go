@@ -88,7 +88,7 @@ func ParsePriceSheet(b []byte) (*PriceSheet, error) {
 
 func dimensionNames() string {
 	var s []string
-	for _, d := range Dimensions {
+	for _, d := range Dimensions() {
 		s = append(s, string(d.Name))
 	}
 	sort.Strings(s)

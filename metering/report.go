@@ -135,14 +135,16 @@ func quantity(v int64, info DimensionInfo) *big.Rat {
 
 // CSVHeader is the header row of WriteCSV, before the cost allocation
 // tags' columns ("tag:<key>").
-var CSVHeader = []string{"tenant_id", "hour_start", "dimension", "quantity", "unit", "unit_price", "cost", "currency"}
+func CSVHeader() []string {
+	return []string{"tenant_id", "hour_start", "dimension", "quantity", "unit", "unit_price", "cost", "currency"}
+}
 
 // WriteCSV writes the report as CSV: a header, then one row per tenant,
 // hour and dimension (hour_start in RFC 3339, UTC), then one column per
 // cost allocation tag, as spreadsheets and cost tools read it.
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	head := append([]string{}, CSVHeader...)
+	head := CSVHeader()
 	for _, k := range r.CostAllocationTags {
 		head = append(head, "tag:"+k)
 	}

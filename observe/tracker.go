@@ -53,11 +53,14 @@ type series struct {
 	last int64
 }
 
-// ThrottleCodes are the error codes counted as throttles, whatever the
-// surface.
-var ThrottleCodes = map[string]bool{
-	"ThrottlingException": true, "Throttling": true, "SlowDown": true,
-	"TooManyRequestsException": true, "TooManyRequests": true, "ModelNotReadyException": true,
+// Throttled reports whether an error code is a throttle (a quota, a rate
+// limit or a model not ready yet), whatever the surface.
+func Throttled(code string) bool {
+	switch code {
+	case "ThrottlingException", "Throttling", "SlowDown", "TooManyRequestsException", "TooManyRequests", "ModelNotReadyException":
+		return true
+	}
+	return false
 }
 
 // Tracker keeps each tenant's figures. It implements audit.Observer.
@@ -106,7 +109,7 @@ func (t *Tracker) ObserveEvent(ev audit.Event) {
 		if ev.ErrorCode != "" {
 			b.errors++
 		}
-		if ThrottleCodes[ev.ErrorCode] {
+		if Throttled(ev.ErrorCode) {
 			b.throttles++
 		}
 		if ev.EventName == "InvokeEndpoint" && ev.Decision.Effect == audit.Allowed {

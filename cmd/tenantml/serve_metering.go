@@ -322,7 +322,7 @@ func (m *invocationMetrics) ObserveEvent(ev audit.Event) {
 	}
 	outcome := "success"
 	switch {
-	case observe.ThrottleCodes[ev.ErrorCode]:
+	case observe.Throttled(ev.ErrorCode):
 		outcome = "throttled"
 	case ev.ErrorCode != "":
 		outcome = "error"

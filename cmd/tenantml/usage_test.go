@@ -153,7 +153,7 @@ func TestServe_Usage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v in %s", err, out)
 		}
-		if strings.Join(recs[0], ",") != strings.Join(append(metering.CSVHeader, "tag:CostCenter"), ",") {
+		if strings.Join(recs[0], ",") != strings.Join(append(metering.CSVHeader(), "tag:CostCenter"), ",") {
 			t.Errorf("header %v", recs[0])
 		}
 		var inv int64
