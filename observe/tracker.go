@@ -35,13 +35,25 @@ func bucketOf(ms float64) int {
 // hist is a latency histogram.
 type hist [nBuckets]uint32
 
+// add adds o (nil for none) to h.
+func (h *hist) add(o *hist) {
+	if o == nil {
+		return
+	}
+	for i := range h {
+		h[i] += o[i]
+	}
+}
+
 // minute is one minute of one tenant's figures.
 type minute struct {
 	at                            int64 // Unix minute; 0 = empty
 	requests, errors, throttles   int64
 	invocations, invocationErrors int64
 	loads, loadFailures           int64
-	latency, loadTime             hist
+	// latency and loadTime are allocated for minutes that have any, so
+	// that a tenant without invocations costs a few counters a minute.
+	latency, loadTime *hist
 }
 
 // series is one tenant's last hour.
@@ -117,6 +129,9 @@ func (t *Tracker) ObserveEvent(ev audit.Event) {
 			if ev.ErrorCode != "" {
 				b.invocationErrors++
 			}
+			if b.latency == nil {
+				b.latency = &hist{}
+			}
 			b.latency[bucketOf(float64(ev.LatencyMs))]++
 		}
 	case audit.TypeServiceEvent:
@@ -124,6 +139,9 @@ func (t *Tracker) ObserveEvent(ev audit.Event) {
 		case "ModelLoaded":
 			b.loads++
 			if ms, err := strconv.ParseFloat(ev.AdditionalEventData["durationMs"], 64); err == nil {
+				if b.loadTime == nil {
+					b.loadTime = &hist{}
+				}
 				b.loadTime[bucketOf(ms)]++
 			}
 		case "ModelLoadFailed":
@@ -275,10 +293,8 @@ func (t *Tracker) Snapshot(tenant string, window time.Duration) Snapshot {
 			out.InvocationErrors += b.invocationErrors
 			out.ModelLoads += b.loads
 			out.ModelLoadFailures += b.loadFailures
-			for i := range lat {
-				lat[i] += b.latency[i]
-				load[i] += b.loadTime[i]
-			}
+			lat.add(b.latency)
+			load.add(b.loadTime)
 			if b.requests > 0 || b.loads > 0 || b.loadFailures > 0 {
 				out.PerMinute = append(out.PerMinute, MinuteFigures{Minute: time.Unix(c*60, 0).UTC(), Requests: b.requests, Errors: b.errors, Throttles: b.throttles, Invocations: b.invocations})
 			}

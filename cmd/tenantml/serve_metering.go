@@ -70,7 +70,7 @@ type observeParts struct {
 	tracker  *observe.Tracker
 	prom     *invocationMetrics
 	meter    *metering.Meter
-	samplers []*metering.Sampler
+	samplers []*periodicSampler
 	// anomalies counts raised anomalies by signal.
 	anomalies *prometheus.CounterVec
 
@@ -143,14 +143,18 @@ func (s *server) registerMetering(srv *api.Server, p *api.Pipeline, reg promethe
 	fleetGauge := func(pick func(u fleetUsage) map[string]int64) metering.Gauge {
 		return func(context.Context) (map[string]int64, error) { return pick(s.fleetUsage()), nil }
 	}
-	maxGap := 3 * s.cfg.MeterInterval
-	s.obs.samplers = []*metering.Sampler{
-		{Store: usage, Source: "sample/" + string(metering.ModelMemory) + "/" + node, Dimension: metering.ModelMemory, Per: 1, MaxGap: maxGap, Now: s.now,
-			Gauge: fleetGauge(func(u fleetUsage) map[string]int64 { return u.PoolBytes })},
-		{Store: usage, Source: "sample/" + string(metering.WorkerSeconds) + "/" + node, Dimension: metering.WorkerSeconds, Per: 1000, MaxGap: maxGap, Now: s.now,
-			Gauge: fleetGauge(func(u fleetUsage) map[string]int64 { return u.Workers })},
+	every := s.cfg.MeterInterval
+	// Stored bytes change slowly and cost a query per tenant to read:
+	// sampled at most once a minute.
+	storageEvery := max(every, storageSampleInterval)
+	s.obs.samplers = []*periodicSampler{
+		{every: every, Sampler: &metering.Sampler{Store: usage, Source: "sample/" + string(metering.ModelMemory) + "/" + node, Dimension: metering.ModelMemory,
+			Per: 1, MaxGap: 3 * every, Now: s.now, Gauge: fleetGauge(func(u fleetUsage) map[string]int64 { return u.PoolBytes })}},
+		{every: every, Sampler: &metering.Sampler{Store: usage, Source: "sample/" + string(metering.WorkerSeconds) + "/" + node, Dimension: metering.WorkerSeconds,
+			Per: 1000, MaxGap: 3 * every, Now: s.now, Gauge: fleetGauge(func(u fleetUsage) map[string]int64 { return u.Workers })}},
 		// Stored bytes are shared by every server: one source for all.
-		{Store: usage, Source: "sample/" + string(metering.StorageByteHours), Dimension: metering.StorageByteHours, Per: 1, MaxGap: maxGap, Now: s.now, Gauge: s.storedBytes},
+		{every: storageEvery, Sampler: &metering.Sampler{Store: usage, Source: "sample/" + string(metering.StorageByteHours), Dimension: metering.StorageByteHours,
+			Per: 1, MaxGap: 3 * storageEvery, Now: s.now, Gauge: s.storedBytes}},
 	}
 	(&manage.Usage{Tenants: s.store.Tenants(), Records: usage, Prices: s.priceSheet, Pipeline: p, Region: s.cfg.Region, AccountID: s.cfg.AccountID,
 		Sync: func(ctx context.Context) error { _, err := s.obs.meter.Sync(ctx); return err }}).Register(srv)
@@ -162,6 +166,18 @@ func (s *server) registerMetering(srv *api.Server, p *api.Pipeline, reg promethe
 	s.obs.stop, s.obs.done = cancel, make(chan struct{})
 	go s.meterLoop(ctx)
 	return nil
+}
+
+// storageSampleInterval is the shortest interval between two samples of
+// the stored bytes.
+const storageSampleInterval = time.Minute
+
+// periodicSampler is a sampler and how often it samples (the meter loop
+// runs every meter-interval; it is the only caller).
+type periodicSampler struct {
+	*metering.Sampler
+	every time.Duration
+	last  time.Time
 }
 
 // fleetUsage is serving's per-tenant levels.
@@ -221,7 +237,12 @@ func (s *server) meterOnce(ctx context.Context) {
 	if _, err := s.obs.meter.Sync(ctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("metering the audit log failed; retrying next round", "error", err)
 	}
+	now := s.now()
 	for _, sm := range s.obs.samplers {
+		if !sm.last.IsZero() && now.Sub(sm.last) < sm.every {
+			continue
+		}
+		sm.last = now
 		if err := sm.Sample(ctx); err != nil && !metering.ErrConflict(err) && ctx.Err() == nil {
 			s.obs.sampleFailures.Add(1)
 			s.log.Warn("sampling usage failed; retrying next round", "source", sm.Source, "error", err)

@@ -37,7 +37,7 @@ func totals(rep *metering.Report) map[string]map[metering.Dimension]int64 {
 
 // TestServe_Usage deploys a silo (acme) and a pool (globex) model, invokes
 // them a known number of times (some failing), samples twice with the
-// clock moved a minute, and reads the usage back through the CLI and the
+// clock moved five minutes, and reads the usage back through the CLI and the
 // API: exact invocations, errors and bytes, worker time and pool memory
 // within the interval, costs by CostCenter from the price sheet, CSV with
 // a header, and a 4xx for every malformed query.
@@ -75,8 +75,8 @@ func TestServe_Usage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ts.meterOnce(ctx) // the samplers' first watermark
 	start := clock.now()
+	ts.meterOnce(ctx) // the samplers' first watermark
 
 	type want struct{ ok, bad int }
 	plan := map[string]want{"acme": {5, 2}, "globex": {3, 1}}
@@ -107,7 +107,7 @@ func TestServe_Usage(t *testing.T) {
 			}
 		}
 	}
-	clock.advance(time.Minute)
+	clock.advance(5 * time.Minute) // one meter-interval: every sampler samples
 	ts.meterOnce(ctx)
 	elapsed := clock.now().Sub(start)
 
@@ -137,10 +137,10 @@ func TestServe_Usage(t *testing.T) {
 	}
 	// acme's one dedicated worker ran the whole sampled interval; globex's
 	// model held pool memory over it; neither has the other's.
-	if ms := got["acme"][metering.WorkerSeconds]; ms < time.Minute.Milliseconds() || ms > elapsed.Milliseconds() {
-		t.Errorf("acme worker time %d ms, want from 60000 to %d", ms, elapsed.Milliseconds())
+	if ms := got["acme"][metering.WorkerSeconds]; ms < (5 * time.Minute).Milliseconds() || ms > elapsed.Milliseconds() {
+		t.Errorf("acme worker time %d ms, want from 300000 to %d", ms, elapsed.Milliseconds())
 	}
-	if got["globex"][metering.ModelMemory] < 60 || got["globex"][metering.WorkerSeconds] != 0 || got["acme"][metering.ModelMemory] != 0 {
+	if got["globex"][metering.ModelMemory] < 300 || got["globex"][metering.WorkerSeconds] != 0 || got["acme"][metering.ModelMemory] != 0 {
 		t.Errorf("pool memory: globex %d byte-seconds (workers %d), acme %d", got["globex"][metering.ModelMemory], got["globex"][metering.WorkerSeconds], got["acme"][metering.ModelMemory])
 	}
 	if cc1 := rep.ByTag["CostCenter"]["cc-1"]; cc1 == "" || cc1 == "0" {
