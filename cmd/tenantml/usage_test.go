@@ -137,7 +137,7 @@ func TestServe_Usage(t *testing.T) {
 	}
 	// acme's one dedicated worker ran the whole sampled interval; globex's
 	// model held pool memory over it; neither has the other's.
-	if ms := got["acme"][metering.WorkerSeconds]; ms < (5 * time.Minute).Milliseconds() || ms > elapsed.Milliseconds() {
+	if ms := got["acme"][metering.WorkerSeconds]; ms < (5*time.Minute).Milliseconds() || ms > elapsed.Milliseconds() {
 		t.Errorf("acme worker time %d ms, want from 300000 to %d", ms, elapsed.Milliseconds())
 	}
 	if got["globex"][metering.ModelMemory] < 300 || got["globex"][metering.WorkerSeconds] != 0 || got["acme"][metering.ModelMemory] != 0 {
