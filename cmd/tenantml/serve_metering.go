@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,7 +76,9 @@ type observeParts struct {
 	anomalies *prometheus.CounterVec
 
 	sampleFailures atomic.Uint64
-	stop           context.CancelFunc
+	// roundMu serialises meterOnce (the loop's rounds, and tests').
+	roundMu sync.Mutex
+	stop    context.CancelFunc
 	done           chan struct{}
 }
 
@@ -234,6 +237,8 @@ func (s *server) meterLoop(ctx context.Context) {
 // tracker's minutes. Failures are logged and retried next round: the
 // watermarks make a retry exact.
 func (s *server) meterOnce(ctx context.Context) {
+	s.obs.roundMu.Lock()
+	defer s.obs.roundMu.Unlock()
 	if _, err := s.obs.meter.Sync(ctx); err != nil && ctx.Err() == nil {
 		s.log.Warn("metering the audit log failed; retrying next round", "error", err)
 	}
