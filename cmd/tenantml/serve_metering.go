@@ -79,7 +79,7 @@ type observeParts struct {
 	// roundMu serialises meterOnce (the loop's rounds, and tests').
 	roundMu sync.Mutex
 	stop    context.CancelFunc
-	done           chan struct{}
+	done    chan struct{}
 }
 
 // openObserve starts tracing and the per-tenant tracker with its anomaly
