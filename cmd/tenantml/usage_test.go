@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -147,6 +149,12 @@ func TestServe_Usage(t *testing.T) {
 		t.Errorf("cost of CostCenter cc-1 = %q: %v", cc1, rep.ByTag)
 	}
 
+	t.Run("Table", func(t *testing.T) {
+		out := ts.mustCLI(t, rootKeyID, rootSecret, "usage", "report", "--tenant", "acme", "--from", from, "--to", to)
+		if !strings.HasPrefix(out, "TENANT") || !strings.Contains(out, "invocations") || !strings.Contains(out, "TOTAL") || strings.Contains(out, "globex") {
+			t.Errorf("table:\n%s", out)
+		}
+	})
 	t.Run("CSV", func(t *testing.T) {
 		out := ts.mustCLI(t, rootKeyID, rootSecret, "usage", "report", "--tenant", "globex", "--from", from, "--to", to, "-o", "csv")
 		recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
@@ -215,4 +223,53 @@ func TestServe_Usage(t *testing.T) {
 			t.Error("usage report accepted -o xml")
 		}
 	})
+}
+
+// TestServe_MeteringConfig: malformed metering and tracing settings, and
+// an invalid price sheet, stop serve from starting with a message naming
+// the setting.
+func TestServe_MeteringConfig(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    map[string]string
+		prices string // written to <data-dir>/prices.json when set
+		want   string
+	}{
+		{"MeterIntervalGarbage", map[string]string{"TENANTML_METER_INTERVAL": "often"}, "", "meter-interval"},
+		{"MeterIntervalTooShort", map[string]string{"TENANTML_METER_INTERVAL": "1ms"}, "", "meter-interval"},
+		{"MeterIntervalTooLong", map[string]string{"TENANTML_METER_INTERVAL": "1h"}, "", "meter-interval"},
+		{"SampleRatio", map[string]string{"TENANTML_TRACE_SAMPLE_RATIO": "1.5"}, "", "trace-sample-ratio"},
+		{"OTLPEndpoint", map[string]string{"TENANTML_OTLP_ENDPOINT": "collector:4318"}, "", "otlp-endpoint"},
+		{"PriceSheetInvalid", nil, `{"prices":{"gpu_hours":"1"}}`, "unknown dimension"},
+		{"PriceSheetMissing", map[string]string{"TENANTML_PRICE_SHEET": "/nonexistent/prices.json"}, "", "read price sheet"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dataDir := filepath.Join(t.TempDir(), "data")
+			if err := os.MkdirAll(dataDir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if tt.prices != "" {
+				if err := os.WriteFile(filepath.Join(dataDir, "prices.json"), []byte(tt.prices), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			env := map[string]string{"TENANTML_DATA_DIR": dataDir, "TENANTML_LISTEN": "127.0.0.1:0"}
+			for k, v := range rootEnv {
+				env[k] = v
+			}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			cfg, err := loadConfig(newServeCmd().Flags(), func(k string) string { return env[k] })
+			if err == nil {
+				s := &server{cfg: cfg, stdout: io.Discard, stderr: io.Discard, rand: rand.Reader, now: time.Now}
+				err = s.open(context.Background())
+				_ = s.close(context.Background())
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
 }
