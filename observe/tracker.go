@@ -136,7 +136,7 @@ func (t *Tracker) ObserveEvent(ev audit.Event) {
 		}
 	case audit.TypeServiceEvent:
 		switch ev.EventName {
-		case "ModelLoaded":
+		case "ModelLoaded", "WorkerReady": // a pool load; a dedicated worker's start with its model
 			b.loads++
 			if ms, err := strconv.ParseFloat(ev.AdditionalEventData["durationMs"], 64); err == nil {
 				if b.loadTime == nil {

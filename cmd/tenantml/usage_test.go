@@ -184,8 +184,15 @@ func TestServe_Usage(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &s); err != nil {
 			t.Fatalf("%v in %s", err, out)
 		}
-		if s.Invocations != 7 || s.InvocationErrors != 2 || s.LatencyMs.P50 <= 0 || s.TenantID != "acme" {
-			t.Errorf("acme's metrics: %+v", s)
+		if s.Invocations != 7 || s.InvocationErrors != 2 || s.LatencyMs.P50 <= 0 || s.TenantID != "acme" || s.ModelLoads < 1 || s.ModelLoadMs.P50 <= 0 {
+			t.Errorf("acme's metrics (its worker started with its model): %+v", s)
+		}
+		out = ts.mustCLI(t, rootKeyID, rootSecret, "usage", "metrics", "--tenant", "globex", "-o", "json")
+		if err := json.Unmarshal([]byte(out), &s); err != nil {
+			t.Fatalf("%v in %s", err, out)
+		}
+		if s.Invocations != 4 || s.ModelLoads != 1 || s.TenantID != "globex" {
+			t.Errorf("globex's metrics (one pool load): %+v", s)
 		}
 	})
 	t.Run("BadInput", func(t *testing.T) {
