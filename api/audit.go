@@ -7,6 +7,7 @@ import (
 
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/metering"
 )
 
 // AuditLog records the pipeline's audit records in the tamper-evident audit
@@ -74,10 +75,13 @@ func EventFor(rec *AuditRecord) audit.Event {
 	if rec.Resource != "" {
 		ev.Resources = []audit.Resource{{ARN: rec.Resource}}
 	}
-	if rec.BytesIn > 0 || rec.BytesOut > 0 {
+	if rec.BytesIn > 0 || rec.BytesOut > 0 || rec.ModelTime > 0 {
 		ev.AdditionalEventData = map[string]string{
-			"bytesTransferredIn":  strconv.FormatInt(rec.BytesIn, 10),
-			"bytesTransferredOut": strconv.FormatInt(rec.BytesOut, 10),
+			metering.DataBytesIn:  strconv.FormatInt(rec.BytesIn, 10),
+			metering.DataBytesOut: strconv.FormatInt(rec.BytesOut, 10),
+		}
+		if rec.ModelTime > 0 {
+			ev.AdditionalEventData[metering.DataModelLatencyMs] = strconv.FormatInt(rec.ModelTime.Milliseconds(), 10)
 		}
 	}
 	return ev

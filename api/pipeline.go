@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/iam"
 	"github.com/tenantml/tenantml/tenant"
+	"github.com/tenantml/tenantml/tracing"
 )
 
 // Authenticator establishes who sent a request. It returns an
@@ -68,6 +71,8 @@ type AuditRecord struct {
 	RequestParameters map[string]any
 	// BytesIn and BytesOut count payload bytes of data events.
 	BytesIn, BytesOut int64
+	// ModelTime is the time the model's workers spent on an invocation.
+	ModelTime time.Duration
 }
 
 // TenantGate tells whether a tenant's principals may make requests.
@@ -194,6 +199,10 @@ type Pipeline struct {
 	Tenants TenantGate
 	// Admit, when set, is the admission stage.
 	Admit Admitter
+	// Tracer, when set, traces every request: a root span with a span
+	// per stage (authenticate, authorize, admit, handle); see package
+	// tracing for what spans carry.
+	Tracer trace.Tracer
 }
 
 // WithProtocol returns a copy of p that writes errors with proto.
@@ -219,6 +228,8 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 		SourceIP:  sourceIP(r),
 		UserAgent: truncateText(r.UserAgent(), maxAuditedUserAgent),
 	}
+	r, span := p.startRequest(r, op)
+	defer endRequest(span, rec)
 	if op.Stream != nil {
 		p.serveStream(w, r, op, rec, start)
 		return
@@ -327,7 +338,9 @@ func (c *clientWriter) Write(p []byte) (int, error) {
 // run authenticates, resolves the caller's tenant and the target,
 // authorizes, admits and calls handle, filling rec as it learns.
 func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*http.Request, *authn.Principal) error) error {
+	_, span := p.stage(r.Context(), tracing.SpanAuthenticate, rec)
 	caller, scope, err := p.authenticate(r)
+	span.End()
 	if err != nil {
 		rec.Decision = authz.Deny("authentication failed")
 		return err
@@ -385,7 +398,10 @@ func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*ht
 	default:
 		origin := p.origin(r, scope)
 		for _, action := range append([]string{op.Action}, target.Also...) {
-			d, err := p.Authz.Authorize(ctx, &authz.Request{Caller: caller, Action: action, Resource: target.Resource, Context: target.Context, Origin: origin})
+			actx, span := p.stage(ctx, tracing.SpanAuthorize, rec)
+			d, err := p.Authz.Authorize(actx, &authz.Request{Caller: caller, Action: action, Resource: target.Resource, Context: target.Context, Origin: origin})
+			span.SetAttributes(tracing.Action.String(action), tracing.Decision.String(d.Effect.String()))
+			span.End()
 			if err != nil {
 				rec.Decision = authz.Deny("authorization failed: " + tenantml.ErrorMessage(err))
 				return err
@@ -396,17 +412,24 @@ func (p *Pipeline) run(r *http.Request, op Op, rec *AuditRecord, handle func(*ht
 			}
 		}
 	}
+	actx, span := p.stage(ctx, tracing.SpanAdmit, rec)
 	if p.Admit != nil {
-		release, err := p.Admit.Admit(ctx, &Admission{Caller: caller, Action: op.Action, Resource: target.Resource})
+		release, err := p.Admit.Admit(actx, &Admission{Caller: caller, Action: op.Action, Resource: target.Resource})
 		if err != nil {
+			span.End()
 			return err
 		}
 		defer release()
 	}
+	span.End()
 	if hide != nil {
 		return hide
 	}
-	err = handle(r, caller)
+	uctx, usage := withUsage(r.Context())
+	uctx, span = p.stage(uctx, tracing.SpanHandle, rec)
+	err = handle(r.WithContext(uctx), caller)
+	span.End()
+	usage.record(rec)
 	if tenantml.ErrorCode(err) == tenantml.EFORBIDDEN && rec.Decision.Allowed() {
 		// The operation refused what the policies allowed (the tenant
 		// invariant refusing a session, a key policy): the request was

@@ -9,7 +9,8 @@ type EventKind string
 const (
 	// EventWorkerStarted: a worker process was started (PID set).
 	EventWorkerStarted EventKind = "WorkerStarted"
-	// EventWorkerReady: the worker answered /ping (with its model loaded).
+	// EventWorkerReady: the worker answered /ping (with its model loaded);
+	// Duration is the time from its start.
 	EventWorkerReady EventKind = "WorkerReady"
 	// EventWorkerUnhealthy: the worker stopped answering /ping and was
 	// killed (Reason says why); an EventWorkerExited follows.
@@ -52,7 +53,8 @@ type Event struct {
 	// before the next one (EventWorkerExited).
 	Restarts int
 	Backoff  time.Duration
-	// Duration is the time a model load or unload took.
+	// Duration is the time a model load or unload took, or a worker took
+	// to become ready.
 	Duration time.Duration
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/keys"
+	"github.com/tenantml/tenantml/metering"
 	"github.com/tenantml/tenantml/quota"
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/tenant"
@@ -29,6 +30,9 @@ type Store interface {
 	Objects() artifact.Index
 	// Quotas returns the tiers and tenants' quota overrides.
 	Quotas() quota.Store
+	// Usage returns the hourly usage records and the watermarks of the
+	// meters that write them (package metering).
+	Usage() metering.Store
 	// Secrets returns the platform's sealed secrets (operator-only).
 	Secrets() Secrets
 	// Ping reports whether the store answers; /readyz uses it.

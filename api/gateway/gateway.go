@@ -243,9 +243,11 @@ func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request, c *authn.Princi
 		TargetModel: route.TargetModel, ContentType: r.Header.Get("Content-Type"), Accept: r.Header.Get("Accept"), Body: body,
 	})
 	if err != nil {
+		api.ReportUsage(r.Context(), api.Usage{BytesIn: int64(len(body))})
 		return err
 	}
 	answered(out.ModelLatency)
+	api.ReportUsage(r.Context(), api.Usage{BytesIn: int64(len(body)), BytesOut: int64(len(out.Body)), ModelTime: out.ModelLatency})
 	if out.ContentType != "" {
 		w.Header().Set("Content-Type", out.ContentType)
 	}

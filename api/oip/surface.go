@@ -332,6 +332,9 @@ func (s *Surface) infer(w http.ResponseWriter, r *http.Request, _ *authn.Princip
 		return c.dataErr(err)
 	}
 	answered(out.ModelLatency)
+	// Metered as the payload the model received and answered (the
+	// tensors as CSV rows), as for InvokeEndpoint.
+	api.ReportUsage(r.Context(), api.Usage{BytesIn: int64(len(in.Body)), BytesOut: int64(len(out.Body)), ModelTime: out.ModelLatency})
 	if mt, _, _ := mime.ParseMediaType(out.ContentType); mt != "text/csv" {
 		return modelAnswerErr("the model answered " + strconv.Quote(printable(out.ContentType)) + ", not text/csv")
 	}

@@ -114,9 +114,11 @@ func (s *Surface) invoke(w http.ResponseWriter, r *http.Request, _ *authn.Princi
 	answered := Invoking(r.Context(), ep)
 	out, err := s.Data.Invoke(r.Context(), ep, in)
 	if err != nil {
+		api.ReportUsage(r.Context(), api.Usage{BytesIn: int64(len(body))})
 		return err
 	}
 	answered(out.ModelLatency)
+	api.ReportUsage(r.Context(), api.Usage{BytesIn: int64(len(body)), BytesOut: int64(len(out.Body)), ModelTime: out.ModelLatency})
 	if out.ContentType != "" {
 		w.Header().Set("Content-Type", out.ContentType)
 	}

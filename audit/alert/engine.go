@@ -372,3 +372,14 @@ func alertEvent(a *Alert) audit.Event {
 		},
 	}
 }
+
+// Raise fires an alert found by a detector outside the rules (a tenant's
+// anomalous rate): a.Rule, a.Kind and a.Message say what; a.TenantID, when
+// set, records it under that tenant (readable by it and the operator).
+// The engine fills the ID, the time and EventSeq, then records and
+// delivers it like the rules' alerts. It never blocks.
+func (e *Engine) Raise(a Alert) {
+	b := e.newAlert(&Rule{Name: a.Rule, Kind: a.Kind}, e.cfg.Now(), a.Count, -1)
+	b.TenantID, b.Window, b.Message = a.TenantID, a.Window, a.Message
+	e.enqueue(b)
+}

@@ -18,6 +18,9 @@ const (
 	SuspendedTenantAccess Kind = "SuspendedTenantAccess"
 	KeyDeletionScheduled  Kind = "KeyDeletionScheduled"
 	AuditWriteFailure     Kind = "AuditWriteFailure"
+	// AnomalousRate is raised from outside the rules (Engine.Raise) by a
+	// detector of a tenant's request or error rate far from its baseline.
+	AnomalousRate Kind = "AnomalousRate"
 )
 
 // GroupBy says which events of a rule share one window.

@@ -36,6 +36,7 @@ var attacks = []attack{
 	{"Chain_TransitiveTagsTwoHops", testChainTransitiveTagsTwoHops},
 	{"CrossTenantEveryOperation", testCrossTenantEveryOperation},
 	{"Refused_ServingModelData", testRefusedServingModelData},
+	{"Refused_UsageMetricsAlerts", testRefusedUsageMetricsAlerts},
 }
 
 // lastAttacks run after the others, one at a time: they suspend a tenant

@@ -57,6 +57,9 @@ type config struct {
 	// PoolCacheBytes is what each pool worker's models may hold; 0 means
 	// 60% of the pool instance's memory.
 	PoolCacheBytes int64
+	// meteringConfig configures metering, tenant metrics and tracing
+	// (serve_metering.go).
+	meteringConfig
 }
 
 // setting describes one configuration field in all its spellings.
@@ -96,7 +99,7 @@ func boolSetting(name, def, help string, field func(*config) *bool) setting {
 }
 
 func settings() []setting {
-	return []setting{
+	return append([]setting{
 		stringSetting("gateway-issuer", "", "OpenID Connect issuer URL (registered with iam create-open-id-connect-provider, claim mapping to TenantID) whose tokens the tenant gateway POST /tenant/v1/invocations accepts; empty turns the gateway off", func(c *config) *string { return &c.GatewayIssuer }),
 		{name: "ratelimit", help: "redis://[:password@]host:port[/db] whose Redis shares the rate limits of every gateway; empty keeps them in process (set a password through TENANTML_RATELIMIT, not the flag)",
 			set: func(c *config, v string) error { c.RateLimit = v; return nil }, get: func(c *config) string { return redactURLPassword(c.RateLimit) }},
@@ -160,7 +163,7 @@ func settings() []setting {
 		stringSetting("tls-cert", "", "PEM certificate (chain) file: serve HTTPS with tls-key; reloaded on SIGHUP and when the file changes", func(c *config) *string { return &c.TLSCert }),
 		stringSetting("tls-key", "", "PEM private key file of tls-cert", func(c *config) *string { return &c.TLSKey }),
 		boolSetting("tls-self-signed", "false", "serve HTTPS with a self-signed certificate generated once into <data-dir>/tls (for a laptop; clients pass it as --ca-bundle)", func(c *config) *bool { return &c.TLSSelfSigned }),
-	}
+	}, meteringSettings()...)
 }
 
 // addConfigFlags registers --config and one flag per setting on cmd.

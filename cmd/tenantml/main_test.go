@@ -97,7 +97,13 @@ func (ts *testServer) stop() {
 // cli runs a tenantml command line against ts with the given credentials.
 func (ts *testServer) cli(t *testing.T, keyID, secret string, args ...string) (string, error) {
 	t.Helper()
-	t.Setenv("TENANTML_ENDPOINT", ts.URL)
+	return cliAt(t, ts.URL, keyID, secret, args...)
+}
+
+// cliAt runs a tenantml command line against the server at url.
+func cliAt(t *testing.T, url, keyID, secret string, args ...string) (string, error) {
+	t.Helper()
+	t.Setenv("TENANTML_ENDPOINT", url)
 	t.Setenv("TENANTML_ACCESS_KEY_ID", keyID)
 	t.Setenv("TENANTML_SECRET_ACCESS_KEY", secret)
 	t.Setenv("HOME", t.TempDir())

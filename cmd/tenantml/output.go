@@ -10,6 +10,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// csvOutput is the annotation of commands that also print CSV (-o csv).
+const csvOutput = "tenantml/csv-output"
+
 // outputHelp is the help of -o wherever it is registered.
 const outputHelp = "output format: table, json or yaml"
 
@@ -28,6 +31,13 @@ func outputFormat(cmd *cobra.Command) (string, error) {
 		return format, nil
 	case "":
 		return "table", nil
+	case "csv":
+		if cmd.Annotations[csvOutput] == "true" {
+			return format, nil
+		}
+	}
+	if cmd.Annotations[csvOutput] == "true" {
+		return "", &exitError{code: 2, err: fmt.Errorf("output format %q must be table, json, yaml or csv", format)}
 	}
 	return "", &exitError{code: 2, err: fmt.Errorf("output format %q must be table, json or yaml", format)}
 }

@@ -34,6 +34,7 @@ func newRootCmd() *cobra.Command {
 		newModelCmd(),
 		newPolicyCmd(),
 		newAuditCmd(),
+		newUsageCmd(),
 		newPredictCmd(),
 		newRootCredsCmd(),
 		newWorkerCmd(),

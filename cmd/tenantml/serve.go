@@ -101,6 +101,7 @@ type server struct {
 	engine *authz.Engine
 
 	auditWiring              // alerts (serve_audit.go)
+	obs         observeParts // metering, tenant metrics, tracing (serve_metering.go)
 	sp          servingParts // workers, endpoints, control plane (serve_serving.go)
 	qp          quotaParts   // tiers, quotas, rate limits, admission (serve_quota.go)
 	tlsWiring                // HTTPS (serve_tls.go)
@@ -131,6 +132,9 @@ func (s *server) open(ctx context.Context) error {
 		return err
 	}
 	if err := s.openAlerts(); err != nil {
+		return err
+	}
+	if err := s.openObserve(ctx); err != nil {
 		return err
 	}
 	s.sealer = &auditSealer{keys: s.kp.keys, tenants: s.store.Tenants(), now: s.now}
@@ -204,6 +208,7 @@ func (s *server) buildHandler() error {
 		Now:     s.now,
 		Tenants: tenantGate{tenants: s.store.Tenants(), cache: s.caches.tenants},
 		Admit:   admission{s.qp.admitter},
+		Tracer:  s.obs.traces.Tracer(),
 	}
 	srv.Audit = pipeline.Audit // requests that match no route are audited too
 	srv.Handle("GET /healthz", api.Live())
@@ -228,6 +233,9 @@ func (s *server) buildHandler() error {
 	s.registerKeys(srv, pipeline)
 	s.registerQuotas(srv, pipeline)
 	if err := s.registerArtifacts(context.Background(), srv, pipeline); err != nil {
+		return err
+	}
+	if err := s.registerMetering(srv, pipeline, reg); err != nil {
 		return err
 	}
 	s.handler = srv
@@ -267,6 +275,7 @@ func (s *server) close(ctx context.Context) error {
 		errs = append(errs, s.ln.Close())
 	}
 	errs = append(errs, s.closeServing(ctx))
+	errs = append(errs, s.closeMetering(ctx))
 	if s.audit != nil {
 		errs = append(errs, s.closeAlerts(ctx))
 		errs = append(errs, s.audit.Close(ctx))

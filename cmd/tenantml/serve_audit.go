@@ -49,13 +49,20 @@ func (s *server) openAlerts() error {
 	return nil
 }
 
-// auditObserver is the Observer to pass to audit.Open: the alert engine,
-// or none. It returns an untyped nil when alerts are off.
+// auditObserver is the Observer to pass to audit.Open: the alert engine
+// (when alerts are on), the per-tenant tracker and the invocation metrics.
 func (s *server) auditObserver() audit.Observer {
-	if s.alerts == nil {
+	var o observers
+	if s.alerts != nil {
+		o = append(o, s.alerts)
+	}
+	if s.obs.tracker != nil {
+		o = append(o, s.obs.tracker, s.obs.prom)
+	}
+	if len(o) == 0 {
 		return nil
 	}
-	return s.alerts
+	return o
 }
 
 // auditTokenSecretName is where the sealed key of the audit API's page

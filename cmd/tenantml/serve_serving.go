@@ -107,8 +107,8 @@ func (s *server) openServing(ctx context.Context, engine *authz.Engine, reg prom
 	}
 	s.sp.metrics = metrics
 	src := &fleet.ObjectSource{AccountID: s.cfg.AccountID, Objects: s.kp.artifacts, Keys: s.kp.keys, Identity: s.store.Identity(), Authz: engine, Policies: engine}
-	s.sp.fleet = fleet.New(fleet.Config{Backend: s.sp.supervisor, Source: src, Logger: s.log, Now: s.now,
-		Pool: pool.Config{Metrics: metrics, Events: events, Logger: s.log, CacheBytes: s.cfg.PoolCacheBytes,
+	s.sp.fleet = fleet.New(fleet.Config{Backend: s.sp.supervisor, Source: src, Logger: s.log, Now: s.now, Tracer: s.obs.traces.Tracer(),
+		Pool: pool.Config{Metrics: metrics, Events: events, Logger: s.log, CacheBytes: s.cfg.PoolCacheBytes, Tracer: s.obs.traces.Tracer(),
 			Weight: quotaLimits{s.quotas()}.Weight, Limits: quotaLimits{s.quotas()}.PoolLimits}})
 	s.sp.controller = &serving.Controller{Store: s.store.Serving(), Deployer: s.sp.fleet, Checker: imageChecker{images: images, types: types}, Quota: quotaLimits{s.quotas()},
 		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Log: s.log, Now: s.now}
@@ -344,6 +344,8 @@ func newServingMetrics(reg prometheus.Registerer) (*servingMetrics, error) {
 		overheadLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tenantml_overhead_latency_seconds",
 			Help: "OverheadLatency: time the gateway added to a successful invocation (from receiving it to answering, less ModelLatency), by the endpoint's mode.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"mode"}),
 	}
+	m.hits.WithLabelValues("hit") // exported at 0 from the start, like the others
+	m.hits.WithLabelValues("miss")
 	for _, c := range []prometheus.Collector{m.waiting, m.downloading, m.loading, m.unloading, m.hits, m.loaded, m.invocations, m.invocationErrors, m.modelLatency, m.overheadLatency} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register serving metrics: %w", err)

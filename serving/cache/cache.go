@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Key names a model of a tenant.
@@ -344,7 +346,9 @@ func (c *Cache[V]) acquire(ctx context.Context, k Key, hint int64, observe bool)
 				c.mu.Unlock()
 				return nil, err
 			}
-			go c.load(e, victims)
+			// The load goes on for every waiter whatever this caller does;
+			// it keeps only the caller's trace, so that its span nests there.
+			go c.load(trace.ContextWithSpanContext(context.Background(), trace.SpanContextFromContext(ctx)), e, victims)
 		}
 		if e.st == ready {
 			e.refs++
@@ -477,7 +481,7 @@ func (c *Cache[V]) admit(k Key, hint int64) (*entry[V], []*entry[V], error) {
 // (bytes freed elsewhere may still be unloading), loads e, then settles its
 // measured size: kept, or unloaded when it was purged meanwhile (stale) or
 // does not fit (refused).
-func (c *Cache[V]) load(e *entry[V], victims []*entry[V]) {
+func (c *Cache[V]) load(base context.Context, e *entry[V], victims []*entry[V]) {
 	for _, v := range victims {
 		c.runUnload(v, ReasonEvicted)
 	}
@@ -490,7 +494,7 @@ func (c *Cache[V]) load(e *entry[V], victims []*entry[V]) {
 	c.running++
 	c.mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.LoadTimeout)
+	ctx, cancel := context.WithTimeout(base, c.cfg.LoadTimeout)
 	val, size, loadErr := c.cfg.Load(ctx, e.key)
 	cancel()
 
@@ -823,4 +827,16 @@ func (c *Cache[V]) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
+}
+
+// Usages returns the bytes every tenant holds (loaded and reserved), for
+// metering; tenants holding nothing are absent.
+func (c *Cache[V]) Usages() map[string]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]int64, len(c.usage))
+	for t, u := range c.usage {
+		out[t] = u
+	}
+	return out
 }

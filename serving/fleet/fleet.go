@@ -25,10 +25,22 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/serving/pool"
+	"github.com/tenantml/tenantml/tracing"
 )
+
+// tracer is the fleet's tracer, a no-op one when none is set.
+func (f *Fleet) tracer() trace.Tracer {
+	if f.cfg.Tracer == nil {
+		return noop.NewTracerProvider().Tracer("")
+	}
+	return f.cfg.Tracer
+}
 
 // Model is a model artifact a role may read.
 type Model struct {
@@ -63,6 +75,9 @@ type Config struct {
 	MaxResolved int
 	Logger      *slog.Logger
 	Now         func() time.Time
+	// Tracer traces predictions of single-model variants (the pools trace
+	// their own: Pool.Tracer); default none.
+	Tracer trace.Tracer
 }
 
 // Fleet runs the deployed endpoints of one gateway.
@@ -364,8 +379,10 @@ func (f *Fleet) invoke(ctx context.Context, ep *serving.LiveEndpoint, e *endpoin
 			return nil, runtimeError(err)
 		}
 	} else {
+		pctx, span := f.tracer().Start(ctx, tracing.SpanPredict, trace.WithAttributes(tracing.TenantID.String(ep.Tenant), tracing.Endpoint.String(ep.Name)))
 		sent := time.Now()
-		resp, err = v.single.Invoke(ctx, inv)
+		resp, err = v.single.Invoke(pctx, inv)
+		span.End()
 		if err != nil {
 			return nil, runtimeError(err)
 		}
@@ -434,4 +451,34 @@ func (f *Fleet) RemoveTenant(t string) {
 			}
 		}
 	}
+}
+
+// Usage is what the fleet's deployed endpoints hold per tenant now, for
+// metering.
+type Usage struct {
+	// Workers counts the dedicated (single-model) workers of each tenant's
+	// endpoints, ready or restarting.
+	Workers map[string]int64
+	// PoolBytes is the memory each tenant's models hold in the pools.
+	PoolBytes map[string]int64
+}
+
+// Usage returns the workers and pool memory each tenant holds now.
+func (f *Fleet) Usage() Usage {
+	u := Usage{Workers: map[string]int64{}, PoolBytes: map[string]int64{}}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for _, ep := range f.live {
+		for _, v := range ep.variants {
+			switch {
+			case v.multi != nil:
+				for t, n := range v.multi.TenantBytes() {
+					u.PoolBytes[t] += n
+				}
+			case v.single != nil && ep.live.Tenant != "":
+				u.Workers[ep.live.Tenant] += int64(len(v.single.Instances()))
+			}
+		}
+	}
+	return u
 }

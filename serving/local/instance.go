@@ -149,6 +149,7 @@ func (in *instance) run() {
 // its pid, why it ended, and whether it ended because of stop.
 func (in *instance) runOnce() (readyAt time.Time, pid int, reason string, stopped bool) {
 	cfg := &in.v.sup.cfg
+	started := time.Now()
 	p, err := in.startProcess()
 	if err != nil {
 		select {
@@ -193,7 +194,7 @@ func (in *instance) runOnce() (readyAt time.Time, pid int, reason string, stoppe
 	}
 	readyAt = time.Now()
 	in.ready.Store(true)
-	in.publish(serving.Event{Kind: serving.EventWorkerReady, PID: pid})
+	in.publish(serving.Event{Kind: serving.EventWorkerReady, PID: pid, Duration: readyAt.Sub(started)})
 	select {
 	case <-in.firstReady:
 	default:

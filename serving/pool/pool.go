@@ -14,9 +14,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/serving/cache"
 	"github.com/tenantml/tenantml/serving/fair"
+	"github.com/tenantml/tenantml/tracing"
 )
 
 // Config configures a Pool. Zero fields take the defaults New documents.
@@ -72,6 +76,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Tracer traces queueing for a model, its load and the prediction;
+	// default none.
+	Tracer trace.Tracer
 }
 
 // Target is a request's model, resolved and authorized by the gateway.
@@ -157,6 +164,9 @@ func New(cfg Config) *Pool {
 	}
 	if cfg.SeatBytes <= 0 {
 		cfg.SeatBytes = 4 << 20
+	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	return &Pool{cfg: cfg, stop: make(chan struct{})}
 }
@@ -286,7 +296,9 @@ func (p *Pool) Invoke(ctx context.Context, t Target, inv serving.Invocation) (*s
 	sh := p.route(k)
 	for attempt := 0; ; attempt++ {
 		sh.checkIncarnation()
-		h, err := sh.cache.Acquire(ctx, k, t.SizeHint)
+		qctx, span := p.cfg.Tracer.Start(ctx, tracing.SpanQueue, trace.WithAttributes(tracing.TenantID.String(t.Tenant), tracing.Model.String(t.Model)))
+		h, err := sh.cache.Acquire(qctx, k, t.SizeHint)
+		span.End()
 		if err != nil {
 			return nil, mapErr(err)
 		}
@@ -309,9 +321,11 @@ func (p *Pool) Invoke(ctx context.Context, t Target, inv serving.Invocation) (*s
 			}
 			return nil, err
 		}
+		pctx, span := p.cfg.Tracer.Start(ctx, tracing.SpanPredict, trace.WithAttributes(tracing.TenantID.String(t.Tenant), tracing.Model.String(t.Model)))
 		sent := time.Now()
-		resp, err := sh.inst.Invoke(ctx, inv)
+		resp, err := sh.inst.Invoke(pctx, inv)
 		done()
+		span.End()
 		if resp != nil {
 			resp.Latency = time.Since(sent)
 		}
@@ -443,6 +457,8 @@ func (sh *shard) load(ctx context.Context, k cache.Key) (loaded, int64, error) {
 	if !ok {
 		return v, 0, fmt.Errorf("%w: no source for the model", serving.ErrModelNotReady)
 	}
+	ctx, span := sh.p.cfg.Tracer.Start(ctx, tracing.SpanModelLoad, trace.WithAttributes(tracing.TenantID.String(k.Tenant), tracing.Model.String(k.Model)))
+	defer span.End()
 	st, err := sh.loadOnce(ctx, v.name, src.(serving.Opener))
 	var me *serving.ModelError
 	if errors.As(err, &me) && me.Status == 409 {
@@ -535,4 +551,16 @@ func Rows(contentType string, body []byte) int {
 		n++
 	}
 	return max(n, 1)
+}
+
+// TenantBytes returns the bytes each tenant's models hold in the pool's
+// workers (loaded and loading), for metering.
+func (p *Pool) TenantBytes() map[string]int64 {
+	out := map[string]int64{}
+	for _, sh := range p.shards {
+		for t, n := range sh.cache.Usages() {
+			out[t] += n
+		}
+	}
+	return out
 }
