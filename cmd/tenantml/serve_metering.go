@@ -330,7 +330,7 @@ type invocationMetrics struct {
 
 func newInvocationMetrics() *invocationMetrics {
 	m := &invocationMetrics{
-		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tenantml_invocations_total",
+		invocations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tenantml_invocation_outcomes_total",
 			Help: "InvokeEndpoint requests allowed by the policies, by outcome (success, error, throttled)."}, []string{"outcome"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "tenantml_invocation_duration_seconds",
 			Help: "Latency of allowed InvokeEndpoint requests, as audited.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
