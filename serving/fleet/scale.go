@@ -19,6 +19,9 @@ type variantStats struct {
 	invocations atomic.Uint64
 	latencyNs   atomic.Int64
 	inflight    atomic.Int64
+	// desired is the instance count a change in progress moves to (0:
+	// none).
+	desired atomic.Int64
 }
 
 // begin counts a request in flight; the returned function ends it. A
@@ -43,6 +46,9 @@ type VariantCount struct {
 	Variant string
 	// Instances is the variant's worker count.
 	Instances int
+	// Desired is the count a change in progress moves it to (Instances
+	// when none is).
+	Desired int
 }
 
 // VariantCounts returns the instance count of each variant of the
@@ -56,7 +62,12 @@ func (f *Fleet) VariantCounts(acct, name string) ([]VariantCount, bool) {
 	}
 	out := make([]VariantCount, 0, len(ep.variants))
 	for _, v := range ep.variants {
-		out = append(out, VariantCount{Variant: v.name, Instances: v.instances()})
+		n := v.instances()
+		d := n
+		if x := v.stats.desired.Load(); x > 0 {
+			d = int(x)
+		}
+		out = append(out, VariantCount{Variant: v.name, Instances: n, Desired: d})
 	}
 	return out, true
 }
@@ -134,6 +145,8 @@ func (f *Fleet) SetInstanceCount(ctx context.Context, acct, name, variantName st
 	if old.instances() == n {
 		return nil
 	}
+	old.stats.desired.Store(int64(n))
+	defer old.stats.desired.Store(0)
 	nv := &variant{name: old.name, weight: old.weight, stats: old.stats}
 	if old.multi != nil {
 		spec := old.backer.Spec()
