@@ -124,7 +124,7 @@ func TestServe_AutoscalingWithAWSCLI(t *testing.T) {
 		ScalingPolicies []struct {
 			PolicyName                               string
 			TargetTrackingScalingPolicyConfiguration struct {
-				TargetValue                      float64
+				TargetValue                       float64
 				ScaleOutCooldown, ScaleInCooldown int
 			}
 		}
