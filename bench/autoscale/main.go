@@ -118,7 +118,7 @@ func run() error {
 
 	fmt.Printf("\nload: %.0f req/s for %s, %.0f req/s for %s, %.0f req/s for %s; target %.0f invocations/min/instance, 1..%d instances\n\n",
 		o.low, o.lowFor, o.high, o.highFor, o.low, o.after, o.target, o.maxCapacity)
-	fmt.Printf("%5s %7s %9s %9s %9s %6s\n", "t(s)", "req/s", "instances", "p50", "p99", "errors")
+	fmt.Printf("%5s %7s %9s %6s %9s %9s %6s\n", "t(s)", "req/s", "instances", "sent", "p50", "p99", "errors")
 
 	var (
 		mu      sync.Mutex
@@ -168,19 +168,30 @@ func run() error {
 		}
 	}()
 	type point struct {
-		t         int
+		at        time.Duration // since the start
 		instances int
 	}
 	var timeline []point
-	for sec := 1; time.Duration(sec)*time.Second <= total+5*time.Second; sec++ {
-		time.Sleep(time.Until(start.Add(time.Duration(sec) * time.Second)))
+	// About once a second (a DescribeEndpoint through the CLI takes a
+	// while): the real time, the load's rate, the instance count, and the
+	// requests sent since the last line.
+	prev := start
+	for next := start.Add(time.Second); time.Since(start) < total+5*time.Second; next = next.Add(time.Second) {
+		if d := time.Until(next); d > 0 {
+			time.Sleep(d)
+		}
 		n := b.instances()
-		timeline = append(timeline, point{sec, n})
-		from, to := start.Add(time.Duration(sec-1)*time.Second), start.Add(time.Duration(sec)*time.Second)
+		now := time.Now()
+		el := now.Sub(start)
+		timeline = append(timeline, point{el, n})
 		mu.Lock()
-		ds, errs := window(samples, from, to)
+		ds, errs := window(samples, prev, now)
 		mu.Unlock()
-		fmt.Printf("%5d %7.0f %9d %9s %9s %6d\n", sec, rateAt(time.Duration(sec-1)*time.Second), n, ms(pct(ds, 50)), ms(pct(ds, 99)), errs)
+		prev = now
+		fmt.Printf("%5.1f %7.0f %9d %6d %9s %9s %6d\n", el.Seconds(), rateAt(el), n, len(ds)+errs, ms(pct(ds, 50)), ms(pct(ds, 99)), errs)
+		if el >= next.Sub(start) {
+			next = now.Truncate(time.Second)
+		}
 	}
 	wg.Wait()
 
@@ -189,9 +200,8 @@ func run() error {
 	outDone := stepUp
 	top := 0
 	for _, p := range timeline {
-		at := time.Duration(p.t) * time.Second
-		if at > stepUp && at <= stepUp+o.highFor && p.instances > top {
-			top, outDone = p.instances, at
+		if p.at > stepUp && p.at <= stepUp+o.highFor && p.instances > top {
+			top, outDone = p.instances, p.at
 		}
 	}
 	phase := func(name string, from, to time.Duration) {
@@ -209,8 +219,8 @@ func run() error {
 	}
 	var out struct {
 		ScalingActivities []struct {
-			Description, StatusCode string
-			StartTime, EndTime      float64
+			Description, StatusCode, Cause string
+			StartTime, EndTime             time.Time // the CLI prints ISO 8601
 		}
 	}
 	if err := json.Unmarshal(acts, &out); err != nil {
@@ -219,8 +229,7 @@ func run() error {
 	fmt.Println("\nscaling activities (oldest first):")
 	for i := len(out.ScalingActivities) - 1; i >= 0; i-- {
 		a := out.ScalingActivities[i]
-		st := time.Unix(0, int64(a.StartTime*1e9))
-		fmt.Printf("  t=%5.1fs  %-40s %s in %.2fs\n", st.Sub(start).Seconds(), a.Description, a.StatusCode, a.EndTime-a.StartTime)
+		fmt.Printf("  t=%5.1fs  %-40s %s in %.2fs\n           %s\n", a.StartTime.Sub(start).Seconds(), a.Description, a.StatusCode, a.EndTime.Sub(a.StartTime).Seconds(), a.Cause)
 	}
 	return nil
 }
