@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/tenantml/tenantml/artifact"
+	"github.com/tenantml/tenantml/autoscale"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/metering"
@@ -33,6 +34,10 @@ type Store interface {
 	// Usage returns the hourly usage records and the watermarks of the
 	// meters that write them (package metering).
 	Usage() metering.Store
+	// Autoscaling returns the scalable targets, scaling policies and
+	// scaling activities of package autoscale (every read names its
+	// tenant, or all tenants, explicitly).
+	Autoscaling() autoscale.Store
 	// Secrets returns the platform's sealed secrets (operator-only).
 	Secrets() Secrets
 	// Ping reports whether the store answers; /readyz uses it.

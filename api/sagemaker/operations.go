@@ -290,10 +290,18 @@ func (s *Surface) describeEndpoint(r *http.Request, c *authn.Principal, name str
 		out["FailureReason"] = e.FailureReason
 	}
 	if ec, err := ctl.DescribeEndpointConfig(r.Context(), "", e.EndpointConfigName); err == nil && e.Status == serving.StatusInService {
+		var counts map[string][2]int
+		if s.Instances != nil {
+			counts = s.Instances(ctl.AccountID, e.Name)
+		}
 		vs := make([]map[string]any, 0, len(ec.ProductionVariants))
 		for _, v := range ec.ProductionVariants {
+			cur, desired := v.InitialInstanceCount, v.InitialInstanceCount
+			if n, ok := counts[v.VariantName]; ok {
+				cur, desired = n[0], n[1]
+			}
 			vs = append(vs, map[string]any{"VariantName": v.VariantName, "CurrentWeight": v.InitialVariantWeight, "DesiredWeight": v.InitialVariantWeight,
-				"CurrentInstanceCount": v.InitialInstanceCount, "DesiredInstanceCount": v.InitialInstanceCount})
+				"CurrentInstanceCount": cur, "DesiredInstanceCount": desired})
 		}
 		out["ProductionVariants"] = vs
 	}

@@ -31,6 +31,10 @@ type Surface struct {
 	Controller *serving.Controller
 	Pipeline   *api.Pipeline
 	Roles      Roles
+	// Instances, when set, reports a live endpoint's instance counts by
+	// variant (current and desired; autoscaling changes them), for
+	// DescribeEndpoint; without it the config's initial counts are shown.
+	Instances func(account, endpoint string) map[string][2]int
 }
 
 // Protocol is SageMaker's JSON 1.1 error form: invalid input and missing

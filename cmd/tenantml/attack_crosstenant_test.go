@@ -482,7 +482,7 @@ func testCrossTenantEveryOperation(t *testing.T, e *attackEnv) {
 	}
 	t.Logf("%s: seed %d (rerun with TENANTML_ATTACK_SEED=%d)", e.store, seed, seed)
 	other, missing := e.crossTargets(t, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)))
-	cases := append(crossCases(), oipCases()...)
+	cases := append(append(crossCases(), oipCases()...), autoscaleCases()...)
 
 	t.Run("CoversEveryOperation", func(t *testing.T) {
 		covered := map[string]bool{}

@@ -60,6 +60,8 @@ type config struct {
 	// meteringConfig configures metering, tenant metrics and tracing
 	// (serve_metering.go).
 	meteringConfig
+	// autoscaleConfig configures the autoscaler (serve_autoscale.go).
+	autoscaleConfig
 }
 
 // setting describes one configuration field in all its spellings.
@@ -163,7 +165,7 @@ func settings() []setting {
 		stringSetting("tls-cert", "", "PEM certificate (chain) file: serve HTTPS with tls-key; reloaded on SIGHUP and when the file changes", func(c *config) *string { return &c.TLSCert }),
 		stringSetting("tls-key", "", "PEM private key file of tls-cert", func(c *config) *string { return &c.TLSKey }),
 		boolSetting("tls-self-signed", "false", "serve HTTPS with a self-signed certificate generated once into <data-dir>/tls (for a laptop; clients pass it as --ca-bundle)", func(c *config) *bool { return &c.TLSSelfSigned }),
-	}, meteringSettings()...)
+	}, append(meteringSettings(), autoscaleSettings()...)...)
 }
 
 // addConfigFlags registers --config and one flag per setting on cmd.

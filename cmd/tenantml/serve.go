@@ -100,11 +100,12 @@ type server struct {
 	sealer *auditSealer
 	engine *authz.Engine
 
-	auditWiring              // alerts (serve_audit.go)
-	obs         observeParts // metering, tenant metrics, tracing (serve_metering.go)
-	sp          servingParts // workers, endpoints, control plane (serve_serving.go)
-	qp          quotaParts   // tiers, quotas, rate limits, admission (serve_quota.go)
-	tlsWiring                // HTTPS (serve_tls.go)
+	auditWiring                // alerts (serve_audit.go)
+	obs         observeParts   // metering, tenant metrics, tracing (serve_metering.go)
+	sp          servingParts   // workers, endpoints, control plane (serve_serving.go)
+	qp          quotaParts     // tiers, quotas, rate limits, admission (serve_quota.go)
+	as          autoscaleParts // the autoscaler (serve_autoscale.go)
+	tlsWiring                  // HTTPS (serve_tls.go)
 }
 
 // open initialises the data directory and every component, and binds the
@@ -223,6 +224,8 @@ func (s *server) buildHandler() error {
 		return err
 	}
 	s.registerServing(srv, router, &awsPipeline, pipeline)
+	s.registerAutoscale(router, &awsPipeline)
+	s.openAutoscale()
 	s.routes, s.aws = srv, router
 	srv.Handle("POST /{$}", router)
 	srv.Handle("GET /{$}", router)
@@ -274,6 +277,7 @@ func (s *server) close(ctx context.Context) error {
 	if s.ln != nil && s.http == nil {
 		errs = append(errs, s.ln.Close())
 	}
+	s.closeAutoscale()
 	errs = append(errs, s.closeServing(ctx))
 	errs = append(errs, s.closeMetering(ctx))
 	if s.audit != nil {

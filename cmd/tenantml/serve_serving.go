@@ -126,7 +126,8 @@ func (s *server) openServing(ctx context.Context, engine *authz.Engine, reg prom
 // gateway.
 func (s *server) registerServing(srv *api.Server, router *api.AWSRouter, awsPipeline, managePipeline *api.Pipeline) {
 	meter := &runtime.Meter{Metrics: s.sp.metrics}
-	(&sagemaker.Surface{Controller: s.sp.controller, Pipeline: awsPipeline, Roles: roleResources{s.store.Identity(), s.cfg.AccountID}}).Register(router)
+	(&sagemaker.Surface{Controller: s.sp.controller, Pipeline: awsPipeline, Roles: roleResources{s.store.Identity(), s.cfg.AccountID},
+		Instances: s.instanceCounts}).Register(router)
 	(&runtime.Surface{Data: s.sp.fleet, Pipeline: awsPipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID, Meter: meter}).Register(srv)
 	s.registerOIP(srv, awsPipeline, meter)
 	(&manage.Models{Tenants: s.store.Tenants(), Deployer: s.sp.deployer, Pipeline: streamingPipeline(managePipeline), Region: s.cfg.Region, AccountID: s.cfg.AccountID,

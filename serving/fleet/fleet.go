@@ -86,6 +86,8 @@ type Fleet struct {
 
 	mu   sync.RWMutex
 	live map[string]*endpoint // by account/lower(name)
+	// scaleMu serialises SetInstanceCount.
+	scaleMu sync.Mutex
 }
 
 var (
@@ -129,6 +131,9 @@ type variant struct {
 	single serving.Variant
 	multi  *pool.Pool
 	backer serving.Variant // the multi-model variant under the pool
+	// stats are the variant's cumulative figures, carried over when its
+	// instance count changes (scale.go).
+	stats *variantStats
 }
 
 type resolvedModel struct {
@@ -177,7 +182,7 @@ func (f *Fleet) start(ctx context.Context, e *serving.Endpoint, pv serving.Produ
 	}
 	spec := serving.VariantSpec{Endpoint: e.Name, Variant: pv.VariantName, Tenant: e.Tenant, Image: imageOf(m.PrimaryContainer.Image),
 		InstanceType: pv.InstanceType, InstanceCount: pv.InitialInstanceCount}
-	v := &variant{name: pv.VariantName, weight: pv.InitialVariantWeight}
+	v := &variant{name: pv.VariantName, weight: pv.InitialVariantWeight, stats: &variantStats{}}
 	if v.weight <= 0 {
 		v.weight = 1
 	}
@@ -359,13 +364,15 @@ func (f *Fleet) Invoke(ctx context.Context, ep *serving.LiveEndpoint, in *servin
 }
 
 // invoke sends in to one of e's variants.
-func (f *Fleet) invoke(ctx context.Context, ep *serving.LiveEndpoint, e *endpoint, in *serving.InvokeInput) (*serving.InvokeOutput, error) {
+func (f *Fleet) invoke(ctx context.Context, ep *serving.LiveEndpoint, e *endpoint, in *serving.InvokeInput) (_ *serving.InvokeOutput, err error) {
 	v, err := e.pick(in.TargetVariant)
 	if err != nil {
 		return nil, err
 	}
 	inv := serving.Invocation{TargetModel: in.TargetModel, ContentType: in.ContentType, Accept: in.Accept, CustomAttributes: in.CustomAttributes, Body: in.Body}
+	done := v.stats.begin()
 	var resp *serving.Response
+	defer func() { done(resp, err) }()
 	if v.multi != nil {
 		m, err := f.resolve(ctx, e, in.TargetModel)
 		if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {

@@ -31,9 +31,11 @@ type fakeVariant struct {
 	stopped atomic.Bool
 }
 
-func (v *fakeVariant) Spec() serving.VariantSpec     { return v.spec }
-func (v *fakeVariant) Instances() []serving.Instance { return nil }
-func (v *fakeVariant) Stop(context.Context) error    { v.stopped.Store(true); return nil }
+func (v *fakeVariant) Spec() serving.VariantSpec { return v.spec }
+func (v *fakeVariant) Instances() []serving.Instance {
+	return make([]serving.Instance, v.spec.InstanceCount)
+}
+func (v *fakeVariant) Stop(context.Context) error { v.stopped.Store(true); return nil }
 
 func (v *fakeVariant) Invoke(ctx context.Context, _ serving.Invocation) (*serving.Response, error) {
 	label := string(mustRead(ctx, v.spec.Model))
