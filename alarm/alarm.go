@@ -49,14 +49,14 @@ type StateValue string
 
 // Alarm states.
 const (
-	StateOK                StateValue = "OK"
-	StateAlarm             StateValue = "ALARM"
-	StateInsufficientData  StateValue = "INSUFFICIENT_DATA"
-	initialReason                     = "Unchecked: Initial alarm creation"
-	maxEvaluationPeriods              = 100
-	maxAlarmNameLen                   = 255
-	maxDescriptionLen                 = 1024
-	maxPeriodSeconds                  = 86400
+	StateOK               StateValue = "OK"
+	StateAlarm            StateValue = "ALARM"
+	StateInsufficientData StateValue = "INSUFFICIENT_DATA"
+	initialReason                    = "Unchecked: Initial alarm creation"
+	maxEvaluationPeriods             = 100
+	maxAlarmNameLen                  = 255
+	maxDescriptionLen                = 1024
+	maxPeriodSeconds                 = 86400
 )
 
 // Dimension is a metric dimension.
