@@ -482,21 +482,35 @@ func TestController_BlueGreenInvalid(t *testing.T) {
 		mod    func(*serving.DeploymentConfig)
 		want   string
 	}{
-		"NoPolicy":        {mod: func(dc *serving.DeploymentConfig) { dc.BlueGreenUpdatePolicy = nil }, want: "BlueGreenUpdatePolicy"},
-		"BadType":         {mod: func(dc *serving.DeploymentConfig) { dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type = "SOMETIMES" }, want: "Type"},
-		"NoCanarySize":    {mod: func(dc *serving.DeploymentConfig) { dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.CanarySize = nil }, want: "CanarySize"},
-		"CanaryTooLarge":  {mod: func(dc *serving.DeploymentConfig) { dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.CanarySize.Value = 60 }, want: "CanarySize"},
-		"CanaryInstances": {mod: func(dc *serving.DeploymentConfig) { *dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.CanarySize = serving.CapacitySize{Type: "INSTANCE_COUNT", Value: 3} }, want: "half"},
-		"NegativeWait":    {mod: func(dc *serving.DeploymentConfig) { dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.WaitIntervalInSeconds = -1 }, want: "WaitInterval"},
+		"NoPolicy": {mod: func(dc *serving.DeploymentConfig) { dc.BlueGreenUpdatePolicy = nil }, want: "BlueGreenUpdatePolicy"},
+		"BadType": {mod: func(dc *serving.DeploymentConfig) {
+			dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type = "SOMETIMES"
+		}, want: "Type"},
+		"NoCanarySize": {mod: func(dc *serving.DeploymentConfig) {
+			dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.CanarySize = nil
+		}, want: "CanarySize"},
+		"CanaryTooLarge": {mod: func(dc *serving.DeploymentConfig) {
+			dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.CanarySize.Value = 60
+		}, want: "CanarySize"},
+		"CanaryInstances": {mod: func(dc *serving.DeploymentConfig) {
+			*dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.CanarySize = serving.CapacitySize{Type: "INSTANCE_COUNT", Value: 3}
+		}, want: "half"},
+		"NegativeWait": {mod: func(dc *serving.DeploymentConfig) {
+			dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.WaitIntervalInSeconds = -1
+		}, want: "WaitInterval"},
 		"LongTermination": {mod: func(dc *serving.DeploymentConfig) { dc.BlueGreenUpdatePolicy.TerminationWaitInSeconds = 3601 }, want: "TerminationWait"},
 		"ShortTimeout":    {mod: func(dc *serving.DeploymentConfig) { dc.BlueGreenUpdatePolicy.MaximumExecutionTimeoutInSeconds = 599 }, want: "MaximumExecution"},
 		"LinearStepSmall": {mod: func(dc *serving.DeploymentConfig) {
 			dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration = serving.TrafficRoutingConfiguration{Type: "LINEAR", LinearStepSize: &serving.CapacitySize{Type: "CAPACITY_PERCENT", Value: 5}}
 		}, want: "LinearStepSize"},
-		"AllAtOnceWithCanary": {mod: func(dc *serving.DeploymentConfig) { dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type = "ALL_AT_ONCE" }, want: "ALL_AT_ONCE"},
-		"NoAlarms":            {mod: func(dc *serving.DeploymentConfig) { dc.AutoRollbackConfiguration = &serving.AutoRollbackConfiguration{} }, want: "Alarms"},
-		"MissingAlarm":        {mod: func(dc *serving.DeploymentConfig) { dc.AutoRollbackConfiguration.Alarms = []string{"acme--nope"} }, want: "Could not find alarm"},
-		"OtherTenantsAlarm":   {mod: func(dc *serving.DeploymentConfig) { dc.AutoRollbackConfiguration.Alarms = []string{"globex--5xx"} }, want: "Could not find alarm"},
+		"AllAtOnceWithCanary": {mod: func(dc *serving.DeploymentConfig) {
+			dc.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.Type = "ALL_AT_ONCE"
+		}, want: "ALL_AT_ONCE"},
+		"NoAlarms": {mod: func(dc *serving.DeploymentConfig) {
+			dc.AutoRollbackConfiguration = &serving.AutoRollbackConfiguration{}
+		}, want: "Alarms"},
+		"MissingAlarm":         {mod: func(dc *serving.DeploymentConfig) { dc.AutoRollbackConfiguration.Alarms = []string{"acme--nope"} }, want: "Could not find alarm"},
+		"OtherTenantsAlarm":    {mod: func(dc *serving.DeploymentConfig) { dc.AutoRollbackConfiguration.Alarms = []string{"globex--5xx"} }, want: "Could not find alarm"},
 		"AlarmOfOtherEndpoint": {mod: func(dc *serving.DeploymentConfig) { dc.AutoRollbackConfiguration.Alarms = []string{"acme--other"} }, want: "watches endpoint"},
 		"SameConfig":           {config: "acme--v1", want: "already runs"},
 	}
