@@ -91,6 +91,16 @@ func (s *Service) Put(ctx context.Context, caller string, a *Alarm) error {
 	default:
 		a.State, a.StateReason, a.StateUpdatedAt = cur.State, cur.StateReason, cur.StateUpdatedAt
 	}
+	tags := make(map[string]string, len(a.Tags)+1)
+	for k, v := range a.Tags {
+		if !strings.EqualFold(k, tenant.TagKey) {
+			tags[k] = v
+		}
+	}
+	if owner != "" {
+		tags[tenant.TagKey] = owner // aws:ResourceTag/TenantID names the owner
+	}
+	a.Tags = tags
 	a.AccountID, a.Tenant, a.ConfigUpdatedAt = s.AccountID, owner, s.now()
 	a.ARN = ARN(s.Region, s.AccountID, a.Name)
 	return s.Store.PutAlarm(ctx, a)

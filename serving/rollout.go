@@ -157,10 +157,14 @@ func (u *rolloutRun) run(ctx context.Context) {
 		u.save(ctx)
 		c.event(EventTrafficShifted, r, "the new fleet takes "+pct(s.Share)+" of requests")
 		if i == 0 {
+			// The alarms judge the new fleet from its first request on:
+			// whatever state an earlier evaluation left, none of its
+			// datapoints is known yet.
 			now := c.clock().Now()
 			for _, w := range u.watch {
 				w.last = w.figuresOf(c.Shifter.Figures(r.AccountID, r.Endpoint))
 				w.next = now.Add(time.Duration(w.a.Period) * time.Second)
+				u.record(ctx, w, alarm.StateInsufficientData, "Insufficient Data: the blue/green update of endpoint "+r.Endpoint+" started; no datapoint of its new fleet yet.")
 			}
 		}
 		if reason, ok := u.bake(ctx, c.clock().Now().Add(s.Bake)); !ok {
@@ -211,13 +215,7 @@ func (u *rolloutRun) bake(ctx context.Context, end time.Time) (string, bool) {
 				w.next = w.next.Add(time.Duration(w.a.Period) * time.Second)
 			}
 			state, why := w.a.Evaluate(w.a.State, w.points)
-			if state != w.a.State {
-				if err := c.Alarms.Record(ctx, w.a, state, why); err != nil {
-					c.logError("record alarm state", r.Endpoint, err)
-					w.a.State, w.a.StateReason = state, why
-				}
-				c.event(EventAlarmStateChanged, r, fmt.Sprintf("alarm %s: %s", w.a.Name, state))
-			}
+			u.record(ctx, w, state, why)
 			if state == alarm.StateAlarm {
 				return fmt.Sprintf("Alarm %s went into ALARM while the update baked: %s", w.a.Name, why), false
 			}
@@ -240,6 +238,19 @@ func (u *rolloutRun) bake(ctx context.Context, end time.Time) (string, bool) {
 		case <-c.clock().After(next.Sub(now)):
 		}
 	}
+}
+
+// record stores an alarm's new state, when it changed, and publishes the
+// change.
+func (u *rolloutRun) record(ctx context.Context, w *watched, state alarm.StateValue, why string) {
+	if state == w.a.State {
+		return
+	}
+	if err := u.c.Alarms.Record(context.WithoutCancel(ctx), w.a, state, why); err != nil {
+		u.c.logError("record alarm state", u.r.Endpoint, err)
+		w.a.State, w.a.StateReason = state, why
+	}
+	u.c.event(EventAlarmStateChanged, u.r, fmt.Sprintf("alarm %s: %s", w.a.Name, state))
 }
 
 // rollback sends every request back to the old fleet and records why.

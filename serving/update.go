@@ -56,18 +56,18 @@ func (c *Controller) UpdateEndpointDeployment(ctx context.Context, callerTenant 
 		if c.Shifter == nil || c.Rollouts == nil || c.Alarms == nil {
 			return nil, validation("this server runs no blue/green updates")
 		}
-		if e.Status != StatusInService {
-			return nil, validation("Cannot update endpoint %q with a DeploymentConfig while it is %s: a blue/green update needs the old fleet serving.", e.ARN, e.Status)
-		}
-		if strings.EqualFold(d.Config.Name, e.EndpointConfigName) {
-			return nil, validation("Cannot update endpoint %q: it already runs endpoint config %s.", e.ARN, d.Config.Name)
-		}
 		if err := dc.Validate(instancesOf(d.Config)); err != nil {
 			return nil, err
 		}
 		alarms, err := c.rolloutAlarms(ctx, callerTenant, e, dc)
 		if err != nil {
 			return nil, err
+		}
+		if e.Status != StatusInService {
+			return nil, validation("Cannot update endpoint %q with a DeploymentConfig while it is %s: a blue/green update needs the old fleet serving.", e.ARN, e.Status)
+		}
+		if strings.EqualFold(d.Config.Name, e.EndpointConfigName) {
+			return nil, validation("Cannot update endpoint %q: it already runs endpoint config %s.", e.ARN, d.Config.Name)
 		}
 		now := c.clock().Now().UTC()
 		r := &Rollout{AccountID: c.AccountID, Endpoint: e.Name, Tenant: e.Tenant, Config: *dc, From: e.EndpointConfigName, To: d.Config.Name,

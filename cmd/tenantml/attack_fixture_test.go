@@ -121,6 +121,7 @@ func newAttackEnv(t *testing.T, st attackStore) *attackEnv {
 		e.tenants[id].session = e.brokerSession(t, id, id+"-app")
 	}
 	e.serving(t)
+	e.alarms(t)
 	e.startBoto3(t)
 	t.Logf("%s: scenario built in %v", e.store, time.Since(start).Round(time.Millisecond))
 	return e
