@@ -142,7 +142,14 @@ func TestServe_BlueGreenCanary(t *testing.T) {
 	failingImage(t, dataDir)
 	ts := startServerAt(t, dataDir, servingEnv(t), time.Now)
 	createTenant(t, ts, "acme", "silo")
+	// Above the basic tier's rate: this test is about shifting traffic,
+	// not quotas.
+	mustSend(t, ts, rootPrincipal(), manageRequest(http.MethodPut, "/api/v1/tenants/acme/quotas", []byte(`{"invocationsPerSecond":100000,"invocationBurst":100000}`)))
 	res := deployModel(t, ts, "acme", m.model(t, 0))
+	var first struct{ EndpointConfigName string }
+	if err := json.Unmarshal(mustSend(t, ts, rootPrincipal(), sagemakerRequest("DescribeEndpoint", map[string]any{"EndpointName": "acme"})).body, &first); err != nil {
+		t.Fatal(err)
+	}
 	session := sessionPrincipal("acme", brokerSession(t, ts, res.InvokeRole, "acme"))
 
 	role := "arn:aws:iam::" + ts.cfg.AccountID + ":role/acme-exec"
@@ -159,7 +166,7 @@ func TestServe_BlueGreenCanary(t *testing.T) {
 	}
 	alarmArgs := map[string]any{"AlarmName": "acme--errors", "Namespace": "AWS/SageMaker", "MetricName": "Invocation5XXErrors", "Statistic": "Average",
 		"Period": 10, "EvaluationPeriods": 1, "Threshold": 0.1, "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
-		"Dimensions": []map[string]any{{"Name": "EndpointName", "Value": "acme"}}}
+		"Dimensions": []map[string]any{{"Name": "EndpointName", "Value": "acme"}}, "Tags": []map[string]any{{"Key": "TenantID", "Value": "acme"}}}
 	badAlarm := map[string]any{}
 	for k, v := range alarmArgs {
 		badAlarm[k] = v
@@ -261,7 +268,7 @@ func TestServe_BlueGreenCanary(t *testing.T) {
 		bgStep{"cloudwatch.describe_alarms", map[string]any{"AlarmNames": []string{"acme--errors"}}})
 	ep := after[0].OK
 	reason, _ := ep["FailureReason"].(string)
-	if ep["EndpointStatus"] != "InService" || ep["EndpointConfigName"] != "acme" || !strings.Contains(reason, "rolled back") || !strings.Contains(reason, "acme--errors") {
+	if ep["EndpointStatus"] != "InService" || ep["EndpointConfigName"] != first.EndpointConfigName || !strings.Contains(reason, "rolled back") || !strings.Contains(reason, "acme--errors") {
 		t.Errorf("describe_endpoint after the rollback: %v", ep)
 	}
 	if last, _ := ep["LastDeploymentConfig"].(map[string]any); last == nil || last["BlueGreenUpdatePolicy"] == nil {
