@@ -25,7 +25,8 @@ func (a *Alarm) breaches(v float64) bool {
 
 // Evaluate returns the alarm's state after the datapoints of its last
 // EvaluationPeriods periods (oldest first; fewer when fewer periods have
-// passed, which count as missing), given its current state, and the
+// passed since the evaluation began: those are not counted, not even as
+// missing), given its current state, and the
 // reason, in CloudWatch's words. It is pure: the same input always gives
 // the same state.
 func (a *Alarm) Evaluate(current StateValue, points []Datapoint) (StateValue, string) {
@@ -49,13 +50,16 @@ func (a *Alarm) Evaluate(current StateValue, points []Datapoint) (StateValue, st
 			breaching++
 		}
 	}
-	missing := n - present
+	// Periods before the evaluation began (fewer points than
+	// EvaluationPeriods) are no datapoints at all; missing ones are the
+	// elapsed periods without data.
+	missing := len(points) - present
 	switch a.TreatMissingData {
 	case MissingBreaching:
 		breaching += missing
-		present = n
+		present = len(points)
 	case MissingNotBreaching:
-		present = n
+		present = len(points)
 	}
 	stat := a.Statistic
 	if stat == "" {

@@ -197,7 +197,7 @@ func TestServe_BlueGreenCanary(t *testing.T) {
 	var (
 		stop      = make(chan struct{})
 		wg        sync.WaitGroup
-		phase     atomic.Int32 // 1 once the rollback is visible, 2 once the second update completed
+		phase     atomic.Int32 // 1 once the rollback is visible, 3 during the second update, 2 once it completed
 		counts    [4]atomic.Int64
 		lateWrong atomic.Int64
 		mu        sync.Mutex
@@ -285,6 +285,7 @@ func TestServe_BlueGreenCanary(t *testing.T) {
 
 	// 2. A good model's canary passes; the old fleet stops
 	// TerminationWaitInSeconds after the new one took every request.
+	phase.Store(3)
 	upd = runSteps(t, ts, bgStep{"sagemaker.update_endpoint", map[string]any{"EndpointName": "acme", "EndpointConfigName": "acme--v2", "DeploymentConfig": canaryConfig(11, 3, "acme--errors")}})
 	if upd[0].Code != "" {
 		t.Fatalf("update_endpoint: %+v", upd[0])
