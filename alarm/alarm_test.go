@@ -37,8 +37,10 @@ func TestAlarm_Validate(t *testing.T) {
 		"Operator":          func(a *alarm.Alarm) { a.ComparisonOperator = "GreaterThanUpperThreshold" },
 		"TreatMissing":      func(a *alarm.Alarm) { a.TreatMissingData = "sometimes" },
 		"NoEndpoint":        func(a *alarm.Alarm) { a.Dimensions = []alarm.Dimension{{Name: alarm.DimVariant, Value: "AllTraffic"}} },
-		"Dimension":         func(a *alarm.Alarm) { a.Dimensions = append(a.Dimensions, alarm.Dimension{Name: "InstanceId", Value: "i-1"}) },
-		"TwiceDimension":    func(a *alarm.Alarm) { a.Dimensions = append(a.Dimensions, a.Dimensions[0]) },
+		"Dimension": func(a *alarm.Alarm) {
+			a.Dimensions = append(a.Dimensions, alarm.Dimension{Name: "InstanceId", Value: "i-1"})
+		},
+		"TwiceDimension": func(a *alarm.Alarm) { a.Dimensions = append(a.Dimensions, a.Dimensions[0]) },
 	}
 	for name, mod := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -70,7 +70,9 @@ func (s *Surface) Register(router *api.AWSRouter) {
 	add("DeleteAlarms", s.deleteTarget, s.delete)
 }
 
-func (s *Surface) arn(name string) string { return alarm.ARN(s.Alarms.Region, s.Alarms.AccountID, name) }
+func (s *Surface) arn(name string) string {
+	return alarm.ARN(s.Alarms.Region, s.Alarms.AccountID, name)
+}
 
 // existing is the target of an action on the existing alarm name: its
 // tenant and tags, or its ARN alone when it does not exist.
