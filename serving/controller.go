@@ -20,6 +20,10 @@ type Deployment struct {
 	Endpoint *Endpoint
 	Config   *EndpointConfig
 	Models   map[string]*Model
+
+	// reason is the FailureReason the endpoint keeps once deployed (an
+	// update rolled back at start).
+	reason string
 }
 
 // Deployer runs endpoints' workers and routes their invocations; the
@@ -68,11 +72,22 @@ type Controller struct {
 	Now func() time.Time
 	// Quota, when set, caps each tenant's models and endpoints.
 	Quota ResourceQuota
+	// Shifter, Rollouts and Alarms run blue/green updates
+	// (UpdateEndpointDeployment); without them an update with a
+	// DeploymentConfig is refused.
+	Shifter  Shifter
+	Rollouts RolloutStore
+	Alarms   Alarms
+	// Events receives the rollouts' lifecycle events; may be nil.
+	Events Events
+	// Clock is the time rollouts bake by; nil means the real one.
+	Clock Clock
 
 	quota   quotaGate
 	wg      sync.WaitGroup
 	mu      sync.Mutex
-	pending map[string]chan struct{} // endpoint name → closed when its deployment ends
+	pending map[string]chan struct{}      // endpoint name → closed when its deployment ends
+	cancels map[string]context.CancelFunc // endpoint name → stops its rollout
 }
 
 func (c *Controller) now() time.Time {
@@ -423,7 +438,7 @@ func (c *Controller) deploy(d *Deployment) {
 			if err != nil {
 				cur.Status, cur.FailureReason = StatusFailed, failureReason(err)
 			} else {
-				cur.Status, cur.FailureReason, cur.EndpointConfigName = StatusInService, "", d.Config.Name
+				cur.Status, cur.FailureReason, cur.EndpointConfigName = StatusInService, d.reason, d.Config.Name
 			}
 			uerr := c.Store.UpdateEndpoint(ctx, cur)
 			if tenantml.ErrorCode(uerr) == tenantml.ECONFLICT {
@@ -470,30 +485,7 @@ func (c *Controller) ListEndpoints(ctx context.Context, callerTenant string, f L
 // config: it is Updating while the new workers start, and the old ones
 // serve until the new ones are ready.
 func (c *Controller) UpdateEndpoint(ctx context.Context, callerTenant, name, configName string) (*Endpoint, error) {
-	e, err := c.DescribeEndpoint(ctx, callerTenant, name)
-	if err != nil {
-		return nil, err
-	}
-	if e.Status != StatusInService && e.Status != StatusFailed {
-		return nil, validation("Cannot update endpoint %q while it is %s.", e.ARN, e.Status)
-	}
-	d, err := c.deployment(ctx, callerTenant, configName)
-	if err != nil {
-		return nil, err
-	}
-	if d.Config.Tenant != "" && d.Config.Tenant != e.Tenant {
-		return nil, validation("endpoint config %s belongs to another tenant than endpoint %s", d.Config.Name, e.Name)
-	}
-	e.Status, e.LastModifiedAt = StatusUpdating, c.now()
-	if err := c.Store.UpdateEndpoint(ctx, e); err != nil {
-		if tenantml.ErrorCode(err) == tenantml.ECONFLICT {
-			return nil, validation("Cannot update endpoint %q: it changed concurrently; retry.", e.ARN)
-		}
-		return nil, err
-	}
-	d.Endpoint = e
-	c.deploy(d)
-	return e, nil
+	return c.UpdateEndpointDeployment(ctx, callerTenant, UpdateInput{Endpoint: name, Config: configName})
 }
 
 // DeleteEndpoint stops the endpoint's workers and deletes it.
@@ -505,6 +497,12 @@ func (c *Controller) DeleteEndpoint(ctx context.Context, callerTenant, name stri
 	e.Status, e.LastModifiedAt = StatusDeleting, c.now()
 	if err := c.Store.UpdateEndpoint(ctx, e); err != nil && tenantml.ErrorCode(err) != tenantml.ECONFLICT {
 		return err
+	}
+	c.stopRollout(e.Name)
+	if c.Rollouts != nil {
+		if err := c.Rollouts.DeleteRollout(ctx, c.AccountID, e.Name); err != nil {
+			return fmt.Errorf("delete the endpoint's update: %w", err)
+		}
 	}
 	if err := c.Deployer.Undeploy(ctx, c.AccountID, e.Name); err != nil {
 		return fmt.Errorf("stop endpoint %s: %w", e.Name, err)
@@ -528,12 +526,15 @@ func (c *Controller) Resume(ctx context.Context) error {
 		for _, e := range page {
 			switch e.Status {
 			case StatusInService, StatusCreating, StatusUpdating:
+				if e.Status == StatusUpdating {
+					c.resumeRollout(ctx, e)
+				}
 				d, err := c.deployment(ctx, "", e.EndpointConfigName)
 				if err != nil {
 					c.logError("resume endpoint", e.Name, err)
 					continue
 				}
-				d.Endpoint = e
+				d.Endpoint, d.reason = e, e.FailureReason
 				c.deploy(d)
 			case StatusDeleting:
 				if err := c.Store.DeleteEndpoint(ctx, c.AccountID, e.Name); err != nil && tenantml.ErrorCode(err) != tenantml.ENOTFOUND {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 
+	"github.com/tenantml/tenantml/alarm"
 	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/autoscale"
 	"github.com/tenantml/tenantml/identity"
@@ -26,6 +27,10 @@ type Store interface {
 	// Serving returns the control-plane resources of every account
 	// (models, endpoint configs, endpoints and their tags).
 	Serving() serving.Store
+	// Rollouts returns the endpoints' blue/green updates.
+	Rollouts() serving.RolloutStore
+	// Alarms returns the metric alarms of every account.
+	Alarms() alarm.Store
 	// Objects returns the S3 object store's index (package artifact):
 	// buckets, objects, multipart uploads and parts.
 	Objects() artifact.Index

@@ -166,13 +166,10 @@ func (s *Surface) operations() map[string]op {
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 				return s.describeEndpoint(r, c, endpoint(in))
 			}},
-		"UpdateEndpoint": {newInput: names, kind: serving.KindEndpoint, name: endpoint,
+		"UpdateEndpoint": {newInput: func() any { return new(updateEndpointInput) }, kind: serving.KindEndpoint,
+			name: func(in any) string { return in.(*updateEndpointInput).EndpointName },
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				e, err := ctl.UpdateEndpoint(r.Context(), c.TenantID, endpoint(in), config(in))
-				if err != nil {
-					return nil, err
-				}
-				return map[string]any{"EndpointArn": e.ARN}, nil
+				return s.updateEndpoint(r, c, in.(*updateEndpointInput))
 			}},
 		"DeleteEndpoint": {newInput: names, kind: serving.KindEndpoint, name: endpoint,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
@@ -288,6 +285,12 @@ func (s *Surface) describeEndpoint(r *http.Request, c *authn.Principal, name str
 		"EndpointStatus": string(e.Status), "CreationTime": epoch(e.CreatedAt), "LastModifiedTime": epoch(e.LastModifiedAt)}
 	if e.FailureReason != "" {
 		out["FailureReason"] = e.FailureReason
+	}
+	if ro, err := ctl.LastRollout(r.Context(), c.TenantID, e.Name); err == nil {
+		out["LastDeploymentConfig"] = deploymentOut(ro.Config)
+		if e.Status == serving.StatusUpdating && !ro.State.Done() {
+			out["PendingDeploymentSummary"] = map[string]any{"EndpointConfigName": ro.To, "StartTime": epoch(ro.StartedAt)}
+		}
 	}
 	if ec, err := ctl.DescribeEndpointConfig(r.Context(), "", e.EndpointConfigName); err == nil && e.Status == serving.StatusInService {
 		var counts map[string][2]int

@@ -113,7 +113,7 @@ func do(t *testing.T, hr *http.Request) reply {
 // queryRequest is a query-protocol (IAM, STS) request for action with
 // params, signed for service.
 func queryRequest(service, action string, params url.Values) signedRequest {
-	form := url.Values{"Action": {action}, "Version": {map[string]string{"iam": "2010-05-08", "sts": "2011-06-15"}[service]}}
+	form := url.Values{"Action": {action}, "Version": {map[string]string{"iam": "2010-05-08", "sts": "2011-06-15", "monitoring": "2010-08-01"}[service]}}
 	for k, v := range params {
 		form[k] = v
 	}

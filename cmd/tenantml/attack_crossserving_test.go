@@ -186,8 +186,8 @@ func (e *attackEnv) servingTargets(other, missing *crossTarget, word func(n int)
 
 // servingNames are x's serving names, in a fixed order (crossTarget.names).
 func (x *crossTarget) servingNames() []string {
-	return []string{x.modelARN, x.configARN, x.endpointARN, x.platModelARN, x.platConfigARN, x.platEndpointARN, x.execRole, x.platRole,
-		x.poolModel, x.model, x.config, x.endpoint, x.platModel, x.platConfig, x.platEndpoint}
+	return []string{x.alarmARN, x.modelARN, x.configARN, x.endpointARN, x.platModelARN, x.platConfigARN, x.platEndpointARN, x.execRole, x.platRole,
+		x.poolModel, x.alarm, x.model, x.config, x.endpoint, x.platModel, x.platConfig, x.platEndpoint}
 }
 
 // newWord returns a generator of random lower-case words from rng.

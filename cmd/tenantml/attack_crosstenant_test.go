@@ -71,6 +71,8 @@ type crossTarget struct {
 	platModel, platModelARN, platConfig, platConfigARN                  string
 	platEndpoint, platEndpointARN, platRole                             string
 	ownModel, ownConfig, ownEndpoint, ownExecRole, pool                 string
+	// Alarms (attack_bluegreen_test.go): globex's alarm and acme's own.
+	alarm, alarmARN, ownAlarm string
 }
 
 // names are the target's names in a fixed order: the same index names
@@ -374,7 +376,7 @@ func crossCases() []crossCase {
 		quiet(route("GET /api/v1/audit/proofs/inclusion", "tenant", func(x *crossTarget) string {
 			return "/api/v1/audit/proofs/inclusion?eventId=" + x.eventID + "&tenant=" + x.tenant
 		}, ""), opScoped),
-	}, servingCases()...)
+	}, append(servingCases(), alarmCases()...)...)
 }
 
 // crossTargets returns globex's side and a missing side of the same
@@ -434,6 +436,7 @@ func (e *attackEnv) crossTargets(t *testing.T, rng *rand.Rand) (other, missing *
 	missing.seq = strconv.FormatInt(1<<40+rng.Int64N(1<<20), 10)
 	missing.eventID = fmt.Sprintf("%x-%x-%x-%x-%x", u[10:14], u[4:6], u[6:8], u[8:10], u[0:6])
 	e.servingTargets(other, missing, word)
+	e.alarmTargets(other, missing, word)
 	return other, missing
 }
 

@@ -122,6 +122,7 @@ func newAttackEnv(t *testing.T, st attackStore) *attackEnv {
 	}
 	e.serving(t)
 	e.autoscaleFixture(t)
+	e.alarms(t)
 	e.startBoto3(t)
 	t.Logf("%s: scenario built in %v", e.store, time.Since(start).Round(time.Millisecond))
 	return e

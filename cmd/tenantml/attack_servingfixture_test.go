@@ -44,6 +44,9 @@ type servingFixture struct {
 	// platModel, platConfig and platEndpoint are the platform's (the
 	// endpoint Failed); platRole is the platform's execution role (ARN).
 	platModel, platConfig, platEndpoint, platRole string
+	// alarm is globex's alarm on its endpoint, ownAlarm acme's on its own
+	// (attack_bluegreen_test.go).
+	alarm, ownAlarm string
 }
 
 // sagemakerRequest is a SageMaker control-plane request (JSON 1.1).

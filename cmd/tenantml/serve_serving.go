@@ -16,7 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/alarm"
 	"github.com/tenantml/tenantml/api"
+	"github.com/tenantml/tenantml/api/cloudwatch"
 	"github.com/tenantml/tenantml/api/gateway"
 	"github.com/tenantml/tenantml/api/manage"
 	"github.com/tenantml/tenantml/api/runtime"
@@ -37,6 +39,7 @@ import (
 // supervisor, the fleet of deployed endpoints, the control plane and the
 // onboarding deployer.
 type servingParts struct {
+	alarms     *alarm.Service
 	supervisor *lazySupervisor
 	fleet      *fleet.Fleet
 	controller *serving.Controller
@@ -110,8 +113,10 @@ func (s *server) openServing(ctx context.Context, engine *authz.Engine, reg prom
 	s.sp.fleet = fleet.New(fleet.Config{Backend: s.sp.supervisor, Source: src, Logger: s.log, Now: s.now, Tracer: s.obs.traces.Tracer(),
 		Pool: pool.Config{Metrics: metrics, Events: events, Logger: s.log, CacheBytes: s.cfg.PoolCacheBytes, Tracer: s.obs.traces.Tracer(),
 			Weight: quotaLimits{s.quotas()}.Weight, Limits: quotaLimits{s.quotas()}.PoolLimits}})
+	s.sp.alarms = &alarm.Service{Store: s.store.Alarms(), AccountID: s.cfg.AccountID, Region: s.cfg.Region, CheckName: serving.CheckTenantName, Now: s.now}
 	s.sp.controller = &serving.Controller{Store: s.store.Serving(), Deployer: s.sp.fleet, Checker: imageChecker{images: images, types: types}, Quota: quotaLimits{s.quotas()},
-		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Log: s.log, Now: s.now}
+		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Log: s.log, Now: s.now,
+		Shifter: s.sp.fleet, Rollouts: s.store.Rollouts(), Alarms: s.sp.alarms, Events: events}
 	s.sp.deployer = &onboard.Deployer{AccountID: s.cfg.AccountID, Region: s.cfg.Region, Identity: s.store.Identity(), Objects: s.kp.artifacts,
 		Controller: s.sp.controller, Evictor: s.sp.fleet, Tenants: s.store.Tenants(), Bucket: s.cfg.ModelBucket, KeyAlias: artifact.DefaultKeyAlias, Now: s.now,
 		KeyARN: func(ctx context.Context, t, alias string) (string, error) {
@@ -128,6 +133,7 @@ func (s *server) registerServing(srv *api.Server, router *api.AWSRouter, awsPipe
 	meter := &runtime.Meter{Metrics: s.sp.metrics}
 	(&sagemaker.Surface{Controller: s.sp.controller, Pipeline: awsPipeline, Roles: roleResources{s.store.Identity(), s.cfg.AccountID},
 		Instances: s.instanceCounts}).Register(router)
+	(&cloudwatch.Surface{Alarms: s.sp.alarms, Pipeline: awsPipeline, Protocol: cloudwatch.Protocol()}).Register(router)
 	(&runtime.Surface{Data: s.sp.fleet, Pipeline: awsPipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID, Meter: meter}).Register(srv)
 	s.registerOIP(srv, awsPipeline, meter)
 	(&manage.Models{Tenants: s.store.Tenants(), Deployer: s.sp.deployer, Pipeline: streamingPipeline(managePipeline), Region: s.cfg.Region, AccountID: s.cfg.AccountID,

@@ -66,6 +66,9 @@ func TestServe_UpdateEndpointUnderLoad(t *testing.T) {
 	m := models(t)
 	ts := startServer(t, servingEnv(t))
 	createTenant(t, ts, "acme", "silo")
+	// Above the basic tier's rate: this test is about the update, not
+	// quotas.
+	mustSend(t, ts, rootPrincipal(), manageRequest(http.MethodPut, "/api/v1/tenants/acme/quotas", []byte(`{"invocationsPerSecond":100000,"invocationBurst":100000}`)))
 	res := deployModel(t, ts, "acme", m.model(t, 0))
 	session := sessionPrincipal("acme", brokerSession(t, ts, res.InvokeRole, "acme"))
 

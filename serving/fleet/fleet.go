@@ -21,8 +21,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -123,6 +125,10 @@ type endpoint struct {
 
 	mu       sync.Mutex
 	resolved map[string]resolvedModel
+
+	// green is the new fleet of a blue/green update in progress (see
+	// shift.go); nil otherwise.
+	green atomic.Pointer[green]
 }
 
 type variant struct {
@@ -134,6 +140,7 @@ type variant struct {
 	// stats are the variant's cumulative figures, carried over when its
 	// instance count changes (scale.go).
 	stats *variantStats
+	figs  figures
 }
 
 type resolvedModel struct {
@@ -145,6 +152,24 @@ func key(acct, name string) string { return acct + "/" + strings.ToLower(name) }
 
 // Deploy implements serving.Deployer.
 func (f *Fleet) Deploy(ctx context.Context, d *serving.Deployment) error {
+	ep, err := f.build(ctx, d)
+	if err != nil {
+		return err
+	}
+	e := d.Endpoint
+	f.mu.Lock()
+	old := f.live[key(e.AccountID, e.Name)]
+	f.live[key(e.AccountID, e.Name)] = ep
+	f.mu.Unlock()
+	if old != nil {
+		f.stopEndpoint(ctx, old)
+	}
+	return nil
+}
+
+// build starts d's variants as a fleet of the endpoint, not yet routed
+// to; on failure nothing is left running.
+func (f *Fleet) build(ctx context.Context, d *serving.Deployment) (*endpoint, error) {
 	e := d.Endpoint
 	ep := &endpoint{resolved: map[string]resolvedModel{}}
 	live := &serving.LiveEndpoint{AccountID: e.AccountID, Name: e.Name, ARN: e.ARN, Tenant: e.Tenant, Tags: e.Tags}
@@ -152,26 +177,28 @@ func (f *Fleet) Deploy(ctx context.Context, d *serving.Deployment) error {
 		m, ok := d.Models[pv.ModelName]
 		if !ok {
 			f.stop(ctx, ep.variants)
-			return fmt.Errorf("variant %s: model %s is missing", pv.VariantName, pv.ModelName)
+			return nil, fmt.Errorf("variant %s: model %s is missing", pv.VariantName, pv.ModelName)
 		}
 		v, err := f.start(ctx, e, pv, m, live, ep)
 		if err != nil {
 			f.stop(ctx, ep.variants)
-			return fmt.Errorf("variant %s: %w", pv.VariantName, err)
+			return nil, fmt.Errorf("variant %s: %w", pv.VariantName, err)
 		}
 		ep.variants = append(ep.variants, v)
 		ep.total += v.weight
 		live.Variants = append(live.Variants, serving.LiveVariant{Name: v.name, Weight: v.weight})
 	}
 	ep.live = live
-	f.mu.Lock()
-	old := f.live[key(e.AccountID, e.Name)]
-	f.live[key(e.AccountID, e.Name)] = ep
-	f.mu.Unlock()
-	if old != nil {
-		f.stop(ctx, old.variants)
+	return ep, nil
+}
+
+// stopEndpoint stops an endpoint's fleets: a new fleet of an update in
+// progress, then its own.
+func (f *Fleet) stopEndpoint(ctx context.Context, ep *endpoint) {
+	if g := ep.green.Swap(nil); g != nil {
+		f.stop(ctx, g.ep.variants)
 	}
-	return nil
+	f.stop(ctx, ep.variants)
 }
 
 // start starts one production variant.
@@ -265,7 +292,7 @@ func (f *Fleet) Undeploy(ctx context.Context, acct, name string) error {
 	delete(f.live, key(acct, name))
 	f.mu.Unlock()
 	if ep != nil {
-		f.stop(ctx, ep.variants)
+		f.stopEndpoint(ctx, ep)
 	}
 	return nil
 }
@@ -277,7 +304,7 @@ func (f *Fleet) Close(ctx context.Context) error {
 	f.live = map[string]*endpoint{}
 	f.mu.Unlock()
 	for _, ep := range all {
-		f.stop(ctx, ep.variants)
+		f.stopEndpoint(ctx, ep)
 	}
 	return nil
 }
@@ -344,23 +371,53 @@ func (f *Fleet) resolve(ctx context.Context, e *endpoint, targetModel string) (M
 	return m, nil
 }
 
-// Invoke implements serving.DataPlane.
+// Invoke implements serving.DataPlane. During a blue/green update the
+// request goes to the new fleet for its share of requests (the one that
+// has TargetVariant, when one is named), else to the endpoint's.
 func (f *Fleet) Invoke(ctx context.Context, ep *serving.LiveEndpoint, in *serving.InvokeInput) (*serving.InvokeOutput, error) {
-	e, err := f.get(ep)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		e, err := f.get(ep)
+		if err != nil {
+			return nil, err
+		}
+		target := e.route()
+		if in.TargetVariant != "" && !target.has(in.TargetVariant) {
+			if g := e.green.Load(); target == e && g != nil && g.ep.has(in.TargetVariant) {
+				target = g.ep
+			} else {
+				target = e
+			}
+		}
+		out, err := f.invoke(ctx, ep, target, in)
+		if errors.Is(err, serving.ErrStopped) && attempt < 2 {
+			// The fleet this request went to stopped before admitting it
+			// (an update replaced it, promoted the new fleet or rolled it
+			// back; a stopping variant drains only the requests it had
+			// admitted): the fleet serving the endpoint now takes it, as
+			// the request is idempotent.
+			continue
+		}
+		return out, err
 	}
-	out, err := f.invoke(ctx, ep, e, in)
-	if errors.Is(err, serving.ErrStopped) {
-		// The endpoint was updated while this request was on its way to
-		// a variant that has since stopped (a stopping variant drains
-		// only the requests it had admitted): the variants that replaced
-		// it take the request, which is idempotent.
-		if cur, gerr := f.get(ep); gerr == nil && cur != e {
-			out, err = f.invoke(ctx, ep, cur, in)
+}
+
+// has reports whether the fleet has a variant of that name.
+func (e *endpoint) has(name string) bool {
+	for _, v := range e.variants {
+		if strings.EqualFold(v.name, name) {
+			return true
 		}
 	}
-	return out, err
+	return false
+}
+
+// modelError returns the worker's error in err's chain, nil if none.
+func modelError(err error) *serving.ModelError {
+	var me *serving.ModelError
+	if errors.As(err, &me) {
+		return me
+	}
+	return nil
 }
 
 // invoke sends in to one of e's variants.
@@ -383,7 +440,11 @@ func (f *Fleet) invoke(ctx context.Context, ep *serving.LiveEndpoint, e *endpoin
 		}
 		resp, err = v.multi.Invoke(ctx, pool.Target{Tenant: m.Tenant, Model: in.TargetModel, Source: m.Opener, SizeHint: m.Size}, inv)
 		if err != nil {
-			return nil, runtimeError(err)
+			err = runtimeError(err)
+			if !errors.Is(err, serving.ErrStopped) {
+				v.observe(statusOf(err), 0)
+			}
+			return nil, err
 		}
 	} else {
 		pctx, span := f.tracer().Start(ctx, tracing.SpanPredict, trace.WithAttributes(tracing.TenantID.String(ep.Tenant), tracing.Endpoint.String(ep.Name)))
@@ -391,10 +452,15 @@ func (f *Fleet) invoke(ctx context.Context, ep *serving.LiveEndpoint, e *endpoin
 		resp, err = v.single.Invoke(pctx, inv)
 		span.End()
 		if err != nil {
-			return nil, runtimeError(err)
+			err = runtimeError(err)
+			if !errors.Is(err, serving.ErrStopped) {
+				v.observe(statusOf(err), 0)
+			}
+			return nil, err
 		}
 		resp.Latency = time.Since(sent)
 	}
+	v.observe(http.StatusOK, resp.Latency)
 	return &serving.InvokeOutput{Variant: v.name, ContentType: resp.ContentType, CustomAttributes: resp.CustomAttributes, Body: resp.Body,
 		ModelLatency: resp.Latency}, nil
 }
@@ -448,13 +514,19 @@ func runtimeError(err error) error {
 func (f *Fleet) RemoveTenant(t string) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	for _, ep := range f.live {
-		ep.mu.Lock()
-		ep.resolved = map[string]resolvedModel{}
-		ep.mu.Unlock()
-		for _, v := range ep.variants {
-			if v.multi != nil {
-				v.multi.RemoveTenant(t)
+	for _, blue := range f.live {
+		fleets := []*endpoint{blue}
+		if g := blue.green.Load(); g != nil {
+			fleets = append(fleets, g.ep)
+		}
+		for _, ep := range fleets {
+			ep.mu.Lock()
+			ep.resolved = map[string]resolvedModel{}
+			ep.mu.Unlock()
+			for _, v := range ep.variants {
+				if v.multi != nil {
+					v.multi.RemoveTenant(t)
+				}
 			}
 		}
 	}
@@ -475,15 +547,21 @@ func (f *Fleet) Usage() Usage {
 	u := Usage{Workers: map[string]int64{}, PoolBytes: map[string]int64{}}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	for _, ep := range f.live {
-		for _, v := range ep.variants {
-			switch {
-			case v.multi != nil:
-				for t, n := range v.multi.TenantBytes() {
-					u.PoolBytes[t] += n
+	for _, blue := range f.live {
+		fleets := []*endpoint{blue}
+		if g := blue.green.Load(); g != nil {
+			fleets = append(fleets, g.ep) // both fleets run during an update
+		}
+		for _, ep := range fleets {
+			for _, v := range ep.variants {
+				switch {
+				case v.multi != nil:
+					for t, n := range v.multi.TenantBytes() {
+						u.PoolBytes[t] += n
+					}
+				case v.single != nil && ep.live.Tenant != "":
+					u.Workers[ep.live.Tenant] += int64(len(v.single.Instances()))
 				}
-			case v.single != nil && ep.live.Tenant != "":
-				u.Workers[ep.live.Tenant] += int64(len(v.single.Instances()))
 			}
 		}
 	}

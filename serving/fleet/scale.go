@@ -145,6 +145,9 @@ func (f *Fleet) SetInstanceCount(ctx context.Context, acct, name, variantName st
 	if old.instances() == n {
 		return nil
 	}
+	if ep.green.Load() != nil {
+		return tenantml.Errorf(tenantml.ECONFLICT, "endpoint %s is being updated: its instance count changes after the update", name)
+	}
 	old.stats.desired.Store(int64(n))
 	defer old.stats.desired.Store(0)
 	nv := &variant{name: old.name, weight: old.weight, stats: old.stats}
@@ -180,10 +183,13 @@ func (f *Fleet) SetInstanceCount(ctx context.Context, acct, name, variantName st
 		next.variants = append(next.variants, v)
 	}
 	f.mu.Lock()
-	if f.live[k] != ep {
+	if f.live[k] != ep || ep.green.Load() != nil {
+		// Redeployed, or a blue/green update staged its new fleet beside
+		// this one meanwhile: the update owns the endpoint until it ends
+		// (the scaler tries again on its next tick).
 		f.mu.Unlock()
 		f.stop(context.WithoutCancel(ctx), []*variant{nv})
-		return tenantml.Errorf(tenantml.ECONFLICT, "endpoint %s was redeployed while its instance count changed", name)
+		return tenantml.Errorf(tenantml.ECONFLICT, "endpoint %s was redeployed or is being updated while its instance count changed", name)
 	}
 	f.live[k] = next
 	f.mu.Unlock()

@@ -27,6 +27,16 @@ func TestDB_Serving(t *testing.T) {
 	})
 }
 
+func TestDB_Deployments(t *testing.T) {
+	storetest.RunDeployments(t, func(t *testing.T) store.Store {
+		db, err := postgres.Open(context.Background(), newEnv(t).config())
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		return db
+	})
+}
+
 // seedServing creates, on the operator path, a model, an endpoint config
 // and an endpoint (each tagged) for acme, globex and the platform, named
 // <owner>--m, <owner>--c, <owner>--e (pool-… for the platform).

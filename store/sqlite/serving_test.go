@@ -21,3 +21,13 @@ func TestDB_Serving(t *testing.T) {
 		return db
 	})
 }
+
+func TestDB_Deployments(t *testing.T) {
+	storetest.RunDeployments(t, func(t *testing.T) store.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}

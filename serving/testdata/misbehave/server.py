@@ -13,6 +13,10 @@ a time, and misbehaves on request:
   body "connect H:P"   try a TCP connection and answer what happened
   anything else        answer "ok"
 
+With MISBEHAVE_INVOCATIONS_STATUS set (e.g. 500), every POST answers that
+status with the body "canary failure": a model that fails on all traffic,
+for the blue/green rollback tests.
+
 It is test data, never a production image: tenantml's own worker has no
 such switch.
 """
@@ -48,6 +52,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n).decode()
+        status = os.environ.get("MISBEHAVE_INVOCATIONS_STATUS")
+        if status:
+            return self.reply(int(status), b"canary failure")
         if body == "hang":
             while True:
                 time.sleep(3600)
