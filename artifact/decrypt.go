@@ -428,15 +428,42 @@ func (r *decryptingReader) take(final int64) *slot {
 	if r.stopped || r.claim > r.win.last {
 		return nil
 	}
-	i := r.claim
-	s := r.slotOf(i)
-	// Slots are freed in segment order, so waiting for this one under
-	// the lock delays no other worker: the next slot frees after it.
+	s := r.slotOf(r.claim)
+	// Slots are freed in segment order, so waiting for this one while
+	// holding turn delays no other worker: the next slot frees after it.
 	select {
 	case <-s.free:
 	case <-r.done:
 		return nil
 	}
+	return r.claimed(s, final)
+}
+
+// tryTake is take for the reader: it claims the next segment only if
+// nobody holds turn and its slot is free, and never waits.
+func (r *decryptingReader) tryTake(final int64) *slot {
+	select {
+	case r.turn <- struct{}{}:
+	default:
+		return nil
+	}
+	defer func() { <-r.turn }()
+	if r.stopped || r.claim > r.win.last {
+		return nil
+	}
+	s := r.slotOf(r.claim)
+	select {
+	case <-s.free:
+	default:
+		return nil
+	}
+	return r.claimed(s, final)
+}
+
+// claimed records that s now holds the next segment and, for a streamed
+// body, reads its ciphertext. The caller holds turn and s's free token.
+func (r *decryptingReader) claimed(s *slot, final int64) *slot {
+	i := r.claim
 	r.claim++
 	s.index, s.ct, s.plain, s.err = i, nil, nil, nil
 	if r.random() {
@@ -451,6 +478,39 @@ func (r *decryptingReader) take(final int64) *slot {
 		r.stopped = true
 	}
 	return s
+}
+
+// await returns once s is ready. Until then the reader, rather than
+// sleep, opens the next unclaimed segment itself when its slot is free:
+// on a machine whose cores are all busy decrypting, a woken reader may
+// wait long for a core, and a reader that decrypts needs no wake-up.
+func (r *decryptingReader) await(s *slot) {
+	final := r.lay.segments() - 1
+	for {
+		select {
+		case <-s.ready:
+			return
+		default:
+		}
+		h := r.tryTake(final)
+		if h == nil {
+			<-s.ready
+			return
+		}
+		if h.err == nil {
+			h.err = r.openHere(h, final)
+		}
+		h.ready <- struct{}{}
+	}
+}
+
+// openHere is open on the reader's goroutine, which, like the workers,
+// turns a fault on a mapping truncated under it into a recoverable panic.
+func (r *decryptingReader) openHere(s *slot, final int64) error {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	var nonce [nonceSize]byte
+	copy(nonce[:], r.prefix)
+	return r.open(s, final, &nonce)
 }
 
 // open fetches (with random access) and authenticates-and-decrypts s.
@@ -587,10 +647,11 @@ func (r *decryptingReader) advance() {
 		return
 	}
 	s := r.slotOf(r.serve)
-	// Some worker has claimed or will claim r.serve: its slot was freed
-	// when segment r.serve-depth was released, and a worker stops early
-	// only after signalling the segment that failed, which comes first.
-	<-s.ready
+	// Some worker (or await itself) has claimed or will claim r.serve:
+	// its slot was freed when segment r.serve-depth was released, and a
+	// worker stops early only after signalling the segment that failed,
+	// which comes first.
+	r.await(s)
 	if s.err == nil && s.index != r.serve {
 		s.err = fmt.Errorf("decrypt pipeline: slot holds segment %d, want %d", s.index, r.serve)
 	}
