@@ -24,12 +24,18 @@ package artifact
 // under fuzzed mutations: it returns exactly the plaintext Tink returns, or
 // an error, never other bytes.
 //
-// Where the time goes (see docs/keys.md, "Performance"): a plain read
-// copies page cache to the caller once; this reader must run AES-GCM over
-// every byte as well. When the body is a file, it is memory-mapped and the
-// workers decrypt straight from the page cache into their segment buffers
-// (no pread copy); the reader then copies plaintext to the caller (Read)
-// or hands it over without a copy (WriteTo).
+// Where the time goes (see docs/keys.md, "Performance", and
+// bench/artifact/README.md): a plain read copies page cache to the caller
+// once; this reader must run AES-GCM over every byte as well. When the
+// body is a file, it is memory-mapped and the workers decrypt straight
+// from the page cache into their segment buffers (no pread copy); the
+// reader then copies plaintext to the caller (Read) or hands it over
+// without a copy (WriteTo). What decides whether the cores are all busy
+// is the hand-over between goroutines: a goroutine woken while every core
+// is decrypting waits for one, so the pipeline has no goroutine between
+// the workers and the reader (each hand-over is one channel token), and a
+// reader whose next segment is not ready opens the next unclaimed one
+// itself rather than sleep.
 
 import (
 	"crypto/aes"
@@ -42,6 +48,7 @@ import (
 	"hash"
 	"io"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"sync"
 
@@ -57,9 +64,19 @@ const (
 	headerSize      = 1 + saltSize + noncePrefixSize
 )
 
-// maxDecryptWorkers bounds the goroutines (and so the memory: about two
-// segments each) one read uses.
+// maxDecryptWorkers bounds the goroutines decrypting one read, the
+// reader included (and so its memory: two segments each).
 const maxDecryptWorkers = 4
+
+// defaultDecryptWorkers is one worker per available core but one, from 1
+// to maxDecryptWorkers−1: the reader decrypts too whenever it would
+// otherwise wait, and with a worker on every core a reader woken by a
+// worker would wait for a core (measured: one worker and the reader read
+// about 1.7× as fast on two cores as two workers and the reader,
+// bench/artifact/README.md).
+func defaultDecryptWorkers() int {
+	return max(1, min(runtime.GOMAXPROCS(0), maxDecryptWorkers)-1)
+}
 
 // ErrIntegrity reports a body whose bytes do not authenticate: a tampered
 // or truncated body, a manifest that does not match it, or a plaintext

@@ -206,8 +206,13 @@ func run() error {
 	base, baseCPU := median(kinds[0].mbs), median(kinds[0].cpu)
 	for _, k := range kinds {
 		m, c := median(k.mbs), median(k.cpu)
-		fmt.Printf("  %-32s %8.1f MB/s  ratio %.2f   CPU %.3f s/GB (plain/this %.2f)\n", k.name+":", m, m/base, c, baseCPU/c)
+		var paired []float64 // this read's MB/s over the plain read's of the same run
+		for i := range k.mbs {
+			paired = append(paired, k.mbs[i]/kinds[0].mbs[i])
+		}
+		fmt.Printf("  %-32s %8.1f MB/s  ratio %.2f (run by run %.2f)   CPU %.3f s/GB (plain/this %.2f)\n", k.name+":", m, m/base, median(paired), c, baseCPU/c)
 	}
+	fmt.Printf("  (ratio: of the medians; run by run: median over the runs of this read's MB/s over the plain read's just before it, less sensitive to load that comes and goes)\n")
 	fmt.Printf("  (CPU s/GB is user+system time of the process per GB read: what a read costs, whatever else runs on the machine)\n")
 	ceiling := gcmCeiling()
 	fmt.Printf("  AES-256-GCM alone, all %d cores, in memory: %8.1f MB/s  ratio %.2f (no encrypted read can beat this)\n", runtime.GOMAXPROCS(0), ceiling, ceiling/base)
