@@ -28,6 +28,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"sync"
 	"time"
@@ -54,6 +55,7 @@ func run() error {
 	workers := flag.Int("workers", 0, "decryption workers of the default store (0: the store's default, one per core up to 4)")
 	cold := flag.Bool("cold", false, "evict both files from the page cache before every read, so both come from the disk")
 	cpuprofile := flag.String("cpuprofile", "", "after the timed runs, write a CPU profile of -runs more default encrypted reads to this file")
+	traceFile := flag.String("trace", "", "after the timed runs, write an execution trace of -runs more default encrypted reads to this file (go tool trace -pprof=sched FILE: where goroutines waited for a core)")
 	flag.Parse()
 	if *cold && *dir == "" {
 		*dir = os.TempDir()
@@ -219,31 +221,38 @@ func run() error {
 	fmt.Printf("  target: default encrypted read >= 0.70 of the plain file read\n")
 	fmt.Printf("  peak heap growth during encrypted reads: %.1f MiB\n", float64(peak)/(1<<20))
 	if *cpuprofile != "" {
-		if err := profile(*cpuprofile, *runs, kinds[1].fn); err != nil {
+		if err := record(*cpuprofile, pprof.StartCPUProfile, pprof.StopCPUProfile, *runs, kinds[1].fn); err != nil {
 			return err
 		}
 		fmt.Printf("  CPU profile of %d default encrypted reads: %s (go tool pprof -top %s)\n", *runs, *cpuprofile, *cpuprofile)
 	}
+	if *traceFile != "" {
+		if err := record(*traceFile, trace.Start, trace.Stop, *runs, kinds[1].fn); err != nil {
+			return err
+		}
+		fmt.Printf("  execution trace of %d default encrypted reads: %s (go tool trace -pprof=sched %s > sched.pprof; go tool pprof -top sched.pprof)\n", *runs, *traceFile, *traceFile)
+	}
 	return nil
 }
 
-// profile writes a CPU profile of n calls of read to path.
-func profile(path string, n int, read func() (int64, uint64, error)) error {
+// record writes what start..stop records (a CPU profile, an execution
+// trace) of n calls of read to path.
+func record(path string, start func(io.Writer) error, stop func(), n int, read func() (int64, uint64, error)) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := pprof.StartCPUProfile(f); err != nil {
+	if err := start(f); err != nil {
 		return err
 	}
 	for range n {
 		if _, _, err := read(); err != nil {
-			pprof.StopCPUProfile()
+			stop()
 			return err
 		}
 	}
-	pprof.StopCPUProfile()
+	stop()
 	return f.Close()
 }
 
