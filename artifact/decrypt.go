@@ -71,9 +71,8 @@ const maxDecryptWorkers = 4
 // defaultDecryptWorkers is one worker per available core but one, from 1
 // to maxDecryptWorkers−1: the reader decrypts too whenever it would
 // otherwise wait, and with a worker on every core a reader woken by a
-// worker would wait for a core (measured: one worker and the reader read
-// about 1.7× as fast on two cores as two workers and the reader,
-// bench/artifact/README.md).
+// worker would wait for a core (on two cores one worker and the reader
+// read faster than two workers and the reader: bench/artifact/README.md).
 func defaultDecryptWorkers() int {
 	return max(1, min(runtime.GOMAXPROCS(0), maxDecryptWorkers)-1)
 }
