@@ -38,7 +38,7 @@ type target struct {
 	accessKey, secretKey, sessionToken string
 	bucket                             string
 	kmsKeyID                           string // SSE-KMS key to name on writes, or ""
-	pid                                int    // server process, for RSS (0: not sampled)
+	pid                                int    // server process, for its anonymous RSS (0: not sampled)
 	metrics                            string // Prometheus endpoint, for the Go heap ("" : not sampled)
 	client                             *s3.Client
 	http                               *http.Client
@@ -323,7 +323,7 @@ func (r *report) write(w io.Writer) {
 		r.cfg.size>>20, r.cfg.runs, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	fmt.Fprintf(w, "  ours = %s at %s, theirs = %s at %s\n", r.ours.name, r.ours.endpoint, r.theirs.name, r.theirs.endpoint)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  operation\tours MB/s\ttheirs MB/s\tratio\tours RSS +MiB\ttheirs RSS +MiB\tours heap +MiB\tclient heap +MiB")
+	fmt.Fprintln(tw, "  operation\tours MB/s\ttheirs MB/s\tratio\tours anon RSS +MiB\ttheirs anon RSS +MiB\tours heap +MiB\tclient heap +MiB")
 	for _, op := range r.ops {
 		o, t := r.res[op][r.ours.name], r.res[op][r.theirs.name]
 		fmt.Fprintf(tw, "  %s\t%.1f\t%.1f\t%.2f\t%s\t%s\t%s\t%s\n", op, median(o.mbs), median(t.mbs), r.ratio(op),

@@ -39,7 +39,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.ours.secretKey, "ours-secret-key", os.Getenv("AWS_SECRET_ACCESS_KEY"), "secret access key for our endpoint (default $AWS_SECRET_ACCESS_KEY)")
 	fs.StringVar(&c.ours.sessionToken, "ours-session-token", os.Getenv("AWS_SESSION_TOKEN"), "session token for our endpoint (default $AWS_SESSION_TOKEN)")
 	fs.StringVar(&c.ours.kmsKeyID, "ours-sse-kms-key-id", "", "send x-amz-server-side-encryption: aws:kms with this key to our endpoint (default: none, the bucket's or tenant's default key)")
-	fs.IntVar(&c.ours.pid, "ours-pid", 0, "process ID of our server, to sample its RSS (0: not sampled)")
+	fs.IntVar(&c.ours.pid, "ours-pid", 0, "process ID of our server, to sample its anonymous resident memory (0: not sampled)")
 	fs.StringVar(&c.ours.metrics, "ours-metrics", "", "our server's Prometheus endpoint, e.g. http://127.0.0.1:8080/metrics, to sample its Go heap in use (empty: not sampled)")
 	fs.StringVar(&c.versitygw, "versitygw", "", "versitygw binary (default: on PATH, then $GOPATH/bin, where scripts/test-deps.sh installs it)")
 	fs.StringVar(&c.versitygwBucket, "versitygw-bucket", "tenantml-bench", "bucket created on versitygw")

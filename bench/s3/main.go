@@ -15,11 +15,12 @@
 // upload (-part-size parts, -part-concurrency at a time), GetObject of
 // each. Every download is compared byte for byte with what was uploaded
 // (the body is generated from its offset, never held in memory). Memory:
-// each server's peak RSS growth over its RSS before the operation
-// (/proc/<pid>/status; -ours-pid names our server's process), our server's
-// peak Go heap in use growth when -ours-metrics names its Prometheus
-// endpoint (go_memstats_heap_inuse_bytes), and this client's own peak
-// heap growth. See README.md.
+// each server's peak growth of anonymous resident memory (RssAnon of
+// /proc/<pid>/status, not VmRSS, which counts mapped files; -ours-pid
+// names our server's process), our server's peak Go heap in use growth
+// when -ours-metrics names its Prometheus endpoint
+// (go_memstats_heap_inuse_bytes), and this client's own peak heap
+// growth. See README.md.
 package main
 
 import (

@@ -58,7 +58,7 @@ func TestRun_Plumbing(t *testing.T) {
 				}
 				// Both gateways' RSS was sampled (the second one's PID is
 				// known either way); our Go heap was not asked for.
-				for i, col := range []string{"ours RSS", "theirs RSS"} {
+				for i, col := range []string{"ours anon RSS", "theirs anon RSS"} {
 					if _, err := strconv.ParseFloat(row[3+i], 64); err != nil {
 						t.Errorf("%s: %s = %q, want a figure", op, col, row[3+i])
 					}
@@ -212,11 +212,11 @@ func TestProbes(t *testing.T) {
 	if err != nil || rss < 1<<20 {
 		t.Fatalf("RSS = %d, %v", rss, err)
 	}
-	if _, err := parseStatusKB([]byte("Name:\tx\nVmRSS:\t  12 MB\n"), "VmRSS:"); err == nil {
+	if _, err := parseStatusKB([]byte("Name:\tx\nRssAnon:\t  12 MB\n"), "RssAnon:"); err == nil {
 		t.Fatal("accepted a unit other than kB")
 	}
-	if v, err := parseStatusKB([]byte("Name:\tx\nVmRSS:\t  12 kB\n"), "VmRSS:"); err != nil || v != 12<<10 {
-		t.Fatalf("VmRSS 12 kB = %d, %v", v, err)
+	if v, err := parseStatusKB([]byte("Name:\tx\nVmRSS:\t  99 kB\nRssAnon:\t  12 kB\n"), "RssAnon:"); err != nil || v != 12<<10 {
+		t.Fatalf("RssAnon 12 kB = %d, %v", v, err)
 	}
 	exposition := "# HELP go_memstats_heap_inuse_bytes Number of heap bytes that are in use.\n" +
 		"# TYPE go_memstats_heap_inuse_bytes gauge\ngo_memstats_heap_inuse_bytes 1.2451840e+07\n"

@@ -22,15 +22,20 @@ type probe struct {
 	read  func(context.Context) (uint64, error)
 }
 
-// rssProbe reads a process's resident set size from /proc/<pid>/status.
+// rssProbe reads a process's resident anonymous memory (RssAnon of
+// /proc/<pid>/status: heap, stacks, runtime; what the process allocated).
+// Not VmRSS: that also counts the pages of mapped files the process
+// touched, and our store memory-maps each body it reads, so VmRSS grows
+// by the object's size during a download although those pages are the
+// page cache's, shared and held whether or not the file is mapped.
 func rssProbe(name string, pid int) probe {
 	path := fmt.Sprintf("/proc/%d/status", pid)
 	return probe{name: name, every: 5 * time.Millisecond, read: func(context.Context) (uint64, error) {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return 0, fmt.Errorf("read RSS: %w", err)
+			return 0, fmt.Errorf("read RssAnon: %w", err)
 		}
-		return parseStatusKB(b, "VmRSS:")
+		return parseStatusKB(b, "RssAnon:")
 	}}
 }
 
