@@ -220,7 +220,7 @@ func (p *bufferPool) get(size int64) []byte {
 // segment order. Two single-token channels hand a slot back and forth:
 // free holds a token while the slot may be filled (the reader, or the
 // hasher, is done with its previous segment), ready holds one once a
-// worker has set plain or err. Whoever holds the token owns the slot's
+// worker (or the reader, see await) has set plain or err. Whoever holds the token owns the slot's
 // fields.
 type slot struct {
 	buf   []byte
@@ -232,11 +232,12 @@ type slot struct {
 	err   error
 }
 
-// decryptingReader serves the plaintext of a window of a body. Workers
-// claim the window's segments in order, each into the next slot of a
-// fixed ring once the reader has freed it, read it when the body is a
-// stream (under the claim lock, so the stream is consumed in order), and
-// open it; Read hands the slots out in order. There is no other
+// decryptingReader serves the plaintext of a window of a body. Workers —
+// and the reader, whenever its next segment is not ready — claim the
+// window's segments in order, each into the next slot of a fixed ring
+// once the reader has freed it, read it when the body is a stream (under
+// the claim lock, so the stream is consumed in order), and open it; Read
+// hands the slots out in order. There is no other
 // goroutine between the reader and the workers: every hand-over is one
 // channel token, so the pipeline does not stall on a goroutine the
 // scheduler has not run yet. Memory is bounded by the ring. A segment
