@@ -96,9 +96,11 @@ type Config struct {
 	// is about twice as fast from a warm cache). For file systems where
 	// mapping is undesirable, and for the benchmark's comparison.
 	NoMmap bool
-	// DecryptWorkers is how many goroutines decrypt one read's segments;
-	// default one per core (GOMAXPROCS) up to 4. Each holds about two
-	// 1 MiB buffers.
+	// DecryptWorkers is how many goroutines decrypt one read's segments
+	// besides the reader, which opens segments itself whenever the next
+	// one is not ready; default one per core (GOMAXPROCS) but one, from 1
+	// to 3. Each worker adds two 1 MiB segment buffers to the reader's
+	// two.
 	DecryptWorkers int
 }
 

@@ -24,12 +24,18 @@ package artifact
 // under fuzzed mutations: it returns exactly the plaintext Tink returns, or
 // an error, never other bytes.
 //
-// Where the time goes (see docs/keys.md, "Performance"): a plain read
-// copies page cache to the caller once; this reader must run AES-GCM over
-// every byte as well. When the body is a file, it is memory-mapped and the
-// workers decrypt straight from the page cache into their segment buffers
-// (no pread copy); the reader then copies plaintext to the caller (Read)
-// or hands it over without a copy (WriteTo).
+// Where the time goes (see docs/keys.md, "Performance", and
+// bench/artifact/README.md): a plain read copies page cache to the caller
+// once; this reader must run AES-GCM over every byte as well. When the
+// body is a file, it is memory-mapped and the workers decrypt straight
+// from the page cache into their segment buffers (no pread copy); the
+// reader then copies plaintext to the caller (Read) or hands it over
+// without a copy (WriteTo). What decides whether the cores are all busy
+// is the hand-over between goroutines: a goroutine woken while every core
+// is decrypting waits for one, so the pipeline has no goroutine between
+// the workers and the reader (each hand-over is one channel token), and a
+// reader whose next segment is not ready opens the next unclaimed one
+// itself rather than sleep.
 
 import (
 	"crypto/aes"
@@ -42,6 +48,7 @@ import (
 	"hash"
 	"io"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"sync"
 
@@ -57,9 +64,18 @@ const (
 	headerSize      = 1 + saltSize + noncePrefixSize
 )
 
-// maxDecryptWorkers bounds the goroutines (and so the memory: about two
-// segments each) one read uses.
+// maxDecryptWorkers bounds the goroutines decrypting one read, the
+// reader included (and so its memory: two segments each).
 const maxDecryptWorkers = 4
+
+// defaultDecryptWorkers is one worker per available core but one, from 1
+// to maxDecryptWorkers−1: the reader decrypts too whenever it would
+// otherwise wait, and with a worker on every core a reader woken by a
+// worker would wait for a core (on two cores one worker and the reader
+// read faster than two workers and the reader: bench/artifact/README.md).
+func defaultDecryptWorkers() int {
+	return max(1, min(runtime.GOMAXPROCS(0), maxDecryptWorkers)-1)
+}
 
 // ErrIntegrity reports a body whose bytes do not authenticate: a tampered
 // or truncated body, a manifest that does not match it, or a plaintext
@@ -199,24 +215,32 @@ func (p *bufferPool) get(size int64) []byte {
 	return make([]byte, size)
 }
 
-// segmentJob carries one segment through the pipeline: the producer (or,
-// with random access, the worker) reads its ciphertext into buf, a worker
-// opens it, the reader serves plain. ready is closed when plain or err is
-// set.
-type segmentJob struct {
-	index int64
-	off   int64  // ciphertext offset
-	ct    []byte // ciphertext (in buf, or in the mapping)
+// slot is one segment buffer of the pipeline's ring. Segment i of the
+// window uses slot (i-first) mod depth, so slots are filled and served in
+// segment order. Two single-token channels hand a slot back and forth:
+// free holds a token while the slot may be filled (the reader, or the
+// hasher, is done with its previous segment), ready holds one once a
+// worker (or the reader, see await) has set plain or err. Whoever holds the token owns the slot's
+// fields.
+type slot struct {
 	buf   []byte
-	plain []byte
-	err   error
+	free  chan struct{}
 	ready chan struct{}
+	index int64
+	ct    []byte // ciphertext: in buf, or in the mapping
+	plain []byte // authenticated plaintext, in buf
+	err   error
 }
 
-// decryptingReader serves the plaintext of a window of a body. A producer
-// goroutine assigns segments in order (and, for a streamed body, reads
-// them), workers open segments in parallel, and Read hands them out in
-// order. Memory is bounded by a fixed number of segment buffers. A segment
+// decryptingReader serves the plaintext of a window of a body. Workers —
+// and the reader, whenever its next segment is not ready — claim the
+// window's segments in order, each into the next slot of a fixed ring
+// once the reader has freed it, read it when the body is a stream (under
+// the claim lock, so the stream is consumed in order), and open it; Read
+// hands the slots out in order. There is no other
+// goroutine between the reader and the workers: every hand-over is one
+// channel token, so the pipeline does not stall on a goroutine the
+// scheduler has not run yet. Memory is bounded by the ring. A segment
 // that does not authenticate is never served; the stream ends with io.EOF
 // only when every segment of the window has authenticated, the window's
 // bytes were all served and — if the window reaches the body's end — the
@@ -231,20 +255,25 @@ type decryptingReader struct {
 	win    window
 	opts   decryptOptions
 
-	free  chan []byte      // buffers the reader (or hasher) is done with
-	jobs  chan *segmentJob // to the workers
-	order chan *segmentJob // to the reader, in segment order
-	done  chan struct{}    // closed by Close
-	wg    sync.WaitGroup   // producer, workers and hasher
+	slots []*slot
+	done  chan struct{}  // closed by Close
+	wg    sync.WaitGroup // workers and hasher
 
-	hashq chan *segmentJob // to the hasher, in order; nil without rehash
-	sum   chan []byte      // the hasher's digest
+	// turn is the claim lock, a one-token channel rather than a
+	// sync.Mutex: a worker holds it while it waits for its slot, long
+	// enough to put a Mutex into starvation mode, whose Unlock yields
+	// the unlocking worker's processor on every hand-over.
+	turn    chan struct{}
+	claim   int64 // next segment a worker takes (holding turn)
+	stopped bool  // a streamed body failed: claim no further (holding turn)
 
-	bufs [][]byte // every buffer the producer allocated (returned to the pool at Close)
+	hashq chan *slot  // to the hasher, in order; nil without rehash
+	sum   chan []byte // the hasher's digest
 
-	cur    *segmentJob
-	pos    int // next byte of cur.plain to serve
-	end    int // end of cur.plain's served part
+	cur    *slot
+	serve  int64 // next segment to serve
+	pos    int   // next byte of cur.plain to serve
+	end    int   // end of cur.plain's served part
 	n      int64
 	err    error
 	closed bool
@@ -287,22 +316,28 @@ func newDecryptingReader(src body, dek, ad []byte, lay layout, win window, opts 
 	}
 	count := win.last - win.first + 1
 	workers := int(min(int64(max(1, opts.workers)), count))
-	buffers := int(min(int64(2*workers+2), count))
+	depth := int(min(int64(2*workers+2), count))
+	bufSize := min(int64(lay.segment), lay.ciphertextSize())
 	r := &decryptingReader{
 		src: src, aead: aead, prefix: append([]byte(nil), hdr[1+saltSize:]...), lay: lay, win: win, opts: opts,
-		free:  make(chan []byte, buffers),
-		jobs:  make(chan *segmentJob, buffers),
-		order: make(chan *segmentJob, buffers),
+		slots: make([]*slot, depth),
 		done:  make(chan struct{}),
+		turn:  make(chan struct{}, 1),
+		claim: win.first,
+		serve: win.first,
 	}
-	r.wg.Add(1 + workers)
+	for i := range r.slots {
+		s := &slot{buf: opts.pool.get(bufSize), free: make(chan struct{}, 1), ready: make(chan struct{}, 1)}
+		s.free <- struct{}{}
+		r.slots[i] = s
+	}
+	r.wg.Add(workers)
 	if opts.rehash {
-		r.hashq = make(chan *segmentJob, buffers)
+		r.hashq = make(chan *slot, depth)
 		r.sum = make(chan []byte, 1)
 		r.wg.Add(1)
 		go r.hash(r.hashq, sha256.New())
 	}
-	go r.produce(buffers, min(int64(lay.segment), lay.ciphertextSize()))
 	for range workers {
 		go r.work()
 	}
@@ -370,53 +405,177 @@ func readFullAt(at io.ReaderAt, p []byte, off int64, what string) error {
 // random reports whether workers fetch their own segments.
 func (r *decryptingReader) random() bool { return r.src.mapped != nil || r.src.at != nil }
 
-// produce assigns the window's segments to buffers (allocating up to limit
-// of them, each bufSize bytes), reads them when the body is a stream, and
-// queues them for the workers and the reader.
-func (r *decryptingReader) produce(limit int, bufSize int64) {
+// slotOf is the slot of segment i.
+func (r *decryptingReader) slotOf(i int64) *slot {
+	return r.slots[(i-r.win.first)%int64(len(r.slots))]
+}
+
+// work claims and opens segments until the window is exhausted, a
+// streamed body fails or the reader is closed.
+func (r *decryptingReader) work() {
 	defer r.wg.Done()
-	defer close(r.order)
-	defer close(r.jobs)
-	allocated, final := 0, r.lay.segments()-1
-	for i := r.win.first; i <= r.win.last; i++ {
-		var buf []byte
+	// A mapped file truncated under us faults on access: make that a
+	// recoverable panic of this goroutine rather than a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	var nonce [nonceSize]byte
+	copy(nonce[:], r.prefix)
+	final := r.lay.segments() - 1
+	for {
+		s := r.take(final)
+		if s == nil {
+			return
+		}
+		if s.err == nil {
+			s.err = r.open(s, final, &nonce)
+		}
+		s.ready <- struct{}{} // never blocks: the slot's ready token was taken before it was freed
+	}
+}
+
+// take claims the next segment and waits for its slot; for a streamed
+// body it also reads the segment's ciphertext, in order. It returns nil
+// when there is nothing left to claim or the reader is closed.
+func (r *decryptingReader) take(final int64) *slot {
+	select {
+	case r.turn <- struct{}{}:
+	case <-r.done:
+		return nil
+	}
+	defer func() { <-r.turn }()
+	if r.stopped || r.claim > r.win.last {
+		return nil
+	}
+	s := r.slotOf(r.claim)
+	// Slots are freed in segment order, so waiting for this one while
+	// holding turn delays no other worker: the next slot frees after it.
+	select {
+	case <-s.free:
+	case <-r.done:
+		return nil
+	}
+	return r.claimed(s, final)
+}
+
+// tryTake is take for the reader: it claims the next segment only if
+// nobody holds turn and its slot is free, and never waits.
+func (r *decryptingReader) tryTake(final int64) *slot {
+	select {
+	case r.turn <- struct{}{}:
+	default:
+		return nil
+	}
+	defer func() { <-r.turn }()
+	if r.stopped || r.claim > r.win.last {
+		return nil
+	}
+	s := r.slotOf(r.claim)
+	select {
+	case <-s.free:
+	default:
+		return nil
+	}
+	return r.claimed(s, final)
+}
+
+// claimed records that s now holds the next segment and, for a streamed
+// body, reads its ciphertext. The caller holds turn and s's free token.
+func (r *decryptingReader) claimed(s *slot, final int64) *slot {
+	i := r.claim
+	r.claim++
+	s.index, s.ct, s.plain, s.err = i, nil, nil, nil
+	if r.random() {
+		return s
+	}
+	s.ct = s.buf[:r.lay.plainLen(i)+tagSize]
+	s.err = readFull(r.src.r, s.ct, fmt.Sprintf("segment %d", i))
+	if s.err == nil && i == final {
+		s.err = r.checkEnd()
+	}
+	if s.err != nil {
+		r.stopped = true
+	}
+	return s
+}
+
+// await returns once s is ready. Until then the reader, rather than
+// sleep, opens the next unclaimed segment itself when its slot is free:
+// on a machine whose cores are all busy decrypting, a woken reader may
+// wait long for a core, and a reader that decrypts needs no wake-up.
+func (r *decryptingReader) await(s *slot) {
+	final := r.lay.segments() - 1
+	for {
 		select {
-		case buf = <-r.free:
+		case <-s.ready:
+			return
 		default:
-			if allocated < limit {
-				allocated++
-				buf = r.opts.pool.get(bufSize)
-				r.bufs = append(r.bufs, buf)
-				break
-			}
-			select {
-			case buf = <-r.free:
-			case <-r.done:
-				return
-			}
 		}
-		j := &segmentJob{index: i, off: r.lay.offset(i), buf: buf, ready: make(chan struct{})}
-		if r.random() {
-			if !r.queue(j, true) {
-				return
-			}
-			continue
-		}
-		j.ct = buf[:r.lay.plainLen(i)+tagSize]
-		err := readFull(r.src.r, j.ct, fmt.Sprintf("segment %d", i))
-		if err == nil && i == final {
-			err = r.checkEnd()
-		}
-		if err != nil {
-			j.err = err
-			close(j.ready)
-			r.queue(j, false)
+		h := r.tryTake(final)
+		if h == nil {
+			<-s.ready
 			return
 		}
-		if !r.queue(j, true) {
-			return
+		if h.err == nil {
+			h.err = r.openHere(h, final)
+		}
+		h.ready <- struct{}{}
+	}
+}
+
+// openHere is open on the reader's goroutine, which, like the workers,
+// turns a fault on a mapping truncated under it into a recoverable panic.
+func (r *decryptingReader) openHere(s *slot, final int64) error {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	var nonce [nonceSize]byte
+	copy(nonce[:], r.prefix)
+	return r.open(s, final, &nonce)
+}
+
+// open fetches (with random access) and authenticates-and-decrypts s.
+func (r *decryptingReader) open(s *slot, final int64, nonce *[nonceSize]byte) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.plain = nil
+			err = fmt.Errorf("%w: body changed while it was read (segment %d): %v", ErrIntegrity, s.index, p)
+		}
+	}()
+	if r.random() {
+		if err := r.fetch(s, final); err != nil {
+			return err
 		}
 	}
+	binary.BigEndian.PutUint32(nonce[noncePrefixSize:], uint32(s.index))
+	nonce[nonceSize-1] = 0
+	if s.index == final {
+		nonce[nonceSize-1] = 1
+	}
+	s.plain, err = r.aead.Open(s.buf[:0], nonce[:], s.ct, nil)
+	if err != nil {
+		s.plain = nil
+		return fmt.Errorf("%w: segment %d does not authenticate", ErrIntegrity, s.index)
+	}
+	return nil
+}
+
+// fetch points s.ct at its ciphertext — in the mapping, or read into
+// s.buf — and, for the final segment, checks that the body ends there.
+func (r *decryptingReader) fetch(s *slot, final int64) error {
+	n := int64(r.lay.plainLen(s.index) + tagSize)
+	off := r.lay.offset(s.index)
+	if m := r.src.mapped; m != nil {
+		if off+n > int64(len(m)) {
+			return fmt.Errorf("%w: body ends inside segment %d", ErrIntegrity, s.index)
+		}
+		s.ct = m[off : off+n : off+n]
+	} else {
+		s.ct = s.buf[:n]
+		if err := readFullAt(r.src.at, s.ct, off, fmt.Sprintf("segment %d", s.index)); err != nil {
+			return err
+		}
+	}
+	if s.index == final {
+		return r.checkEnd()
+	}
+	return nil
 }
 
 // checkEnd verifies that the body ends right after the last segment, so
@@ -446,98 +605,12 @@ func (r *decryptingReader) checkEnd() error {
 	return nil
 }
 
-// queue hands j to the reader and, if it needs opening, to the workers.
-// It reports false once the reader is closed.
-func (r *decryptingReader) queue(j *segmentJob, open bool) bool {
-	select {
-	case r.order <- j:
-	case <-r.done:
-		return false
-	}
-	if !open {
-		return true
-	}
-	select {
-	case r.jobs <- j:
-		return true
-	case <-r.done:
-		return false
-	}
-}
-
-// work opens segments until the producer stops.
-func (r *decryptingReader) work() {
+// hash digests served segments in order and frees their slots.
+func (r *decryptingReader) hash(q <-chan *slot, h hash.Hash) {
 	defer r.wg.Done()
-	// A mapped file truncated under us faults on access: make that a
-	// recoverable panic of this goroutine rather than a crash.
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	var nonce [nonceSize]byte
-	copy(nonce[:], r.prefix)
-	final := r.lay.segments() - 1
-	for j := range r.jobs {
-		select {
-		case <-r.done:
-			j.err = errReaderClosed
-		default:
-			j.err = r.open(j, final, &nonce)
-		}
-		close(j.ready)
-	}
-}
-
-// open fetches (with random access) and authenticates-and-decrypts j.
-func (r *decryptingReader) open(j *segmentJob, final int64, nonce *[nonceSize]byte) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			j.plain = nil
-			err = fmt.Errorf("%w: body changed while it was read (segment %d): %v", ErrIntegrity, j.index, p)
-		}
-	}()
-	if r.random() {
-		if err := r.fetch(j, final); err != nil {
-			return err
-		}
-	}
-	binary.BigEndian.PutUint32(nonce[noncePrefixSize:], uint32(j.index))
-	nonce[nonceSize-1] = 0
-	if j.index == final {
-		nonce[nonceSize-1] = 1
-	}
-	j.plain, err = r.aead.Open(j.buf[:0], nonce[:], j.ct, nil)
-	if err != nil {
-		j.plain = nil
-		return fmt.Errorf("%w: segment %d does not authenticate", ErrIntegrity, j.index)
-	}
-	return nil
-}
-
-// fetch points j.ct at its ciphertext — in the mapping, or read into
-// j.buf — and, for the final segment, checks that the body ends there.
-func (r *decryptingReader) fetch(j *segmentJob, final int64) error {
-	n := int64(r.lay.plainLen(j.index) + tagSize)
-	if m := r.src.mapped; m != nil {
-		if j.off+n > int64(len(m)) {
-			return fmt.Errorf("%w: body ends inside segment %d", ErrIntegrity, j.index)
-		}
-		j.ct = m[j.off : j.off+n : j.off+n]
-	} else {
-		j.ct = j.buf[:n]
-		if err := readFullAt(r.src.at, j.ct, j.off, fmt.Sprintf("segment %d", j.index)); err != nil {
-			return err
-		}
-	}
-	if j.index == final {
-		return r.checkEnd()
-	}
-	return nil
-}
-
-// hash digests served segments in order and recycles their buffers.
-func (r *decryptingReader) hash(q <-chan *segmentJob, h hash.Hash) {
-	defer r.wg.Done()
-	for j := range q {
-		h.Write(j.plain)
-		r.free <- j.buf
+	for s := range q {
+		h.Write(s.plain)
+		s.free <- struct{}{}
 	}
 	r.sum <- h.Sum(nil)
 }
@@ -581,40 +654,47 @@ func (r *decryptingReader) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
-// advance releases the current segment and waits for the next one, or
-// ends the stream.
+// advance frees the current segment's slot and waits for the next
+// segment, or ends the stream.
 func (r *decryptingReader) advance() {
 	r.release(r.cur)
 	r.cur, r.pos, r.end = nil, 0, 0
-	j, ok := <-r.order
-	if !ok {
+	if r.serve > r.win.last {
 		r.finish()
 		return
 	}
-	<-j.ready
-	if j.err != nil {
-		r.release(j)
-		r.fail(j.err)
+	s := r.slotOf(r.serve)
+	// Some worker (or await itself) has claimed or will claim r.serve:
+	// its slot was freed when segment r.serve-depth was released, and a
+	// worker stops early only after signalling the segment that failed,
+	// which comes first.
+	r.await(s)
+	if s.err == nil && s.index != r.serve {
+		s.err = fmt.Errorf("decrypt pipeline: slot holds segment %d, want %d", s.index, r.serve)
+	}
+	if s.err != nil {
+		r.fail(s.err)
 		return
 	}
-	if j.index == r.win.first {
-		r.pos = int(min(r.win.skip, int64(len(j.plain))))
+	if s.index == r.win.first {
+		r.pos = int(min(r.win.skip, int64(len(s.plain))))
 	}
-	r.end = int(min(int64(len(j.plain)), int64(r.pos)+r.win.length-r.n))
+	r.end = int(min(int64(len(s.plain)), int64(r.pos)+r.win.length-r.n))
 	r.n += int64(r.end - r.pos)
-	r.cur = j
+	r.serve++
+	r.cur = s
 }
 
-// release returns j's buffer to the pool, through the hasher if rehashing.
-func (r *decryptingReader) release(j *segmentJob) {
-	if j == nil || j.buf == nil {
+// release frees s's slot, through the hasher if rehashing.
+func (r *decryptingReader) release(s *slot) {
+	if s == nil {
 		return
 	}
-	if r.hashq != nil && j.err == nil {
-		r.hashq <- j
+	if r.hashq != nil {
+		r.hashq <- s
 		return
 	}
-	r.free <- j.buf
+	s.free <- struct{}{}
 }
 
 // finish decides between io.EOF and an integrity error once every segment
@@ -658,9 +738,11 @@ func (r *decryptingReader) Close() error {
 	r.wg.Wait()
 	r.cur = nil
 	if r.opts.pool != nil {
-		r.opts.pool.free = append(r.opts.pool.free, r.bufs...)
-		r.bufs = nil
+		for _, s := range r.slots {
+			r.opts.pool.free = append(r.opts.pool.free, s.buf)
+		}
 	}
+	r.slots = nil
 	if r.src.close != nil {
 		return r.src.close()
 	}

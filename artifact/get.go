@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -270,13 +269,12 @@ func bodyOpenErr(err error) error {
 	return fmt.Errorf("open body: %w", err)
 }
 
-// decryptWorkers is Config.DecryptWorkers or, by default, one per
-// available core up to maxDecryptWorkers.
+// decryptWorkers is Config.DecryptWorkers or defaultDecryptWorkers.
 func (s *Store) decryptWorkers() int {
 	if s.cfg.DecryptWorkers > 0 {
 		return s.cfg.DecryptWorkers
 	}
-	return min(runtime.GOMAXPROCS(0), maxDecryptWorkers)
+	return defaultDecryptWorkers()
 }
 
 // errBodyMissing reports a body the index names but the blob store does

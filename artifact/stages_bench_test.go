@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"io"
-	"runtime"
 	"testing"
 )
 
@@ -63,8 +62,8 @@ func BenchmarkStage_Copy(b *testing.B) {
 }
 
 // BenchmarkStage_DecryptParallel decrypts the same ciphertext with the
-// store's decryptingReader (one worker per core, reading from memory as
-// from a mapped file).
+// store's decryptingReader (its default workers and the reader, reading
+// from memory as from a mapped file).
 func BenchmarkStage_DecryptParallel(b *testing.B) {
 	dek := make([]byte, dekSize)
 	rand.Read(dek)
@@ -75,7 +74,7 @@ func BenchmarkStage_DecryptParallel(b *testing.B) {
 	for b.Loop() {
 		lay := layout{segment: segmentSize, size: stageSize}
 		r, err := newDecryptingReader(body{mapped: ct}, dek, ad, lay, lay.full(),
-			decryptOptions{workers: min(runtime.GOMAXPROCS(0), maxDecryptWorkers)})
+			decryptOptions{workers: defaultDecryptWorkers()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,9 +9,9 @@
 // body was memory-mapped) and Config.RehashOnRead (SHA-256 recomputed on
 // read).
 //
-//	go run ./bench/artifact -size 512 -runs 5
+//	go run ./bench/artifact -size 256 -runs 7 [-cpuprofile cpu.prof]
 //
-// Files go to -dir (default: /dev/shm when present, so that both reads come
+// See README.md for figures and how to read them. Files go to -dir (default: /dev/shm when present, so that both reads come
 // from memory and the comparison measures the code, not the disk).
 package main
 
@@ -26,6 +26,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
+	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"sync"
 	"time"
@@ -51,6 +54,8 @@ func run() error {
 	dir := flag.String("dir", "", "scratch directory (default /dev/shm, or the temp dir with -cold)")
 	workers := flag.Int("workers", 0, "decryption workers of the default store (0: the store's default, one per core up to 4)")
 	cold := flag.Bool("cold", false, "evict both files from the page cache before every read, so both come from the disk")
+	cpuprofile := flag.String("cpuprofile", "", "after the timed runs, write a CPU profile of -runs more default encrypted reads to this file")
+	traceFile := flag.String("trace", "", "after the timed runs, write an execution trace of -runs more default encrypted reads to this file (go tool trace -pprof=sched FILE: where goroutines waited for a core)")
 	flag.Parse()
 	if *cold && *dir == "" {
 		*dir = os.TempDir()
@@ -133,12 +138,13 @@ func run() error {
 				return 0, 0, err
 			}
 		}
+		base := heapInuse()
 		f, err := os.Open(plainPath)
 		if err != nil {
 			return 0, 0, err
 		}
 		defer f.Close()
-		return drain(f, buf)
+		return drain(f, buf, base)
 	}
 	read := func(s *artifact.Store, writeTo bool) func() (int64, uint64, error) {
 		return func() (int64, uint64, error) {
@@ -147,15 +153,16 @@ func run() error {
 					return 0, 0, err
 				}
 			}
+			base := heapInuse() // before GetObject, which allocates the segment buffers
 			rc, err := s.GetObject(ctx, "bench", "model.tar.gz", nil)
 			if err != nil {
 				return 0, 0, err
 			}
 			defer rc.Close()
 			if writeTo {
-				return copyAll(rc)
+				return copyAll(rc, base)
 			}
-			return drain(rc, buf)
+			return drain(rc, buf, base)
 		}
 	}
 	kinds := []struct {
@@ -175,6 +182,7 @@ func run() error {
 	for i := 0; i < *runs; i++ {
 		// Interleave the kinds so that machine load hits them alike.
 		for k := range kinds {
+			runtime.GC() // every read starts from a collected heap, untimed
 			cpu0 := cpuTime()
 			start := time.Now()
 			n, p, err := kinds[k].fn()
@@ -200,14 +208,52 @@ func run() error {
 	base, baseCPU := median(kinds[0].mbs), median(kinds[0].cpu)
 	for _, k := range kinds {
 		m, c := median(k.mbs), median(k.cpu)
-		fmt.Printf("  %-32s %8.1f MB/s  ratio %.2f   CPU %.3f s/GB (plain/this %.2f)\n", k.name+":", m, m/base, c, baseCPU/c)
+		var paired []float64 // this read's MB/s over the plain read's of the same run
+		for i := range k.mbs {
+			paired = append(paired, k.mbs[i]/kinds[0].mbs[i])
+		}
+		fmt.Printf("  %-32s %8.1f MB/s  ratio %.2f (run by run %.2f)   CPU %.3f s/GB (plain/this %.2f)\n", k.name+":", m, m/base, median(paired), c, baseCPU/c)
 	}
+	fmt.Printf("  (ratio: of the medians; run by run: median over the runs of this read's MB/s over the plain read's just before it, less sensitive to load that comes and goes)\n")
 	fmt.Printf("  (CPU s/GB is user+system time of the process per GB read: what a read costs, whatever else runs on the machine)\n")
 	ceiling := gcmCeiling()
 	fmt.Printf("  AES-256-GCM alone, all %d cores, in memory: %8.1f MB/s  ratio %.2f (no encrypted read can beat this)\n", runtime.GOMAXPROCS(0), ceiling, ceiling/base)
 	fmt.Printf("  target: default encrypted read >= 0.70 of the plain file read\n")
 	fmt.Printf("  peak heap growth during encrypted reads: %.1f MiB\n", float64(peak)/(1<<20))
+	if *cpuprofile != "" {
+		if err := record(*cpuprofile, pprof.StartCPUProfile, pprof.StopCPUProfile, *runs, kinds[1].fn); err != nil {
+			return err
+		}
+		fmt.Printf("  CPU profile of %d default encrypted reads: %s (go tool pprof -top %s)\n", *runs, *cpuprofile, *cpuprofile)
+	}
+	if *traceFile != "" {
+		if err := record(*traceFile, trace.Start, trace.Stop, *runs, kinds[1].fn); err != nil {
+			return err
+		}
+		fmt.Printf("  execution trace of %d default encrypted reads: %s (go tool trace -pprof=sched %s > sched.pprof; go tool pprof -top sched.pprof)\n", *runs, *traceFile, *traceFile)
+	}
 	return nil
+}
+
+// record writes what start..stop records (a CPU profile, an execution
+// trace) of n calls of read to path.
+func record(path string, start func(io.Writer) error, stop func(), n int, read func() (int64, uint64, error)) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := start(f); err != nil {
+		return err
+	}
+	for range n {
+		if _, _, err := read(); err != nil {
+			stop()
+			return err
+		}
+	}
+	stop()
+	return f.Close()
 }
 
 // evict syncs path and drops its pages from the page cache.
@@ -253,22 +299,22 @@ func writeRandom(path string, size int64) error {
 	return f.Close()
 }
 
-// drain reads r to EOF and returns the bytes read and the peak heap growth,
-// sampled every 32 MiB.
-func drain(r io.Reader, buf []byte) (int64, uint64, error) {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base, peak := ms.HeapAlloc, uint64(0)
+// drain reads r to EOF and returns the bytes read and the peak growth of
+// the heap in use over base, sampled every 32 MiB. The heap is read through
+// runtime/metrics, not runtime.ReadMemStats: ReadMemStats stops the world,
+// which waits for every decryption worker to leave its AES-GCM call (up
+// to a segment's worth of work, while the other cores idle), so the probe
+// itself slowed the parallel reads it measured.
+func drain(r io.Reader, buf []byte, base uint64) (int64, uint64, error) {
+	var peak uint64
 	var n, next int64
 	for {
 		k, err := r.Read(buf)
 		n += int64(k)
 		if n >= next {
 			next = n + 32<<20
-			runtime.ReadMemStats(&ms)
-			if ms.HeapAlloc > base && ms.HeapAlloc-base > peak {
-				peak = ms.HeapAlloc - base
+			if h := heapInuse(); h > base && h-base > peak {
+				peak = h - base
 			}
 		}
 		if err == io.EOF {
@@ -278,6 +324,14 @@ func drain(r io.Reader, buf []byte) (int64, uint64, error) {
 			return n, peak, err
 		}
 	}
+}
+
+// heapInuse is runtime.MemStats.HeapInuse, read without stopping the
+// world.
+func heapInuse() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64() + s[1].Value.Uint64()
 }
 
 // gcmCeiling measures, for about half a second, how fast crypto/cipher's
@@ -322,17 +376,12 @@ func gcmCeiling() float64 {
 }
 
 // copyAll drains r with io.Copy (so through its WriteTo) and returns the
-// bytes and the heap growth at the end.
-func copyAll(r io.Reader) (int64, uint64, error) {
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapAlloc
+// bytes and the heap growth over base at the end.
+func copyAll(r io.Reader, base uint64) (int64, uint64, error) {
 	n, err := io.Copy(io.Discard, r)
-	runtime.ReadMemStats(&ms)
 	var grew uint64
-	if ms.HeapAlloc > base {
-		grew = ms.HeapAlloc - base
+	if h := heapInuse(); h > base {
+		grew = h - base
 	}
 	return n, grew, err
 }
