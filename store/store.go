@@ -8,6 +8,7 @@ import (
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/metering"
 	"github.com/tenantml/tenantml/quota"
+	"github.com/tenantml/tenantml/registry"
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/tenant"
 )
@@ -25,6 +26,9 @@ type Store interface {
 	// Serving returns the control-plane resources of every account
 	// (models, endpoint configs, endpoints and their tags).
 	Serving() serving.Store
+	// Registry returns the model registry of every account (model package
+	// groups and their versioned packages).
+	Registry() registry.Store
 	// Objects returns the S3 object store's index (package artifact):
 	// buckets, objects, multipart uploads and parts.
 	Objects() artifact.Index
