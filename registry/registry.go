@@ -80,6 +80,8 @@ type Container struct {
 	// at registration: the hex SHA-256 and size of its plaintext.
 	ModelDataSHA256 string
 	ModelDataSize   int64
+	// ModelDataETag is the object's S3 ETag at registration.
+	ModelDataETag string
 }
 
 // InferenceSpecification is what a package deploys.

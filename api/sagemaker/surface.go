@@ -13,6 +13,7 @@ import (
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/iam"
+	"github.com/tenantml/tenantml/registry"
 	"github.com/tenantml/tenantml/serving"
 )
 
@@ -31,6 +32,16 @@ type Surface struct {
 	Controller *serving.Controller
 	Pipeline   *api.Pipeline
 	Roles      Roles
+	// Registry is the model registry; nil leaves its operations out.
+	Registry *registry.Service
+	// Policies parses model package groups' resource policies;
+	// *authz.Engine implements it. Required with Registry.
+	Policies interface {
+		Parse(doc string, kind iam.Kind) (*iam.Policy, error)
+	}
+	// ModelData resolves the objects a model package pins; required with
+	// Registry (*fleet.ObjectSource implements it).
+	ModelData ModelData
 }
 
 // Protocol is SageMaker's JSON 1.1 error form: invalid input and missing
@@ -60,7 +71,13 @@ type op struct {
 // Register adds the SageMaker operations to router.
 func (s *Surface) Register(router *api.AWSRouter) {
 	reg := router.JSONService(TargetPrefix, "sagemaker", s.Pipeline, Protocol())
-	for name, o := range s.operations() {
+	ops := s.operations()
+	if s.Registry != nil {
+		for name, o := range s.registryOperations() {
+			ops[name] = o
+		}
+	}
+	for name, o := range ops {
 		o := o
 		reg.Register(name, o.newInput, api.Op{
 			Target: s.target(name, o),
@@ -90,7 +107,7 @@ func (s *Surface) target(action string, o op) func(*http.Request, *authn.Princip
 			tags, keys := o.tags(in)
 			t.Context = tagKeys(tags, keys)
 		}
-		kind, name := o.kind, ""
+		kind, name, ours := o.kind, "", true
 		switch {
 		case o.byARN:
 			k, n, err := serving.ParseARN(in.(*tagsInput).ResourceArn)
@@ -98,6 +115,9 @@ func (s *Surface) target(action string, o op) func(*http.Request, *authn.Princip
 				return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", "ResourceArn: %s", err.Error())
 			}
 			kind, name = k, n
+			if _, _, foreign, ok := s.registryARN(in.(*tagsInput).ResourceArn); ok {
+				ours = !foreign
+			}
 		case o.kind == "" || o.name == nil:
 			return t, nil
 		default:
@@ -106,8 +126,14 @@ func (s *Surface) target(action string, o op) func(*http.Request, *authn.Princip
 		if name == "" {
 			return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", "1 validation error detected: the resource name must not be null")
 		}
+		if kind == registry.KindGroup || kind == registry.KindPackage {
+			return s.registryTarget(r, c, kind, name, o.create, ours, t)
+		}
 		t.ARN = serving.ARN(ctl.Region, ctl.AccountID, kind, name)
 		t.Parameters = map[string]any{"name": name}
+		if x, ok := in.(*createModelInput); ok {
+			s.createModelParameters(r, c, x, t.Parameters)
+		}
 		if o.create {
 			return t, nil
 		}

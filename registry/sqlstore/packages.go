@@ -24,6 +24,7 @@ type containerJSON struct {
 	FrameworkVersion string            `json:"frameworkVersion,omitempty"`
 	ModelDataSHA256  string            `json:"modelDataSha256,omitempty"`
 	ModelDataSize    int64             `json:"modelDataSize,omitempty"`
+	ModelDataETag    string            `json:"modelDataEtag,omitempty"`
 }
 
 type inferenceJSON struct {

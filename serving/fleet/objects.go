@@ -112,6 +112,8 @@ func (o *ObjectSource) Object(ctx context.Context, roleARN string, u serving.S3U
 	}
 	bucket, key := u.Bucket, u.Key
 	return Model{Size: obj.Size, Tenant: obj.Tenant, SHA256: obj.SHA256, Opener: serving.OpenerFunc(func(ctx context.Context) (io.ReadCloser, error) {
+		// The *artifact.ObjectReader itself: it describes the version it
+		// reads, which a pinned model checks (pin.go).
 		r, err := o.Objects.GetObject(ctx, bucket, key, nil)
 		if err != nil {
 			return nil, err
