@@ -46,8 +46,8 @@ type servingParts struct {
 	registry *registry.Service
 	objects  *fleet.ObjectSource
 	engine   *authz.Engine
-	deployer   *onboard.Deployer
-	metrics    *servingMetrics
+	deployer *onboard.Deployer
+	metrics  *servingMetrics
 }
 
 // imagesFile is the registered model servers, in the data directory.
