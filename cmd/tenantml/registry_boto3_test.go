@@ -223,7 +223,9 @@ func TestRegistry_Boto3(t *testing.T) {
 		t.Fatalf("%v in %s", err, raw)
 	}
 	acct := ts.cfg.AccountID
-	pkgARN := func(v string) string { return "arn:aws:sagemaker:us-east-1:" + acct + ":model-package/acme--churn/" + v }
+	pkgARN := func(v string) string {
+		return "arn:aws:sagemaker:us-east-1:" + acct + ":model-package/acme--churn/" + v
+	}
 	if got.GroupARN != "arn:aws:sagemaker:us-east-1:"+acct+":model-package-group/acme--churn" {
 		t.Errorf("group ARN %s", got.GroupARN)
 	}
@@ -281,7 +283,7 @@ func TestRegistry_Boto3(t *testing.T) {
 		"prefix": "400 ValidationException", "image": "400 ValidationException",
 		"metrics": "400 ValidationException", "policy": "400 ValidationException", "nonempty_group": "400 ConflictException",
 		"token": "400 ValidationException", "version0": "400 ValidationException", "unversioned": "400 ValidationException",
-"group_name": "400 ValidationException", "other_namespace": "400 ValidationException",
+		"group_name": "400 ValidationException", "other_namespace": "400 ValidationException",
 		"sort": "400 ValidationException",
 	} {
 		if !strings.HasPrefix(got.Bad[name], want) {
