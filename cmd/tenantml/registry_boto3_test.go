@@ -199,25 +199,24 @@ func TestRegistry_Boto3(t *testing.T) {
 		Approved  struct {
 			Status, Description, By, ApprovalBy, LastModified string
 		} `json:"approved"`
-		RejectedMetadata map[string]string            `json:"rejected_metadata"`
-		ListAll          []string                     `json:"list_all"`
-		ListByARN        []string                     `json:"list_by_arn"`
-		ListApproved     []string                     `json:"list_approved"`
-		ListName         []string                     `json:"list_name"`
-		Groups           []string                     `json:"groups"`
-		Paginated        int                          `json:"paginated"`
-		PutPolicy        string                       `json:"put_policy"`
-		PolicyRoundTrip  bool                         `json:"policy_round_trip"`
-		PolicyAfter      string                       `json:"policy_after_delete"`
-		GroupTags        []string                     `json:"group_tags"`
-		PackageTags      []string                     `json:"package_tags"`
-		RetagTenant      string                       `json:"retag_tenant"`
-		Bad              map[string]string            `json:"bad"`
-		Cross            map[string]json.RawMessage   `json:"cross"`
-		AfterCross       string                       `json:"after_cross"`
-		AfterDelete      []string                     `json:"after_delete"`
-		NextVersion      string                       `json:"next_version"`
-		_                map[string]map[string]string // keeps the struct's shape explicit
+		RejectedMetadata map[string]string          `json:"rejected_metadata"`
+		ListAll          []string                   `json:"list_all"`
+		ListByARN        []string                   `json:"list_by_arn"`
+		ListApproved     []string                   `json:"list_approved"`
+		ListName         []string                   `json:"list_name"`
+		Groups           []string                   `json:"groups"`
+		Paginated        int                        `json:"paginated"`
+		PutPolicy        string                     `json:"put_policy"`
+		PolicyRoundTrip  bool                       `json:"policy_round_trip"`
+		PolicyAfter      string                     `json:"policy_after_delete"`
+		GroupTags        []string                   `json:"group_tags"`
+		PackageTags      []string                   `json:"package_tags"`
+		RetagTenant      string                     `json:"retag_tenant"`
+		Bad              map[string]string          `json:"bad"`
+		Cross            map[string]json.RawMessage `json:"cross"`
+		AfterCross       string                     `json:"after_cross"`
+		AfterDelete      []string                   `json:"after_delete"`
+		NextVersion      string                     `json:"next_version"`
 	}
 	if err := json.Unmarshal(raw, &got); err != nil {
 		t.Fatalf("%v in %s", err, raw)

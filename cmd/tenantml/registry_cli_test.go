@@ -1,0 +1,210 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestRegistry_AWSCLI drives the registry with the AWS CLI as acme's
+// administrator: a group, a package over acme's artifact, approval, the
+// listings with their filters, the group's policy, deletion.
+func TestRegistry_AWSCLI(t *testing.T) {
+	t.Parallel()
+	ts, creds, acmeURL, _ := registryScenario(t)
+	adm := creds["admin"]
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := awsCLI(t, ts, adm[0], adm[1], "", append([]string{"sagemaker"}, args...)...)
+		if err != nil {
+			t.Fatalf("aws sagemaker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	decode := func(out string, v any) {
+		t.Helper()
+		if err := json.Unmarshal([]byte(out), v); err != nil {
+			t.Fatalf("%v in %s", err, out)
+		}
+	}
+	var group struct{ ModelPackageGroupArn string }
+	decode(run("create-model-package-group", "--model-package-group-name", "acme--cli", "--model-package-group-description", "from the CLI",
+		"--tags", "Key=TenantID,Value=acme"), &group)
+	spec := `{"Containers":[{"Image":"tenantml/xgboost","ModelDataUrl":"` + acmeURL + `"}],"SupportedContentTypes":["text/csv"],"SupportedResponseMIMETypes":["text/csv"]}`
+	var arns []string
+	for range 2 {
+		var p struct{ ModelPackageArn string }
+		decode(run("create-model-package", "--model-package-group-name", "acme--cli", "--inference-specification", spec,
+			"--customer-metadata-properties", "auc=0.91"), &p)
+		arns = append(arns, p.ModelPackageArn)
+	}
+	run("update-model-package", "--model-package-arn", arns[1], "--model-approval-status", "Approved", "--approval-description", "ship it")
+	var d struct {
+		ModelPackageGroupName, ModelApprovalStatus, ApprovalDescription string
+		ModelPackageVersion                                             int
+		CustomerMetadataProperties                                      map[string]string
+	}
+	decode(run("describe-model-package", "--model-package-name", arns[1]), &d)
+	if d.ModelPackageGroupName != "acme--cli" || d.ModelPackageVersion != 2 || d.ModelApprovalStatus != "Approved" || d.ApprovalDescription != "ship it" ||
+		d.CustomerMetadataProperties["auc"] != "0.91" {
+		t.Fatalf("describe-model-package = %+v", d)
+	}
+	var list struct {
+		ModelPackageSummaryList []struct {
+			ModelPackageArn, ModelApprovalStatus string
+		}
+	}
+	decode(run("list-model-packages", "--model-package-group-name", "acme--cli", "--model-approval-status", "Approved"), &list)
+	if len(list.ModelPackageSummaryList) != 1 || list.ModelPackageSummaryList[0].ModelPackageArn != arns[1] {
+		t.Fatalf("approved packages: %+v", list)
+	}
+	// The CLI pages through every package itself (--page-size 1).
+	decode(run("list-model-packages", "--model-package-group-name", "acme--cli", "--page-size", "1"), &list)
+	if len(list.ModelPackageSummaryList) != 2 {
+		t.Fatalf("all packages, one per page: %+v", list)
+	}
+	var groups struct {
+		ModelPackageGroupSummaryList []struct{ ModelPackageGroupName string }
+	}
+	decode(run("list-model-package-groups", "--sort-by", "CreationTime", "--sort-order", "Descending"), &groups)
+	if len(groups.ModelPackageGroupSummaryList) != 1 || groups.ModelPackageGroupSummaryList[0].ModelPackageGroupName != "acme--cli" {
+		t.Fatalf("groups: %+v", groups)
+	}
+	policy := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + ts.cfg.AccountID + `:root"},"Action":"sagemaker:DescribeModelPackage","Resource":"*"}]}`
+	run("put-model-package-group-policy", "--model-package-group-name", "acme--cli", "--resource-policy", policy)
+	var got struct{ ResourcePolicy string }
+	decode(run("get-model-package-group-policy", "--model-package-group-name", "acme--cli"), &got)
+	if got.ResourcePolicy != policy {
+		t.Fatalf("policy %q", got.ResourcePolicy)
+	}
+	run("delete-model-package-group-policy", "--model-package-group-name", "acme--cli")
+	out, err := awsCLI(t, ts, adm[0], adm[1], "", "sagemaker", "delete-model-package-group", "--model-package-group-name", "acme--cli")
+	if err == nil || !strings.Contains(out, "ConflictException") {
+		t.Fatalf("deleting a group with packages: %v\n%s", err, out)
+	}
+	for _, a := range arns {
+		run("delete-model-package", "--model-package-name", a)
+	}
+	run("delete-model-package-group", "--model-package-group-name", "acme--cli")
+	// A missing group has no TenantID tag for the administrator's
+	// policy: the operator asks.
+	out, err = awsCLI(t, ts, rootKeyID, rootSecret, "", "sagemaker", "describe-model-package-group", "--model-package-group-name", "acme--cli")
+	if err == nil || !strings.Contains(out, "ValidationException") || !strings.Contains(out, "Could not find model package group") {
+		t.Fatalf("describing a deleted group: %v\n%s", err, out)
+	}
+}
+
+// TestRegistry_BadInput sends malformed and invalid registry requests:
+// every one is a 400 with the expected code, never a 5xx, and nothing is
+// registered.
+func TestRegistry_BadInput(t *testing.T) {
+	t.Parallel()
+	ts, _, acmeURL, _ := registryScenario(t)
+	root := rootPrincipal()
+	tagged := []map[string]string{{"Key": "TenantID", "Value": "acme"}}
+	mustSend(t, ts, root, sagemakerRequest("CreateModelPackageGroup", map[string]any{"ModelPackageGroupName": "acme--bad", "Tags": tagged}))
+	container := func(more map[string]any) map[string]any {
+		c := map[string]any{"Image": "tenantml/xgboost", "ModelDataUrl": acmeURL}
+		for k, v := range more {
+			c[k] = v
+		}
+		return c
+	}
+	pkg := func(spec map[string]any, more map[string]any) map[string]any {
+		in := map[string]any{"ModelPackageGroupName": "acme--bad", "InferenceSpecification": spec}
+		for k, v := range more {
+			in[k] = v
+		}
+		return in
+	}
+	one := map[string]any{"Containers": []any{container(nil)}}
+	many := make([]any, 16)
+	for i := range many {
+		many[i] = container(nil)
+	}
+	metadata := map[string]string{}
+	for i := range 51 {
+		metadata[fmt.Sprintf("k%d", i)] = "v"
+	}
+	var created struct{ ModelPackageArn string }
+	r := mustSend(t, ts, root, sagemakerRequest("CreateModelPackage", pkg(one, nil)))
+	if err := json.Unmarshal(r.body, &created); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, op string
+		in       any
+		raw      string // sent instead of in when set
+		code     string
+	}{
+		{"NotJSON", "CreateModelPackage", nil, "{", "SerializationException"},
+		{"WrongType", "CreateModelPackage", nil, `{"ModelPackageGroupName":"acme--bad","InferenceSpecification":"x"}`, "SerializationException"},
+		{"NoSpec", "CreateModelPackage", map[string]any{"ModelPackageGroupName": "acme--bad"}, "", "ValidationException"},
+		{"NoGroup", "CreateModelPackage", map[string]any{"InferenceSpecification": one}, "", "ValidationException"},
+		{"NoContainers", "CreateModelPackage", pkg(map[string]any{"Containers": []any{}}, nil), "", "ValidationException"},
+		{"TooManyContainers", "CreateModelPackage", pkg(map[string]any{"Containers": many}, nil), "", "ValidationException"},
+		{"NoImage", "CreateModelPackage", pkg(map[string]any{"Containers": []any{container(map[string]any{"Image": ""})}}, nil), "", "ValidationException"},
+		{"NotS3", "CreateModelPackage", pkg(map[string]any{"Containers": []any{container(map[string]any{"ModelDataUrl": "https://x/y"})}}, nil), "", "ValidationException"},
+		{"Prefix", "CreateModelPackage", pkg(map[string]any{"Containers": []any{container(map[string]any{"ModelDataUrl": "s3://tenantml-artifacts/acme/"})}}, nil), "", "ValidationException"},
+		{"MissingBucket", "CreateModelPackage", pkg(map[string]any{"Containers": []any{container(map[string]any{"ModelDataUrl": "s3://no-such-bucket-x/k"})}}, nil), "", "ValidationException"},
+		{"ETagMismatch", "CreateModelPackage", pkg(map[string]any{"Containers": []any{container(map[string]any{"ModelDataETag": "0123"})}}, nil), "", "ValidationException"},
+		{"Status", "CreateModelPackage", pkg(one, map[string]any{"ModelApprovalStatus": "Approve"}), "", "ValidationException"},
+		{"TooMuchMetadata", "CreateModelPackage", pkg(one, map[string]any{"CustomerMetadataProperties": metadata}), "", "ValidationException"},
+		{"AWSMetadataKey", "CreateModelPackage", pkg(one, map[string]any{"CustomerMetadataProperties": map[string]string{"aws:x": "y"}}), "", "ValidationException"},
+		{"UnknownMetrics", "CreateModelPackage", pkg(one, map[string]any{"ModelMetrics": map[string]any{"Vibes": map[string]any{"Report": map[string]any{"ContentType": "a", "S3Uri": "s3://b/k"}}}}), "", "ValidationException"},
+		{"OtherTenantTag", "CreateModelPackage", pkg(one, map[string]any{"Tags": []map[string]string{{"Key": "TenantID", "Value": "globex"}}}), "", "ValidationException"},
+		{"LongDescription", "CreateModelPackage", pkg(one, map[string]any{"ModelPackageDescription": strings.Repeat("x", 1025)}), "", "ValidationException"},
+		{"GroupNameChars", "CreateModelPackageGroup", map[string]any{"ModelPackageGroupName": "a/b"}, "", "ValidationException"},
+		{"GroupNameLong", "CreateModelPackageGroup", map[string]any{"ModelPackageGroupName": strings.Repeat("a", 64)}, "", "ValidationException"},
+		{"GroupTaken", "CreateModelPackageGroup", map[string]any{"ModelPackageGroupName": "ACME--bad", "Tags": tagged}, "", "ValidationException"},
+		{"GroupAWSTag", "CreateModelPackageGroup", map[string]any{"ModelPackageGroupName": "acme--t", "Tags": []map[string]string{{"Key": "aws:x", "Value": "y"}}}, "", "ValidationException"},
+		{"DescribeNoName", "DescribeModelPackage", map[string]any{}, "", "ValidationException"},
+		{"DescribeBadName", "DescribeModelPackage", map[string]any{"ModelPackageName": "acme--bad"}, "", "ValidationException"},
+		{"DescribeBadVersion", "DescribeModelPackage", map[string]any{"ModelPackageName": "acme--bad/01"}, "", "ValidationException"},
+		{"DescribeNotPackageARN", "DescribeModelPackage", map[string]any{"ModelPackageName": "arn:aws:sagemaker:us-east-1:000000000000:model/x"}, "", "ValidationException"},
+		{"UpdateNoARN", "UpdateModelPackage", map[string]any{"ModelPackageName": "acme--bad/1", "ModelApprovalStatus": "Approved"}, "", "ValidationException"},
+		{"UpdateStatus", "UpdateModelPackage", map[string]any{"ModelPackageArn": "acme--bad/1", "ModelApprovalStatus": "approved"}, "", "ValidationException"},
+		{"UpdateSpec", "UpdateModelPackage", map[string]any{"ModelPackageArn": "acme--bad/1", "InferenceSpecification": one}, "", "ValidationException"},
+		{"UpdateMetadata", "UpdateModelPackage", map[string]any{"ModelPackageArn": "acme--bad/1", "CustomerMetadataProperties": metadata}, "", "ValidationException"},
+		{"ListMaxResults", "ListModelPackages", map[string]any{"MaxResults": 1000}, "", "ValidationException"},
+		{"ListNameContains", "ListModelPackages", map[string]any{"NameContains": "a%"}, "", "ValidationException"},
+		{"ListSortOrder", "ListModelPackages", map[string]any{"SortOrder": "Up"}, "", "ValidationException"},
+		{"ListStatus", "ListModelPackages", map[string]any{"ModelApprovalStatus": "Maybe"}, "", "ValidationException"},
+		{"ListType", "ListModelPackages", map[string]any{"ModelPackageType": "Loose"}, "", "ValidationException"},
+		{"ListTime", "ListModelPackages", nil, `{"CreationTimeAfter":"yesterday"}`, "SerializationException"},
+		{"ListToken", "ListModelPackageGroups", map[string]any{"NextToken": strings.Repeat("A", 2000)}, "", "ValidationException"},
+		{"ListGroupARN", "ListModelPackages", map[string]any{"ModelPackageGroupName": "arn:aws:sagemaker:us-east-1:000000000000:model/x"}, "", "ValidationException"},
+		{"PolicyNotJSON", "PutModelPackageGroupPolicy", map[string]any{"ModelPackageGroupName": "acme--bad", "ResourcePolicy": "{"}, "", "ValidationException"},
+		{"PolicyNoPrincipal", "PutModelPackageGroupPolicy", map[string]any{"ModelPackageGroupName": "acme--bad",
+			"ResourcePolicy": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:*","Resource":"*"}]}`}, "", "ValidationException"},
+		{"PolicyEmpty", "PutModelPackageGroupPolicy", map[string]any{"ModelPackageGroupName": "acme--bad"}, "", "ValidationException"},
+		{"GetMissingPolicy", "GetModelPackageGroupPolicy", map[string]any{"ModelPackageGroupName": "acme--bad"}, "", "ValidationException"},
+		{"DeleteMissingPolicy", "DeleteModelPackageGroupPolicy", map[string]any{"ModelPackageGroupName": "acme--bad"}, "", "ValidationException"},
+		{"TagBadARN", "AddTags", map[string]any{"ResourceArn": "arn:aws:sagemaker:us-east-1:000000000000:model-package/acme--bad/x", "Tags": tagged}, "", "ValidationException"},
+		{"TagForeignAccount", "ListTags", map[string]any{"ResourceArn": "arn:aws:sagemaker:us-east-1:999999999999:model-package-group/acme--bad"}, "", "ValidationException"},
+		{"ModelFromPackageWithImage", "CreateModel", map[string]any{"ModelName": "acme--m", "ExecutionRoleArn": "arn:aws:iam::000000000000:role/x",
+			"PrimaryContainer": map[string]any{"ModelPackageName": "acme--bad/1", "Image": "tenantml/xgboost"}, "Tags": tagged}, "", "ValidationException"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := sagemakerRequest(tt.op, tt.in)
+			if tt.raw != "" {
+				req.body = []byte(tt.raw)
+			}
+			r := send(t, ts, root, req)
+			if r.status != http.StatusBadRequest || errorCode(r.body) != tt.code {
+				t.Fatalf("%d %s, want 400 %s", r.status, r.body, tt.code)
+			}
+		})
+	}
+	var list struct{ ModelPackageSummaryList []any }
+	smRoot(t, ts, "ListModelPackages", map[string]any{}, &list)
+	if len(list.ModelPackageSummaryList) != 1 {
+		t.Fatalf("after the bad requests, %d packages (want the one valid)", len(list.ModelPackageSummaryList))
+	}
+	if created.ModelPackageArn == "" {
+		t.Fatal("the valid package has no ARN")
+	}
+}
