@@ -447,6 +447,11 @@ func (s *Surface) createModelPackage(r *http.Request, c *authn.Principal, in *cr
 	if err := probe.Validate(); err != nil {
 		return nil, err
 	}
+	// The group first: a missing one (or another tenant's) answers the
+	// same, before any object is looked at.
+	if _, err := s.Registry.DescribeGroup(r.Context(), c.TenantID, in.ModelPackageGroupName); err != nil {
+		return nil, err
+	}
 	for i := range p.Inference.Containers {
 		ct := &p.Inference.Containers[i]
 		if ct.ModelDataURL == "" {
