@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 )
 
 // TestRegistry_AWSCLI drives the registry with the AWS CLI as acme's
@@ -206,5 +211,65 @@ func TestRegistry_BadInput(t *testing.T) {
 	}
 	if created.ModelPackageArn == "" {
 		t.Fatal("the valid package has no ARN")
+	}
+}
+
+// TestRegistry_GroupPolicy: a group's resource policy is evaluated by the
+// IAM engine for the group and its packages — it grants a principal of
+// the tenant that no identity policy allows, its explicit deny beats the
+// administrator's allow — and grants nothing across tenants.
+func TestRegistry_GroupPolicy(t *testing.T) {
+	t.Parallel()
+	ts, creds, acmeURL, _ := registryScenario(t)
+	adm := &principal{keyID: creds["admin"][0], secret: creds["admin"][1]}
+	globex := &principal{keyID: creds["globex"][0], secret: creds["globex"][1]}
+	// A user of acme without any policy.
+	ctx := context.Background()
+	root := iamClient(ts, rootKeyID, rootSecret)
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("acme-bare"),
+		Tags: []iamtypes.Tag{{Key: aws.String("TenantID"), Value: aws.String("acme")}}}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("acme-bare")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := &principal{keyID: aws.ToString(key.AccessKey.AccessKeyId), secret: aws.ToString(key.AccessKey.SecretAccessKey)}
+	acct := ts.cfg.AccountID
+	tagged := []map[string]string{{"Key": "TenantID", "Value": "acme"}}
+	mustSend(t, ts, adm, sagemakerRequest("CreateModelPackageGroup", map[string]any{"ModelPackageGroupName": "acme--shared", "Tags": tagged}))
+	mustSend(t, ts, adm, sagemakerRequest("CreateModelPackage", map[string]any{"ModelPackageGroupName": "acme--shared", "Tags": tagged,
+		"InferenceSpecification": map[string]any{"Containers": []map[string]any{{"Image": "tenantml/xgboost", "ModelDataUrl": acmeURL}}}}))
+	describe := func(by *principal, name string) reply {
+		return send(t, ts, by, sagemakerRequest("DescribeModelPackage", map[string]any{"ModelPackageName": name}))
+	}
+	if r := describe(bare, "acme--shared/1"); r.status != http.StatusBadRequest || errorCode(r.body) != "AccessDeniedException" {
+		t.Fatalf("a user without policies: %d %s", r.status, r.body)
+	}
+	policy := func(stmts ...string) map[string]any {
+		return map[string]any{"ModelPackageGroupName": "acme--shared", "ResourcePolicy": `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`}
+	}
+	grant := func(who string) string {
+		return `{"Effect":"Allow","Principal":{"AWS":"` + who + `"},"Action":["sagemaker:DescribeModelPackage","sagemaker:DescribeModelPackageGroup"],` +
+			`"Resource":["arn:aws:sagemaker:us-east-1:` + acct + `:model-package-group/acme--shared","arn:aws:sagemaker:us-east-1:` + acct + `:model-package/acme--shared/*"]}`
+	}
+	mustSend(t, ts, adm, sagemakerRequest("PutModelPackageGroupPolicy", policy(grant("arn:aws:iam::"+acct+":user/acme-bare"), grant("arn:aws:iam::"+acct+":user/globex-admin"))))
+	if r := describe(bare, "acme--shared/1"); r.status != http.StatusOK {
+		t.Fatalf("a user the group's policy names: %d %s", r.status, r.body)
+	}
+	// A version that does not exist has no resource policy to grant it.
+	if r := describe(bare, "acme--shared/2"); errorCode(r.body) != "AccessDeniedException" {
+		t.Fatalf("a missing version: %d %s", r.status, r.body)
+	}
+	other, missing := describe(globex, "acme--shared/1"), describe(globex, "acme--nothing/1")
+	norm := strings.NewReplacer("acme--shared", "<g>", "acme--nothing", "<g>")
+	if other.status != http.StatusBadRequest || norm.Replace(string(other.body)) != norm.Replace(string(missing.body)) {
+		t.Fatalf("globex named in acme's policy: %d %s; a missing package: %s", other.status, other.body, missing.body)
+	}
+	deny := `{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::` + acct + `:user/acme-admin"},"Action":"sagemaker:UpdateModelPackage","Resource":"*"}`
+	mustSend(t, ts, adm, sagemakerRequest("PutModelPackageGroupPolicy", policy(grant("arn:aws:iam::"+acct+":user/acme-bare"), deny)))
+	r := send(t, ts, adm, sagemakerRequest("UpdateModelPackage", map[string]any{"ModelPackageArn": "acme--shared/1", "ModelApprovalStatus": "Approved"}))
+	if errorCode(r.body) != "AccessDeniedException" || !strings.Contains(string(r.body), "explicit deny") {
+		t.Fatalf("the administrator under the group's explicit deny: %d %s", r.status, r.body)
 	}
 }
