@@ -64,7 +64,10 @@ func TestPackage_Validate(t *testing.T) {
 		ok     bool
 	}{
 		{"OK", func(*registry.Package) {}, true},
-		{"NoModelData", func(p *registry.Package) { c := &p.Inference.Containers[0]; c.ModelDataURL, c.ModelDataSHA256, c.ModelDataSize = "", "", 0 }, true},
+		{"NoModelData", func(p *registry.Package) {
+			c := &p.Inference.Containers[0]
+			c.ModelDataURL, c.ModelDataSHA256, c.ModelDataSize = "", "", 0
+		}, true},
 		{"ErrNotPinned", func(p *registry.Package) { p.Inference.Containers[0].ModelDataSHA256 = "" }, false},
 		{"ErrUpperHex", func(p *registry.Package) { p.Inference.Containers[0].ModelDataSHA256 = strings.Repeat("0A", 32) }, false},
 		{"ErrPinWithoutData", func(p *registry.Package) { p.Inference.Containers[0].ModelDataURL = "" }, false},

@@ -56,8 +56,10 @@ func TestService_TenantBoundary(t *testing.T) {
 				return err
 			},
 			"DeletePackage": func(g string) error { return s.DeletePackage(ctx, "globex", registry.PackageRef{Group: g, Version: 1}) },
-			"AddTags":       func(g string) error { return s.AddTags(ctx, "globex", registry.KindGroup, g, map[string]string{"x": "y"}) },
-			"ListTags":      func(g string) error { _, err := s.ListTags(ctx, "globex", registry.KindPackage, g+"/1"); return err },
+			"AddTags": func(g string) error {
+				return s.AddTags(ctx, "globex", registry.KindGroup, g, map[string]string{"x": "y"})
+			},
+			"ListTags": func(g string) error { _, err := s.ListTags(ctx, "globex", registry.KindPackage, g+"/1"); return err },
 		}
 		for name, op := range ops {
 			t.Run(target+"/"+name, func(t *testing.T) {
@@ -65,7 +67,9 @@ func TestService_TenantBoundary(t *testing.T) {
 				if tenantml.ErrorCode(other) != tenantml.ENOTFOUND {
 					t.Fatalf("%v, want not found", other)
 				}
-				norm := func(err error) string { return strings.NewReplacer(target, "<g>", "acme--nothing", "<g>").Replace(tenantml.ErrorMessage(err)) }
+				norm := func(err error) string {
+					return strings.NewReplacer(target, "<g>", "acme--nothing", "<g>").Replace(tenantml.ErrorMessage(err))
+				}
 				if norm(other) != norm(missing) {
 					t.Fatalf("another tenant's: %v\nmissing: %v", other, missing)
 				}
