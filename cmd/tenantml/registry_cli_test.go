@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -271,5 +273,53 @@ func TestRegistry_GroupPolicy(t *testing.T) {
 	r := send(t, ts, adm, sagemakerRequest("UpdateModelPackage", map[string]any{"ModelPackageArn": "acme--shared/1", "ModelApprovalStatus": "Approved"}))
 	if errorCode(r.body) != "AccessDeniedException" || !strings.Contains(string(r.body), "explicit deny") {
 		t.Fatalf("the administrator under the group's explicit deny: %d %s", r.status, r.body)
+	}
+}
+
+// TestRegistryDoc_Example runs the commands of docs/registry.md's
+// "Example", exactly as shown, with the real AWS CLI and the tenantml
+// binary against a real server: a command annotated "# fails: CODE" must
+// fail with that error code, every other must succeed; then the approved
+// version is the one the administrator approved.
+func TestRegistryDoc_Example(t *testing.T) {
+	repo := repoRoot(t)
+	ts := startServer(t, rootEnv)
+	cmds := shellCommands(t, filepath.Join(repo, "docs", "registry.md"), "## Example")
+	run := make([]string, len(cmds))
+	for i, c := range cmds {
+		run[i] = strings.ReplaceAll(c, "http://127.0.0.1:8080", ts.URL)
+	}
+	env := shellEnv(t, "TENANTML_ENDPOINT="+ts.URL, "TENANTML_ACCESS_KEY_ID="+rootKeyID, "TENANTML_SECRET_ACCESS_KEY="+rootSecret)
+	results := runShell(t, repo, env, run)
+	fails := regexp.MustCompile(`# fails: (\w+)`)
+	failing := 0
+	for i, c := range cmds {
+		r := results[i]
+		if m := fails.FindStringSubmatch(c); m != nil {
+			failing++
+			if r.code == 0 || !strings.Contains(r.out, "("+m[1]+")") {
+				t.Errorf("%s\nexit %d, want a failure with %s:\n%s", c, r.code, m[1], r.out)
+			}
+			continue
+		}
+		if r.code != 0 {
+			t.Errorf("%s\nexit %d:\n%s", c, r.code, r.out)
+		}
+	}
+	if len(cmds) < 15 || failing != 1 {
+		t.Fatalf("the section has %d commands, %d expected to fail: the walkthrough is missing", len(cmds), failing)
+	}
+	last := results[len(results)-1].out
+	var list struct {
+		ModelPackageSummaryList []struct {
+			ModelPackageVersion int
+			ModelApprovalStatus string
+		}
+	}
+	if err := json.Unmarshal([]byte(last), &list); err != nil {
+		t.Fatalf("%v in %s", err, last)
+	}
+	if l := list.ModelPackageSummaryList; len(l) != 1 || l[0].ModelPackageVersion != 2 || l[0].ModelApprovalStatus != "Approved" {
+		t.Fatalf("approved packages after the walkthrough: %+v", l)
 	}
 }
