@@ -168,6 +168,13 @@ func (s *Surface) registryOperations() map[string]op {
 		"CreateModelPackage": {newInput: func() any { return new(createPackageInput) }, kind: registry.KindGroup,
 			name: func(in any) string { return in.(*createPackageInput).ModelPackageGroupName },
 			tags: func(in any) ([]tag, []string) { return in.(*createPackageInput).Tags, nil },
+			keys: func(in any) iam.Context {
+				st := in.(*createPackageInput).ModelApprovalStatus
+				if st == "" {
+					st = string(registry.PendingManualApproval)
+				}
+				return approvalKey(&st)
+			},
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 				return s.createModelPackage(r, c, in.(*createPackageInput))
 			}},
@@ -184,6 +191,7 @@ func (s *Surface) registryOperations() map[string]op {
 				return describePackage(p), nil
 			}},
 		"UpdateModelPackage": {newInput: pkgs, kind: registry.KindPackage, name: pkgName,
+			keys: func(in any) iam.Context { return approvalKey(in.(*packageInput).ModelApprovalStatus) },
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 				return s.updateModelPackage(r, c, in.(*packageInput), pkgName(in))
 			}},
@@ -199,6 +207,17 @@ func (s *Surface) registryOperations() map[string]op {
 			return s.listModelPackages(r, c, in.(*listPackagesInput))
 		}},
 	}
+}
+
+// approvalKey is the condition key sagemaker:ModelApprovalStatus of a
+// request that sets the approval status (none when it does not), so that
+// a policy can let a principal register or update packages but not
+// approve them.
+func approvalKey(status *string) iam.Context {
+	if status == nil {
+		return nil
+	}
+	return iam.Context{iam.Single("sagemaker:ModelApprovalStatus", truncate(*status))}
 }
 
 // registryTarget resolves a group or a package for the pipeline: its ARN,

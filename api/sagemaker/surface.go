@@ -65,7 +65,9 @@ type op struct {
 	create   bool // the resource is created by the request
 	byARN    bool // the resource is the input's ResourceArn
 	tags     func(in any) ([]tag, []string)
-	handle   func(r *http.Request, c *authn.Principal, in any) (any, error)
+	// keys returns the request's own condition keys (sagemaker:*), if any.
+	keys   func(in any) iam.Context
+	handle func(r *http.Request, c *authn.Principal, in any) (any, error)
 }
 
 // Register adds the SageMaker operations to router.
@@ -106,6 +108,9 @@ func (s *Surface) target(action string, o op) func(*http.Request, *authn.Princip
 		if o.tags != nil {
 			tags, keys := o.tags(in)
 			t.Context = tagKeys(tags, keys)
+		}
+		if o.keys != nil {
+			t.Context = append(t.Context, o.keys(in)...)
 		}
 		kind, name, ours := o.kind, "", true
 		switch {

@@ -268,6 +268,24 @@ func TestRegistry_GroupPolicy(t *testing.T) {
 	if other.status != http.StatusBadRequest || norm.Replace(string(other.body)) != norm.Replace(string(missing.body)) {
 		t.Fatalf("globex named in acme's policy: %d %s; a missing package: %s", other.status, other.body, missing.body)
 	}
+	// sagemaker:ModelApprovalStatus: the bare user may update packages,
+	// but not approve them.
+	iamRoot(t, ts, "PutUserPolicy", "UserName", "acme-bare", "PolicyName", "no-approvals", "PolicyDocument",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sagemaker:UpdateModelPackage","Resource":"*",`+
+			`"Condition":{"StringNotEquals":{"sagemaker:ModelApprovalStatus":"Approved"}}}]}`)
+	update := func(in map[string]any) reply {
+		in["ModelPackageArn"] = "acme--shared/1"
+		return send(t, ts, bare, sagemakerRequest("UpdateModelPackage", in))
+	}
+	if r := update(map[string]any{"ModelApprovalStatus": "Rejected"}); r.status != http.StatusOK {
+		t.Fatalf("rejecting under StringNotEquals Approved: %d %s", r.status, r.body)
+	}
+	if r := update(map[string]any{"CustomerMetadataProperties": map[string]string{"k": "v"}}); r.status != http.StatusOK {
+		t.Fatalf("a metadata update: %d %s", r.status, r.body)
+	}
+	if r := update(map[string]any{"ModelApprovalStatus": "Approved"}); errorCode(r.body) != "AccessDeniedException" {
+		t.Fatalf("approving under StringNotEquals Approved: %d %s", r.status, r.body)
+	}
 	deny := `{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::` + acct + `:user/acme-admin"},"Action":"sagemaker:UpdateModelPackage","Resource":"*"}`
 	mustSend(t, ts, adm, sagemakerRequest("PutModelPackageGroupPolicy", policy(grant("arn:aws:iam::"+acct+":user/acme-bare"), deny)))
 	r := send(t, ts, adm, sagemakerRequest("UpdateModelPackage", map[string]any{"ModelPackageArn": "acme--shared/1", "ModelApprovalStatus": "Approved"}))
