@@ -15,6 +15,7 @@ import (
 	"github.com/tenantml/tenantml/api/sagemaker"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authz"
+	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/store/sqlite"
 )
@@ -42,6 +43,10 @@ func TestSurface_ResourceQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	// The execution role every model names (CreateModel checks it exists).
+	if err := db.Identity().CreateRole(ctx, acct, &identity.Role{Name: "exec", AssumeRolePolicyDocument: trust}); err != nil {
+		t.Fatal(err)
+	}
 	who := callers{"root": {Type: authn.Root, Account: acct, ARN: "arn:aws:iam::" + acct + ":root", UserID: acct}}
 	ctl := &serving.Controller{Store: db.Serving(), Deployer: &deployer{deployed: map[string]bool{}}, Checker: checker{}, Region: region, AccountID: acct, Quota: limits{}}
 	t.Cleanup(ctl.Wait)
