@@ -10,7 +10,6 @@ import (
 	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/serving"
-	"github.com/tenantml/tenantml/serving/fleet"
 )
 
 // ModelData resolves the objects model packages pin; *fleet.ObjectSource
@@ -18,7 +17,7 @@ import (
 type ModelData interface {
 	// Describe returns the object u names and the resource s3:GetObject
 	// is decided on; ENOTFOUND when the object or its bucket is missing.
-	Describe(ctx context.Context, u serving.S3URL) (*fleet.ObjectInfo, error)
+	Describe(ctx context.Context, u serving.S3URL) (*artifact.Object, authz.Resource, error)
 	// KeyResource is the key encrypting obj as kms:Decrypt is decided on.
 	KeyResource(ctx context.Context, obj *artifact.Object) (authz.Resource, error)
 	// Digest reads the object's plaintext and returns its SHA-256 and
@@ -48,14 +47,13 @@ func (s *Surface) pinModelData(r *http.Request, c *authn.Principal, url string) 
 	if err != nil {
 		return pin{}, err
 	}
-	info, err := s.ModelData.Describe(r.Context(), u)
+	obj, res, err := s.ModelData.Describe(r.Context(), u)
 	missing := tenantml.ErrorCode(err) == tenantml.ENOTFOUND
 	if err != nil && !missing {
 		return pin{}, err
 	}
-	res := authz.Resource{ARN: arn.New("s3", "", "", u.Bucket+"/"+u.Key).String()}
-	if !missing {
-		res = info.Resource
+	if missing {
+		res = authz.Resource{ARN: arn.New("s3", "", "", u.Bucket+"/"+u.Key).String()}
 	}
 	d, hidden, err := s.Pipeline.Check(r, c, "s3:GetObject", res, nil)
 	if err != nil {
@@ -67,7 +65,6 @@ func (s *Surface) pinModelData(r *http.Request, c *authn.Principal, url string) 
 	if missing || hidden {
 		return pin{}, errNoModelData(url)
 	}
-	obj := info.Object
 	key, err := s.ModelData.KeyResource(r.Context(), obj)
 	if err != nil {
 		return pin{}, err

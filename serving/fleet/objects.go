@@ -39,30 +39,24 @@ type ObjectSource struct {
 
 var _ ModelSource = (*ObjectSource)(nil)
 
-// ObjectInfo is an object as s3:GetObject on it is decided: the object
-// and its resource (ARN, owning tenant, bucket policy).
-type ObjectInfo struct {
-	Object   *artifact.Object
-	Resource authz.Resource
-}
-
-// Describe returns the object u names and the resource s3:GetObject is
-// decided on. A missing object or bucket is ENOTFOUND.
-func (o *ObjectSource) Describe(ctx context.Context, u serving.S3URL) (*ObjectInfo, error) {
+// Describe returns the object u names and the resource s3:GetObject on
+// it is decided on (its ARN, owning tenant and bucket policy). A missing
+// object or bucket is ENOTFOUND.
+func (o *ObjectSource) Describe(ctx context.Context, u serving.S3URL) (*artifact.Object, authz.Resource, error) {
 	obj, err := o.Objects.HeadObject(ctx, u.Bucket, u.Key)
 	if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND {
-		return nil, errNoObject(u)
+		return nil, authz.Resource{}, errNoObject(u)
 	} else if err != nil {
-		return nil, fmt.Errorf("look up model: %w", err)
+		return nil, authz.Resource{}, fmt.Errorf("look up model: %w", err)
 	}
 	var bucketPolicy *iam.Policy
 	if doc, err := o.Objects.GetBucketPolicy(ctx, u.Bucket); err == nil && doc != "" {
 		if bucketPolicy, err = o.Policies.Parse(doc, iam.KindResource); err != nil {
-			return nil, fmt.Errorf("bucket policy of %s: %w", u.Bucket, err)
+			return nil, authz.Resource{}, fmt.Errorf("bucket policy of %s: %w", u.Bucket, err)
 		}
 	}
 	objARN := arn.New("s3", "", "", u.Bucket+"/"+u.Key).String()
-	return &ObjectInfo{Object: obj, Resource: authz.Resource{ARN: objARN, Tenant: obj.Tenant, Policy: bucketPolicy}}, nil
+	return obj, authz.Resource{ARN: objARN, Tenant: obj.Tenant, Policy: bucketPolicy}, nil
 }
 
 // Digest reads the plaintext of the object u names and returns its hex
@@ -88,11 +82,10 @@ func (o *ObjectSource) Object(ctx context.Context, roleARN string, u serving.S3U
 	if err != nil {
 		return Model{}, err
 	}
-	info, err := o.Describe(ctx, u)
+	obj, res, err := o.Describe(ctx, u)
 	if err != nil {
 		return Model{}, err
 	}
-	obj := info.Object
 	if caller.TenantID != "" && obj.Tenant != caller.TenantID {
 		// A tenant's execution role never reads another tenant's object,
 		// whatever its policies say, and the reason (an endpoint's
@@ -100,7 +93,7 @@ func (o *ObjectSource) Object(ctx context.Context, roleARN string, u serving.S3U
 		// object from a missing one.
 		return Model{}, errNoObject(u)
 	}
-	if err := o.allow(ctx, caller, "s3:GetObject", info.Resource); err != nil {
+	if err := o.allow(ctx, caller, "s3:GetObject", res); err != nil {
 		return Model{}, err
 	}
 	keyRes, err := o.KeyResource(ctx, obj)
