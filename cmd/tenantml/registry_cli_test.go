@@ -341,3 +341,61 @@ func TestRegistryDoc_Example(t *testing.T) {
 		t.Fatalf("approved packages after the walkthrough: %+v", l)
 	}
 }
+
+// TestRegistry_TenantmlCLI: `tenantml registry groups/packages/approve/
+// reject` as acme's administrator and data scientist; globex's
+// administrator cannot approve acme's version (answered as a missing one).
+func TestRegistry_TenantmlCLI(t *testing.T) {
+	ts, creds, acmeURL, _ := registryScenario(t)
+	adm, ds, gx := creds["admin"], creds["ds"], creds["globex"]
+	tagged := []map[string]string{{"Key": "TenantID", "Value": "acme"}}
+	admin := &principal{keyID: adm[0], secret: adm[1]}
+	mustSend(t, ts, admin, sagemakerRequest("CreateModelPackageGroup", map[string]any{"ModelPackageGroupName": "acme--churn", "Tags": tagged,
+		"ModelPackageGroupDescription": "churn"}))
+	for range 2 {
+		mustSend(t, ts, admin, sagemakerRequest("CreateModelPackage", map[string]any{"ModelPackageGroupName": "acme--churn", "Tags": tagged,
+			"InferenceSpecification": map[string]any{"Containers": []map[string]any{{"Image": "tenantml/xgboost", "ModelDataUrl": acmeURL}}}}))
+	}
+	if out := ts.mustCLI(t, ds[0], ds[1], "registry", "groups"); !strings.Contains(out, "acme--churn") || !strings.Contains(out, "churn") {
+		t.Fatalf("registry groups:\n%s", out)
+	}
+	out := ts.mustCLI(t, ds[0], ds[1], "registry", "packages", "acme--churn")
+	if strings.Count(out, "PendingManualApproval") != 2 {
+		t.Fatalf("registry packages:\n%s", out)
+	}
+	if out, err := ts.cli(t, ds[0], ds[1], "registry", "approve", "acme--churn/2"); err == nil || !strings.Contains(err.Error()+out, "AccessDeniedException") {
+		t.Fatalf("the data scientist approves: %v\n%s", err, out)
+	}
+	missing, errMissing := ts.cli(t, gx[0], gx[1], "registry", "approve", "acme--churn/9")
+	other, errOther := ts.cli(t, gx[0], gx[1], "registry", "approve", "acme--churn/2")
+	strip := func(err error, out string) string {
+		s := strings.NewReplacer("acme--churn/9", "acme--churn/N", "acme--churn/2", "acme--churn/N").Replace(err.Error() + out)
+		if i := strings.Index(s, "request "); i >= 0 {
+			s = s[:i]
+		}
+		return s
+	}
+	if errOther == nil || errMissing == nil || strip(errOther, other) != strip(errMissing, missing) {
+		t.Fatalf("globex approves acme's version: %v %s; a missing one: %v %s", errOther, other, errMissing, missing)
+	}
+	ts.mustCLI(t, adm[0], adm[1], "registry", "approve", "acme--churn/2", "--description", "offline AUC 0.93")
+	ts.mustCLI(t, adm[0], adm[1], "registry", "reject", "acme--churn/1")
+	var got struct {
+		Packages []struct {
+			Version        int
+			ApprovalStatus string
+		}
+	}
+	out = ts.mustCLI(t, ds[0], ds[1], "registry", "packages", "acme--churn", "--status", "Approved", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v in %s", err, out)
+	}
+	if len(got.Packages) != 1 || got.Packages[0].Version != 2 || got.Packages[0].ApprovalStatus != "Approved" {
+		t.Fatalf("approved versions: %+v", got)
+	}
+	var d struct{ ApprovalDescription string }
+	smRoot(t, ts, "DescribeModelPackage", map[string]any{"ModelPackageName": "acme--churn/2"}, &d)
+	if d.ApprovalDescription != "offline AUC 0.93" {
+		t.Fatalf("approval description %q", d.ApprovalDescription)
+	}
+}
