@@ -207,6 +207,9 @@ func (c *Controller) CreateModel(ctx context.Context, callerTenant string, m *Mo
 	default:
 		return validation("Mode must be SingleModel or MultiModel")
 	}
+	if err := checkPin(ct); err != nil {
+		return err
+	}
 	if err := c.checkRoleARN(m.ExecutionRoleARN); err != nil {
 		return err
 	}
@@ -223,6 +226,21 @@ func (c *Controller) CreateModel(ctx context.Context, callerTenant string, m *Mo
 			return validation("Cannot create already existing model %q.", m.ARN)
 		}
 		return err
+	}
+	return nil
+}
+
+// checkPin checks a container's model data pin: a lower-case hex SHA-256
+// and a size, on a single model's object.
+func checkPin(ct *Container) error {
+	if ct.ModelDataSHA256 == "" && ct.ModelDataSize == 0 {
+		return nil
+	}
+	if ct.Mode != "SingleModel" {
+		return validation("a MultiModel container's model data cannot be pinned by digest")
+	}
+	if len(ct.ModelDataSHA256) != 64 || strings.Trim(ct.ModelDataSHA256, "0123456789abcdef") != "" || ct.ModelDataSize < 0 {
+		return validation("the model data's pinned digest must be a hex SHA-256 and its size not negative")
 	}
 	return nil
 }

@@ -45,6 +45,15 @@ type Container struct {
 	ModelDataURL string
 	// Environment is passed to the model server.
 	Environment map[string]string
+	// ModelPackageName is the ARN of the model package the container was
+	// created from ("" for none).
+	ModelPackageName string
+	// ModelDataSHA256 and ModelDataSize, when set, pin the object
+	// ModelDataURL names: the hex SHA-256 and size of its plaintext as
+	// the model package recorded them. The serving path refuses to load
+	// an object that differs.
+	ModelDataSHA256 string
+	ModelDataSize   int64
 }
 
 // Model is a SageMaker model.

@@ -10,6 +10,7 @@ import (
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/metering"
 	"github.com/tenantml/tenantml/quota"
+	"github.com/tenantml/tenantml/registry"
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/tenant"
 )
@@ -31,6 +32,9 @@ type Store interface {
 	Rollouts() serving.RolloutStore
 	// Alarms returns the metric alarms of every account.
 	Alarms() alarm.Store
+	// Registry returns the model registry of every account (model package
+	// groups and their versioned packages).
+	Registry() registry.Store
 	// Objects returns the S3 object store's index (package artifact):
 	// buckets, objects, multipart uploads and parts.
 	Objects() artifact.Index

@@ -1,7 +1,8 @@
 // Package sagemaker is the SageMaker control plane's JSON 1.1 surface
 // (X-Amz-Target: SageMaker.<Operation>, SigV4 service "sagemaker") over
-// serving.Controller: models, endpoint configs, endpoints and their tags,
-// in SageMaker's request and response shapes, so that `aws sagemaker ...`
+// serving.Controller and registry.Service: models, endpoint configs,
+// endpoints, model package groups and model packages, and their tags, in
+// SageMaker's request and response shapes, so that `aws sagemaker ...`
 // and boto3 work unchanged.
 //
 // Every operation is authorized by the IAM engine as sagemaker:<Operation>

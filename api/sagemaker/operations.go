@@ -10,10 +10,11 @@ import (
 )
 
 type containerJSON struct {
-	Image        string            `json:"Image"`
-	Mode         string            `json:"Mode,omitempty"`
-	ModelDataURL string            `json:"ModelDataUrl,omitempty"`
-	Environment  map[string]string `json:"Environment,omitempty"`
+	Image            string            `json:"Image,omitempty"`
+	Mode             string            `json:"Mode,omitempty"`
+	ModelDataURL     string            `json:"ModelDataUrl,omitempty"`
+	Environment      map[string]string `json:"Environment,omitempty"`
+	ModelPackageName string            `json:"ModelPackageName,omitempty"`
 }
 
 type createModelInput struct {
@@ -192,15 +193,31 @@ func (s *Surface) operations() map[string]op {
 			return withNext(map[string]any{"Endpoints": out}, next), nil
 		}},
 		"AddTags": s.tagOp(func(r *http.Request, c *authn.Principal, in *tagsInput) (any, error) {
+			if out, ok, err := s.registryTagOp(in.ResourceArn, func(kind serving.ResourceKind, name string) (any, error) {
+				return map[string]any{"Tags": in.Tags}, s.Registry.AddTags(r.Context(), c.TenantID, kind, name, tagMap(in.Tags))
+			}); ok {
+				return out, err
+			}
 			if err := ctl.AddTags(r.Context(), c.TenantID, in.ResourceArn, tagMap(in.Tags)); err != nil {
 				return nil, err
 			}
 			return map[string]any{"Tags": in.Tags}, nil
 		}),
 		"DeleteTags": s.tagOp(func(r *http.Request, c *authn.Principal, in *tagsInput) (any, error) {
+			if out, ok, err := s.registryTagOp(in.ResourceArn, func(kind serving.ResourceKind, name string) (any, error) {
+				return struct{}{}, s.Registry.DeleteTags(r.Context(), c.TenantID, kind, name, in.TagKeys)
+			}); ok {
+				return out, err
+			}
 			return struct{}{}, ctl.DeleteTags(r.Context(), c.TenantID, in.ResourceArn, in.TagKeys)
 		}),
 		"ListTags": s.tagOp(func(r *http.Request, c *authn.Principal, in *tagsInput) (any, error) {
+			if out, ok, err := s.registryTagOp(in.ResourceArn, func(kind serving.ResourceKind, name string) (any, error) {
+				tags, err := s.Registry.ListTags(r.Context(), c.TenantID, kind, name)
+				return map[string]any{"Tags": tagList(tags)}, err
+			}); ok {
+				return out, err
+			}
 			tags, err := ctl.ListTags(r.Context(), c.TenantID, in.ResourceArn)
 			if err != nil {
 				return nil, err
@@ -228,7 +245,7 @@ func withNext(out map[string]any, next string) map[string]any {
 }
 
 func containerOut(c serving.Container) containerJSON {
-	return containerJSON{Image: c.Image, Mode: c.Mode, ModelDataURL: c.ModelDataURL, Environment: c.Environment}
+	return containerJSON{Image: c.Image, Mode: c.Mode, ModelDataURL: c.ModelDataURL, Environment: c.Environment, ModelPackageName: c.ModelPackageName}
 }
 
 // passRoleKeys are the condition keys of iam:PassRole to SageMaker.
@@ -266,8 +283,13 @@ func (s *Surface) createModel(r *http.Request, c *authn.Principal, in *createMod
 		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException",
 			"Could not assume role %s. Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com' to assume the role.", truncate(in.ExecutionRoleArn))
 	}
-	m := &serving.Model{Name: in.ModelName, ExecutionRoleARN: in.ExecutionRoleArn, Tags: tagMap(in.Tags),
-		PrimaryContainer: serving.Container{Image: ct.Image, Mode: ct.Mode, ModelDataURL: ct.ModelDataURL, Environment: ct.Environment}}
+	container := serving.Container{Image: ct.Image, Mode: ct.Mode, ModelDataURL: ct.ModelDataURL, Environment: ct.Environment}
+	if ct.ModelPackageName != "" {
+		if container, err = s.packageContainer(r, c, ct); err != nil {
+			return nil, err
+		}
+	}
+	m := &serving.Model{Name: in.ModelName, ExecutionRoleARN: in.ExecutionRoleArn, Tags: tagMap(in.Tags), PrimaryContainer: container}
 	if err := s.Controller.CreateModel(r.Context(), c.TenantID, m); err != nil {
 		return nil, err
 	}

@@ -43,6 +43,7 @@ func TestSurface_ResourceQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	// The execution role every model names (CreateModel checks it exists).
 	if err := db.Identity().CreateRole(ctx, acct, &identity.Role{Name: "exec", AssumeRolePolicyDocument: trust}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/iam"
+	"github.com/tenantml/tenantml/registry"
 	"github.com/tenantml/tenantml/serving"
 )
 
@@ -35,6 +36,16 @@ type Surface struct {
 	// variant (current and desired; autoscaling changes them), for
 	// DescribeEndpoint; without it the config's initial counts are shown.
 	Instances func(account, endpoint string) map[string][2]int
+	// Registry is the model registry; nil leaves its operations out.
+	Registry *registry.Service
+	// Policies parses model package groups' resource policies;
+	// *authz.Engine implements it. Required with Registry.
+	Policies interface {
+		Parse(doc string, kind iam.Kind) (*iam.Policy, error)
+	}
+	// ModelData resolves the objects a model package pins; required with
+	// Registry (*fleet.ObjectSource implements it).
+	ModelData ModelData
 }
 
 // Protocol is SageMaker's JSON 1.1 error form: invalid input and missing
@@ -58,13 +69,21 @@ type op struct {
 	create   bool // the resource is created by the request
 	byARN    bool // the resource is the input's ResourceArn
 	tags     func(in any) ([]tag, []string)
-	handle   func(r *http.Request, c *authn.Principal, in any) (any, error)
+	// keys returns the request's own condition keys (sagemaker:*), if any.
+	keys   func(in any) iam.Context
+	handle func(r *http.Request, c *authn.Principal, in any) (any, error)
 }
 
 // Register adds the SageMaker operations to router.
 func (s *Surface) Register(router *api.AWSRouter) {
 	reg := router.JSONService(TargetPrefix, "sagemaker", s.Pipeline, Protocol())
-	for name, o := range s.operations() {
+	ops := s.operations()
+	if s.Registry != nil {
+		for name, o := range s.registryOperations() {
+			ops[name] = o
+		}
+	}
+	for name, o := range ops {
 		o := o
 		reg.Register(name, o.newInput, api.Op{
 			Target: s.target(name, o),
@@ -94,7 +113,10 @@ func (s *Surface) target(action string, o op) func(*http.Request, *authn.Princip
 			tags, keys := o.tags(in)
 			t.Context = tagKeys(tags, keys)
 		}
-		kind, name := o.kind, ""
+		if o.keys != nil {
+			t.Context = append(t.Context, o.keys(in)...)
+		}
+		kind, name, ours := o.kind, "", true
 		switch {
 		case o.byARN:
 			k, n, err := serving.ParseARN(in.(*tagsInput).ResourceArn)
@@ -102,6 +124,9 @@ func (s *Surface) target(action string, o op) func(*http.Request, *authn.Princip
 				return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", "ResourceArn: %s", err.Error())
 			}
 			kind, name = k, n
+			if _, _, foreign, ok := s.registryARN(in.(*tagsInput).ResourceArn); ok {
+				ours = !foreign
+			}
 		case o.kind == "" || o.name == nil:
 			return t, nil
 		default:
@@ -110,8 +135,14 @@ func (s *Surface) target(action string, o op) func(*http.Request, *authn.Princip
 		if name == "" {
 			return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", "1 validation error detected: the resource name must not be null")
 		}
+		if kind == registry.KindGroup || kind == registry.KindPackage {
+			return s.registryTarget(r, c, kind, name, o.create, ours, t)
+		}
 		t.ARN = serving.ARN(ctl.Region, ctl.AccountID, kind, name)
 		t.Parameters = map[string]any{"name": name}
+		if x, ok := in.(*createModelInput); ok {
+			s.createModelParameters(r, c, x, t.Parameters)
+		}
 		if o.create {
 			return t, nil
 		}

@@ -60,8 +60,14 @@ type crossTarget struct {
 	oidcURL, oidcARN         string
 	seq, eventID             string
 	ownUser, ownRole, ownKey string // acme's own, the same on both sides
-	ownCiphertext            string
-	ownAlias                 string
+	// The model registry (attack_registry_test.go): globex's group, its
+	// package (ARN and "<group>/1") and the platform's; acme's own group
+	// and an object of acme's (the same on both sides).
+	regGroup, regGroupARN, regPkgARN, regPkgName string
+	platRegGroup, platRegPkgARN                  string
+	ownRegGroup, ownObject                       string
+	ownCiphertext                                string
+	ownAlias                                     string
 	// SageMaker (attack_crossserving_test.go): globex's model, endpoint
 	// config, endpoint and execution role; the TargetModel of globex's
 	// artifact in the platform's pool; the platform's model, config,
@@ -82,7 +88,7 @@ func (x *crossTarget) names() []string {
 	// seq, a short number, is left out: it would match inside other
 	// numbers; no answer names it.
 	return append([]string{x.userARN, x.roleARN, x.policyARN, x.oidcARN, x.keyARN, x.ciphertext, x.oidcURL, x.alias, x.keyID,
-		x.accessKey, x.user, x.role, x.policy, x.group, x.tenant, x.eventID}, x.servingNames()...)
+		x.accessKey, x.user, x.role, x.policy, x.group, x.tenant, x.eventID}, append(x.servingNames(), x.registryNames()...)...)
 }
 
 // crossCase is one request template.
@@ -376,7 +382,7 @@ func crossCases() []crossCase {
 		quiet(route("GET /api/v1/audit/proofs/inclusion", "tenant", func(x *crossTarget) string {
 			return "/api/v1/audit/proofs/inclusion?eventId=" + x.eventID + "&tenant=" + x.tenant
 		}, ""), opScoped),
-	}, append(servingCases(), alarmCases()...)...)
+	}, append(append(servingCases(), alarmCases()...), registryCases()...)...)
 }
 
 // crossTargets returns globex's side and a missing side of the same
@@ -437,6 +443,7 @@ func (e *attackEnv) crossTargets(t *testing.T, rng *rand.Rand) (other, missing *
 	missing.eventID = fmt.Sprintf("%x-%x-%x-%x-%x", u[10:14], u[4:6], u[6:8], u[8:10], u[0:6])
 	e.servingTargets(other, missing, word)
 	e.alarmTargets(other, missing, word)
+	e.registryTargets(other, missing, word)
 	return other, missing
 }
 

@@ -81,6 +81,8 @@ type attackEnv struct {
 	tenants  map[string]*tenantFixture
 	// sv names the serving resources (attack_servingfixture_test.go).
 	sv servingFixture
+	// rg names the registry resources (attack_registry_test.go).
+	rg registryFixture
 
 	mu      sync.Mutex
 	secrets map[string]string // description → secret or token the suite saw
@@ -123,6 +125,7 @@ func newAttackEnv(t *testing.T, st attackStore) *attackEnv {
 	e.serving(t)
 	e.autoscaleFixture(t)
 	e.alarms(t)
+	e.registry(t)
 	e.startBoto3(t)
 	t.Logf("%s: scenario built in %v", e.store, time.Since(start).Round(time.Millisecond))
 	return e

@@ -36,6 +36,7 @@ var attacks = []attack{
 	{"Chain_TransitiveTagsTwoHops", testChainTransitiveTagsTwoHops},
 	{"CrossTenantEveryOperation", testCrossTenantEveryOperation},
 	{"Refused_ServingModelData", testRefusedServingModelData},
+	{"Refused_RegistryApproval", testRefusedRegistryApproval},
 	{"Refused_UsageMetricsAlerts", testRefusedUsageMetricsAlerts},
 }
 

@@ -32,6 +32,7 @@ func newRootCmd() *cobra.Command {
 		newKeysCmd(),
 		newArtifactCmd(),
 		newModelCmd(),
+		newRegistryCmd(),
 		newPolicyCmd(),
 		newAuditCmd(),
 		newUsageCmd(),

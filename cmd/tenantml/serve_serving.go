@@ -28,6 +28,7 @@ import (
 	"github.com/tenantml/tenantml/authn/oidc"
 	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/identity"
+	"github.com/tenantml/tenantml/registry"
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/serving/fleet"
 	"github.com/tenantml/tenantml/serving/local"
@@ -43,8 +44,13 @@ type servingParts struct {
 	supervisor *lazySupervisor
 	fleet      *fleet.Fleet
 	controller *serving.Controller
-	deployer   *onboard.Deployer
-	metrics    *servingMetrics
+	// registry is the model registry; objects and engine resolve and
+	// authorize the objects its packages pin.
+	registry *registry.Service
+	objects  *fleet.ObjectSource
+	engine   *authz.Engine
+	deployer *onboard.Deployer
+	metrics  *servingMetrics
 }
 
 // imagesFile is the registered model servers, in the data directory.
@@ -123,6 +129,9 @@ func (s *server) openServing(ctx context.Context, engine *authz.Engine, reg prom
 			m, err := s.kp.keys.DescribeKey(ctx, t, alias)
 			return m.Arn, err
 		}}
+	s.sp.registry = &registry.Service{Store: s.store.Registry(), Region: s.cfg.Region, AccountID: s.cfg.AccountID, Now: s.now,
+		Images: imageChecker{images: images, types: types}}
+	s.sp.objects, s.sp.engine = src, engine
 	return s.sp.controller.Resume(ctx)
 }
 
@@ -132,7 +141,7 @@ func (s *server) openServing(ctx context.Context, engine *authz.Engine, reg prom
 func (s *server) registerServing(srv *api.Server, router *api.AWSRouter, awsPipeline, managePipeline *api.Pipeline) {
 	meter := &runtime.Meter{Metrics: s.sp.metrics}
 	(&sagemaker.Surface{Controller: s.sp.controller, Pipeline: awsPipeline, Roles: roleResources{s.store.Identity(), s.cfg.AccountID},
-		Instances: s.instanceCounts}).Register(router)
+		Instances: s.instanceCounts, Registry: s.sp.registry, Policies: s.sp.engine, ModelData: s.sp.objects}).Register(router)
 	(&cloudwatch.Surface{Alarms: s.sp.alarms, Pipeline: awsPipeline, Protocol: cloudwatch.Protocol()}).Register(router)
 	(&runtime.Surface{Data: s.sp.fleet, Pipeline: awsPipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID, Meter: meter}).Register(srv)
 	s.registerOIP(srv, awsPipeline, meter)

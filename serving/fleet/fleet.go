@@ -52,6 +52,10 @@ type Model struct {
 	Size int64
 	// Tenant owns the object: the tenant of the key that encrypts it.
 	Tenant string
+	// SHA256 is the hex SHA-256 of the plaintext as the object store
+	// recorded (and authenticates) it; "" when it records none (a
+	// multipart object).
+	SHA256 string
 }
 
 // ModelSource opens model artifacts as an execution role may read them.
@@ -240,7 +244,11 @@ func (f *Fleet) start(ctx context.Context, e *serving.Endpoint, pv serving.Produ
 		// object's.
 		return nil, fmt.Errorf("model %s: %s", m.PrimaryContainer.ModelDataURL, tenantml.ErrorMessage(errNoObject(u)))
 	}
-	spec.Mode, spec.Model = serving.ModeSingle, model.Opener
+	opener, err := checkPin(m, model)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", m.PrimaryContainer.ModelDataURL, err)
+	}
+	spec.Mode, spec.Model = serving.ModeSingle, opener
 	sv, err := f.cfg.Backend.Start(ctx, spec)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,8 @@ package fleet
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 
@@ -37,17 +39,52 @@ type ObjectSource struct {
 
 var _ ModelSource = (*ObjectSource)(nil)
 
+// Describe returns the object u names and the resource s3:GetObject on
+// it is decided on (its ARN, owning tenant and bucket policy). A missing
+// object or bucket is ENOTFOUND.
+func (o *ObjectSource) Describe(ctx context.Context, u serving.S3URL) (*artifact.Object, authz.Resource, error) {
+	obj, err := o.Objects.HeadObject(ctx, u.Bucket, u.Key)
+	if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND {
+		return nil, authz.Resource{}, errNoObject(u)
+	} else if err != nil {
+		return nil, authz.Resource{}, fmt.Errorf("look up model: %w", err)
+	}
+	var bucketPolicy *iam.Policy
+	if doc, err := o.Objects.GetBucketPolicy(ctx, u.Bucket); err == nil && doc != "" {
+		if bucketPolicy, err = o.Policies.Parse(doc, iam.KindResource); err != nil {
+			return nil, authz.Resource{}, fmt.Errorf("bucket policy of %s: %w", u.Bucket, err)
+		}
+	}
+	objARN := arn.New("s3", "", "", u.Bucket+"/"+u.Key).String()
+	return obj, authz.Resource{ARN: objARN, Tenant: obj.Tenant, Policy: bucketPolicy}, nil
+}
+
+// Digest reads the plaintext of the object u names and returns its hex
+// SHA-256 and size: for objects whose store records no SHA-256 (multipart
+// uploads). Every segment is authenticated as it is read.
+func (o *ObjectSource) Digest(ctx context.Context, u serving.S3URL) (string, int64, error) {
+	r, err := o.Objects.GetObject(ctx, u.Bucket, u.Key, nil)
+	if err != nil {
+		return "", 0, fmt.Errorf("read model: %w", err)
+	}
+	defer r.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return "", 0, fmt.Errorf("read model: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
 // Object implements ModelSource.
 func (o *ObjectSource) Object(ctx context.Context, roleARN string, u serving.S3URL) (Model, error) {
 	caller, err := o.session(ctx, roleARN)
 	if err != nil {
 		return Model{}, err
 	}
-	obj, err := o.Objects.HeadObject(ctx, u.Bucket, u.Key)
-	if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND {
-		return Model{}, errNoObject(u)
-	} else if err != nil {
-		return Model{}, fmt.Errorf("look up model: %w", err)
+	obj, res, err := o.Describe(ctx, u)
+	if err != nil {
+		return Model{}, err
 	}
 	if caller.TenantID != "" && obj.Tenant != caller.TenantID {
 		// A tenant's execution role never reads another tenant's object,
@@ -56,17 +93,10 @@ func (o *ObjectSource) Object(ctx context.Context, roleARN string, u serving.S3U
 		// object from a missing one.
 		return Model{}, errNoObject(u)
 	}
-	var bucketPolicy *iam.Policy
-	if doc, err := o.Objects.GetBucketPolicy(ctx, u.Bucket); err == nil && doc != "" {
-		if bucketPolicy, err = o.Policies.Parse(doc, iam.KindResource); err != nil {
-			return Model{}, fmt.Errorf("bucket policy of %s: %w", u.Bucket, err)
-		}
-	}
-	objARN := arn.New("s3", "", "", u.Bucket+"/"+u.Key).String()
-	if err := o.allow(ctx, caller, "s3:GetObject", authz.Resource{ARN: objARN, Tenant: obj.Tenant, Policy: bucketPolicy}); err != nil {
+	if err := o.allow(ctx, caller, "s3:GetObject", res); err != nil {
 		return Model{}, err
 	}
-	keyRes, err := o.keyResource(ctx, obj)
+	keyRes, err := o.KeyResource(ctx, obj)
 	if err != nil {
 		return Model{}, err
 	}
@@ -74,7 +104,9 @@ func (o *ObjectSource) Object(ctx context.Context, roleARN string, u serving.S3U
 		return Model{}, err
 	}
 	bucket, key := u.Bucket, u.Key
-	return Model{Size: obj.Size, Tenant: obj.Tenant, Opener: serving.OpenerFunc(func(ctx context.Context) (io.ReadCloser, error) {
+	return Model{Size: obj.Size, Tenant: obj.Tenant, SHA256: obj.SHA256, Opener: serving.OpenerFunc(func(ctx context.Context) (io.ReadCloser, error) {
+		// The *artifact.ObjectReader itself: it describes the version it
+		// reads, which a pinned model checks (pin.go).
 		r, err := o.Objects.GetObject(ctx, bucket, key, nil)
 		if err != nil {
 			return nil, err
@@ -116,9 +148,9 @@ func (o *ObjectSource) session(ctx context.Context, roleARN string) (*authn.Prin
 		Session: &authn.Session{RoleARN: role.ARN, RoleID: role.ID, Name: "SageMaker"}}, nil
 }
 
-// keyResource is the key encrypting obj as kms:Decrypt is decided on: its
+// KeyResource is the key encrypting obj as kms:Decrypt is decided on: its
 // ARN, tenant, tags and key policy.
-func (o *ObjectSource) keyResource(ctx context.Context, obj *artifact.Object) (authz.Resource, error) {
+func (o *ObjectSource) KeyResource(ctx context.Context, obj *artifact.Object) (authz.Resource, error) {
 	doc, err := o.Keys.GetKeyPolicy(ctx, obj.Tenant, obj.KeyARN, "default")
 	if err != nil {
 		return authz.Resource{}, fmt.Errorf("key policy of %s: %w", obj.KeyARN, err)

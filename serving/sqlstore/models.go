@@ -14,6 +14,10 @@ type containerJSON struct {
 	Mode         string            `json:"mode,omitempty"`
 	ModelDataURL string            `json:"modelDataUrl,omitempty"`
 	Environment  map[string]string `json:"environment,omitempty"`
+	// The model package the container came from and the digest it pins.
+	ModelPackageName string `json:"modelPackageName,omitempty"`
+	ModelDataSHA256  string `json:"modelDataSha256,omitempty"`
+	ModelDataSize    int64  `json:"modelDataSize,omitempty"`
 }
 
 func models() spec[*serving.Model] {

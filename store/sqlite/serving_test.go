@@ -31,3 +31,14 @@ func TestDB_Deployments(t *testing.T) {
 		return db
 	})
 }
+
+func TestDB_Registry(t *testing.T) {
+	storetest.RunRegistry(t, func(t *testing.T, now func() time.Time) store.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Now = now
+		return db
+	})
+}
