@@ -33,6 +33,9 @@ type Store interface {
 	// Usage returns the hourly usage records and the watermarks of the
 	// meters that write them (package metering).
 	Usage() metering.Store
+	// Accounts returns the deployment's further accounts (operator-only;
+	// the primary account is configured, not stored).
+	Accounts() identity.AccountStore
 	// Secrets returns the platform's sealed secrets (operator-only).
 	Secrets() Secrets
 	// Ping reports whether the store answers; /readyz uses it.
