@@ -74,7 +74,9 @@ func (s *Surface) policyARN(f url.Values, c *authn.Principal) string {
 }
 
 func (s *Surface) registerPolicies(add func(string, resourceFunc, handler)) {
-	acctWide := func(_ url.Values, c *authn.Principal) string { return arn.New("iam", "", s.account(c), "policy/").String() }
+	acctWide := func(_ url.Values, c *authn.Principal) string {
+		return arn.New("iam", "", s.account(c), "policy/").String()
+	}
 	add("CreatePolicy", s.policyARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "PolicyName", "PolicyDocument"); err != nil {
 			return nil, err

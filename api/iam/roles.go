@@ -62,7 +62,9 @@ func roleRef(f url.Values) identity.Ref {
 }
 
 func (s *Surface) registerRoles(add func(string, resourceFunc, handler)) {
-	acctWide := func(_ url.Values, c *authn.Principal) string { return arn.New("iam", "", s.account(c), "role/").String() }
+	acctWide := func(_ url.Values, c *authn.Principal) string {
+		return arn.New("iam", "", s.account(c), "role/").String()
+	}
 	add("CreateRole", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName", "AssumeRolePolicyDocument"); err != nil {
 			return nil, err

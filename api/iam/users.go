@@ -62,7 +62,9 @@ type listAccessKeysResult struct {
 }
 
 func (s *Surface) registerUsers(add func(string, resourceFunc, handler)) {
-	acctWide := func(_ url.Values, c *authn.Principal) string { return arn.New("iam", "", s.account(c), "user/").String() }
+	acctWide := func(_ url.Values, c *authn.Principal) string {
+		return arn.New("iam", "", s.account(c), "user/").String()
+	}
 	add("CreateUser", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName"); err != nil {
 			return nil, err
