@@ -192,7 +192,7 @@ func (s *Service) decrypt(ctx context.Context, tenant string, blob []byte, ec ma
 		return nil, nil, 0, err
 	}
 	if keyID != "" {
-		want, err := s.resolveID(ctx, tenant, keyID)
+		want, _, err := s.resolveID(ctx, tenant, keyID)
 		if err != nil {
 			return nil, nil, 0, err
 		}
@@ -200,7 +200,7 @@ func (s *Service) decrypt(ctx context.Context, tenant string, blob []byte, ec ma
 			return nil, nil, 0, kmsErr(ExcIncorrectKey, "the ciphertext was not encrypted under key %s", keyID)
 		}
 	}
-	l, err := s.loadID(ctx, tenant, id, id)
+	l, err := s.loadID(ctx, tenant, id, "", id)
 	if err != nil {
 		return nil, nil, 0, err
 	}
