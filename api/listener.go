@@ -1,13 +1,14 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"regexp"
+
+	"github.com/tenantml/tenantml/authz"
 )
 
-// Listener names the listener a request arrived on. A named listener
+// Listener is a named listener of a server. A named listener
 // stands for a VPC endpoint: requests on it carry aws:SourceVpce (and
 // aws:SourceVpc when VPC is set) in their request context, as requests
 // through an interface VPC endpoint do on AWS. Requests on the default
@@ -46,17 +47,7 @@ func (l Listener) Validate() error {
 	return nil
 }
 
-type listenerKey struct{}
-
-// WithListener returns ctx for the connections of listener l (an
-// http.Server's ConnContext sets it).
-func WithListener(ctx context.Context, l *Listener) context.Context {
-	return context.WithValue(ctx, listenerKey{}, l)
-}
-
-// ListenerOf returns the named listener a request's context arrived on,
-// nil for the default listener.
-func ListenerOf(ctx context.Context) *Listener {
-	l, _ := ctx.Value(listenerKey{}).(*Listener)
-	return l
+// Network is the network path of the listener's requests.
+func (l Listener) Network() authz.Network {
+	return authz.Network{VPCEndpoint: l.VPCEndpoint, VPC: l.VPC}
 }

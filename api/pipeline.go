@@ -452,9 +452,8 @@ func (p *Pipeline) authenticate(r *http.Request) (*authn.Principal, Scope, error
 // origin is where r came from, for the request-derived condition keys.
 func (p *Pipeline) origin(r *http.Request, scope Scope) authz.Origin {
 	o := authz.Origin{SourceIP: sourceIP(r), SecureTransport: r.TLS != nil, Region: scope.Region, Time: p.Now()}
-	if l := ListenerOf(r.Context()); l != nil {
-		o.VPCEndpoint, o.VPC = l.VPCEndpoint, l.VPC
-	}
+	n := authz.NetworkOf(r.Context())
+	o.VPCEndpoint, o.VPC = n.VPCEndpoint, n.VPC
 	return o
 }
 

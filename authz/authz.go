@@ -89,6 +89,26 @@ type Origin struct {
 	Time time.Time
 }
 
+// Network is the network path a request arrived by: the VPC endpoint (and
+// VPC) of the named listener it came in on, zero for the default listener.
+type Network struct {
+	VPCEndpoint, VPC string
+}
+
+type networkKey struct{}
+
+// WithNetwork returns ctx carrying the network path n (a server sets it
+// for the connections of a named listener).
+func WithNetwork(ctx context.Context, n Network) context.Context {
+	return context.WithValue(ctx, networkKey{}, n)
+}
+
+// NetworkOf returns the network path ctx carries (zero for none).
+func NetworkOf(ctx context.Context) Network {
+	n, _ := ctx.Value(networkKey{}).(Network)
+	return n
+}
+
 // keys appends the origin's condition keys to ctx.
 func (o Origin) keys(ctx iam.Context, now time.Time) iam.Context {
 	t := o.Time

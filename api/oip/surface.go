@@ -197,7 +197,7 @@ func (s *Surface) model(r *http.Request) (*call, error) {
 			return nil, err
 		}
 	}
-	ep, ok := s.Data.Endpoint(s.AccountID, mn.Endpoint)
+	ep, ok := s.Data.Endpoint(runtime.CallerAccount(r, s.AccountID), mn.Endpoint)
 	if !ok {
 		return nil, notFound(c.name)
 	}

@@ -61,7 +61,6 @@ type tagsInput struct {
 
 // operations maps each SageMaker operation to its resource and work.
 func (s *Surface) operations() map[string]op {
-	ctl := s.Controller
 	model := func(in any) string { return in.(*nameInput).ModelName }
 	config := func(in any) string { return in.(*nameInput).EndpointConfigName }
 	endpoint := func(in any) string { return in.(*nameInput).EndpointName }
@@ -76,7 +75,7 @@ func (s *Surface) operations() map[string]op {
 			}},
 		"DescribeModel": {newInput: names, kind: serving.KindModel, name: model,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				m, err := ctl.DescribeModel(r.Context(), c.TenantID, model(in))
+				m, err := s.ctl(c).DescribeModel(r.Context(), c.TenantID, model(in))
 				if err != nil {
 					return nil, err
 				}
@@ -85,14 +84,14 @@ func (s *Surface) operations() map[string]op {
 			}},
 		"DeleteModel": {newInput: names, kind: serving.KindModel, name: model,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				return struct{}{}, ctl.DeleteModel(r.Context(), c.TenantID, model(in))
+				return struct{}{}, s.ctl(c).DeleteModel(r.Context(), c.TenantID, model(in))
 			}},
 		"ListModels": {newInput: lists, handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 			f, err := in.(*listInput).filter()
 			if err != nil {
 				return nil, err
 			}
-			ms, next, err := ctl.ListModels(r.Context(), c.TenantID, f)
+			ms, next, err := s.ctl(c).ListModels(r.Context(), c.TenantID, f)
 			if err != nil {
 				return nil, err
 			}
@@ -111,14 +110,14 @@ func (s *Surface) operations() map[string]op {
 				for _, v := range x.ProductionVariants {
 					ec.ProductionVariants = append(ec.ProductionVariants, serving.ProductionVariant(v))
 				}
-				if err := ctl.CreateEndpointConfig(r.Context(), c.TenantID, ec); err != nil {
+				if err := s.ctl(c).CreateEndpointConfig(r.Context(), c.TenantID, ec); err != nil {
 					return nil, err
 				}
 				return map[string]any{"EndpointConfigArn": ec.ARN}, nil
 			}},
 		"DescribeEndpointConfig": {newInput: names, kind: serving.KindEndpointConfig, name: config,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				ec, err := ctl.DescribeEndpointConfig(r.Context(), c.TenantID, config(in))
+				ec, err := s.ctl(c).DescribeEndpointConfig(r.Context(), c.TenantID, config(in))
 				if err != nil {
 					return nil, err
 				}
@@ -134,14 +133,14 @@ func (s *Surface) operations() map[string]op {
 			}},
 		"DeleteEndpointConfig": {newInput: names, kind: serving.KindEndpointConfig, name: config,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				return struct{}{}, ctl.DeleteEndpointConfig(r.Context(), c.TenantID, config(in))
+				return struct{}{}, s.ctl(c).DeleteEndpointConfig(r.Context(), c.TenantID, config(in))
 			}},
 		"ListEndpointConfigs": {newInput: lists, handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 			f, err := in.(*listInput).filter()
 			if err != nil {
 				return nil, err
 			}
-			cs, next, err := ctl.ListEndpointConfigs(r.Context(), c.TenantID, f)
+			cs, next, err := s.ctl(c).ListEndpointConfigs(r.Context(), c.TenantID, f)
 			if err != nil {
 				return nil, err
 			}
@@ -157,7 +156,7 @@ func (s *Surface) operations() map[string]op {
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 				x := in.(*createEndpointInput)
 				e := &serving.Endpoint{Name: x.EndpointName, EndpointConfigName: x.EndpointConfigName, Tags: tagMap(x.Tags)}
-				if err := ctl.CreateEndpoint(r.Context(), c.TenantID, e); err != nil {
+				if err := s.ctl(c).CreateEndpoint(r.Context(), c.TenantID, e); err != nil {
 					return nil, err
 				}
 				return map[string]any{"EndpointArn": e.ARN}, nil
@@ -168,7 +167,7 @@ func (s *Surface) operations() map[string]op {
 			}},
 		"UpdateEndpoint": {newInput: names, kind: serving.KindEndpoint, name: endpoint,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				e, err := ctl.UpdateEndpoint(r.Context(), c.TenantID, endpoint(in), config(in))
+				e, err := s.ctl(c).UpdateEndpoint(r.Context(), c.TenantID, endpoint(in), config(in))
 				if err != nil {
 					return nil, err
 				}
@@ -176,14 +175,14 @@ func (s *Surface) operations() map[string]op {
 			}},
 		"DeleteEndpoint": {newInput: names, kind: serving.KindEndpoint, name: endpoint,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				return struct{}{}, ctl.DeleteEndpoint(r.Context(), c.TenantID, endpoint(in))
+				return struct{}{}, s.ctl(c).DeleteEndpoint(r.Context(), c.TenantID, endpoint(in))
 			}},
 		"ListEndpoints": {newInput: lists, handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 			f, err := in.(*listInput).filter()
 			if err != nil {
 				return nil, err
 			}
-			es, next, err := ctl.ListEndpoints(r.Context(), c.TenantID, f)
+			es, next, err := s.ctl(c).ListEndpoints(r.Context(), c.TenantID, f)
 			if err != nil {
 				return nil, err
 			}
@@ -195,16 +194,16 @@ func (s *Surface) operations() map[string]op {
 			return withNext(map[string]any{"Endpoints": out}, next), nil
 		}},
 		"AddTags": s.tagOp(func(r *http.Request, c *authn.Principal, in *tagsInput) (any, error) {
-			if err := ctl.AddTags(r.Context(), c.TenantID, in.ResourceArn, tagMap(in.Tags)); err != nil {
+			if err := s.ctl(c).AddTags(r.Context(), c.TenantID, in.ResourceArn, tagMap(in.Tags)); err != nil {
 				return nil, err
 			}
 			return map[string]any{"Tags": in.Tags}, nil
 		}),
 		"DeleteTags": s.tagOp(func(r *http.Request, c *authn.Principal, in *tagsInput) (any, error) {
-			return struct{}{}, ctl.DeleteTags(r.Context(), c.TenantID, in.ResourceArn, in.TagKeys)
+			return struct{}{}, s.ctl(c).DeleteTags(r.Context(), c.TenantID, in.ResourceArn, in.TagKeys)
 		}),
 		"ListTags": s.tagOp(func(r *http.Request, c *authn.Principal, in *tagsInput) (any, error) {
-			tags, err := ctl.ListTags(r.Context(), c.TenantID, in.ResourceArn)
+			tags, err := s.ctl(c).ListTags(r.Context(), c.TenantID, in.ResourceArn)
 			if err != nil {
 				return nil, err
 			}
@@ -271,7 +270,7 @@ func (s *Surface) createModel(r *http.Request, c *authn.Principal, in *createMod
 	}
 	m := &serving.Model{Name: in.ModelName, ExecutionRoleARN: in.ExecutionRoleArn, Tags: tagMap(in.Tags),
 		PrimaryContainer: serving.Container{Image: ct.Image, Mode: ct.Mode, ModelDataURL: ct.ModelDataURL, Environment: ct.Environment}}
-	if err := s.Controller.CreateModel(r.Context(), c.TenantID, m); err != nil {
+	if err := s.ctl(c).CreateModel(r.Context(), c.TenantID, m); err != nil {
 		return nil, err
 	}
 	return map[string]any{"ModelArn": m.ARN}, nil
@@ -279,7 +278,7 @@ func (s *Surface) createModel(r *http.Request, c *authn.Principal, in *createMod
 
 // describeEndpoint answers DescribeEndpoint with the config's variants.
 func (s *Surface) describeEndpoint(r *http.Request, c *authn.Principal, name string) (any, error) {
-	ctl := s.Controller
+	ctl := s.ctl(c)
 	e, err := ctl.DescribeEndpoint(r.Context(), c.TenantID, name)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -75,4 +76,18 @@ func newAccountListCmd() *cobra.Command {
 			})
 		},
 	}
+}
+
+// furtherAccounts lists the IDs of the accounts beyond the primary one
+// (serving.Controller.Accounts: their endpoints resume at start too).
+func (s *server) furtherAccounts(ctx context.Context) ([]string, error) {
+	all, err := s.store.Accounts().ListAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(all))
+	for i, a := range all {
+		ids[i] = a.ID
+	}
+	return ids, nil
 }

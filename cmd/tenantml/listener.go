@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tenantml/tenantml/api"
+	"github.com/tenantml/tenantml/authz"
 )
 
 // listenerSetting is --listener name=N,addr=HOST:PORT,vpce=vpce-...[,vpc=vpc-...]
@@ -149,7 +150,7 @@ type markedConn struct {
 func connContext(ctx context.Context, c net.Conn) context.Context {
 	for {
 		if m, ok := c.(markedConn); ok {
-			return api.WithListener(ctx, m.spec)
+			return authz.WithNetwork(ctx, m.spec.Network())
 		}
 		u, ok := c.(interface{ NetConn() net.Conn }) // *tls.Conn
 		if !ok {

@@ -25,6 +25,7 @@ import (
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/authn/oidc"
 	"github.com/tenantml/tenantml/authz"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/serving/fleet"
@@ -111,7 +112,7 @@ func (s *server) openServing(ctx context.Context, engine *authz.Engine, reg prom
 		Pool: pool.Config{Metrics: metrics, Events: events, Logger: s.log, CacheBytes: s.cfg.PoolCacheBytes, Tracer: s.obs.traces.Tracer(),
 			Weight: quotaLimits{s.quotas()}.Weight, Limits: quotaLimits{s.quotas()}.PoolLimits}})
 	s.sp.controller = &serving.Controller{Store: s.store.Serving(), Deployer: s.sp.fleet, Checker: imageChecker{images: images, types: types}, Quota: quotaLimits{s.quotas()},
-		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Log: s.log, Now: s.now}
+		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Log: s.log, Now: s.now, Accounts: s.furtherAccounts}
 	s.sp.deployer = &onboard.Deployer{AccountID: s.cfg.AccountID, Region: s.cfg.Region, Identity: s.store.Identity(), Objects: s.kp.artifacts,
 		Controller: s.sp.controller, Evictor: s.sp.fleet, Tenants: s.store.Tenants(), Bucket: s.cfg.ModelBucket, KeyAlias: artifact.DefaultKeyAlias, Now: s.now,
 		KeyARN: func(ctx context.Context, t, alias string) (string, error) {
@@ -297,7 +298,11 @@ type roleResources struct {
 }
 
 func (r roleResources) RoleResource(req *http.Request, roleARN string) (authz.Resource, bool, error) {
-	role, err := r.ids.GetRole(req.Context(), r.account, authz.RoleName(roleARN))
+	acct := r.account
+	if a := arn.AccountOf(roleARN); a != "" {
+		acct = a // the controller refuses a role of another account than the caller's
+	}
+	role, err := r.ids.GetRole(req.Context(), acct, authz.RoleName(roleARN))
 	switch code := tenantml.ErrorCode(err); {
 	case code == tenantml.ENOTFOUND || code == tenantml.EINVALID:
 		return authz.Resource{ARN: roleARN}, false, nil

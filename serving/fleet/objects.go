@@ -22,8 +22,12 @@ import (
 // it, and reads the model only if that role may — s3:GetObject on the
 // object (its identity policies and the bucket's policy) and kms:Decrypt on
 // the key that encrypts it (the key's policy) — decided by the IAM engine
-// like every request, the tenant boundary included.
+// like every request, the tenant boundary included, across accounts when
+// the bucket's or the key's account is not the role's, and from the
+// network path the context carries (authz.NetworkOf: aws:SourceVpce).
 type ObjectSource struct {
+	// AccountID is the primary account (execution roles are looked up in
+	// the account their ARN names).
 	AccountID string
 	Objects   *artifact.Store
 	Keys      *keys.Service
@@ -62,8 +66,15 @@ func (o *ObjectSource) Object(ctx context.Context, roleARN string, u serving.S3U
 			return Model{}, fmt.Errorf("bucket policy of %s: %w", u.Bucket, err)
 		}
 	}
+	bucket, err := o.Objects.GetBucket(ctx, u.Bucket)
+	if err != nil {
+		return Model{}, fmt.Errorf("look up bucket: %w", err)
+	}
 	objARN := arn.New("s3", "", "", u.Bucket+"/"+u.Key).String()
-	if err := o.allow(ctx, caller, "s3:GetObject", authz.Resource{ARN: objARN, Tenant: obj.Tenant, Policy: bucketPolicy}); err != nil {
+	// The bucket's account owns the object: a role of another account
+	// reads it only if the bucket policy grants it and its own policies
+	// allow (decided across accounts).
+	if err := o.allow(ctx, caller, "s3:GetObject", authz.Resource{ARN: objARN, Tenant: obj.Tenant, Policy: bucketPolicy, Account: bucket.Account}); err != nil {
 		return Model{}, err
 	}
 	keyRes, err := o.keyResource(ctx, obj)
@@ -73,9 +84,9 @@ func (o *ObjectSource) Object(ctx context.Context, roleARN string, u serving.S3U
 	if err := o.allow(ctx, caller, "kms:Decrypt", keyRes); err != nil {
 		return Model{}, err
 	}
-	bucket, key := u.Bucket, u.Key
+	key := u.Key
 	return Model{Size: obj.Size, Tenant: obj.Tenant, Opener: serving.OpenerFunc(func(ctx context.Context) (io.ReadCloser, error) {
-		r, err := o.Objects.GetObject(ctx, bucket, key, nil)
+		r, err := o.Objects.GetObject(ctx, u.Bucket, key, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -93,11 +104,11 @@ func errNoObject(u serving.S3URL) error {
 // serving platform assumes it.
 func (o *ObjectSource) session(ctx context.Context, roleARN string) (*authn.Principal, error) {
 	a, err := arn.Parse(roleARN)
-	if err != nil || a.AccountID != o.AccountID {
+	if err != nil || identity.ValidateAccount(a.AccountID) != nil {
 		return nil, tenantml.Errorf(tenantml.EFORBIDDEN, "execution role %s is not a role of this account", roleARN)
 	}
 	name := authz.RoleName(roleARN)
-	role, err := o.Identity.GetRole(ctx, o.AccountID, name)
+	role, err := o.Identity.GetRole(ctx, a.AccountID, name)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
 		return nil, tenantml.Errorf(tenantml.EFORBIDDEN, "execution role %s does not exist", roleARN)
 	}
@@ -111,7 +122,7 @@ func (o *ObjectSource) session(ctx context.Context, roleARN string) (*authn.Prin
 	if role.TenantID != "" {
 		tags[tenant.TagKey] = role.TenantID
 	}
-	return &authn.Principal{Type: authn.AssumedRole, Account: o.AccountID, ARN: "arn:aws:sts::" + o.AccountID + ":assumed-role/" + role.Name + "/SageMaker",
+	return &authn.Principal{Type: authn.AssumedRole, Account: role.AccountID, ARN: "arn:aws:sts::" + role.AccountID + ":assumed-role/" + role.Name + "/SageMaker",
 		UserID: role.ID + ":SageMaker", TenantID: role.TenantID, Tags: tags, PermissionsBoundaryARN: role.PermissionsBoundary,
 		Session: &authn.Session{RoleARN: role.ARN, RoleID: role.ID, Name: "SageMaker"}}, nil
 }
@@ -139,7 +150,9 @@ func (o *ObjectSource) keyResource(ctx context.Context, obj *artifact.Object) (a
 // allow refuses, with a reason fit for an endpoint's FailureReason, what
 // the role may not do.
 func (o *ObjectSource) allow(ctx context.Context, caller *authn.Principal, action string, res authz.Resource) error {
-	d, err := o.Authz.Authorize(ctx, &authz.Request{Caller: caller, Action: action, Resource: res})
+	n := authz.NetworkOf(ctx)
+	d, err := o.Authz.Authorize(ctx, &authz.Request{Caller: caller, Action: action, Resource: res,
+		Origin: authz.Origin{VPCEndpoint: n.VPCEndpoint, VPC: n.VPC}})
 	if err != nil {
 		return err
 	}
