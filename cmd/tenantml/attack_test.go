@@ -37,6 +37,7 @@ var attacks = []attack{
 	{"CrossTenantEveryOperation", testCrossTenantEveryOperation},
 	{"Refused_ServingModelData", testRefusedServingModelData},
 	{"Refused_UsageMetricsAlerts", testRefusedUsageMetricsAlerts},
+	{"Refused_CrossAccount", testRefusedCrossAccount},
 }
 
 // lastAttacks run after the others, one at a time: they suspend a tenant
