@@ -102,7 +102,7 @@ func (s *Accounts) Create(ctx context.Context, name string) (*Account, RootKey, 
 	if s.Now != nil {
 		now = s.Now
 	}
-	for attempt := 0; ; attempt++ {
+	for range maxIDDraws {
 		id, err := newAccountID(s.rand())
 		if err != nil {
 			return nil, RootKey{}, err
@@ -116,15 +116,20 @@ func (s *Accounts) Create(ctx context.Context, name string) (*Account, RootKey, 
 		}
 		a := &Account{ID: id, Name: name, RootAccessKeyID: keyID, CreatedAt: now().UTC()}
 		// The sealed secret first: an account row never names a root key
-		// that is not stored.
+		// that is not stored. A secret left by a failed creation keeps
+		// its ID from being drawn again; it is sealed and names nothing.
 		root := RootKey{AccessKeyID: keyID, Secret: []byte(secret)}
-		if err := s.storeRoot(ctx, id, root); err != nil {
+		err = s.storeRoot(ctx, id, root)
+		if tenantml.ErrorCode(err) == tenantml.ECONFLICT {
+			continue // the ID is taken
+		}
+		if err != nil {
 			return nil, RootKey{}, err
 		}
 		err = s.Store.CreateAccount(ctx, a)
 		if tenantml.ErrorCode(err) == tenantml.ECONFLICT {
-			if _, gerr := s.Store.GetAccount(ctx, id); gerr == nil && attempt < 8 {
-				continue // the ID was taken: draw another
+			if _, gerr := s.Store.GetAccount(ctx, id); gerr == nil {
+				continue // the ID is taken
 			}
 			return nil, RootKey{}, Errorf(EntityAlreadyExists, "account %s already exists", name)
 		}
@@ -133,7 +138,12 @@ func (s *Accounts) Create(ctx context.Context, name string) (*Account, RootKey, 
 		}
 		return a, root, nil
 	}
+	return nil, RootKey{}, fmt.Errorf("create account: no free account ID in %d draws", maxIDDraws)
 }
+
+// maxIDDraws bounds the account IDs Create draws before it gives up (with
+// 9 * 10^11 IDs, a second draw is already rare).
+const maxIDDraws = 16
 
 func (s *Accounts) storeRoot(ctx context.Context, id string, root RootKey) error {
 	plain, err := json.Marshal(rootRecord{AccessKeyID: root.AccessKeyID, Secret: string(root.Secret)})
