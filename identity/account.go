@@ -226,3 +226,64 @@ func newAccountID(r io.Reader) (string, error) {
 	}
 	return fmt.Sprintf("%012d", n.Int64()+100_000_000_000), nil
 }
+
+// RotateRoot replaces the root key of the further account id, offline as
+// RotateRoot does for the primary one: with configured when its
+// AccessKeyID is set, else with a generated key (generated=true, to be
+// printed once). The stored secret must open with s.KEK. The sealed secret
+// is replaced first (compare and swap), then the account's root key ID; a
+// rotation interrupted between the two is completed by the next one.
+// Servers look account roots up per request (with a short cache), so the
+// old key stops working within the cache's lifetime.
+func (s *Accounts) RotateRoot(ctx context.Context, secrets RotatableSecrets, id string, configured RootKey) (key RootKey, generated bool, err error) {
+	a, err := s.Store.GetAccount(ctx, id)
+	if err != nil {
+		return RootKey{}, false, fmt.Errorf("account %s: %w", id, err)
+	}
+	name := AccountRootSecretName(id)
+	old, err := secrets.GetSecret(ctx, name)
+	if err != nil {
+		return RootKey{}, false, fmt.Errorf("read root credentials of account %s: %w", id, err)
+	}
+	current, err := openSealedRoot(ctx, s.KEK, name, old)
+	if err != nil {
+		return RootKey{}, false, err
+	}
+	key = configured
+	if key.AccessKeyID == "" {
+		generated = true
+		kid, secret, err := NewAccessKey(s.rand())
+		if err != nil {
+			return RootKey{}, false, err
+		}
+		key = RootKey{AccessKeyID: kid, Secret: []byte(secret)}
+	}
+	if key.AccessKeyID == current.AccessKeyID {
+		return RootKey{}, false, fmt.Errorf("the configured root credentials are the current ones of account %s: nothing to rotate", id)
+	}
+	plain, err := json.Marshal(rootRecord{AccessKeyID: key.AccessKeyID, Secret: string(key.Secret)})
+	if err != nil {
+		return RootKey{}, false, fmt.Errorf("encode root credentials: %w", err)
+	}
+	sealed, err := s.KEK.EncryptWithContext(ctx, plain, keys.PlatformSecretAAD(name))
+	if err != nil {
+		return RootKey{}, false, fmt.Errorf("seal root credentials: %w", err)
+	}
+	replaced, err := secrets.ReplaceSecret(ctx, name, old, sealed)
+	if err != nil {
+		return RootKey{}, false, fmt.Errorf("store root credentials: %w", err)
+	}
+	if !replaced {
+		return RootKey{}, false, fmt.Errorf("the root credentials of account %s changed while rotating (another rotation?): nothing was written; run it again", id)
+	}
+	// a.RootAccessKeyID is the current key's, or (after an interrupted
+	// rotation) an earlier one's.
+	ok, err := s.Store.SetAccountRootKey(ctx, id, a.RootAccessKeyID, key.AccessKeyID)
+	if err != nil {
+		return RootKey{}, false, fmt.Errorf("record root key of account %s: %w (run the rotation again)", id, err)
+	}
+	if !ok {
+		return RootKey{}, false, fmt.Errorf("account %s changed while rotating (another rotation?): run it again", id)
+	}
+	return key, generated, nil
+}

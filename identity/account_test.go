@@ -94,3 +94,37 @@ func TestAccounts_Create(t *testing.T) {
 		}
 	})
 }
+
+func TestAccounts_RotateRoot(t *testing.T) {
+	ctx := context.Background()
+	s, db := newAccounts(t, nil)
+	a, old, err := s.Create(ctx, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, generated, err := s.RotateRoot(ctx, db.Secrets(), a.ID, identity.RootKey{})
+	if err != nil || !generated || key.AccessKeyID == old.AccessKeyID {
+		t.Fatalf("RotateRoot = %v, %v, %v", key.AccessKeyID, generated, err)
+	}
+	if _, _, err := s.Root(ctx, old.AccessKeyID); tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
+		t.Errorf("old root key after rotation: %v, want not found", err)
+	}
+	if got, k, err := s.Root(ctx, key.AccessKeyID); err != nil || got.ID != a.ID || !bytes.Equal(k.Secret, key.Secret) {
+		t.Errorf("new root key: %+v, %v", got, err)
+	}
+	t.Run("Configured", func(t *testing.T) {
+		want := identity.RootKey{AccessKeyID: "AKIACONFIGUREDROOT01", Secret: []byte("configured-secret")}
+		got, generated, err := s.RotateRoot(ctx, db.Secrets(), a.ID, want)
+		if err != nil || generated || got.AccessKeyID != want.AccessKeyID {
+			t.Fatalf("RotateRoot(configured) = %v, %v, %v", got.AccessKeyID, generated, err)
+		}
+		if _, _, err := s.RotateRoot(ctx, db.Secrets(), a.ID, want); err == nil || !strings.Contains(err.Error(), "nothing to rotate") {
+			t.Errorf("rotating to the current key: %v", err)
+		}
+	})
+	t.Run("ErrUnknownAccount", func(t *testing.T) {
+		if _, _, err := s.RotateRoot(ctx, db.Secrets(), "999999999999", identity.RootKey{}); tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
+			t.Errorf("RotateRoot(unknown) = %v, want not found", err)
+		}
+	})
+}
