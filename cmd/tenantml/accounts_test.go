@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tenantml/tenantml/api/manage"
 	"github.com/tenantml/tenantml/artifact"
@@ -125,7 +126,11 @@ func policy(name string, ids map[string]string) string {
 }
 
 func TestAccounts_DevStagingProd(t *testing.T) {
-	ts := startServer(t, accountsEnv)
+	env := map[string]string{"TENANTML_WORKER_EXECUTABLE": buildBinary(t)}
+	for k, v := range accountsEnv {
+		env[k] = v
+	}
+	ts := startServer(t, env)
 	if len(ts.named) != 1 {
 		t.Fatalf("named listeners = %d, want 1", len(ts.named))
 	}
@@ -342,4 +347,57 @@ func TestAccounts_DevStagingProd(t *testing.T) {
 			t.Errorf("role without the key-policy grant: %v, want kms:Decrypt refused", err)
 		}
 	})
+
+	t.Run("EndpointAcrossAccountsOverVPCE", func(t *testing.T) {
+		// staging deploys dev's model with its execution role: the
+		// endpoint created through the VPC endpoint's listener reads it,
+		// the one created on the default listener fails on the bucket
+		// policy's aws:SourceVpce deny.
+		ctx := context.Background()
+		model, rows := exampleModel(t)
+		if _, err := ts.kp.artifacts.PutObject(ctx, artifact.PutObjectInput{Bucket: "acme-dev-models", Key: "churn/v1/model.tar.gz",
+			Encryption: artifact.KeyRef{Tenant: "acme", KeyID: keyARN}, Checks: artifact.Checks{ContentLength: int64(len(model))}}, bytes.NewReader(model)); err != nil {
+			t.Fatalf("put model: %v", err)
+		}
+		if err := ts.kp.artifacts.PutBucketPolicy(ctx, "acme-dev-models", policy("dev-bucket-policy", ids)); err != nil {
+			t.Fatal(err)
+		}
+		st := roots["staging"]
+		awsAs(t, url, st, "sagemaker", "create-model", "--model-name", "acme--churn", "--execution-role-arn", roleARN("staging", "acme.model-exec"),
+			"--primary-container", "Image=tenantml/xgboost,ModelDataUrl=s3://acme-dev-models/churn/v1/model.tar.gz", "--tags", "Key=TenantID,Value=acme")
+		awsAs(t, url, st, "sagemaker", "create-endpoint-config", "--endpoint-config-name", "acme--churn", "--tags", "Key=TenantID,Value=acme",
+			"--production-variants", "VariantName=AllTraffic,ModelName=acme--churn,InitialInstanceCount=1,InstanceType=ml.m5.large")
+		wait := func(name string) *serving.Endpoint {
+			t.Helper()
+			wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			e, _ := ts.sp.controller.In(ids["staging"]).WaitEndpoint(wctx, name)
+			if e == nil {
+				t.Fatalf("endpoint %s of staging: no outcome", name)
+			}
+			return e
+		}
+		for _, c := range []struct{ name, url string }{{"acme--outside", url}, {"acme--inside", vpceURL}} {
+			awsAs(t, c.url, st, "sagemaker", "create-endpoint", "--endpoint-name", c.name, "--endpoint-config-name", "acme--churn", "--tags", "Key=TenantID,Value=acme")
+		}
+		if e := wait("acme--outside"); e.Status != serving.StatusFailed || !strings.Contains(e.FailureReason, "s3:GetObject") {
+			t.Errorf("endpoint created on the default listener: %s %q, want Failed on s3:GetObject", e.Status, e.FailureReason)
+		}
+		if e := wait("acme--inside"); e.Status != serving.StatusInService {
+			t.Fatalf("endpoint created through the VPC endpoint: %s %q, want InService", e.Status, e.FailureReason)
+		}
+		// The model answers in staging; the endpoint is staging's only.
+		body := filepath.Join(t.TempDir(), "rows.csv")
+		outFile := filepath.Join(t.TempDir(), "out")
+		if err := os.WriteFile(body, rows, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		awsAs(t, url, st, "sagemaker-runtime", "invoke-endpoint", "--endpoint-name", "acme--inside", "--content-type", "text/csv", "--body", "fileb://"+body, outFile)
+		if got, err := os.ReadFile(outFile); err != nil || len(strings.Fields(strings.ReplaceAll(string(got), ",", " "))) != len(expected(t)) {
+			t.Errorf("invoke staging's endpoint: %q, %v", got, err)
+		}
+		awsRefused(t, url, roots["dev"], "ValidationError", "sagemaker-runtime", "invoke-endpoint", "--endpoint-name", "acme--inside", "--content-type", "text/csv", "--body", "fileb://"+body, outFile)
+		awsRefused(t, url, roots["dev"], "ValidationException", "sagemaker", "describe-endpoint", "--endpoint-name", "acme--inside")
+	})
+
 }
