@@ -33,7 +33,7 @@ func (a *originAuthz) Authorize(_ context.Context, req *authz.Request) (authz.De
 // TestPipeline_NetworkKeys: a request on a named listener (the network
 // path in its context) carries its VPC endpoint and VPC to the
 // authorizer; one on the default listener carries neither; both carry
-// their source address.
+// their source address. The audit event names the VPC endpoint.
 func TestPipeline_NetworkKeys(t *testing.T) {
 	m, err := api.NewMetrics(prometheus.NewRegistry())
 	if err != nil {
@@ -41,9 +41,9 @@ func TestPipeline_NetworkKeys(t *testing.T) {
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	srv := api.NewServer(log, m)
-	az := &originAuthz{}
+	az, au := &originAuthz{}, &recordingAuditor{}
 	p := &api.Pipeline{Authn: &api.RootAuthenticator{AccessKeyID: testKeyID, Secret: []byte(testSecret), AccountID: testAccount},
-		Authz: az, Audit: &recordingAuditor{}, Log: log, Now: time.Now}
+		Authz: az, Audit: au, Log: log, Now: time.Now}
 	srv.Handle("GET /thing", p.Handler(api.Op{Action: "test:Get", Target: api.At("arn:aws:test:::thing"),
 		Handle: func(w http.ResponseWriter, _ *http.Request, _ *authn.Principal) error {
 			w.WriteHeader(http.StatusOK)
@@ -75,6 +75,10 @@ func TestPipeline_NetworkKeys(t *testing.T) {
 			az.mu.Unlock()
 			if got.VPCEndpoint != tt.vpce || got.VPC != tt.vpc || got.SourceIP != "192.0.2.7" {
 				t.Errorf("origin = %+v, want vpce %q vpc %q source 192.0.2.7", got, tt.vpce, tt.vpc)
+			}
+			rec := au.last(t)
+			if ev := api.EventFor(&rec); rec.VPCEndpoint != tt.vpce || ev.VPCEndpointID != tt.vpce {
+				t.Errorf("audited VPC endpoint = %q (event %q), want %q", rec.VPCEndpoint, ev.VPCEndpointID, tt.vpce)
 			}
 		})
 	}
