@@ -56,7 +56,7 @@ var accountNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
 // ValidateAccountName checks an account's name.
 func ValidateAccountName(name string) error {
 	if !accountNamePattern.MatchString(name) {
-		return Errorf(ValidationError, "account name %q must be 3 to 63 lower-case letters, digits and hyphens, beginning and ending with a letter or digit", truncate(name))
+		return tenantml.Errorf(tenantml.EINVALID, "account name %q must be 3 to 63 lower-case letters, digits and hyphens, beginning and ending with a letter or digit", truncate(name))
 	}
 	return nil
 }
@@ -96,7 +96,7 @@ func (s *Accounts) Create(ctx context.Context, name string) (*Account, RootKey, 
 		return nil, RootKey{}, err
 	}
 	if name == PrimaryAccountName {
-		return nil, RootKey{}, Errorf(EntityAlreadyExists, "account %s already exists", name)
+		return nil, RootKey{}, tenantml.Errorf(tenantml.ECONFLICT, "account %s already exists", name)
 	}
 	now := time.Now
 	if s.Now != nil {
@@ -131,7 +131,7 @@ func (s *Accounts) Create(ctx context.Context, name string) (*Account, RootKey, 
 			if _, gerr := s.Store.GetAccount(ctx, id); gerr == nil {
 				continue // the ID is taken
 			}
-			return nil, RootKey{}, Errorf(EntityAlreadyExists, "account %s already exists", name)
+			return nil, RootKey{}, tenantml.Errorf(tenantml.ECONFLICT, "account %s already exists", name)
 		}
 		if err != nil {
 			return nil, RootKey{}, fmt.Errorf("create account: %w", err)
