@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -400,4 +402,32 @@ func TestAccounts_DevStagingProd(t *testing.T) {
 		awsRefused(t, url, roots["dev"], "ValidationException", "sagemaker", "describe-endpoint", "--endpoint-name", "acme--inside")
 	})
 
+}
+
+// TestServe_NamedListenerInUse: a named listener that cannot bind stops
+// serve with a message naming it, and releases what it bound.
+func TestServe_NamedListenerInUse(t *testing.T) {
+	taken := startServer(t, rootEnv)
+	addr := taken.ln.Addr().String()
+	env := map[string]string{"TENANTML_DATA_DIR": filepath.Join(t.TempDir(), "data"), "TENANTML_LISTEN": "127.0.0.1:0",
+		"TENANTML_LISTENER": "name=vpce-a,addr=" + addr + ",vpce=" + testVPCE}
+	cfg, err := loadConfig(newServeCmd().Flags(), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, logs bytes.Buffer
+	s := &server{cfg: cfg, stdout: &stdout, stderr: &logs, rand: rand.Reader, now: time.Now}
+	err = s.open(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "listen vpce-a") {
+		t.Fatalf("open = %v, want a listen vpce-a error", err)
+	}
+	if err := s.close(context.Background()); err != nil {
+		t.Errorf("close after the failed open: %v", err)
+	}
+	// The default listener it bound is free again.
+	if ln, err := net.Listen("tcp", s.ln.Addr().String()); err != nil {
+		t.Errorf("default listener still bound: %v", err)
+	} else {
+		ln.Close()
+	}
 }
