@@ -22,11 +22,11 @@ type Deployment struct {
 	Config   *EndpointConfig
 	Models   map[string]*Model
 	// Network is the network path of the request that created or updated
-	// the endpoint (the VPC endpoint of its listener): the models are read
-	// as the execution role from that network, as SageMaker with a
-	// VpcConfig reads them through the VPC's endpoint, so a bucket or key
-	// policy's aws:SourceVpce condition applies to the read. Not stored: a
-	// deployment resumed at start reads from no VPC endpoint.
+	// the endpoint (the VPC endpoint of its listener, stored with the
+	// endpoint): the models are read as the execution role from that
+	// network, as SageMaker with a VpcConfig reads them through the VPC's
+	// endpoint, so a bucket or key policy's aws:SourceVpce condition
+	// applies to the read, at start too.
 	Network authz.Network
 }
 
@@ -433,13 +433,15 @@ func (c *Scoped) CreateEndpoint(ctx context.Context, callerTenant string, e *End
 		owner = d.Config.Tenant
 	}
 	now := c.now()
+	n := authz.NetworkOf(ctx)
+	e.SourceVPCE, e.SourceVPC = n.VPCEndpoint, n.VPC
 	e.AccountID, e.Tenant, e.Status, e.CreatedAt, e.LastModifiedAt = c.acct, owner, StatusCreating, now, now
 	e.ARN = ARN(c.Region, c.acct, KindEndpoint, e.Name)
 	e.Tags = withTenantTag(e.Tags, owner)
 	if err := c.createEndpoint(ctx, owner, e); err != nil {
 		return err
 	}
-	d.Endpoint, d.Network = e, authz.NetworkOf(ctx)
+	d.Endpoint, d.Network = e, n
 	c.deploy(d)
 	return nil
 }
@@ -563,14 +565,15 @@ func (c *Scoped) UpdateEndpoint(ctx context.Context, callerTenant, name, configN
 	if d.Config.Tenant != "" && d.Config.Tenant != e.Tenant {
 		return nil, validation("endpoint config %s belongs to another tenant than endpoint %s", d.Config.Name, e.Name)
 	}
-	e.Status, e.LastModifiedAt = StatusUpdating, c.now()
+	n := authz.NetworkOf(ctx)
+	e.Status, e.LastModifiedAt, e.SourceVPCE, e.SourceVPC = StatusUpdating, c.now(), n.VPCEndpoint, n.VPC
 	if err := c.Store.UpdateEndpoint(ctx, e); err != nil {
 		if tenantml.ErrorCode(err) == tenantml.ECONFLICT {
 			return nil, validation("Cannot update endpoint %q: it changed concurrently; retry.", e.ARN)
 		}
 		return nil, err
 	}
-	d.Endpoint, d.Network = e, authz.NetworkOf(ctx)
+	d.Endpoint, d.Network = e, n
 	c.deploy(d)
 	return e, nil
 }
@@ -634,7 +637,7 @@ func (c *Scoped) resume(ctx context.Context) error {
 					c.logError("resume endpoint", e.Name, err)
 					continue
 				}
-				d.Endpoint = e
+				d.Endpoint, d.Network = e, authz.Network{VPCEndpoint: e.SourceVPCE, VPC: e.SourceVPC}
 				c.deploy(d)
 			case StatusDeleting:
 				if err := c.Store.DeleteEndpoint(ctx, c.acct, e.Name); err != nil && tenantml.ErrorCode(err) != tenantml.ENOTFOUND {

@@ -400,6 +400,17 @@ func TestAccounts_DevStagingProd(t *testing.T) {
 		}
 		awsRefused(t, url, roots["dev"], "ValidationError", "sagemaker-runtime", "invoke-endpoint", "--endpoint-name", "acme--inside", "--content-type", "text/csv", "--body", "fileb://"+body, outFile)
 		awsRefused(t, url, roots["dev"], "ValidationException", "sagemaker", "describe-endpoint", "--endpoint-name", "acme--inside")
+
+		// After a restart the endpoint resumes in staging and reads its
+		// model from the VPC endpoint it was created through again.
+		ts.stop()
+		again := startServerAt(t, ts.cfg.DataDir, env, time.Now)
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if e, err := again.sp.controller.In(ids["staging"]).WaitEndpoint(wctx, "acme--inside"); err != nil || e.Status != serving.StatusInService || e.SourceVPCE != testVPCE {
+			t.Fatalf("staging's endpoint after a restart: %+v, %v", e, err)
+		}
+		awsAs(t, again.URL, st, "sagemaker-runtime", "invoke-endpoint", "--endpoint-name", "acme--inside", "--content-type", "text/csv", "--body", "fileb://"+body, outFile)
 	})
 
 }

@@ -17,3 +17,9 @@ ALTER TABLE accounts FORCE ROW LEVEL SECURITY;
 CREATE POLICY operator_only ON accounts
     USING (current_setting('app.operator', true) = 'on')
     WITH CHECK (current_setting('app.operator', true) = 'on');
+
+-- The network path (a named listener's VPC endpoint and VPC) of the request
+-- that created or last updated an endpoint: its deployments, resumed ones
+-- included, read the models from there (aws:SourceVpce, aws:SourceVpc).
+ALTER TABLE serving_endpoints ADD COLUMN source_vpce TEXT NOT NULL DEFAULT '';
+ALTER TABLE serving_endpoints ADD COLUMN source_vpc TEXT NOT NULL DEFAULT '';

@@ -11,3 +11,9 @@ CREATE TABLE accounts (
     root_key_id TEXT NOT NULL UNIQUE,
     created_at  TEXT NOT NULL
 ) STRICT;
+
+-- The network path (a named listener's VPC endpoint and VPC) of the request
+-- that created or last updated an endpoint: its deployments, resumed ones
+-- included, read the models from there (aws:SourceVpce, aws:SourceVpc).
+ALTER TABLE serving_endpoints ADD COLUMN source_vpce TEXT NOT NULL DEFAULT '';
+ALTER TABLE serving_endpoints ADD COLUMN source_vpc TEXT NOT NULL DEFAULT '';
