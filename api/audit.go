@@ -47,6 +47,7 @@ func EventFor(rec *AuditRecord) audit.Event {
 		TenantID:          rec.TenantID,
 		SourceIPAddress:   rec.SourceIP,
 		UserAgent:         rec.UserAgent,
+		VPCEndpointID:     rec.VPCEndpoint,
 		EventSource:       eventSource(service),
 		EventName:         name,
 		Decision:          audit.Decision{Effect: audit.Effect(rec.Decision.Effect.String())},

@@ -58,6 +58,8 @@ type AuditRecord struct {
 	Caller      *authn.Principal // nil when authentication failed
 	SourceIP    string
 	UserAgent   string
+	// VPCEndpoint is the named listener's VPC endpoint ("" for none).
+	VPCEndpoint string
 	Decision    authz.Decision
 	// ErrorCode is the code the caller was sent ("" on success).
 	ErrorCode string
@@ -222,11 +224,12 @@ func (p *Pipeline) Handler(op Op) http.Handler {
 func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 	start := p.Now()
 	rec := &AuditRecord{
-		Time:      start,
-		RequestID: RequestID(r.Context()),
-		Action:    truncateText(op.Action, maxAuditedAction),
-		SourceIP:  sourceIP(r),
-		UserAgent: truncateText(r.UserAgent(), maxAuditedUserAgent),
+		Time:        start,
+		RequestID:   RequestID(r.Context()),
+		Action:      truncateText(op.Action, maxAuditedAction),
+		SourceIP:    sourceIP(r),
+		UserAgent:   truncateText(r.UserAgent(), maxAuditedUserAgent),
+		VPCEndpoint: authz.NetworkOf(r.Context()).VPCEndpoint,
 	}
 	r, span := p.startRequest(r, op)
 	defer endRequest(span, rec)
@@ -451,7 +454,10 @@ func (p *Pipeline) authenticate(r *http.Request) (*authn.Principal, Scope, error
 
 // origin is where r came from, for the request-derived condition keys.
 func (p *Pipeline) origin(r *http.Request, scope Scope) authz.Origin {
-	return authz.Origin{SourceIP: sourceIP(r), SecureTransport: r.TLS != nil, Region: scope.Region, Time: p.Now()}
+	o := authz.Origin{SourceIP: sourceIP(r), SecureTransport: r.TLS != nil, Region: scope.Region, Time: p.Now()}
+	n := authz.NetworkOf(r.Context())
+	o.VPCEndpoint, o.VPC = n.VPCEndpoint, n.VPC
+	return o
 }
 
 // Check asks the authorizer whether caller may perform action on res, as

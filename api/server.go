@@ -123,15 +123,16 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handle
 	}
 	if s.Audit != nil {
 		rec := &AuditRecord{
-			Time:      start,
-			RequestID: RequestID(r.Context()),
-			Action:    UnknownRouteAction,
-			SourceIP:  sourceIP(r),
-			UserAgent: truncateText(r.UserAgent(), maxAuditedUserAgent),
-			Decision:  authz.Deny("no route"),
-			ErrorCode: code,
-			Status:    buf.status,
-			Latency:   s.now().Sub(start),
+			Time:        start,
+			RequestID:   RequestID(r.Context()),
+			Action:      UnknownRouteAction,
+			SourceIP:    sourceIP(r),
+			UserAgent:   truncateText(r.UserAgent(), maxAuditedUserAgent),
+			VPCEndpoint: authz.NetworkOf(r.Context()).VPCEndpoint,
+			Decision:    authz.Deny("no route"),
+			ErrorCode:   code,
+			Status:      buf.status,
+			Latency:     s.now().Sub(start),
 		}
 		if err := s.Audit.Record(r.Context(), rec); err != nil {
 			s.log.ErrorContext(r.Context(), "audit record failed; refusing request", "requestId", rec.RequestID, "action", rec.Action, "error", err)

@@ -67,6 +67,9 @@ type Event struct {
 	SourceIPAddress string `json:"sourceIPAddress,omitempty"`
 	// UserAgent is the client's User-Agent header (personal field).
 	UserAgent string `json:"userAgent,omitempty"`
+	// VPCEndpointID is the VPC endpoint of the named listener the request
+	// arrived on (aws:SourceVpce), empty on the default listener.
+	VPCEndpointID string `json:"vpcEndpointId,omitempty"`
 	// EventSource is the service, e.g. "sagemaker.amazonaws.com",
 	// "sts.amazonaws.com" or "tenantml.internal".
 	EventSource string `json:"eventSource"`

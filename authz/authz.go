@@ -7,6 +7,7 @@ import (
 
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/iam"
+	"github.com/tenantml/tenantml/iam/arn"
 )
 
 // Decision is the outcome of authorizing a request. Its Effect is the IAM
@@ -52,13 +53,25 @@ type Resource struct {
 	// Policy is the resource-based policy (a role's trust policy, a key
 	// policy, a bucket policy), nil if none.
 	Policy *iam.Policy
+	// Account owns the resource when its ARN does not say (an S3 bucket's
+	// or object's ARN has no account); "" means the ARN's account.
+	Account string
 }
 
 // Missing returns the resource as it would be if it did not exist: only
 // its ARN is left. A tenant principal's request for another tenant's
 // resource is decided on this, so that it is decided exactly like a
 // request for a missing one.
-func (r Resource) Missing() Resource { return Resource{ARN: r.ARN} }
+func (r Resource) Missing() Resource { return Resource{ARN: r.ARN, Account: r.Account} }
+
+// OwnerAccount is the account that owns the resource: Account, else the
+// account its ARN names ("" for none).
+func (r Resource) OwnerAccount() string {
+	if r.Account != "" {
+		return r.Account
+	}
+	return arn.AccountOf(r.ARN)
+}
 
 // Origin is where a request came from: the request-derived global keys.
 type Origin struct {
@@ -74,6 +87,26 @@ type Origin struct {
 	// Time is the request time (aws:CurrentTime, aws:EpochTime); zero
 	// means the authorizer's clock.
 	Time time.Time
+}
+
+// Network is the network path a request arrived by: the VPC endpoint (and
+// VPC) of the named listener it came in on, zero for the default listener.
+type Network struct {
+	VPCEndpoint, VPC string
+}
+
+type networkKey struct{}
+
+// WithNetwork returns ctx carrying the network path n (a server sets it
+// for the connections of a named listener).
+func WithNetwork(ctx context.Context, n Network) context.Context {
+	return context.WithValue(ctx, networkKey{}, n)
+}
+
+// NetworkOf returns the network path ctx carries (zero for none).
+func NetworkOf(ctx context.Context) Network {
+	n, _ := ctx.Value(networkKey{}).(Network)
+	return n
 }
 
 // keys appends the origin's condition keys to ctx.
@@ -150,12 +183,14 @@ func (a *RootOnly) Authorize(_ context.Context, req *Request) (Decision, error) 
 // perform, whatever its policies say: they change what the platform
 // decides about a tenant — its existence, status, tier, isolation model and
 // quotas, or its erasure — and a tenant deciding them for itself would
-// escalate (a tier is a quota and a price).
+// escalate (a tier is a quota and a price); and the deployment's accounts
+// (each an IAM namespace with its own root user).
 func PlatformOnly(action string) bool {
 	switch action {
 	case "tenantml:CreateTenant", "tenantml:UpdateTenant", "tenantml:SuspendTenant", "tenantml:ResumeTenant",
 		"tenantml:DeleteTenant", "tenantml:EraseTenant", "tenantml:EraseTenantOverride", "tenantml:SetTenantIsolation",
-		"tenantml:CreateTier", "tenantml:UpdateTier", "tenantml:DeleteTier", "tenantml:SetTenantQuotas":
+		"tenantml:CreateTier", "tenantml:UpdateTier", "tenantml:DeleteTier", "tenantml:SetTenantQuotas",
+		"tenantml:CreateAccount", "tenantml:ListAccounts":
 		return true
 	}
 	return false

@@ -15,6 +15,16 @@
 // before asking (Resource.Missing); the check here is the floor every other
 // path stands on.
 //
+// Accounts: the caller's account is its principal's; the resource's is its
+// ARN's, or Resource.Account for resources whose ARN names none (S3). An
+// account's root is allowed everything in its own account; otherwise the
+// IAM engine decides across accounts when the two differ (the resource's
+// policy must grant the caller and the caller's own policies allow). The
+// network path a request came by (a named listener's VPC endpoint) travels
+// in Origin, and through a context only from the listener to the surface
+// (WithNetwork, NetworkOf), for background work that a request started
+// (an endpoint's model read).
+//
 // Errors (a store failure, a stored policy that no longer parses) fail the
 // request closed: Authorize never returns an allow with an error.
 package authz

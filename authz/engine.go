@@ -34,8 +34,9 @@ const (
 //
 //   - a principal of a tenant is denied any action on another tenant's
 //     resource, before any policy (CrossTenant);
-//   - the root user of the operator's account is allowed everything (as on
-//     AWS); other accounts' roots are denied;
+//   - the root user of an account is allowed everything in its account (as
+//     on AWS); on another account's resource it is allowed only what that
+//     resource's policy grants it (a resource without a policy: nothing);
 //   - IAM users: PoliciesForUser, with the user's permissions boundary;
 //   - role sessions: PoliciesForRole, the role's boundary, and the session
 //     policies (inline and managed, parsed as session policies); a session
@@ -48,6 +49,8 @@ const (
 // for at most EffectiveTTL and dropped by Invalidate. Any error fails
 // closed.
 type Engine struct {
+	// AccountID is the primary account (kept for the callers that name it;
+	// every decision uses the caller's and the resource's accounts).
 	AccountID string
 	Identity  identity.Service
 	// Now returns the current time (aws:CurrentTime); nil means time.Now.
@@ -107,7 +110,7 @@ func (e *Engine) Authorize(ctx context.Context, req *Request) (Decision, error) 
 	if c.TenantID != "" && PlatformOnly(req.Action) {
 		return Deny(req.Action + " is reserved to the platform: a principal of a tenant may not perform it"), nil
 	}
-	set, labels, denied, err := e.policySet(ctx, c, req.Resource.Policy)
+	set, labels, denied, err := e.policySet(ctx, c, req.Resource)
 	if err != nil {
 		return Decision{}, fmt.Errorf("authorize: %w", err)
 	}
@@ -117,7 +120,8 @@ func (e *Engine) Authorize(ctx context.Context, req *Request) (Decision, error) 
 	if set == nil { // the operator's root, no resource policy
 		return Allow("the account root user may perform every action in its account"), nil
 	}
-	ireq := &iam.Request{Principal: c.ARN, PrincipalAccount: c.Account, Action: req.Action, Resource: req.Resource.ARN, Context: e.requestContext(c, req)}
+	ireq := &iam.Request{Principal: c.ARN, PrincipalAccount: c.Account, Action: req.Action, Resource: req.Resource.ARN,
+		ResourceAccount: req.Resource.Account, Context: e.requestContext(c, req)}
 	if c.Session != nil {
 		ireq.RoleARN = c.Session.RoleARN
 	}
@@ -144,22 +148,23 @@ func (e *Engine) Invalidate() {
 }
 
 // policySet gathers and parses the caller's policies. It returns a nil set
-// for the operator's root without a resource policy, and a decision when
-// the caller is denied before evaluation.
-func (e *Engine) policySet(ctx context.Context, c *authn.Principal, resourcePolicy *iam.Policy) (*iam.PolicySet, map[string]string, *Decision, error) {
+// for an account's root acting in its own account without a resource
+// policy, and a decision when the caller is denied before evaluation.
+func (e *Engine) policySet(ctx context.Context, c *authn.Principal, res Resource) (*iam.PolicySet, map[string]string, *Decision, error) {
+	resourcePolicy := res.Policy
 	set := &iam.PolicySet{Resource: resourcePolicy}
 	labels := map[string]string{}
 	var eff *identity.Effective
 	var err error
 	switch {
 	case c.Type == authn.Root:
-		if c.Account != e.AccountID {
-			d := Deny("the root user of another account has no permissions here")
-			return nil, nil, &d, nil
-		}
-		if resourcePolicy == nil {
+		owner := res.OwnerAccount()
+		if resourcePolicy == nil && (owner == "" || owner == c.Account) {
 			return nil, nil, nil, nil
 		}
+		// Another account's resource is decided across accounts: the
+		// root's implicit permissions and the resource's policy, which
+		// must grant it (none grants nothing).
 		p, err := e.Parse(allowAllDoc, iam.KindIdentity)
 		if err != nil {
 			return nil, nil, nil, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/iam"
 	"github.com/tenantml/tenantml/identity"
 )
 
@@ -96,7 +97,7 @@ func TestEngine_Authorize(t *testing.T) {
 		wantPolicy string
 	}{
 		{"RootOfOperatorAccount", &authn.Principal{Type: authn.Root, Account: acct, ARN: "arn:aws:iam::" + acct + ":root"}, endpoint("x"), false, "", "Allowed", ""},
-		{"RootOfOtherAccount", &authn.Principal{Type: authn.Root, Account: "999999999999", ARN: "arn:aws:iam::999999999999:root"}, endpoint("x"), false, "", "ImplicitlyDenied", ""},
+		{"RootOfOtherAccountOnOurs", &authn.Principal{Type: authn.Root, Account: "999999999999", ARN: "arn:aws:iam::999999999999:root"}, endpoint("x"), false, "", "ImplicitlyDenied", ""},
 		{"UserAllowedByInline", user("alice"), endpoint("x"), false, "", "Allowed", "user inline invoke"},
 		{"UserExplicitDeny", user("bob"), endpoint("x"), false, "", "ExplicitlyDenied", "arn:aws:iam::" + acct + ":policy/deny v1"},
 		{"UserBoundaryLacksAllow", user("carol"), endpoint("x"), false, "", "ImplicitlyDenied", ""},
@@ -295,4 +296,69 @@ func TestEngine_PlatformOnly(t *testing.T) {
 			t.Errorf("%s by tenant %q: allowed %v (%s), want %v", tt.action, tt.tenant, d.Allowed(), d.Reason, tt.want)
 		}
 	}
+}
+
+// TestEngine_Accounts: an account's root acts freely in its own account;
+// on another account's resource it gets only what the resource's policy
+// grants it, and a resource whose ARN names no account (S3) belongs to
+// its Resource.Account. A user of another account needs both sides.
+func TestEngine_Accounts(t *testing.T) {
+	const other = "444455556666"
+	grantOther := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + other + `:root"},"Action":"s3:GetObject","Resource":"*"}]}`
+	vpceOnly := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + other + `:root"},"Action":"s3:GetObject","Resource":"*"},` +
+		`{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"*","Condition":{"StringNotEquals":{"aws:SourceVpce":"vpce-0abc1234def567890"}}}]}`
+	allowGet := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+	fake := &fakeIdentity{users: map[string]*identity.Effective{
+		"reader": {Policies: []identity.Document{{Source: "user", Name: "get", Document: allowGet}}},
+		"none":   {},
+	}}
+	a := &Engine{AccountID: acct, Identity: fake}
+	root := func(a string) *authn.Principal {
+		return &authn.Principal{Type: authn.Root, Account: a, ARN: "arn:aws:iam::" + a + ":root"}
+	}
+	user := func(name string) *authn.Principal {
+		return &authn.Principal{Type: authn.IAMUser, Account: other, ARN: "arn:aws:iam::" + other + ":user/" + name, UserName: name}
+	}
+	obj := "arn:aws:s3:::models/m.tar.gz"
+	tests := []struct {
+		name   string
+		caller *authn.Principal
+		res    Resource
+		origin Origin
+		want   string
+	}{
+		{"RootOwnAccount", root(other), Resource{ARN: endpointARN(other)}, Origin{}, "Allowed"},
+		{"RootOtherAccountNoPolicy", root(other), Resource{ARN: endpointARN(acct)}, Origin{}, "ImplicitlyDenied"},
+		{"RootOwnBucket", root(other), Resource{ARN: obj, Account: other}, Origin{}, "Allowed"},
+		{"RootOtherBucketNoPolicy", root(other), Resource{ARN: obj, Account: acct}, Origin{}, "ImplicitlyDenied"},
+		{"RootOtherBucketGranted", root(other), Resource{ARN: obj, Account: acct, Policy: mustParse(t, a, grantOther)}, Origin{}, "Allowed"},
+		{"UserOtherBucketGrantedAndAllowed", user("reader"), Resource{ARN: obj, Account: acct, Policy: mustParse(t, a, grantOther)}, Origin{}, "Allowed"},
+		{"UserOtherBucketGrantedNotAllowed", user("none"), Resource{ARN: obj, Account: acct, Policy: mustParse(t, a, grantOther)}, Origin{}, "ImplicitlyDenied"},
+		{"UserOtherBucketAllowedNotGranted", user("reader"), Resource{ARN: obj, Account: acct}, Origin{}, "ImplicitlyDenied"},
+		{"VpceDenyOutside", user("reader"), Resource{ARN: obj, Account: acct, Policy: mustParse(t, a, vpceOnly)}, Origin{}, "ExplicitlyDenied"},
+		{"VpceDenyOtherEndpoint", user("reader"), Resource{ARN: obj, Account: acct, Policy: mustParse(t, a, vpceOnly)}, Origin{VPCEndpoint: "vpce-0fff0000def567890"}, "ExplicitlyDenied"},
+		{"VpceAllowInside", user("reader"), Resource{ARN: obj, Account: acct, Policy: mustParse(t, a, vpceOnly)}, Origin{VPCEndpoint: "vpce-0abc1234def567890", VPC: "vpc-0123456789abcdef0"}, "Allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := a.Authorize(context.Background(), &Request{Caller: tt.caller, Action: "s3:GetObject", Resource: tt.res, Origin: tt.origin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Effect.String() != tt.want {
+				t.Fatalf("effect = %s (%s), want %s", d.Effect, d.Reason, tt.want)
+			}
+		})
+	}
+}
+
+func endpointARN(acct string) string { return "arn:aws:sagemaker:us-east-1:" + acct + ":endpoint/x" }
+
+func mustParse(t *testing.T, e *Engine, doc string) *iam.Policy {
+	t.Helper()
+	p, err := e.Parse(doc, iam.KindResource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

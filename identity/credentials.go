@@ -111,10 +111,15 @@ func SecretEqual(a, b []byte) bool {
 // (authn.Sources routes temporary keys to package sts) and
 // sts.RevocationChecker from roles' SessionsRevokedBefore.
 type Credentials struct {
+	// Account is the primary account, whose root key is Root.
 	Account string
 	Root    RootKey
 	Users   Service
 	Sealer  Sealer
+	// Accounts, when set, holds the deployment's further accounts: their
+	// root keys authenticate as their roots, and their users' keys as
+	// their users. Without it only the primary account's keys do.
+	Accounts *Accounts
 }
 
 var _ authn.CredentialSource = (*Credentials)(nil)
@@ -139,13 +144,25 @@ func (c *Credentials) Credential(ctx context.Context, accessKeyID, _ string) (*a
 	}
 	k, err := c.Users.GetAccessKey(ctx, accessKeyID)
 	if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND || code == tenantml.EINVALID {
-		return nil, errInvalidKey()
+		return c.accountRoot(ctx, accessKeyID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("look up access key: %w", err)
 	}
-	if k.Status != Active || k.AccountID != c.Account {
+	if k.Status != Active {
 		return nil, errInvalidKey()
+	}
+	if k.AccountID != c.Account {
+		if c.Accounts == nil {
+			return nil, errInvalidKey()
+		}
+		_, err := c.Accounts.Get(ctx, k.AccountID)
+		if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+			return nil, errInvalidKey()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("look up access key's account: %w", err)
+		}
 	}
 	secret, err := OpenSecret(ctx, c.Sealer, accessKeyID, k.SealedSecret)
 	if err != nil {
@@ -165,12 +182,35 @@ func (c *Credentials) Credential(ctx context.Context, accessKeyID, _ string) (*a
 	}, nil
 }
 
+// accountRoot authenticates the root key of a further account.
+func (c *Credentials) accountRoot(ctx context.Context, accessKeyID string) (*authn.Credential, error) {
+	if c.Accounts == nil {
+		return nil, errInvalidKey()
+	}
+	a, root, err := c.Accounts.Root(ctx, accessKeyID)
+	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
+		return nil, errInvalidKey()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up account root key: %w", err)
+	}
+	return &authn.Credential{
+		AccessKeyID: accessKeyID,
+		Secret:      string(root.Secret),
+		Principal:   &authn.Principal{Type: authn.Root, ARN: arn.Root(a.ID), Account: a.ID, UserID: a.ID, AccessKeyID: accessKeyID},
+	}, nil
+}
+
 // RevokedBefore reports the time before which the sessions of roleARN are
 // revoked (zero for none). A role that no longer exists revokes nothing
 // here: its sessions are denied by the authorizer, which finds no policies.
 func (c *Credentials) RevokedBefore(ctx context.Context, roleARN string) (time.Time, error) {
 	name := roleARN[strings.LastIndex(roleARN, "/")+1:]
-	r, err := c.Users.GetRole(ctx, c.Account, name)
+	acct := c.Account
+	if a, err := arn.Parse(roleARN); err == nil && a.AccountID != "" {
+		acct = a.AccountID // a role of a further account
+	}
+	r, err := c.Users.GetRole(ctx, acct, name)
 	if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND || code == tenantml.EINVALID {
 		return time.Time{}, nil
 	}

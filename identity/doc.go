@@ -18,6 +18,14 @@
 // GetAccessKey and RecordAccessKeyUse work across accounts (authentication
 // knows only the key ID).
 //
+// # Accounts
+//
+// A deployment has a primary account (configured) and further accounts
+// (Accounts.Create: a fresh 12-digit ID and a root key whose secret is a
+// platform secret sealed under the master key, shown once). Credentials
+// authenticates the primary root, further accounts' roots (by their root
+// key ID) and the users of any account of the deployment.
+//
 // Errors are *tenantml.Error values carrying AWS's codes (NoSuchEntity,
 // EntityAlreadyExists, LimitExceeded, DeleteConflict,
 // MalformedPolicyDocument, ValidationError, InvalidInput) for the IAM query

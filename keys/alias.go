@@ -109,9 +109,19 @@ func (s *Service) ListAliases(ctx context.Context, tenant, keyID string) ([]Alia
 	if err != nil {
 		return nil, internalErr("list aliases", err)
 	}
+	// Only aliases of the account's keys: another account's are not
+	// listed (alias names are still one name space per tenant).
+	mine, err := s.ListKeys(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	own := make(map[string]bool, len(mine))
+	for _, k := range mine {
+		own[k.KeyID] = true
+	}
 	out := make([]AliasEntry, 0, len(as))
 	for _, a := range as {
-		if a.Tenant != tenant || (only != "" && a.KeyID != only) {
+		if a.Tenant != tenant || (only != "" && a.KeyID != only) || !own[a.KeyID] {
 			continue
 		}
 		out = append(out, AliasEntry{AliasName: a.Name, AliasArn: s.AliasARN(a.Name), TargetKeyID: a.KeyID})

@@ -191,16 +191,22 @@ func (s *Service) decrypt(ctx context.Context, tenant string, blob []byte, ec ma
 	if err != nil {
 		return nil, nil, 0, err
 	}
+	acct := "" // the ciphertext names its key, in whichever account
 	if keyID != "" {
-		want, err := s.resolveID(ctx, tenant, keyID)
+		want, wantAcct, err := s.resolveID(ctx, tenant, keyID)
 		if err != nil {
 			return nil, nil, 0, err
 		}
 		if want != id {
 			return nil, nil, 0, kmsErr(ExcIncorrectKey, "the ciphertext was not encrypted under key %s", keyID)
 		}
+		acct = wantAcct
 	}
-	l, err := s.loadID(ctx, tenant, id, id)
+	ident := id
+	if keyID != "" {
+		ident = keyID
+	}
+	l, err := s.loadID(ctx, tenant, id, acct, ident)
 	if err != nil {
 		return nil, nil, 0, err
 	}

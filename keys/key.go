@@ -265,3 +265,12 @@ func mergeTags(tags, add []Tag) []Tag {
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out
 }
+
+// account is the account that owns the key: its AWSAccountID, else def
+// (keys written before accounts were recorded belong to the primary one).
+func (d *keyDoc) account(def string) string {
+	if d.Meta.AWSAccountID != "" {
+		return d.Meta.AWSAccountID
+	}
+	return def
+}

@@ -288,7 +288,7 @@ func (s *Service) DestroyDue(ctx context.Context, now time.Time) ([]DestroyedKey
 		if d.Meta.KeyState != StatePendingDeletion || d.Meta.DeletionDate.After(now) {
 			return nil
 		}
-		l, err := s.loadID(ctx, tenant, d.Meta.KeyID, d.Meta.KeyID)
+		l, err := s.loadID(ctx, tenant, d.Meta.KeyID, "", d.Meta.KeyID)
 		if err != nil {
 			return err
 		}
@@ -362,7 +362,7 @@ func (s *Service) EraseTenant(ctx context.Context, tenant string, opts EraseOpti
 	}
 	var ls []*loaded
 	for _, r := range recs {
-		l, err := s.loadID(ctx, tenant, r.ID, r.ID)
+		l, err := s.loadID(ctx, tenant, r.ID, "", r.ID)
 		if err != nil {
 			return nil, err
 		}

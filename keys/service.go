@@ -51,6 +51,9 @@ type Service struct {
 	kek     KEK
 	region  string
 	account string
+	// primary is the account of keys that record none (made before keys
+	// recorded their account): the configured one, also in InAccount views.
+	primary string
 	now     func() time.Time
 	rand    io.Reader
 	cache   *primitiveCache // nil when disabled
@@ -71,6 +74,7 @@ func New(cfg Config) (*Service, error) {
 	if !accountRE.MatchString(s.account) {
 		return nil, fmt.Errorf("new key service: account %q is not 12 digits", s.account)
 	}
+	s.primary = s.account
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -87,6 +91,33 @@ func (s *Service) Region() string { return s.region }
 
 // Account returns the account named in key ARNs.
 func (s *Service) Account() string { return s.account }
+
+// InAccount returns the service as account acct sees it: keys it creates
+// belong to acct, and a key ID or alias names a key of acct only (a key
+// ARN names a key of the ARN's account, as on AWS, so that a key policy can
+// grant it to another account). The view shares s's store and caches. An
+// acct that is not 12 digits gives s itself.
+func (s *Service) InAccount(acct string) *Service {
+	if !accountRE.MatchString(acct) || acct == s.account {
+		return s
+	}
+	v := *s
+	v.account = acct
+	return &v
+}
+
+// KeyAccount returns the account of tenant's key id (a bare key ID, as a
+// ciphertext records it), or NotFoundException.
+func (s *Service) KeyAccount(ctx context.Context, tenant, id string) (string, error) {
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return "", errNotFound(id)
+	}
+	l, err := s.loadID(ctx, tenant, strings.ToLower(id), "", id)
+	if err != nil {
+		return "", err
+	}
+	return l.doc.account(s.primary), nil
+}
 
 // KeyARN returns the ARN of key id.
 func (s *Service) KeyARN(id string) string {
@@ -117,19 +148,28 @@ func checkTenant(tenant string) error {
 }
 
 // resolveID turns a key ID, key ARN, alias name or alias ARN into a key ID
-// of tenant. Anything that does not name one of tenant's keys is
-// NotFoundException.
-func (s *Service) resolveID(ctx context.Context, tenant, ident string) (string, error) {
+// of tenant and the account the key must belong to: the ARN's, else s's.
+// Anything that does not name one of tenant's keys is NotFoundException.
+func (s *Service) resolveID(ctx context.Context, tenant, ident string) (string, string, error) {
+	id, err := s.resolveName(ctx, tenant, ident)
+	acct := s.account
+	if a := arn.AccountOf(ident); a != "" {
+		acct = a
+	}
+	return id, acct, err
+}
+
+func (s *Service) resolveName(ctx context.Context, tenant, ident string) (string, error) {
 	if err := checkTenant(tenant); err != nil {
 		return "", err
 	}
 	name := ident
 	if strings.HasPrefix(ident, "arn:") {
-		prefix := arn.New("kms", s.region, s.account, "").String()
-		if !strings.HasPrefix(ident, prefix) {
+		a, err := arn.Parse(ident)
+		if err != nil || a.Partition != "aws" || a.Service != "kms" || a.Region != s.region || !accountRE.MatchString(a.AccountID) {
 			return "", errNotFound(ident)
 		}
-		name = strings.TrimPrefix(ident, prefix)
+		name = a.Resource
 		switch {
 		case strings.HasPrefix(name, "key/"):
 			name = strings.TrimPrefix(name, "key/")
@@ -155,14 +195,16 @@ func (s *Service) resolveID(ctx context.Context, tenant, ident string) (string, 
 }
 
 func (s *Service) load(ctx context.Context, tenant, ident string) (*loaded, error) {
-	id, err := s.resolveID(ctx, tenant, ident)
+	id, acct, err := s.resolveID(ctx, tenant, ident)
 	if err != nil {
 		return nil, err
 	}
-	return s.loadID(ctx, tenant, id, ident)
+	return s.loadID(ctx, tenant, id, acct, ident)
 }
 
-func (s *Service) loadID(ctx context.Context, tenant, id, ident string) (*loaded, error) {
+// loadID loads tenant's key id, which must belong to account acct ("" for
+// any: a ciphertext names its key wherever it is).
+func (s *Service) loadID(ctx context.Context, tenant, id, acct, ident string) (*loaded, error) {
 	epoch := s.cache.currentEpoch()
 	rec, err := s.store.GetKey(ctx, tenant, id)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
@@ -181,6 +223,10 @@ func (s *Service) loadID(ctx context.Context, tenant, id, ident string) (*loaded
 	if err != nil {
 		return nil, internalErr("load key", err)
 	}
+	if acct != "" && doc.account(s.primary) != acct {
+		// Another account's key, named by ID or alias: as missing.
+		return nil, errNotFound(ident)
+	}
 	return &loaded{rec: rec, doc: doc, epoch: epoch}, nil
 }
 
@@ -189,12 +235,12 @@ const maxUpdateAttempts = 5
 // update loads the key, applies fn and stores the result, retrying when a
 // concurrent change wins the revision race.
 func (s *Service) update(ctx context.Context, tenant, ident string, fn func(*loaded) error) (*loaded, error) {
-	id, err := s.resolveID(ctx, tenant, ident)
+	id, acct, err := s.resolveID(ctx, tenant, ident)
 	if err != nil {
 		return nil, err
 	}
 	for range maxUpdateAttempts {
-		l, err := s.loadID(ctx, tenant, id, ident)
+		l, err := s.loadID(ctx, tenant, id, acct, ident)
 		if err != nil {
 			return nil, err
 		}
@@ -391,6 +437,13 @@ func (s *Service) ListKeys(ctx context.Context, tenant string) ([]KeyListEntry, 
 		if r.Tenant != tenant {
 			continue
 		}
+		doc, err := decodeDoc(r.Meta)
+		if err != nil {
+			return nil, internalErr("list keys", err)
+		}
+		if doc.account(s.primary) != s.account {
+			continue // another account's key
+		}
 		out = append(out, KeyListEntry{KeyID: r.ID, KeyArn: s.KeyARN(r.ID)})
 	}
 	return out, nil
@@ -514,11 +567,11 @@ func (s *Service) ListResourceTags(ctx context.Context, tenant, keyID string) ([
 func (s *Service) KeyOwner(ctx context.Context, id string) (string, error) {
 	name := id
 	if strings.HasPrefix(id, "arn:") {
-		prefix := fmt.Sprintf("arn:aws:kms:%s:%s:key/", s.region, s.account)
-		if !strings.HasPrefix(id, prefix) {
+		a, err := arn.Parse(id)
+		if err != nil || a.Service != "kms" || a.Region != s.region || !accountRE.MatchString(a.AccountID) || !strings.HasPrefix(a.Resource, "key/") {
 			return "", errNotFound(id)
 		}
-		name = strings.TrimPrefix(id, prefix)
+		name = strings.TrimPrefix(a.Resource, "key/")
 	}
 	if _, err := uuid.Parse(name); err != nil || len(name) != 36 {
 		return "", errNotFound(id)
@@ -529,6 +582,13 @@ func (s *Service) KeyOwner(ctx context.Context, id string) (string, error) {
 	}
 	if err != nil {
 		return "", internalErr("find key owner", err)
+	}
+	acct := s.account
+	if a := arn.AccountOf(id); a != "" {
+		acct = a
+	}
+	if _, err := s.loadID(ctx, t, strings.ToLower(name), acct, id); err != nil {
+		return "", err
 	}
 	return t, nil
 }

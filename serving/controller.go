@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/tenant"
 )
@@ -24,6 +25,14 @@ type Deployment struct {
 	// reason is the FailureReason the endpoint keeps once deployed (an
 	// update rolled back at start).
 	reason string
+
+	// Network is the network path of the request that created or updated
+	// the endpoint (the VPC endpoint of its listener, stored with the
+	// endpoint): the models are read as the execution role from that
+	// network, as SageMaker with a VpcConfig reads them through the VPC's
+	// endpoint, so a bucket or key policy's aws:SourceVpce condition
+	// applies to the read, at start too.
+	Network authz.Network
 }
 
 // Deployer runs endpoints' workers and routes their invocations; the
@@ -82,6 +91,9 @@ type Controller struct {
 	Events Events
 	// Clock is the time rollouts bake by; nil means the real one.
 	Clock Clock
+	// Accounts, when set, lists the deployment's further accounts (beyond
+	// AccountID), whose endpoints Resume redeploys too.
+	Accounts func(ctx context.Context) ([]string, error)
 
 	quota   quotaGate
 	wg      sync.WaitGroup
@@ -175,8 +187,76 @@ func ParseS3URL(s string) (S3URL, error) {
 	return S3URL{Bucket: u.Host, Key: strings.TrimPrefix(u.Path, "/")}, nil
 }
 
-// CreateModel validates and stores a model.
+// Scoped is the controller as one account sees it: every method acts on
+// that account's resources only (a request acts in its caller's account).
+type Scoped struct {
+	*Controller
+	acct string
+}
+
+// In returns the controller of account acct.
+func (c *Controller) In(acct string) *Scoped { return &Scoped{Controller: c, acct: acct} }
+
+// Account is the account the scoped controller acts in.
+func (c *Scoped) Account() string { return c.acct }
+
+// pendingKey names an account's endpoint among the deployments in progress.
+func pendingKey(acct, name string) string { return acct + "/" + strings.ToLower(name) }
+
+// The Controller's own methods act in its primary account (AccountID).
+
+// CreateModel is In(AccountID).CreateModel.
 func (c *Controller) CreateModel(ctx context.Context, callerTenant string, m *Model) error {
+	return c.In(c.AccountID).CreateModel(ctx, callerTenant, m)
+}
+
+// DescribeModel is In(AccountID).DescribeModel.
+func (c *Controller) DescribeModel(ctx context.Context, callerTenant, name string) (*Model, error) {
+	return c.In(c.AccountID).DescribeModel(ctx, callerTenant, name)
+}
+
+// CreateEndpointConfig is In(AccountID).CreateEndpointConfig.
+func (c *Controller) CreateEndpointConfig(ctx context.Context, callerTenant string, ec *EndpointConfig) error {
+	return c.In(c.AccountID).CreateEndpointConfig(ctx, callerTenant, ec)
+}
+
+// DescribeEndpointConfig is In(AccountID).DescribeEndpointConfig.
+func (c *Controller) DescribeEndpointConfig(ctx context.Context, callerTenant, name string) (*EndpointConfig, error) {
+	return c.In(c.AccountID).DescribeEndpointConfig(ctx, callerTenant, name)
+}
+
+// CreateEndpoint is In(AccountID).CreateEndpoint.
+func (c *Controller) CreateEndpoint(ctx context.Context, callerTenant string, e *Endpoint) error {
+	return c.In(c.AccountID).CreateEndpoint(ctx, callerTenant, e)
+}
+
+// DescribeEndpoint is In(AccountID).DescribeEndpoint.
+func (c *Controller) DescribeEndpoint(ctx context.Context, callerTenant, name string) (*Endpoint, error) {
+	return c.In(c.AccountID).DescribeEndpoint(ctx, callerTenant, name)
+}
+
+// UpdateEndpoint is In(AccountID).UpdateEndpoint.
+func (c *Controller) UpdateEndpoint(ctx context.Context, callerTenant, name, configName string) (*Endpoint, error) {
+	return c.In(c.AccountID).UpdateEndpoint(ctx, callerTenant, name, configName)
+}
+
+// DeleteEndpoint is In(AccountID).DeleteEndpoint.
+func (c *Controller) DeleteEndpoint(ctx context.Context, callerTenant, name string) error {
+	return c.In(c.AccountID).DeleteEndpoint(ctx, callerTenant, name)
+}
+
+// WaitEndpoint is In(AccountID).WaitEndpoint.
+func (c *Controller) WaitEndpoint(ctx context.Context, name string) (*Endpoint, error) {
+	return c.In(c.AccountID).WaitEndpoint(ctx, name)
+}
+
+// Resource is In(AccountID).Resource.
+func (c *Controller) Resource(ctx context.Context, kind ResourceKind, name string) (string, map[string]string, error) {
+	return c.In(c.AccountID).Resource(ctx, kind, name)
+}
+
+// CreateModel validates and stores a model.
+func (c *Scoped) CreateModel(ctx context.Context, callerTenant string, m *Model) error {
 	owner, err := newResource(callerTenant, "modelName", m.Name, m.Tags)
 	if err != nil {
 		return err
@@ -213,8 +293,8 @@ func (c *Controller) CreateModel(ctx context.Context, callerTenant string, m *Mo
 	if err := c.checkRoleARN(m.ExecutionRoleARN); err != nil {
 		return err
 	}
-	m.AccountID, m.Tenant, m.CreatedAt = c.AccountID, owner, c.now()
-	m.ARN = ARN(c.Region, c.AccountID, KindModel, m.Name)
+	m.AccountID, m.Tenant, m.CreatedAt = c.acct, owner, c.now()
+	m.ARN = ARN(c.Region, c.acct, KindModel, m.Name)
 	m.Tags = withTenantTag(m.Tags, owner)
 	c.quota.mu.Lock()
 	defer c.quota.mu.Unlock()
@@ -245,39 +325,39 @@ func checkPin(ct *Container) error {
 	return nil
 }
 
-// checkRoleARN checks an ExecutionRoleArn names a role of this account.
-func (c *Controller) checkRoleARN(s string) error {
+// checkRoleARN checks an ExecutionRoleArn names a role of the account.
+func (c *Scoped) checkRoleARN(s string) error {
 	a, err := arn.Parse(s)
-	if err != nil || a.Service != "iam" || a.AccountID != c.AccountID || !strings.HasPrefix(a.Resource, "role/") {
-		return validation("ExecutionRoleArn %q must be the ARN of a role of account %s", truncateName(s), c.AccountID)
+	if err != nil || a.Service != "iam" || a.AccountID != c.acct || !strings.HasPrefix(a.Resource, "role/") {
+		return validation("ExecutionRoleArn %q must be the ARN of a role of account %s", truncateName(s), c.acct)
 	}
 	return nil
 }
 
 // DescribeModel returns a model the caller may see.
-func (c *Controller) DescribeModel(ctx context.Context, callerTenant, name string) (*Model, error) {
-	m, err := c.Store.GetModel(ctx, c.AccountID, name)
+func (c *Scoped) DescribeModel(ctx context.Context, callerTenant, name string) (*Model, error) {
+	m, err := c.Store.GetModel(ctx, c.acct, name)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND || (err == nil && !visible(callerTenant, m.Tenant)) {
-		return nil, ErrNotFound(KindModel, c.AccountID, c.Region, name)
+		return nil, ErrNotFound(KindModel, c.acct, c.Region, name)
 	}
 	return m, err
 }
 
 // ListModels lists the caller's tenant's models (every model for a
 // platform caller).
-func (c *Controller) ListModels(ctx context.Context, callerTenant string, f ListFilter) ([]*Model, string, error) {
+func (c *Scoped) ListModels(ctx context.Context, callerTenant string, f ListFilter) ([]*Model, string, error) {
 	f.Tenant = callerTenant
-	return c.Store.ListModels(ctx, c.AccountID, f)
+	return c.Store.ListModels(ctx, c.acct, f)
 }
 
 // DeleteModel deletes a model the caller may see.
-func (c *Controller) DeleteModel(ctx context.Context, callerTenant, name string) error {
+func (c *Scoped) DeleteModel(ctx context.Context, callerTenant, name string) error {
 	if _, err := c.DescribeModel(ctx, callerTenant, name); err != nil {
 		return err
 	}
-	err := c.Store.DeleteModel(ctx, c.AccountID, name)
+	err := c.Store.DeleteModel(ctx, c.acct, name)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
-		return ErrNotFound(KindModel, c.AccountID, c.Region, name)
+		return ErrNotFound(KindModel, c.acct, c.Region, name)
 	}
 	return err
 }
@@ -286,7 +366,7 @@ func (c *Controller) DeleteModel(ctx context.Context, callerTenant, name string)
 // must exist and be visible to the caller (a tenant's caller: its own
 // tenant's); a platform caller's config may mix platform models with one
 // tenant's.
-func (c *Controller) CreateEndpointConfig(ctx context.Context, callerTenant string, ec *EndpointConfig) error {
+func (c *Scoped) CreateEndpointConfig(ctx context.Context, callerTenant string, ec *EndpointConfig) error {
 	owner, err := newResource(callerTenant, "endpointConfigName", ec.Name, ec.Tags)
 	if err != nil {
 		return err
@@ -329,8 +409,8 @@ func (c *Controller) CreateEndpointConfig(ctx context.Context, callerTenant stri
 			owner = m.Tenant // a config of a tenant's model is the tenant's
 		}
 	}
-	ec.AccountID, ec.Tenant, ec.CreatedAt = c.AccountID, owner, c.now()
-	ec.ARN = ARN(c.Region, c.AccountID, KindEndpointConfig, ec.Name)
+	ec.AccountID, ec.Tenant, ec.CreatedAt = c.acct, owner, c.now()
+	ec.ARN = ARN(c.Region, c.acct, KindEndpointConfig, ec.Name)
 	ec.Tags = withTenantTag(ec.Tags, owner)
 	if err := c.Store.CreateEndpointConfig(ctx, ec); err != nil {
 		if tenantml.ErrorCode(err) == tenantml.ECONFLICT {
@@ -342,28 +422,28 @@ func (c *Controller) CreateEndpointConfig(ctx context.Context, callerTenant stri
 }
 
 // DescribeEndpointConfig returns an endpoint config the caller may see.
-func (c *Controller) DescribeEndpointConfig(ctx context.Context, callerTenant, name string) (*EndpointConfig, error) {
-	ec, err := c.Store.GetEndpointConfig(ctx, c.AccountID, name)
+func (c *Scoped) DescribeEndpointConfig(ctx context.Context, callerTenant, name string) (*EndpointConfig, error) {
+	ec, err := c.Store.GetEndpointConfig(ctx, c.acct, name)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND || (err == nil && !visible(callerTenant, ec.Tenant)) {
-		return nil, ErrNotFound(KindEndpointConfig, c.AccountID, c.Region, name)
+		return nil, ErrNotFound(KindEndpointConfig, c.acct, c.Region, name)
 	}
 	return ec, err
 }
 
 // ListEndpointConfigs lists the caller's tenant's endpoint configs.
-func (c *Controller) ListEndpointConfigs(ctx context.Context, callerTenant string, f ListFilter) ([]*EndpointConfig, string, error) {
+func (c *Scoped) ListEndpointConfigs(ctx context.Context, callerTenant string, f ListFilter) ([]*EndpointConfig, string, error) {
 	f.Tenant = callerTenant
-	return c.Store.ListEndpointConfigs(ctx, c.AccountID, f)
+	return c.Store.ListEndpointConfigs(ctx, c.acct, f)
 }
 
 // DeleteEndpointConfig deletes an endpoint config the caller may see.
-func (c *Controller) DeleteEndpointConfig(ctx context.Context, callerTenant, name string) error {
+func (c *Scoped) DeleteEndpointConfig(ctx context.Context, callerTenant, name string) error {
 	if _, err := c.DescribeEndpointConfig(ctx, callerTenant, name); err != nil {
 		return err
 	}
-	err := c.Store.DeleteEndpointConfig(ctx, c.AccountID, name)
+	err := c.Store.DeleteEndpointConfig(ctx, c.acct, name)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
-		return ErrNotFound(KindEndpointConfig, c.AccountID, c.Region, name)
+		return ErrNotFound(KindEndpointConfig, c.acct, c.Region, name)
 	}
 	return err
 }
@@ -371,7 +451,7 @@ func (c *Controller) DeleteEndpointConfig(ctx context.Context, callerTenant, nam
 // CreateEndpoint stores an endpoint in Creating and deploys it in the
 // background: it becomes InService once its workers are ready, or Failed
 // with the reason.
-func (c *Controller) CreateEndpoint(ctx context.Context, callerTenant string, e *Endpoint) error {
+func (c *Scoped) CreateEndpoint(ctx context.Context, callerTenant string, e *Endpoint) error {
 	owner, err := newResource(callerTenant, "endpointName", e.Name, e.Tags)
 	if err != nil {
 		return err
@@ -387,27 +467,29 @@ func (c *Controller) CreateEndpoint(ctx context.Context, callerTenant string, e 
 		owner = d.Config.Tenant
 	}
 	now := c.now()
-	e.AccountID, e.Tenant, e.Status, e.CreatedAt, e.LastModifiedAt = c.AccountID, owner, StatusCreating, now, now
-	e.ARN = ARN(c.Region, c.AccountID, KindEndpoint, e.Name)
+	n := authz.NetworkOf(ctx)
+	e.SourceVPCE, e.SourceVPC = n.VPCEndpoint, n.VPC
+	e.AccountID, e.Tenant, e.Status, e.CreatedAt, e.LastModifiedAt = c.acct, owner, StatusCreating, now, now
+	e.ARN = ARN(c.Region, c.acct, KindEndpoint, e.Name)
 	e.Tags = withTenantTag(e.Tags, owner)
 	if err := c.createEndpoint(ctx, owner, e); err != nil {
 		return err
 	}
-	d.Endpoint = e
+	d.Endpoint, d.Network = e, n
 	c.deploy(d)
 	return nil
 }
 
 // deployment loads an endpoint config and its models as the caller sees
 // them.
-func (c *Controller) deployment(ctx context.Context, callerTenant, configName string) (*Deployment, error) {
+func (c *Scoped) deployment(ctx context.Context, callerTenant, configName string) (*Deployment, error) {
 	ec, err := c.DescribeEndpointConfig(ctx, callerTenant, configName)
 	if err != nil {
 		return nil, err
 	}
 	d := &Deployment{Config: ec, Models: map[string]*Model{}}
 	for _, v := range ec.ProductionVariants {
-		m, err := c.Store.GetModel(ctx, c.AccountID, v.ModelName)
+		m, err := c.Store.GetModel(ctx, c.acct, v.ModelName)
 		if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
 			return nil, validation("model %s of variant %s no longer exists", v.ModelName, v.VariantName)
 		}
@@ -420,10 +502,10 @@ func (c *Controller) deployment(ctx context.Context, callerTenant, configName st
 }
 
 // deploy runs the deployment in the background and records the outcome.
-func (c *Controller) deploy(d *Deployment) {
+func (c *Scoped) deploy(d *Deployment) {
 	c.wg.Add(1)
 	done := make(chan struct{})
-	name := strings.ToLower(d.Endpoint.Name)
+	name := pendingKey(c.acct, d.Endpoint.Name)
 	c.mu.Lock()
 	if c.pending == nil {
 		c.pending = map[string]chan struct{}{}
@@ -440,11 +522,11 @@ func (c *Controller) deploy(d *Deployment) {
 			c.mu.Unlock()
 			close(done)
 		}()
-		ctx := context.Background()
+		ctx := authz.WithNetwork(context.Background(), d.Network)
 		err := c.Deployer.Deploy(ctx, d)
 		e := *d.Endpoint
 		for range 3 { // retry a version conflict with the fresh row
-			cur, gerr := c.Store.GetEndpoint(ctx, c.AccountID, e.Name)
+			cur, gerr := c.Store.GetEndpoint(ctx, c.acct, e.Name)
 			if gerr != nil {
 				c.logError("read endpoint after deployment", e.Name, gerr)
 				return
@@ -478,6 +560,12 @@ func failureReason(err error) string {
 	return msg
 }
 
+func (c *Scoped) logError(what, endpoint string, err error) {
+	if c.Log != nil {
+		c.Log.Error(what, "account", c.acct, "endpoint", endpoint, "error", err)
+	}
+}
+
 func (c *Controller) logError(what, endpoint string, err error) {
 	if c.Log != nil {
 		c.Log.Error(what, "endpoint", endpoint, "error", err)
@@ -485,29 +573,29 @@ func (c *Controller) logError(what, endpoint string, err error) {
 }
 
 // DescribeEndpoint returns an endpoint the caller may see.
-func (c *Controller) DescribeEndpoint(ctx context.Context, callerTenant, name string) (*Endpoint, error) {
-	e, err := c.Store.GetEndpoint(ctx, c.AccountID, name)
+func (c *Scoped) DescribeEndpoint(ctx context.Context, callerTenant, name string) (*Endpoint, error) {
+	e, err := c.Store.GetEndpoint(ctx, c.acct, name)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND || (err == nil && !visible(callerTenant, e.Tenant)) {
-		return nil, ErrNotFound(KindEndpoint, c.AccountID, c.Region, name)
+		return nil, ErrNotFound(KindEndpoint, c.acct, c.Region, name)
 	}
 	return e, err
 }
 
 // ListEndpoints lists the caller's tenant's endpoints.
-func (c *Controller) ListEndpoints(ctx context.Context, callerTenant string, f ListFilter) ([]*Endpoint, string, error) {
+func (c *Scoped) ListEndpoints(ctx context.Context, callerTenant string, f ListFilter) ([]*Endpoint, string, error) {
 	f.Tenant = callerTenant
-	return c.Store.ListEndpoints(ctx, c.AccountID, f)
+	return c.Store.ListEndpoints(ctx, c.acct, f)
 }
 
 // UpdateEndpoint moves an InService (or Failed) endpoint to a new endpoint
 // config: it is Updating while the new workers start, and the old ones
 // serve until the new ones are ready.
-func (c *Controller) UpdateEndpoint(ctx context.Context, callerTenant, name, configName string) (*Endpoint, error) {
+func (c *Scoped) UpdateEndpoint(ctx context.Context, callerTenant, name, configName string) (*Endpoint, error) {
 	return c.UpdateEndpointDeployment(ctx, callerTenant, UpdateInput{Endpoint: name, Config: configName})
 }
 
 // DeleteEndpoint stops the endpoint's workers and deletes it.
-func (c *Controller) DeleteEndpoint(ctx context.Context, callerTenant, name string) error {
+func (c *Scoped) DeleteEndpoint(ctx context.Context, callerTenant, name string) error {
 	e, err := c.DescribeEndpoint(ctx, callerTenant, name)
 	if err != nil {
 		return err
@@ -518,26 +606,48 @@ func (c *Controller) DeleteEndpoint(ctx context.Context, callerTenant, name stri
 	}
 	c.stopRollout(e.Name)
 	if c.Rollouts != nil {
-		if err := c.Rollouts.DeleteRollout(ctx, c.AccountID, e.Name); err != nil {
+		if err := c.Rollouts.DeleteRollout(ctx, c.acct, e.Name); err != nil {
 			return fmt.Errorf("delete the endpoint's update: %w", err)
 		}
 	}
-	if err := c.Deployer.Undeploy(ctx, c.AccountID, e.Name); err != nil {
+	if err := c.Deployer.Undeploy(ctx, c.acct, e.Name); err != nil {
 		return fmt.Errorf("stop endpoint %s: %w", e.Name, err)
 	}
-	err = c.Store.DeleteEndpoint(ctx, c.AccountID, e.Name)
+	err = c.Store.DeleteEndpoint(ctx, c.acct, e.Name)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
 		return nil
 	}
 	return err
 }
 
-// Resume redeploys every endpoint that was serving, updating or being
-// created when the server stopped; call it at start.
+// Resume redeploys every endpoint of every account that was serving,
+// updating or being created when the server stopped; call it at start.
 func (c *Controller) Resume(ctx context.Context) error {
+	accts := []string{c.AccountID}
+	if c.Accounts != nil {
+		more, err := c.Accounts(ctx)
+		if err != nil {
+			return fmt.Errorf("list accounts: %w", err)
+		}
+		accts = append(accts, more...)
+	}
+	seen := map[string]bool{}
+	for _, a := range accts {
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
+		if err := c.In(a).resume(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Scoped) resume(ctx context.Context) error {
 	f := ListFilter{Limit: 100}
 	for {
-		page, next, err := c.Store.ListEndpoints(ctx, c.AccountID, f)
+		page, next, err := c.Store.ListEndpoints(ctx, c.acct, f)
 		if err != nil {
 			return fmt.Errorf("list endpoints: %w", err)
 		}
@@ -552,10 +662,10 @@ func (c *Controller) Resume(ctx context.Context) error {
 					c.logError("resume endpoint", e.Name, err)
 					continue
 				}
-				d.Endpoint, d.reason = e, e.FailureReason
+				d.Endpoint, d.reason, d.Network = e, e.FailureReason, authz.Network{VPCEndpoint: e.SourceVPCE, VPC: e.SourceVPC}
 				c.deploy(d)
 			case StatusDeleting:
-				if err := c.Store.DeleteEndpoint(ctx, c.AccountID, e.Name); err != nil && tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
+				if err := c.Store.DeleteEndpoint(ctx, c.acct, e.Name); err != nil && tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
 					c.logError("finish deleting endpoint", e.Name, err)
 				}
 			}
@@ -570,9 +680,9 @@ func (c *Controller) Resume(ctx context.Context) error {
 // WaitEndpoint waits until the endpoint's deployment in progress (if any)
 // ends, and returns its status: an error for Failed (with the reason) or a
 // missing endpoint.
-func (c *Controller) WaitEndpoint(ctx context.Context, name string) (*Endpoint, error) {
+func (c *Scoped) WaitEndpoint(ctx context.Context, name string) (*Endpoint, error) {
 	c.mu.Lock()
-	done := c.pending[strings.ToLower(name)]
+	done := c.pending[pendingKey(c.acct, name)]
 	c.mu.Unlock()
 	if done != nil {
 		select {
@@ -597,22 +707,22 @@ func (c *Controller) Wait() { c.wg.Wait() }
 
 // Resource resolves the ARN of a resource to its tenant and tags, for
 // authorization; ENOTFOUND when it does not exist.
-func (c *Controller) Resource(ctx context.Context, kind ResourceKind, name string) (owner string, tags map[string]string, err error) {
+func (c *Scoped) Resource(ctx context.Context, kind ResourceKind, name string) (owner string, tags map[string]string, err error) {
 	switch kind {
 	case KindModel:
-		m, err := c.Store.GetModel(ctx, c.AccountID, name)
+		m, err := c.Store.GetModel(ctx, c.acct, name)
 		if err != nil {
 			return "", nil, err
 		}
 		return m.Tenant, m.Tags, nil
 	case KindEndpointConfig:
-		ec, err := c.Store.GetEndpointConfig(ctx, c.AccountID, name)
+		ec, err := c.Store.GetEndpointConfig(ctx, c.acct, name)
 		if err != nil {
 			return "", nil, err
 		}
 		return ec.Tenant, ec.Tags, nil
 	case KindEndpoint:
-		e, err := c.Store.GetEndpoint(ctx, c.AccountID, name)
+		e, err := c.Store.GetEndpoint(ctx, c.acct, name)
 		if err != nil {
 			return "", nil, err
 		}
@@ -623,7 +733,7 @@ func (c *Controller) Resource(ctx context.Context, kind ResourceKind, name strin
 
 // AddTags adds or replaces tags of a resource the caller may see; the
 // TenantID tag cannot change.
-func (c *Controller) AddTags(ctx context.Context, callerTenant, resourceARN string, tags map[string]string) error {
+func (c *Scoped) AddTags(ctx context.Context, callerTenant, resourceARN string, tags map[string]string) error {
 	owner, err := c.visibleByARN(ctx, callerTenant, resourceARN)
 	if err != nil {
 		return err
@@ -636,12 +746,12 @@ func (c *Controller) AddTags(ctx context.Context, callerTenant, resourceARN stri
 			return validation("the %s tag of a resource is its tenant: it cannot change", tenant.TagKey)
 		}
 	}
-	return c.Store.SetTags(ctx, c.AccountID, resourceARN, tags)
+	return c.Store.SetTags(ctx, c.acct, resourceARN, tags)
 }
 
 // DeleteTags removes tags of a resource the caller may see; the TenantID
 // tag cannot be removed.
-func (c *Controller) DeleteTags(ctx context.Context, callerTenant, resourceARN string, keys []string) error {
+func (c *Scoped) DeleteTags(ctx context.Context, callerTenant, resourceARN string, keys []string) error {
 	owner, err := c.visibleByARN(ctx, callerTenant, resourceARN)
 	if err != nil {
 		return err
@@ -651,11 +761,11 @@ func (c *Controller) DeleteTags(ctx context.Context, callerTenant, resourceARN s
 			return validation("the %s tag of a resource is its tenant: it cannot be removed", tenant.TagKey)
 		}
 	}
-	return c.Store.RemoveTags(ctx, c.AccountID, resourceARN, keys)
+	return c.Store.RemoveTags(ctx, c.acct, resourceARN, keys)
 }
 
 // ListTags returns the tags of a resource the caller may see.
-func (c *Controller) ListTags(ctx context.Context, callerTenant, resourceARN string) (map[string]string, error) {
+func (c *Scoped) ListTags(ctx context.Context, callerTenant, resourceARN string) (map[string]string, error) {
 	if _, err := c.visibleByARN(ctx, callerTenant, resourceARN); err != nil {
 		return nil, err
 	}
@@ -666,20 +776,23 @@ func (c *Controller) ListTags(ctx context.Context, callerTenant, resourceARN str
 
 // visibleByARN returns the owner of the resource arn names, or the
 // not-found answer when it does not exist or the caller may not see it.
-func (c *Controller) visibleByARN(ctx context.Context, callerTenant, resourceARN string) (string, error) {
+func (c *Scoped) visibleByARN(ctx context.Context, callerTenant, resourceARN string) (string, error) {
 	kind, name, err := ParseARN(resourceARN)
 	if err != nil {
 		return "", validation("ResourceArn: %s", err.Error())
 	}
+	if a := arn.AccountOf(resourceARN); a != c.acct {
+		return "", ErrNotFound(kind, c.acct, c.Region, name) // another account's
+	}
 	owner, _, err := c.Resource(ctx, kind, name)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND || (err == nil && !visible(callerTenant, owner)) {
-		return "", ErrNotFound(kind, c.AccountID, c.Region, name)
+		return "", ErrNotFound(kind, c.acct, c.Region, name)
 	}
 	return owner, err
 }
 
 // createEndpoint stores e within its tenant's endpoint quota.
-func (c *Controller) createEndpoint(ctx context.Context, owner string, e *Endpoint) error {
+func (c *Scoped) createEndpoint(ctx context.Context, owner string, e *Endpoint) error {
 	c.quota.mu.Lock()
 	defer c.quota.mu.Unlock()
 	if err := c.checkQuota(ctx, owner, KindEndpoint); err != nil {

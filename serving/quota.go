@@ -33,9 +33,9 @@ func ErrResourceLimit(kind ResourceKind, limit, held int64) error {
 // another create's.
 type quotaGate struct{ mu sync.Mutex }
 
-// checkQuota counts tenant's resources of kind (up to its limit) and
+// checkQuota counts tenant's resources of kind in the account (up to its limit) and
 // refuses one more beyond the limit. Call it with c.quota.mu held.
-func (c *Controller) checkQuota(ctx context.Context, tenant string, kind ResourceKind) error {
+func (c *Scoped) checkQuota(ctx context.Context, tenant string, kind ResourceKind) error {
 	if c.Quota == nil || tenant == "" {
 		return nil
 	}
@@ -58,7 +58,7 @@ func (c *Controller) checkQuota(ctx context.Context, tenant string, kind Resourc
 
 // countUpTo counts tenant's resources of kind, stopping once it reached
 // limit.
-func (c *Controller) countUpTo(ctx context.Context, tenant string, kind ResourceKind, limit int64) (int64, error) {
+func (c *Scoped) countUpTo(ctx context.Context, tenant string, kind ResourceKind, limit int64) (int64, error) {
 	var held int64
 	f := ListFilter{Tenant: tenant, Limit: 100}
 	for {
@@ -68,15 +68,15 @@ func (c *Controller) countUpTo(ctx context.Context, tenant string, kind Resource
 		switch kind {
 		case KindModel:
 			var ms []*Model
-			ms, next, err = c.Store.ListModels(ctx, c.AccountID, f)
+			ms, next, err = c.Store.ListModels(ctx, c.acct, f)
 			n = len(ms)
 		case KindEndpoint:
 			var es []*Endpoint
-			es, next, err = c.Store.ListEndpoints(ctx, c.AccountID, f)
+			es, next, err = c.Store.ListEndpoints(ctx, c.acct, f)
 			n = len(es)
 		default:
 			var ecs []*EndpointConfig
-			ecs, next, err = c.Store.ListEndpointConfigs(ctx, c.AccountID, f)
+			ecs, next, err = c.Store.ListEndpointConfigs(ctx, c.acct, f)
 			n = len(ecs)
 		}
 		if err != nil {

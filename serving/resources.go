@@ -112,9 +112,14 @@ type Endpoint struct {
 	EndpointConfigName string
 	Status             EndpointStatus
 	FailureReason      string
-	Tags               map[string]string
-	CreatedAt          time.Time
-	LastModifiedAt     time.Time
+	// SourceVPCE and SourceVPC are the network path of the request that
+	// created or last updated the endpoint (its listener's VPC endpoint
+	// and VPC, "" for the default listener): its models are read from
+	// there, at every deployment, resumed ones included.
+	SourceVPCE, SourceVPC string
+	Tags                  map[string]string
+	CreatedAt             time.Time
+	LastModifiedAt        time.Time
 	// Version increments on every update; stores use it for optimistic
 	// concurrency.
 	Version int64

@@ -179,7 +179,7 @@ func (u *rolloutRun) run(ctx context.Context) {
 	// TerminationWaitInSeconds, then stops.
 	r.State = RolloutTerminating
 	u.save(ctx)
-	c.setEndpoint(ctx, r.Endpoint, func(e *Endpoint) { e.EndpointConfigName = r.To })
+	c.setEndpoint(ctx, r.AccountID, r.Endpoint, func(e *Endpoint) { e.EndpointConfigName = r.To })
 	select {
 	case <-ctx.Done():
 		return
@@ -271,7 +271,7 @@ func (u *rolloutRun) end(ctx context.Context, state RolloutState, reason string)
 		r.Share = 0
 	}
 	u.save(ctx)
-	c.setEndpoint(ctx, r.Endpoint, func(e *Endpoint) {
+	c.setEndpoint(ctx, r.AccountID, r.Endpoint, func(e *Endpoint) {
 		e.Status, e.FailureReason = StatusInService, ""
 		switch state {
 		case RolloutCompleted:
@@ -297,10 +297,10 @@ func (u *rolloutRun) save(ctx context.Context) {
 
 // setEndpoint changes the stored endpoint with fn, retrying a version
 // conflict with the fresh row; an endpoint being deleted is left alone.
-func (c *Controller) setEndpoint(ctx context.Context, name string, fn func(*Endpoint)) {
+func (c *Controller) setEndpoint(ctx context.Context, acct, name string, fn func(*Endpoint)) {
 	ctx = context.WithoutCancel(ctx)
 	for range 5 {
-		cur, err := c.Store.GetEndpoint(ctx, c.AccountID, name)
+		cur, err := c.Store.GetEndpoint(ctx, acct, name)
 		if err != nil {
 			if tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
 				c.logError("read endpoint", name, err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/authz"
 )
 
 // UpdateInput is UpdateEndpoint's input.
@@ -29,7 +30,7 @@ type UpdateInput struct {
 // alarm in ALARM (or the execution timeout) sends every request back to
 // the old fleet and ends the update rolled back. The endpoint is Updating
 // throughout, InService at the end.
-func (c *Controller) UpdateEndpointDeployment(ctx context.Context, callerTenant string, in UpdateInput) (*Endpoint, error) {
+func (c *Scoped) UpdateEndpointDeployment(ctx context.Context, callerTenant string, in UpdateInput) (*Endpoint, error) {
 	e, err := c.DescribeEndpoint(ctx, callerTenant, in.Endpoint)
 	if err != nil {
 		return nil, err
@@ -59,6 +60,9 @@ func (c *Controller) UpdateEndpointDeployment(ctx context.Context, callerTenant 
 		if err := dc.Validate(instancesOf(d.Config)); err != nil {
 			return nil, err
 		}
+		if ar := dc.AutoRollbackConfiguration; ar != nil && len(ar.Alarms) > 0 && c.acct != c.AccountID {
+			return nil, validation("AutoRollbackConfiguration: alarms serve the deployment's primary account only")
+		}
 		alarms, err := c.rolloutAlarms(ctx, callerTenant, e, dc)
 		if err != nil {
 			return nil, err
@@ -70,9 +74,9 @@ func (c *Controller) UpdateEndpointDeployment(ctx context.Context, callerTenant 
 			return nil, validation("Cannot update endpoint %q: it already runs endpoint config %s.", e.ARN, d.Config.Name)
 		}
 		now := c.clock().Now().UTC()
-		r := &Rollout{AccountID: c.AccountID, Endpoint: e.Name, Tenant: e.Tenant, Config: *dc, From: e.EndpointConfigName, To: d.Config.Name,
+		r := &Rollout{AccountID: c.acct, Endpoint: e.Name, Tenant: e.Tenant, Config: *dc, From: e.EndpointConfigName, To: d.Config.Name,
 			State: RolloutStarting, StartedAt: now, UpdatedAt: now}
-		run = &rolloutRun{c: c, r: r}
+		run = &rolloutRun{c: c.Controller, r: r}
 		for _, a := range alarms {
 			run.watch = append(run.watch, &watched{a: a})
 		}
@@ -80,14 +84,15 @@ func (c *Controller) UpdateEndpointDeployment(ctx context.Context, callerTenant 
 			return nil, fmt.Errorf("record the update: %w", err)
 		}
 	}
-	e.Status, e.LastModifiedAt = StatusUpdating, c.now()
+	n := authz.NetworkOf(ctx)
+	e.Status, e.LastModifiedAt, e.SourceVPCE, e.SourceVPC = StatusUpdating, c.now(), n.VPCEndpoint, n.VPC
 	if err := c.Store.UpdateEndpoint(ctx, e); err != nil {
 		if tenantml.ErrorCode(err) == tenantml.ECONFLICT {
 			return nil, validation("Cannot update endpoint %q: it changed concurrently; retry.", e.ARN)
 		}
 		return nil, err
 	}
-	d.Endpoint = e
+	d.Endpoint, d.Network = e, n
 	if run == nil {
 		c.deploy(d)
 		return e, nil
@@ -99,10 +104,10 @@ func (c *Controller) UpdateEndpointDeployment(ctx context.Context, callerTenant 
 
 // startRollout runs a blue/green update in the background, as deploy runs
 // a deployment: WaitEndpoint waits for it, DeleteEndpoint stops it.
-func (c *Controller) startRollout(u *rolloutRun) {
+func (c *Scoped) startRollout(u *rolloutRun) {
 	c.wg.Add(1)
 	done := make(chan struct{})
-	name := strings.ToLower(u.r.Endpoint)
+	name := pendingKey(c.acct, u.r.Endpoint)
 	ctx, cancel := context.WithCancel(context.Background())
 	c.mu.Lock()
 	if c.pending == nil {
@@ -131,9 +136,9 @@ func (c *Controller) startRollout(u *rolloutRun) {
 
 // stopRollout stops the endpoint's rollout in progress, if any (the
 // endpoint is being deleted: Undeploy stops both fleets).
-func (c *Controller) stopRollout(name string) {
+func (c *Scoped) stopRollout(name string) {
 	c.mu.Lock()
-	cancel := c.cancels[strings.ToLower(name)]
+	cancel := c.cancels[pendingKey(c.acct, name)]
 	c.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -142,11 +147,11 @@ func (c *Controller) stopRollout(name string) {
 
 // LastRollout returns the endpoint's current or last blue/green update,
 // ENOTFOUND when it has had none (or the caller may not see it).
-func (c *Controller) LastRollout(ctx context.Context, callerTenant, endpoint string) (*Rollout, error) {
+func (c *Scoped) LastRollout(ctx context.Context, callerTenant, endpoint string) (*Rollout, error) {
 	if c.Rollouts == nil {
 		return nil, tenantml.Errorf(tenantml.ENOTFOUND, "no update")
 	}
-	r, err := c.Rollouts.GetRollout(ctx, c.AccountID, endpoint)
+	r, err := c.Rollouts.GetRollout(ctx, c.acct, endpoint)
 	if err == nil && !visible(callerTenant, r.Tenant) {
 		return nil, tenantml.Errorf(tenantml.ENOTFOUND, "no update")
 	}
@@ -159,15 +164,15 @@ func (c *Controller) LastRollout(ctx context.Context, callerTenant, endpoint str
 // the new config) completes; any other rolls back to the old config, the
 // reason in the endpoint's FailureReason. e is updated for Resume to
 // deploy.
-func (c *Controller) resumeRollout(ctx context.Context, e *Endpoint) {
+func (c *Scoped) resumeRollout(ctx context.Context, e *Endpoint) {
 	if c.Rollouts == nil {
 		return
 	}
-	r, err := c.Rollouts.GetRollout(ctx, c.AccountID, e.Name)
+	r, err := c.Rollouts.GetRollout(ctx, c.acct, e.Name)
 	if err != nil || r.State.Done() {
 		return
 	}
-	u := &rolloutRun{c: c, r: r}
+	u := &rolloutRun{c: c.Controller, r: r}
 	if r.State == RolloutTerminating {
 		r.State = RolloutCompleted
 		e.EndpointConfigName, e.FailureReason = r.To, ""
@@ -182,4 +187,14 @@ func (c *Controller) resumeRollout(ctx context.Context, e *Endpoint) {
 	if err := c.Store.UpdateEndpoint(ctx, e); err != nil {
 		c.logError("settle the interrupted update", e.Name, err)
 	}
+}
+
+// UpdateEndpointDeployment is In(AccountID).UpdateEndpointDeployment.
+func (c *Controller) UpdateEndpointDeployment(ctx context.Context, callerTenant string, in UpdateInput) (*Endpoint, error) {
+	return c.In(c.AccountID).UpdateEndpointDeployment(ctx, callerTenant, in)
+}
+
+// LastRollout is In(AccountID).LastRollout.
+func (c *Controller) LastRollout(ctx context.Context, callerTenant, endpoint string) (*Rollout, error) {
+	return c.In(c.AccountID).LastRollout(ctx, callerTenant, endpoint)
 }

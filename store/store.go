@@ -47,6 +47,9 @@ type Store interface {
 	// scaling activities of package autoscale (every read names its
 	// tenant, or all tenants, explicitly).
 	Autoscaling() autoscale.Store
+	// Accounts returns the deployment's further accounts (operator-only;
+	// the primary account is configured, not stored).
+	Accounts() identity.AccountStore
 	// Secrets returns the platform's sealed secrets (operator-only).
 	Secrets() Secrets
 	// Ping reports whether the store answers; /readyz uses it.

@@ -120,6 +120,12 @@ func (s *Surface) target(o op) func(*http.Request, *authn.Principal) (*api.Targe
 	return func(r *http.Request, c *authn.Principal) (*api.Target, error) {
 		t := &api.Target{Resource: authz.Resource{ARN: "*"}}
 		in := api.InputValue(r)
+		if c.Account != s.Controller.AccountID {
+			// The scaler runs the primary account's endpoints only (as
+			// the management API and onboarding do): a further account's
+			// caller is told so, never shown the primary's targets.
+			return nil, validation("Application Auto Scaling serves the deployment's primary account only; account %s has no scalable targets", c.Account)
+		}
 		if o.resource == nil {
 			return t, nil
 		}

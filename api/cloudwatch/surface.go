@@ -47,6 +47,12 @@ func (s *Surface) Register(router *api.AWSRouter) {
 				if err != nil {
 					return nil, err
 				}
+				if c.Account != s.Alarms.AccountID {
+					// Alarms watch the primary account's endpoints (the
+					// blue/green updates that evaluate them run there): a
+					// further account's caller never sees them.
+					return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationError", "alarms serve the deployment's primary account only; account %s has none", c.Account)
+				}
 				return target(r, f, c)
 			},
 			Handle: func(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {

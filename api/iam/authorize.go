@@ -120,26 +120,26 @@ func (s *Surface) resolve(ctx context.Context, t *api.Target, c *authn.Principal
 	case "user":
 		t.NotFound = identity.ErrNoSuchEntity("user", name)
 		var u *identity.User
-		if u, err = s.Service.GetUser(ctx, s.AccountID, name); err == nil {
+		if u, err = s.Service.GetUser(ctx, s.account(c), name); err == nil {
 			t.Resource = authz.Resource{ARN: u.ARN, Tenant: u.TenantID, Tags: u.Tags}
 		}
 	case "role":
 		t.NotFound = identity.ErrNoSuchEntity("role", name)
 		var r *identity.Role
-		if r, err = s.Service.GetRole(ctx, s.AccountID, name); err == nil {
+		if r, err = s.Service.GetRole(ctx, s.account(c), name); err == nil {
 			t.Resource = authz.Resource{ARN: r.ARN, Tenant: r.TenantID, Tags: r.Tags}
 		}
 	case "policy":
 		t.NotFound = identity.ErrNoSuchPolicy(t.ARN)
 		var p *identity.Policy
-		if p, err = s.Service.GetPolicy(ctx, s.AccountID, t.ARN); err == nil {
+		if p, err = s.Service.GetPolicy(ctx, s.account(c), t.ARN); err == nil {
 			t.Resource = authz.Resource{ARN: p.ARN, Tenant: p.TenantID, Tags: p.Tags}
 			builtin = p.AccountID == identity.BuiltinAccount
 		}
 	case "oidc-provider":
 		t.NotFound = identity.Errorf(identity.NoSuchEntity, "OpenIDConnect provider %s not found", t.ARN)
 		var p *identity.OIDCProvider
-		if p, err = s.Service.GetOpenIDConnectProvider(ctx, s.AccountID, t.ARN); err == nil {
+		if p, err = s.Service.GetOpenIDConnectProvider(ctx, s.account(c), t.ARN); err == nil {
 			t.Resource = authz.Resource{ARN: p.ARN, Tenant: p.TenantID}
 		}
 	default:
@@ -177,7 +177,7 @@ func (s *Surface) related(ctx context.Context, action string, f url.Values, c *a
 		if arn == "" {
 			return nil
 		}
-		p, err := s.policy(ctx, arn)
+		p, err := s.policy(ctx, c, arn)
 		if err != nil || p == nil {
 			return err
 		}
@@ -198,7 +198,7 @@ func (s *Surface) related(ctx context.Context, action string, f url.Values, c *a
 		if name == "" {
 			return nil
 		}
-		u, err := s.Service.GetUser(ctx, s.AccountID, name)
+		u, err := s.Service.GetUser(ctx, s.account(c), name)
 		if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND || code == tenantml.EINVALID {
 			return nil
 		}
@@ -218,8 +218,8 @@ func (s *Surface) related(ctx context.Context, action string, f url.Values, c *a
 
 // policy returns the managed policy arn names, nil when it does not exist
 // (the handler then answers NoSuchEntity).
-func (s *Surface) policy(ctx context.Context, arn string) (*identity.Policy, error) {
-	p, err := s.Service.GetPolicy(ctx, s.AccountID, arn)
+func (s *Surface) policy(ctx context.Context, c *authn.Principal, arn string) (*identity.Policy, error) {
+	p, err := s.Service.GetPolicy(ctx, s.account(c), arn)
 	if code := tenantml.ErrorCode(err); code == tenantml.ENOTFOUND || code == tenantml.EINVALID {
 		return nil, nil
 	}

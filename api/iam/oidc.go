@@ -24,20 +24,20 @@ func (s *Surface) registerOIDC(add func(string, resourceFunc, handler)) {
 	add("CreateOpenIDConnectProvider", s.oidcURLARN, s.createOIDCProvider)
 	add("GetOpenIDConnectProvider", oidcARNParam, s.getOIDCProvider)
 	add("DeleteOpenIDConnectProvider", oidcARNParam, s.deleteOIDCProvider)
-	add("ListOpenIDConnectProviders", func(url.Values, *authn.Principal) string {
-		return arn.New("iam", "", s.AccountID, "oidc-provider/*").String()
+	add("ListOpenIDConnectProviders", func(_ url.Values, c *authn.Principal) string {
+		return arn.New("iam", "", s.account(c), "oidc-provider/*").String()
 	}, s.listOIDCProviders)
 }
 
 func oidcARNParam(f url.Values, _ *authn.Principal) string { return f.Get("OpenIDConnectProviderArn") }
 
 // oidcURLARN is the ARN a provider with the Url parameter will have.
-func (s *Surface) oidcURLARN(f url.Values, _ *authn.Principal) string {
+func (s *Surface) oidcURLARN(f url.Values, c *authn.Principal) string {
 	_, hostPath, err := identity.NormalizeIssuer(f.Get("Url"))
 	if err != nil {
-		return arn.New("iam", "", s.AccountID, "oidc-provider/*").String()
+		return arn.New("iam", "", s.account(c), "oidc-provider/*").String()
 	}
-	return arn.New("iam", "", s.AccountID, "oidc-provider/"+hostPath).String()
+	return arn.New("iam", "", s.account(c), "oidc-provider/"+hostPath).String()
 }
 
 // splitClaimTags separates the claim mapping (ClaimTagPrefix tags) from
@@ -66,14 +66,14 @@ type CreateOpenIDConnectProviderResult struct {
 	Tags                     []xmlTag `xml:"Tags>member,omitempty"`
 }
 
-func (s *Surface) createOIDCProvider(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+func (s *Surface) createOIDCProvider(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 	if err := required(f, "Url"); err != nil {
 		return nil, err
 	}
 	tags, claims := splitClaimTags(formTags(f))
 	p := &identity.OIDCProvider{URL: f.Get("Url"), ClientIDs: formList(f, "ClientIDList"),
 		Thumbprints: formList(f, "ThumbprintList"), ClaimTags: claims, Tags: tags}
-	if err := s.Service.CreateOpenIDConnectProvider(ctx, s.AccountID, p); err != nil {
+	if err := s.Service.CreateOpenIDConnectProvider(ctx, s.account(c), p); err != nil {
 		return nil, err
 	}
 	return CreateOpenIDConnectProviderResult{OpenIDConnectProviderArn: p.ARN, Tags: tagList(providerTags(p))}, nil
@@ -100,11 +100,11 @@ type GetOpenIDConnectProviderResult struct {
 	Tags           []xmlTag `xml:"Tags>member,omitempty"`
 }
 
-func (s *Surface) getOIDCProvider(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+func (s *Surface) getOIDCProvider(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 	if err := required(f, "OpenIDConnectProviderArn"); err != nil {
 		return nil, err
 	}
-	p, err := s.Service.GetOpenIDConnectProvider(ctx, s.AccountID, f.Get("OpenIDConnectProviderArn"))
+	p, err := s.Service.GetOpenIDConnectProvider(ctx, s.account(c), f.Get("OpenIDConnectProviderArn"))
 	if err != nil {
 		return nil, err
 	}
@@ -113,11 +113,11 @@ func (s *Surface) getOIDCProvider(ctx context.Context, f url.Values, _ *authn.Pr
 		ThumbprintList: p.Thumbprints, CreateDate: isoTime(p.CreatedAt), Tags: tagList(providerTags(p))}, nil
 }
 
-func (s *Surface) deleteOIDCProvider(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+func (s *Surface) deleteOIDCProvider(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 	if err := required(f, "OpenIDConnectProviderArn"); err != nil {
 		return nil, err
 	}
-	return nil, s.Service.DeleteOpenIDConnectProvider(ctx, s.AccountID, f.Get("OpenIDConnectProviderArn"))
+	return nil, s.Service.DeleteOpenIDConnectProvider(ctx, s.account(c), f.Get("OpenIDConnectProviderArn"))
 }
 
 // ListOpenIDConnectProvidersResult is the result of
@@ -131,7 +131,7 @@ type xmlProviderEntry struct {
 }
 
 func (s *Surface) listOIDCProviders(ctx context.Context, _ url.Values, c *authn.Principal) (any, error) {
-	ps, err := s.Service.ListOpenIDConnectProviders(ctx, s.AccountID)
+	ps, err := s.Service.ListOpenIDConnectProviders(ctx, s.account(c))
 	if err != nil {
 		return nil, err
 	}

@@ -69,27 +69,29 @@ type listAttachedResult struct {
 	Marker           string              `xml:"Marker,omitempty"`
 }
 
-func (s *Surface) policyARN(f url.Values, _ *authn.Principal) string {
-	return s.entityARN("policy", f.Get("Path"), f.Get("PolicyName"))
+func (s *Surface) policyARN(f url.Values, c *authn.Principal) string {
+	return s.entityARN(s.account(c), "policy", f.Get("Path"), f.Get("PolicyName"))
 }
 
 func (s *Surface) registerPolicies(add func(string, resourceFunc, handler)) {
-	acctWide := func(url.Values, *authn.Principal) string { return arn.New("iam", "", s.AccountID, "policy/").String() }
-	add("CreatePolicy", s.policyARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	acctWide := func(_ url.Values, c *authn.Principal) string {
+		return arn.New("iam", "", s.account(c), "policy/").String()
+	}
+	add("CreatePolicy", s.policyARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "PolicyName", "PolicyDocument"); err != nil {
 			return nil, err
 		}
 		p := &identity.Policy{Name: f.Get("PolicyName"), Path: f.Get("Path"), Description: f.Get("Description"), Tags: formTags(f)}
-		if err := s.Service.CreatePolicy(ctx, s.AccountID, p, f.Get("PolicyDocument")); err != nil {
+		if err := s.Service.CreatePolicy(ctx, s.account(c), p, f.Get("PolicyDocument")); err != nil {
 			return nil, err
 		}
 		return policyResult{Policy: toXMLPolicy(p)}, nil
 	})
-	add("GetPolicy", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("GetPolicy", policyARNParam, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "PolicyArn"); err != nil {
 			return nil, err
 		}
-		p, err := s.Service.GetPolicy(ctx, s.AccountID, f.Get("PolicyArn"))
+		p, err := s.Service.GetPolicy(ctx, s.account(c), f.Get("PolicyArn"))
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +103,7 @@ func (s *Surface) registerPolicies(add func(string, resourceFunc, handler)) {
 			return nil, err
 		}
 		opt := identity.PolicyListOptions{ListOptions: lo, Scope: f.Get("Scope"), OnlyAttached: f.Get("OnlyAttached") == "true"}
-		ps, next, err := s.Service.ListPolicies(ctx, s.AccountID, opt)
+		ps, next, err := s.Service.ListPolicies(ctx, s.account(c), opt)
 		if err != nil {
 			return nil, err
 		}
@@ -111,48 +113,48 @@ func (s *Surface) registerPolicies(add func(string, resourceFunc, handler)) {
 		}
 		return res, nil
 	})
-	add("DeletePolicy", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("DeletePolicy", policyARNParam, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "PolicyArn"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.DeletePolicy(ctx, s.AccountID, f.Get("PolicyArn"))
+		return nil, s.Service.DeletePolicy(ctx, s.account(c), f.Get("PolicyArn"))
 	})
-	add("CreatePolicyVersion", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("CreatePolicyVersion", policyARNParam, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "PolicyArn", "PolicyDocument"); err != nil {
 			return nil, err
 		}
-		v, err := s.Service.CreatePolicyVersion(ctx, s.AccountID, f.Get("PolicyArn"), f.Get("PolicyDocument"), f.Get("SetAsDefault") == "true")
+		v, err := s.Service.CreatePolicyVersion(ctx, s.account(c), f.Get("PolicyArn"), f.Get("PolicyDocument"), f.Get("SetAsDefault") == "true")
 		if err != nil {
 			return nil, err
 		}
 		return policyVersionResult{PolicyVersion: xmlPolicyVersion{VersionID: v.VersionID, IsDefaultVersion: v.IsDefault, CreateDate: isoTime(v.CreatedAt)}}, nil
 	})
-	add("GetPolicyVersion", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("GetPolicyVersion", policyARNParam, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "PolicyArn", "VersionId"); err != nil {
 			return nil, err
 		}
-		v, err := s.Service.GetPolicyVersion(ctx, s.AccountID, f.Get("PolicyArn"), f.Get("VersionId"))
+		v, err := s.Service.GetPolicyVersion(ctx, s.account(c), f.Get("PolicyArn"), f.Get("VersionId"))
 		if err != nil {
 			return nil, err
 		}
 		return policyVersionResult{PolicyVersion: xmlPolicyVersion{Document: encodeDocument(v.Document), VersionID: v.VersionID, IsDefaultVersion: v.IsDefault, CreateDate: isoTime(v.CreatedAt)}}, nil
 	})
-	add("SetDefaultPolicyVersion", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("SetDefaultPolicyVersion", policyARNParam, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "PolicyArn", "VersionId"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.SetDefaultPolicyVersion(ctx, s.AccountID, f.Get("PolicyArn"), f.Get("VersionId"))
+		return nil, s.Service.SetDefaultPolicyVersion(ctx, s.account(c), f.Get("PolicyArn"), f.Get("VersionId"))
 	})
 	attach := func(kind identity.Kind, param string, detach bool) handler {
-		return func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+		return func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 			if err := required(f, param, "PolicyArn"); err != nil {
 				return nil, err
 			}
 			ref := identity.Ref{Kind: kind, Name: f.Get(param)}
 			if detach {
-				return nil, s.Service.DetachPolicy(ctx, s.AccountID, ref, f.Get("PolicyArn"))
+				return nil, s.Service.DetachPolicy(ctx, s.account(c), ref, f.Get("PolicyArn"))
 			}
-			return nil, s.Service.AttachPolicy(ctx, s.AccountID, ref, f.Get("PolicyArn"))
+			return nil, s.Service.AttachPolicy(ctx, s.account(c), ref, f.Get("PolicyArn"))
 		}
 	}
 	add("AttachRolePolicy", s.roleARN, attach(identity.KindRole, "RoleName", false))
@@ -170,11 +172,11 @@ type listPolicyVersionsResult struct {
 // registerPolicyExtras adds ListPolicyVersions, DeletePolicyVersion and
 // UpdateRole.
 func (s *Surface) registerPolicyExtras(add func(string, resourceFunc, handler)) {
-	add("ListPolicyVersions", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("ListPolicyVersions", policyARNParam, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "PolicyArn"); err != nil {
 			return nil, err
 		}
-		vs, err := s.Service.ListPolicyVersions(ctx, s.AccountID, f.Get("PolicyArn"))
+		vs, err := s.Service.ListPolicyVersions(ctx, s.account(c), f.Get("PolicyArn"))
 		if err != nil {
 			return nil, err
 		}
@@ -184,13 +186,13 @@ func (s *Surface) registerPolicyExtras(add func(string, resourceFunc, handler)) 
 		}
 		return res, nil
 	})
-	add("DeletePolicyVersion", policyARNParam, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("DeletePolicyVersion", policyARNParam, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "PolicyArn", "VersionId"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.DeletePolicyVersion(ctx, s.AccountID, f.Get("PolicyArn"), f.Get("VersionId"))
+		return nil, s.Service.DeletePolicyVersion(ctx, s.account(c), f.Get("PolicyArn"), f.Get("VersionId"))
 	})
-	add("UpdateRole", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("UpdateRole", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName"); err != nil {
 			return nil, err
 		}
@@ -202,14 +204,14 @@ func (s *Surface) registerPolicyExtras(add func(string, resourceFunc, handler)) 
 			}
 			maxSession = n
 		}
-		return nil, s.Service.UpdateRole(ctx, s.AccountID, f.Get("RoleName"), f.Get("Description"), maxSession)
+		return nil, s.Service.UpdateRole(ctx, s.account(c), f.Get("RoleName"), f.Get("Description"), maxSession)
 	})
 }
 
 // listAttached answers ListAttached{Role,User}Policies: the managed
 // policies attached to the entity named by the nameParam parameter.
 func (s *Surface) listAttached(nameParam string, ref func(url.Values) identity.Ref) func(context.Context, url.Values, *authn.Principal) (any, error) {
-	return func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	return func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, nameParam); err != nil {
 			return nil, err
 		}
@@ -217,7 +219,7 @@ func (s *Surface) listAttached(nameParam string, ref func(url.Values) identity.R
 		if err != nil {
 			return nil, err
 		}
-		ps, next, err := s.Service.ListAttachedPolicies(ctx, s.AccountID, ref(f), opt)
+		ps, next, err := s.Service.ListAttachedPolicies(ctx, s.account(c), ref(f), opt)
 		if err != nil {
 			return nil, err
 		}

@@ -62,8 +62,10 @@ func roleRef(f url.Values) identity.Ref {
 }
 
 func (s *Surface) registerRoles(add func(string, resourceFunc, handler)) {
-	acctWide := func(url.Values, *authn.Principal) string { return arn.New("iam", "", s.AccountID, "role/").String() }
-	add("CreateRole", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	acctWide := func(_ url.Values, c *authn.Principal) string {
+		return arn.New("iam", "", s.account(c), "role/").String()
+	}
+	add("CreateRole", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName", "AssumeRolePolicyDocument"); err != nil {
 			return nil, err
 		}
@@ -76,16 +78,16 @@ func (s *Surface) registerRoles(add func(string, resourceFunc, handler)) {
 			}
 			r.MaxSessionDuration = n
 		}
-		if err := s.Service.CreateRole(ctx, s.AccountID, r); err != nil {
+		if err := s.Service.CreateRole(ctx, s.account(c), r); err != nil {
 			return nil, err
 		}
 		return roleResult{Role: toXMLRole(r)}, nil
 	})
-	add("GetRole", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("GetRole", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName"); err != nil {
 			return nil, err
 		}
-		r, err := s.Service.GetRole(ctx, s.AccountID, f.Get("RoleName"))
+		r, err := s.Service.GetRole(ctx, s.account(c), f.Get("RoleName"))
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +98,7 @@ func (s *Surface) registerRoles(add func(string, resourceFunc, handler)) {
 		if err != nil {
 			return nil, err
 		}
-		roles, next, err := s.Service.ListRoles(ctx, s.AccountID, opt)
+		roles, next, err := s.Service.ListRoles(ctx, s.account(c), opt)
 		if err != nil {
 			return nil, err
 		}
@@ -106,35 +108,35 @@ func (s *Surface) registerRoles(add func(string, resourceFunc, handler)) {
 		}
 		return res, nil
 	})
-	add("DeleteRole", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("DeleteRole", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.DeleteRole(ctx, s.AccountID, f.Get("RoleName"))
+		return nil, s.Service.DeleteRole(ctx, s.account(c), f.Get("RoleName"))
 	})
-	add("UpdateAssumeRolePolicy", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("UpdateAssumeRolePolicy", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName", "PolicyDocument"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.UpdateAssumeRolePolicy(ctx, s.AccountID, f.Get("RoleName"), f.Get("PolicyDocument"))
+		return nil, s.Service.UpdateAssumeRolePolicy(ctx, s.account(c), f.Get("RoleName"), f.Get("PolicyDocument"))
 	})
-	add("TagRole", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("TagRole", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName", "Tags.member.1.Key"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.TagRole(ctx, s.AccountID, f.Get("RoleName"), formTags(f))
+		return nil, s.Service.TagRole(ctx, s.account(c), f.Get("RoleName"), formTags(f))
 	})
-	add("UntagRole", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("UntagRole", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName", "TagKeys.member.1"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.UntagRole(ctx, s.AccountID, f.Get("RoleName"), formList(f, "TagKeys"))
+		return nil, s.Service.UntagRole(ctx, s.account(c), f.Get("RoleName"), formList(f, "TagKeys"))
 	})
-	add("ListRoleTags", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("ListRoleTags", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName"); err != nil {
 			return nil, err
 		}
-		tags, err := s.Service.ListRoleTags(ctx, s.AccountID, f.Get("RoleName"))
+		tags, err := s.Service.ListRoleTags(ctx, s.account(c), f.Get("RoleName"))
 		if err != nil {
 			return nil, err
 		}
@@ -144,29 +146,29 @@ func (s *Surface) registerRoles(add func(string, resourceFunc, handler)) {
 		}
 		return res, nil
 	})
-	add("PutRolePolicy", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("PutRolePolicy", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName", "PolicyName", "PolicyDocument"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.PutInlinePolicy(ctx, s.AccountID, roleRef(f), f.Get("PolicyName"), f.Get("PolicyDocument"))
+		return nil, s.Service.PutInlinePolicy(ctx, s.account(c), roleRef(f), f.Get("PolicyName"), f.Get("PolicyDocument"))
 	})
-	add("GetRolePolicy", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("GetRolePolicy", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName", "PolicyName"); err != nil {
 			return nil, err
 		}
-		doc, err := s.Service.GetInlinePolicy(ctx, s.AccountID, roleRef(f), f.Get("PolicyName"))
+		doc, err := s.Service.GetInlinePolicy(ctx, s.account(c), roleRef(f), f.Get("PolicyName"))
 		if err != nil {
 			return nil, err
 		}
 		return getRolePolicyResult{RoleName: f.Get("RoleName"), PolicyName: f.Get("PolicyName"), PolicyDocument: encodeDocument(doc)}, nil
 	})
-	add("DeleteRolePolicy", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("DeleteRolePolicy", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName", "PolicyName"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.DeleteInlinePolicy(ctx, s.AccountID, roleRef(f), f.Get("PolicyName"))
+		return nil, s.Service.DeleteInlinePolicy(ctx, s.account(c), roleRef(f), f.Get("PolicyName"))
 	})
-	add("ListRolePolicies", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("ListRolePolicies", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName"); err != nil {
 			return nil, err
 		}
@@ -174,7 +176,7 @@ func (s *Surface) registerRoles(add func(string, resourceFunc, handler)) {
 		if err != nil {
 			return nil, err
 		}
-		names, next, err := s.Service.ListInlinePolicies(ctx, s.AccountID, roleRef(f), opt)
+		names, next, err := s.Service.ListInlinePolicies(ctx, s.account(c), roleRef(f), opt)
 		if err != nil {
 			return nil, err
 		}
@@ -183,16 +185,16 @@ func (s *Surface) registerRoles(add func(string, resourceFunc, handler)) {
 		}
 		return listPolicyNamesResult{PolicyNames: names, IsTruncated: next != "", Marker: next}, nil
 	})
-	add("PutRolePermissionsBoundary", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("PutRolePermissionsBoundary", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName", "PermissionsBoundary"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.PutRolePermissionsBoundary(ctx, s.AccountID, f.Get("RoleName"), f.Get("PermissionsBoundary"))
+		return nil, s.Service.PutRolePermissionsBoundary(ctx, s.account(c), f.Get("RoleName"), f.Get("PermissionsBoundary"))
 	})
-	add("DeleteRolePermissionsBoundary", s.roleARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("DeleteRolePermissionsBoundary", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.DeleteRolePermissionsBoundary(ctx, s.AccountID, f.Get("RoleName"))
+		return nil, s.Service.DeleteRolePermissionsBoundary(ctx, s.account(c), f.Get("RoleName"))
 	})
 }

@@ -69,12 +69,12 @@ func (s *Surface) registerSimulate(add func(string, resourceFunc, handler)) {
 		}
 		return s.simulate(f, &sim)
 	})
-	add("SimulatePrincipalPolicy", func(f url.Values, _ *authn.Principal) string { return f.Get("PolicySourceArn") },
-		func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("SimulatePrincipalPolicy", func(f url.Values, c *authn.Principal) string { return f.Get("PolicySourceArn") },
+		func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 			if err := required(f, "PolicySourceArn"); err != nil {
 				return nil, err
 			}
-			sim, err := s.principalSimulation(ctx, f.Get("PolicySourceArn"))
+			sim, err := s.principalSimulation(ctx, c, f.Get("PolicySourceArn"))
 			if err != nil {
 				return nil, err
 			}
@@ -87,14 +87,14 @@ func (s *Surface) registerSimulate(add func(string, resourceFunc, handler)) {
 
 // principalSimulation gathers the effective policies and tags of the user
 // or role an ARN of this account names.
-func (s *Surface) principalSimulation(ctx context.Context, source string) (*simulation, error) {
+func (s *Surface) principalSimulation(ctx context.Context, c *authn.Principal, source string) (*simulation, error) {
 	parts := strings.SplitN(source, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "iam" {
 		return nil, identity.Errorf(identity.InvalidInput, "PolicySourceArn %q is not an IAM user or role ARN", source)
 	}
 	kind, rest, _ := strings.Cut(parts[5], "/")
 	name := rest[strings.LastIndex(rest, "/")+1:]
-	if parts[4] != s.AccountID || name == "" {
+	if parts[4] != s.account(c) || name == "" {
 		return nil, identity.Errorf(identity.NoSuchEntity, "The entity %s cannot be found.", source)
 	}
 	var (
@@ -103,9 +103,9 @@ func (s *Surface) principalSimulation(ctx context.Context, source string) (*simu
 	)
 	switch kind {
 	case "user":
-		eff, err = s.Service.PoliciesForUser(ctx, s.AccountID, name)
+		eff, err = s.Service.PoliciesForUser(ctx, s.account(c), name)
 	case "role":
-		eff, err = s.Service.PoliciesForRole(ctx, s.AccountID, name)
+		eff, err = s.Service.PoliciesForRole(ctx, s.account(c), name)
 	default:
 		return nil, identity.Errorf(identity.InvalidInput, "PolicySourceArn must name a user or a role, not %q", kind)
 	}

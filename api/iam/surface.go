@@ -24,7 +24,9 @@ const Namespace = "https://iam.amazonaws.com/doc/2010-05-08/"
 
 // Surface serves the IAM actions of one account.
 type Surface struct {
-	// AccountID is the account the API manages.
+	// AccountID is the primary account: the account of a caller that
+	// names none. Every request acts in its caller's account (IAM is an
+	// account's namespace: no request reaches another account's entities).
 	AccountID string
 	Service   identity.Service
 	// KEK seals new access keys' secrets.
@@ -104,20 +106,28 @@ func Protocol() *api.QueryProtocol {
 	}}
 }
 
+// account is the account a request of c acts in: its own.
+func (s *Surface) account(c *authn.Principal) string {
+	if c != nil && c.Account != "" {
+		return c.Account
+	}
+	return s.AccountID
+}
+
 // entityARN is arn:aws:iam::<account>:<kind><path><name>; path defaults to "/".
-func (s *Surface) entityARN(kind, path, name string) string {
+func (s *Surface) entityARN(acct, kind, path, name string) string {
 	if path == "" {
 		path = "/"
 	}
-	return arn.New("iam", "", s.AccountID, kind+path+name).String()
+	return arn.New("iam", "", acct, kind+path+name).String()
 }
 
 func (s *Surface) userARN(f url.Values, c *authn.Principal) string {
-	return s.entityARN("user", f.Get("Path"), s.userName(f, c))
+	return s.entityARN(s.account(c), "user", f.Get("Path"), s.userName(f, c))
 }
 
-func (s *Surface) roleARN(f url.Values, _ *authn.Principal) string {
-	return s.entityARN("role", f.Get("Path"), f.Get("RoleName"))
+func (s *Surface) roleARN(f url.Values, c *authn.Principal) string {
+	return s.entityARN(s.account(c), "role", f.Get("Path"), f.Get("RoleName"))
 }
 
 func policyARNParam(f url.Values, _ *authn.Principal) string { return f.Get("PolicyArn") }

@@ -62,13 +62,15 @@ type listAccessKeysResult struct {
 }
 
 func (s *Surface) registerUsers(add func(string, resourceFunc, handler)) {
-	acctWide := func(url.Values, *authn.Principal) string { return arn.New("iam", "", s.AccountID, "user/").String() }
-	add("CreateUser", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	acctWide := func(_ url.Values, c *authn.Principal) string {
+		return arn.New("iam", "", s.account(c), "user/").String()
+	}
+	add("CreateUser", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName"); err != nil {
 			return nil, err
 		}
 		u := &identity.User{Name: f.Get("UserName"), Path: f.Get("Path"), Tags: formTags(f), PermissionsBoundary: f.Get("PermissionsBoundary")}
-		if err := s.Service.CreateUser(ctx, s.AccountID, u); err != nil {
+		if err := s.Service.CreateUser(ctx, s.account(c), u); err != nil {
 			return nil, err
 		}
 		return userResult{User: toXMLUser(u)}, nil
@@ -78,7 +80,7 @@ func (s *Surface) registerUsers(add func(string, resourceFunc, handler)) {
 		if name == "" {
 			return nil, required(f, "UserName")
 		}
-		u, err := s.Service.GetUser(ctx, s.AccountID, name)
+		u, err := s.Service.GetUser(ctx, s.account(c), name)
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +91,7 @@ func (s *Surface) registerUsers(add func(string, resourceFunc, handler)) {
 		if err != nil {
 			return nil, err
 		}
-		users, next, err := s.Service.ListUsers(ctx, s.AccountID, opt)
+		users, next, err := s.Service.ListUsers(ctx, s.account(c), opt)
 		if err != nil {
 			return nil, err
 		}
@@ -99,17 +101,17 @@ func (s *Surface) registerUsers(add func(string, resourceFunc, handler)) {
 		}
 		return res, nil
 	})
-	add("DeleteUser", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("DeleteUser", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.DeleteUser(ctx, s.AccountID, f.Get("UserName"))
+		return nil, s.Service.DeleteUser(ctx, s.account(c), f.Get("UserName"))
 	})
-	add("PutUserPolicy", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("PutUserPolicy", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName", "PolicyName", "PolicyDocument"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.PutInlinePolicy(ctx, s.AccountID, identity.Ref{Kind: identity.KindUser, Name: f.Get("UserName")}, f.Get("PolicyName"), f.Get("PolicyDocument"))
+		return nil, s.Service.PutInlinePolicy(ctx, s.account(c), identity.Ref{Kind: identity.KindUser, Name: f.Get("UserName")}, f.Get("PolicyName"), f.Get("PolicyDocument"))
 	})
 	add("CreateAccessKey", s.userARN, s.createAccessKey)
 	add("ListAccessKeys", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
@@ -117,7 +119,7 @@ func (s *Surface) registerUsers(add func(string, resourceFunc, handler)) {
 		if name == "" {
 			return nil, required(f, "UserName")
 		}
-		ks, err := s.Service.ListAccessKeys(ctx, s.AccountID, name)
+		ks, err := s.Service.ListAccessKeys(ctx, s.account(c), name)
 		if err != nil {
 			return nil, err
 		}
@@ -131,13 +133,13 @@ func (s *Surface) registerUsers(add func(string, resourceFunc, handler)) {
 		if err := required(f, "AccessKeyId", "Status"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.UpdateAccessKey(ctx, s.AccountID, s.userName(f, c), f.Get("AccessKeyId"), f.Get("Status"))
+		return nil, s.Service.UpdateAccessKey(ctx, s.account(c), s.userName(f, c), f.Get("AccessKeyId"), f.Get("Status"))
 	})
 	add("DeleteAccessKey", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "AccessKeyId"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.DeleteAccessKey(ctx, s.AccountID, s.userName(f, c), f.Get("AccessKeyId"))
+		return nil, s.Service.DeleteAccessKey(ctx, s.account(c), s.userName(f, c), f.Get("AccessKeyId"))
 	})
 }
 
@@ -157,7 +159,7 @@ func (s *Surface) createAccessKey(ctx context.Context, f url.Values, c *authn.Pr
 		return nil, err
 	}
 	k := &identity.AccessKey{ID: id, UserName: name, Status: identity.Active, SealedSecret: sealed}
-	if err := s.Service.CreateAccessKey(ctx, s.AccountID, k); err != nil {
+	if err := s.Service.CreateAccessKey(ctx, s.account(c), k); err != nil {
 		return nil, err
 	}
 	return createAccessKeyResult{AccessKey: xmlAccessKey{UserName: name, AccessKeyID: id, Status: identity.Active, SecretAccessKey: secret, CreateDate: isoTime(k.CreatedAt)}}, nil
@@ -176,45 +178,45 @@ func userRef(f url.Values) identity.Ref {
 // registerUserExtras adds user tags, the user's inline policies and
 // permissions boundary.
 func (s *Surface) registerUserExtras(add func(string, resourceFunc, handler)) {
-	add("TagUser", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("TagUser", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName", "Tags.member.1.Key"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.TagUser(ctx, s.AccountID, f.Get("UserName"), formTags(f))
+		return nil, s.Service.TagUser(ctx, s.account(c), f.Get("UserName"), formTags(f))
 	})
-	add("UntagUser", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("UntagUser", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName", "TagKeys.member.1"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.UntagUser(ctx, s.AccountID, f.Get("UserName"), formList(f, "TagKeys"))
+		return nil, s.Service.UntagUser(ctx, s.account(c), f.Get("UserName"), formList(f, "TagKeys"))
 	})
-	add("ListUserTags", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("ListUserTags", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName"); err != nil {
 			return nil, err
 		}
-		tags, err := s.Service.ListUserTags(ctx, s.AccountID, f.Get("UserName"))
+		tags, err := s.Service.ListUserTags(ctx, s.account(c), f.Get("UserName"))
 		if err != nil {
 			return nil, err
 		}
 		return listTagsResult{Tags: tagList(tags)}, nil
 	})
-	add("GetUserPolicy", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("GetUserPolicy", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName", "PolicyName"); err != nil {
 			return nil, err
 		}
-		doc, err := s.Service.GetInlinePolicy(ctx, s.AccountID, userRef(f), f.Get("PolicyName"))
+		doc, err := s.Service.GetInlinePolicy(ctx, s.account(c), userRef(f), f.Get("PolicyName"))
 		if err != nil {
 			return nil, err
 		}
 		return getUserPolicyResult{UserName: f.Get("UserName"), PolicyName: f.Get("PolicyName"), PolicyDocument: encodeDocument(doc)}, nil
 	})
-	add("DeleteUserPolicy", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("DeleteUserPolicy", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName", "PolicyName"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.DeleteInlinePolicy(ctx, s.AccountID, userRef(f), f.Get("PolicyName"))
+		return nil, s.Service.DeleteInlinePolicy(ctx, s.account(c), userRef(f), f.Get("PolicyName"))
 	})
-	add("ListUserPolicies", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("ListUserPolicies", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName"); err != nil {
 			return nil, err
 		}
@@ -222,7 +224,7 @@ func (s *Surface) registerUserExtras(add func(string, resourceFunc, handler)) {
 		if err != nil {
 			return nil, err
 		}
-		names, next, err := s.Service.ListInlinePolicies(ctx, s.AccountID, userRef(f), opt)
+		names, next, err := s.Service.ListInlinePolicies(ctx, s.account(c), userRef(f), opt)
 		if err != nil {
 			return nil, err
 		}
@@ -231,17 +233,17 @@ func (s *Surface) registerUserExtras(add func(string, resourceFunc, handler)) {
 		}
 		return listPolicyNamesResult{PolicyNames: names, IsTruncated: next != "", Marker: next}, nil
 	})
-	add("PutUserPermissionsBoundary", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("PutUserPermissionsBoundary", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName", "PermissionsBoundary"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.PutUserPermissionsBoundary(ctx, s.AccountID, f.Get("UserName"), f.Get("PermissionsBoundary"))
+		return nil, s.Service.PutUserPermissionsBoundary(ctx, s.account(c), f.Get("UserName"), f.Get("PermissionsBoundary"))
 	})
-	add("DeleteUserPermissionsBoundary", s.userARN, func(ctx context.Context, f url.Values, _ *authn.Principal) (any, error) {
+	add("DeleteUserPermissionsBoundary", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.DeleteUserPermissionsBoundary(ctx, s.AccountID, f.Get("UserName"))
+		return nil, s.Service.DeleteUserPermissionsBoundary(ctx, s.account(c), f.Get("UserName"))
 	})
 	add("ListAttachedUserPolicies", s.userARN, s.listAttached("UserName", userRef))
 }

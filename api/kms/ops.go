@@ -129,9 +129,8 @@ func byCiphertext(in *request) string {
 
 // operations maps each KMS operation name to its resource and handler.
 func (s *Surface) operations() map[string]operation {
-	k := s.Keys
 	return map[string]operation{
-		"CreateKey": {nil, func(ctx context.Context, t string, in *request) (any, error) {
+		"CreateKey": {nil, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			spec := in.KeySpec
 			if spec == "" {
 				spec = in.CustomerMasterKeySpec
@@ -142,14 +141,14 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"KeyMetadata": toMetadata(m)}, nil
 		}},
-		"DescribeKey": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"DescribeKey": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			m, err := k.DescribeKey(ctx, t, in.KeyID)
 			if err != nil {
 				return nil, err
 			}
 			return map[string]any{"KeyMetadata": toMetadata(m)}, nil
 		}},
-		"ListKeys": {nil, func(ctx context.Context, t string, _ *request) (any, error) {
+		"ListKeys": {nil, func(ctx context.Context, k *keys.Service, t string, _ *request) (any, error) {
 			list, err := k.ListKeys(ctx, t)
 			if err != nil {
 				return nil, err
@@ -164,35 +163,35 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"Keys": out, "Truncated": false}, nil
 		}},
-		"Encrypt": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"Encrypt": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			o, err := k.Encrypt(ctx, t, keys.EncryptInput{KeyID: in.KeyID, Plaintext: in.Plaintext, EncryptionContext: in.EncryptionContext})
 			if err != nil {
 				return nil, err
 			}
 			return map[string]any{"CiphertextBlob": o.CiphertextBlob, "KeyId": o.KeyID, "EncryptionAlgorithm": symmetricDefault}, nil
 		}},
-		"Decrypt": {byCiphertext, func(ctx context.Context, t string, in *request) (any, error) {
+		"Decrypt": {byCiphertext, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			o, err := k.Decrypt(ctx, t, keys.DecryptInput{CiphertextBlob: in.CiphertextBlob, EncryptionContext: in.EncryptionContext, KeyID: in.KeyID})
 			if err != nil {
 				return nil, err
 			}
 			return map[string]any{"Plaintext": o.Plaintext, "KeyId": o.KeyID, "EncryptionAlgorithm": symmetricDefault}, nil
 		}},
-		"GenerateDataKey": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"GenerateDataKey": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			o, err := k.GenerateDataKey(ctx, t, keys.GenerateDataKeyInput{KeyID: in.KeyID, EncryptionContext: in.EncryptionContext, KeySpec: in.KeySpec, NumberOfBytes: in.NumberOfBytes})
 			if err != nil {
 				return nil, err
 			}
 			return map[string]any{"CiphertextBlob": o.CiphertextBlob, "Plaintext": o.Plaintext, "KeyId": o.KeyID}, nil
 		}},
-		"GenerateDataKeyWithoutPlaintext": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"GenerateDataKeyWithoutPlaintext": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			o, err := k.GenerateDataKeyWithoutPlaintext(ctx, t, keys.GenerateDataKeyInput{KeyID: in.KeyID, EncryptionContext: in.EncryptionContext, KeySpec: in.KeySpec, NumberOfBytes: in.NumberOfBytes})
 			if err != nil {
 				return nil, err
 			}
 			return map[string]any{"CiphertextBlob": o.CiphertextBlob, "KeyId": o.KeyID}, nil
 		}},
-		"ReEncrypt": {byCiphertext, func(ctx context.Context, t string, in *request) (any, error) {
+		"ReEncrypt": {byCiphertext, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			o, err := k.ReEncrypt(ctx, t, keys.ReEncryptInput{CiphertextBlob: in.CiphertextBlob, SourceEncryptionContext: in.SourceEncryptionContext, SourceKeyID: in.SourceKeyID,
 				DestinationKeyID: in.DestinationKeyID, DestinationEncryptionContext: in.DestinationEncryptionContext})
 			if err != nil {
@@ -202,10 +201,10 @@ func (s *Surface) operations() map[string]operation {
 				"SourceEncryptionAlgorithm": symmetricDefault, "DestinationEncryptionAlgorithm": symmetricDefault}, nil
 		}},
 		"CreateAlias": {func(in *request) string { return in.TargetKeyID },
-			func(ctx context.Context, t string, in *request) (any, error) {
+			func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 				return struct{}{}, k.CreateAlias(ctx, t, in.AliasName, in.TargetKeyID)
 			}},
-		"ListAliases": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"ListAliases": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			list, err := k.ListAliases(ctx, t, in.KeyID)
 			if err != nil {
 				return nil, err
@@ -221,10 +220,10 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"Aliases": out, "Truncated": false}, nil
 		}},
-		"EnableKeyRotation": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"EnableKeyRotation": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			return struct{}{}, k.EnableKeyRotation(ctx, t, in.KeyID, in.RotationPeriodInDays)
 		}},
-		"GetKeyRotationStatus": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"GetKeyRotationStatus": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			st, err := k.GetKeyRotationStatus(ctx, t, in.KeyID)
 			if err != nil {
 				return nil, err
@@ -241,7 +240,7 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return out, nil
 		}},
-		"RotateKeyOnDemand": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"RotateKeyOnDemand": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			if _, err := k.RotateKeyOnDemand(ctx, t, in.KeyID); err != nil {
 				return nil, err
 			}
@@ -251,13 +250,13 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"KeyId": m.Arn}, nil
 		}},
-		"DisableKey": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"DisableKey": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			return struct{}{}, k.DisableKey(ctx, t, in.KeyID)
 		}},
-		"EnableKey": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"EnableKey": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			return struct{}{}, k.EnableKey(ctx, t, in.KeyID)
 		}},
-		"ScheduleKeyDeletion": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"ScheduleKeyDeletion": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			when, err := k.ScheduleKeyDeletion(ctx, t, in.KeyID, in.PendingWindowInDays)
 			if err != nil {
 				return nil, err
@@ -268,7 +267,7 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"KeyId": m.Arn, "DeletionDate": epoch(when), "KeyState": string(m.KeyState), "PendingWindowInDays": m.PendingDeletionWindowInDays}, nil
 		}},
-		"CancelKeyDeletion": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"CancelKeyDeletion": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			if err := k.CancelKeyDeletion(ctx, t, in.KeyID); err != nil {
 				return nil, err
 			}
@@ -278,14 +277,14 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"KeyId": m.Arn}, nil
 		}},
-		"PutKeyPolicy": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"PutKeyPolicy": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			name := in.PolicyName
 			if name == "" {
 				name = "default"
 			}
 			return struct{}{}, k.PutKeyPolicy(ctx, t, in.KeyID, name, in.Policy)
 		}},
-		"GetKeyPolicy": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"GetKeyPolicy": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			name := in.PolicyName
 			if name == "" {
 				name = "default"
@@ -296,13 +295,13 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"Policy": p, "PolicyName": name}, nil
 		}},
-		"TagResource": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"TagResource": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			return struct{}{}, k.TagResource(ctx, t, in.KeyID, toTags(in.Tags))
 		}},
-		"UntagResource": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"UntagResource": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			return struct{}{}, k.UntagResource(ctx, t, in.KeyID, in.TagKeys)
 		}},
-		"ListResourceTags": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"ListResourceTags": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			list, err := k.ListResourceTags(ctx, t, in.KeyID)
 			if err != nil {
 				return nil, err
@@ -313,15 +312,15 @@ func (s *Surface) operations() map[string]operation {
 			}
 			return map[string]any{"Tags": out, "Truncated": false}, nil
 		}},
-		"DisableKeyRotation": {byKeyID, func(ctx context.Context, t string, in *request) (any, error) {
+		"DisableKeyRotation": {byKeyID, func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 			return struct{}{}, k.DisableKeyRotation(ctx, t, in.KeyID)
 		}},
 		"UpdateAlias": {func(in *request) string { return in.TargetKeyID },
-			func(ctx context.Context, t string, in *request) (any, error) {
+			func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 				return struct{}{}, k.UpdateAlias(ctx, t, in.AliasName, in.TargetKeyID)
 			}},
 		"DeleteAlias": {func(in *request) string { return in.AliasName },
-			func(ctx context.Context, t string, in *request) (any, error) {
+			func(ctx context.Context, k *keys.Service, t string, in *request) (any, error) {
 				return struct{}{}, k.DeleteAlias(ctx, t, in.AliasName)
 			}},
 	}

@@ -45,9 +45,10 @@ func Protocol() *api.JSONProtocol {
 	}}
 }
 
-// handler does one operation's work for the caller's tenant and returns the
-// JSON response body.
-type handler func(ctx context.Context, tenant string, in *request) (any, error)
+// handler does one operation's work for the caller's tenant, with the key
+// service as the caller's account sees it (keys.Service.InAccount), and
+// returns the JSON response body.
+type handler func(ctx context.Context, k *keys.Service, tenant string, in *request) (any, error)
 
 // keyOf names the key an operation acts on ("" for none).
 type keyOf func(in *request) string
@@ -63,7 +64,10 @@ func (s *Surface) Register(router *api.AWSRouter) {
 	}
 }
 
-// target resolves the key an operation names within the caller's tenant:
+// target resolves the key an operation names within the caller's tenant
+// and account (a key ARN names a key of its own account, decided across
+// accounts: the key policy must grant the caller and the caller's own
+// policies must allow):
 // its ARN, tenant, tags and key policy (a resource-based policy that must
 // allow, as on AWS), with aws:RequestTag/* and aws:TagKeys from the
 // request. KMS keys belong to tenants: a caller without one is refused. A
@@ -85,11 +89,21 @@ func (s *Surface) target(key keyOf) func(*http.Request, *authn.Principal) (*api.
 		if ident == "" {
 			return out, nil
 		}
-		m, err := s.Keys.DescribeKey(r.Context(), t, ident)
+		k := s.Keys.InAccount(c.Account)
+		if in.KeyID == "" && in.SourceKeyID == "" && len(in.CiphertextBlob) > 0 {
+			// The key a ciphertext records, in whichever account it is
+			// (its policy decides whether the caller may use it).
+			acct, err := k.KeyAccount(r.Context(), t, ident)
+			if err != nil {
+				return nil, err
+			}
+			ident = k.InAccount(acct).KeyARN(ident)
+		}
+		m, err := k.DescribeKey(r.Context(), t, ident)
 		if err != nil {
 			return nil, err
 		}
-		doc, err := s.Keys.GetKeyPolicy(r.Context(), t, m.Arn, "default")
+		doc, err := k.GetKeyPolicy(r.Context(), t, m.Arn, "default")
 		if err != nil {
 			return nil, err
 		}
@@ -97,7 +111,7 @@ func (s *Surface) target(key keyOf) func(*http.Request, *authn.Principal) (*api.
 		if err != nil {
 			return nil, fmt.Errorf("key policy of %s: %w", m.Arn, err)
 		}
-		tags, err := s.Keys.ListResourceTags(r.Context(), t, m.Arn)
+		tags, err := k.ListResourceTags(r.Context(), t, m.Arn)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +128,7 @@ func (s *Surface) target(key keyOf) func(*http.Request, *authn.Principal) (*api.
 // handle runs h for the caller's tenant and writes its JSON 1.1 answer.
 func (s *Surface) handle(h handler) func(http.ResponseWriter, *http.Request, *authn.Principal) error {
 	return func(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
-		out, err := h(r.Context(), c.TenantID, api.Input[request](r))
+		out, err := h(r.Context(), s.Keys.InAccount(c.Account), c.TenantID, api.Input[request](r))
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/api/runtime"
 	"github.com/tenantml/tenantml/authn"
+	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/serving"
 )
 
@@ -94,6 +95,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b) // a client that went away is not an error: the audit record stands
 }
 
+// indexTarget is every endpoint of the caller's account: the index lists
+// its own account's models only.
+func (s *Surface) indexTarget(r *http.Request, c *authn.Principal) (*api.Target, error) {
+	acct := s.AccountID
+	if c != nil && c.Account != "" {
+		acct = c.Account
+	}
+	return &api.Target{Resource: authz.Resource{ARN: serving.ARN(s.Region, acct, serving.KindEndpoint, "*")}}, nil
+}
+
 // Register adds the protocol's routes to srv.
 func (s *Surface) Register(srv *api.Server) {
 	p := s.Pipeline.WithProtocol(Protocol())
@@ -108,7 +119,7 @@ func (s *Surface) Register(srv *api.Server) {
 			s.Meter.Wrap(p.Handler(api.Op{Action: ActionInfer, Service: Service, Target: s.modelTarget, Handle: s.infer})))
 	}
 	srv.Handle("POST /v2/repository/index", p.Handler(api.Op{Action: ActionIndex, Service: Service,
-		Target: api.At(serving.ARN(s.Region, s.AccountID, serving.KindEndpoint, "*")), Handle: s.index}))
+		Target: s.indexTarget, Handle: s.index}))
 	srv.Handle("POST /v2/repository/models/{name}/load", p.Handler(api.Op{Action: ActionLoad, Service: Service, Target: s.modelTarget, Handle: s.load}))
 	srv.Handle("POST /v2/repository/models/{name}/unload", p.Handler(api.Op{Action: ActionUnload, Service: Service, Target: s.modelTarget, Handle: s.unload}))
 }
@@ -197,7 +208,7 @@ func (s *Surface) model(r *http.Request) (*call, error) {
 			return nil, err
 		}
 	}
-	ep, ok := s.Data.Endpoint(s.AccountID, mn.Endpoint)
+	ep, ok := s.Data.Endpoint(runtime.CallerAccount(r, s.AccountID), mn.Endpoint)
 	if !ok {
 		return nil, notFound(c.name)
 	}
@@ -383,7 +394,7 @@ func (s *Surface) index(w http.ResponseWriter, r *http.Request, c *authn.Princip
 		}
 	}
 	out := []repositoryEntry{}
-	for _, m := range s.Repository.IndexModels(s.AccountID) {
+	for _, m := range s.Repository.IndexModels(runtime.CallerAccount(r, s.AccountID)) {
 		if c.TenantID != "" && m.Tenant != c.TenantID {
 			continue // a tenant's principal lists only its tenant's models
 		}

@@ -31,6 +31,16 @@ type Resolver struct {
 	AccountID string
 }
 
+// CallerAccount is the account of r's authenticated caller, else def: an
+// endpoint is invoked in its caller's own account (SageMaker Runtime
+// reaches no other account's endpoint).
+func CallerAccount(r *http.Request, def string) string {
+	if c, _ := authn.FromContext(r.Context()); c != nil && c.Account != "" {
+		return c.Account
+	}
+	return def
+}
+
 // Missing are an operation's answers for what does not exist (and, to a
 // tenant principal, for what another tenant owns): its protocol's words
 // for a missing endpoint and a missing model.
@@ -54,7 +64,8 @@ func (rs *Resolver) Resolve(r *http.Request, name, tm string, missing Missing) (
 	if err := serving.ValidateName("endpointName", name); err != nil {
 		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationError", "%s", tenantml.ErrorMessage(err))
 	}
-	t := &api.Target{Resource: authz.Resource{ARN: serving.ARN(rs.Region, rs.AccountID, serving.KindEndpoint, name)}, NotFound: missing.Endpoint(name)}
+	acct := CallerAccount(r, rs.AccountID)
+	t := &api.Target{Resource: authz.Resource{ARN: serving.ARN(rs.Region, acct, serving.KindEndpoint, name)}, NotFound: missing.Endpoint(name)}
 	out := &Resolved{Target: t}
 	if tm != "" {
 		norm, err := serving.NormalizeTargetModel(tm)
@@ -65,7 +76,7 @@ func (rs *Resolver) Resolve(r *http.Request, name, tm string, missing Missing) (
 		t.Context = iam.Context{iam.Single("sagemaker:TargetModel", norm)}
 		t.Parameters = map[string]any{"targetModel": norm}
 	}
-	ep, ok := rs.Data.Endpoint(rs.AccountID, name)
+	ep, ok := rs.Data.Endpoint(acct, name)
 	if !ok {
 		return out, nil
 	}

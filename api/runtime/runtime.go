@@ -69,14 +69,17 @@ func (s *Surface) Register(srv *api.Server) {
 
 // notFound is SageMaker Runtime's answer for an endpoint that does not
 // exist (or is another tenant's).
-func (s *Surface) notFound(name string) error {
-	return tenantml.AWSErrorf(tenantml.ENOTFOUND, "ValidationError", "Endpoint %s of account %s not found.", name, s.AccountID)
+func (s *Surface) notFound(r *http.Request) func(name string) error {
+	acct := CallerAccount(r, s.AccountID)
+	return func(name string) error {
+		return tenantml.AWSErrorf(tenantml.ENOTFOUND, "ValidationError", "Endpoint %s of account %s not found.", name, acct)
+	}
 }
 
 // target resolves the endpoint and the TargetModel condition key.
 func (s *Surface) target(r *http.Request, _ *authn.Principal) (*api.Target, error) {
 	rs := Resolver{Data: s.Data, Region: s.Region, AccountID: s.AccountID}
-	res, err := rs.Resolve(r, r.PathValue("name"), r.Header.Get(HeaderTargetModel), Missing{Endpoint: s.notFound, Model: serving.ErrModelNotFound})
+	res, err := rs.Resolve(r, r.PathValue("name"), r.Header.Get(HeaderTargetModel), Missing{Endpoint: s.notFound(r), Model: serving.ErrModelNotFound})
 	if err != nil {
 		return nil, err
 	}
@@ -86,9 +89,9 @@ func (s *Surface) target(r *http.Request, _ *authn.Principal) (*api.Target, erro
 // invoke sends the request to the endpoint and writes the model's answer.
 func (s *Surface) invoke(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
 	name := r.PathValue("name")
-	ep, ok := s.Data.Endpoint(s.AccountID, name)
+	ep, ok := s.Data.Endpoint(CallerAccount(r, s.AccountID), name)
 	if !ok {
-		return s.notFound(name)
+		return s.notFound(r)(name)
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {

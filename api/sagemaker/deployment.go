@@ -126,7 +126,7 @@ func (s *Surface) updateEndpoint(r *http.Request, c *authn.Principal, in *update
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.Controller.UpdateEndpointDeployment(r.Context(), c.TenantID, serving.UpdateInput{Endpoint: in.EndpointName, Config: in.EndpointConfigName,
+	e, err := s.ctl(c).UpdateEndpointDeployment(r.Context(), c.TenantID, serving.UpdateInput{Endpoint: in.EndpointName, Config: in.EndpointConfigName,
 		Deployment: dc, RetainDeploymentConfig: in.RetainDeploymentConfig})
 	if err != nil {
 		return nil, err

@@ -62,7 +62,6 @@ type tagsInput struct {
 
 // operations maps each SageMaker operation to its resource and work.
 func (s *Surface) operations() map[string]op {
-	ctl := s.Controller
 	model := func(in any) string { return in.(*nameInput).ModelName }
 	config := func(in any) string { return in.(*nameInput).EndpointConfigName }
 	endpoint := func(in any) string { return in.(*nameInput).EndpointName }
@@ -77,7 +76,7 @@ func (s *Surface) operations() map[string]op {
 			}},
 		"DescribeModel": {newInput: names, kind: serving.KindModel, name: model,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				m, err := ctl.DescribeModel(r.Context(), c.TenantID, model(in))
+				m, err := s.ctl(c).DescribeModel(r.Context(), c.TenantID, model(in))
 				if err != nil {
 					return nil, err
 				}
@@ -86,14 +85,14 @@ func (s *Surface) operations() map[string]op {
 			}},
 		"DeleteModel": {newInput: names, kind: serving.KindModel, name: model,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				return struct{}{}, ctl.DeleteModel(r.Context(), c.TenantID, model(in))
+				return struct{}{}, s.ctl(c).DeleteModel(r.Context(), c.TenantID, model(in))
 			}},
 		"ListModels": {newInput: lists, handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 			f, err := in.(*listInput).filter()
 			if err != nil {
 				return nil, err
 			}
-			ms, next, err := ctl.ListModels(r.Context(), c.TenantID, f)
+			ms, next, err := s.ctl(c).ListModels(r.Context(), c.TenantID, f)
 			if err != nil {
 				return nil, err
 			}
@@ -112,14 +111,14 @@ func (s *Surface) operations() map[string]op {
 				for _, v := range x.ProductionVariants {
 					ec.ProductionVariants = append(ec.ProductionVariants, serving.ProductionVariant(v))
 				}
-				if err := ctl.CreateEndpointConfig(r.Context(), c.TenantID, ec); err != nil {
+				if err := s.ctl(c).CreateEndpointConfig(r.Context(), c.TenantID, ec); err != nil {
 					return nil, err
 				}
 				return map[string]any{"EndpointConfigArn": ec.ARN}, nil
 			}},
 		"DescribeEndpointConfig": {newInput: names, kind: serving.KindEndpointConfig, name: config,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				ec, err := ctl.DescribeEndpointConfig(r.Context(), c.TenantID, config(in))
+				ec, err := s.ctl(c).DescribeEndpointConfig(r.Context(), c.TenantID, config(in))
 				if err != nil {
 					return nil, err
 				}
@@ -135,14 +134,14 @@ func (s *Surface) operations() map[string]op {
 			}},
 		"DeleteEndpointConfig": {newInput: names, kind: serving.KindEndpointConfig, name: config,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				return struct{}{}, ctl.DeleteEndpointConfig(r.Context(), c.TenantID, config(in))
+				return struct{}{}, s.ctl(c).DeleteEndpointConfig(r.Context(), c.TenantID, config(in))
 			}},
 		"ListEndpointConfigs": {newInput: lists, handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 			f, err := in.(*listInput).filter()
 			if err != nil {
 				return nil, err
 			}
-			cs, next, err := ctl.ListEndpointConfigs(r.Context(), c.TenantID, f)
+			cs, next, err := s.ctl(c).ListEndpointConfigs(r.Context(), c.TenantID, f)
 			if err != nil {
 				return nil, err
 			}
@@ -158,7 +157,7 @@ func (s *Surface) operations() map[string]op {
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 				x := in.(*createEndpointInput)
 				e := &serving.Endpoint{Name: x.EndpointName, EndpointConfigName: x.EndpointConfigName, Tags: tagMap(x.Tags)}
-				if err := ctl.CreateEndpoint(r.Context(), c.TenantID, e); err != nil {
+				if err := s.ctl(c).CreateEndpoint(r.Context(), c.TenantID, e); err != nil {
 					return nil, err
 				}
 				return map[string]any{"EndpointArn": e.ARN}, nil
@@ -174,14 +173,14 @@ func (s *Surface) operations() map[string]op {
 			}},
 		"DeleteEndpoint": {newInput: names, kind: serving.KindEndpoint, name: endpoint,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				return struct{}{}, ctl.DeleteEndpoint(r.Context(), c.TenantID, endpoint(in))
+				return struct{}{}, s.ctl(c).DeleteEndpoint(r.Context(), c.TenantID, endpoint(in))
 			}},
 		"ListEndpoints": {newInput: lists, handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 			f, err := in.(*listInput).filter()
 			if err != nil {
 				return nil, err
 			}
-			es, next, err := ctl.ListEndpoints(r.Context(), c.TenantID, f)
+			es, next, err := s.ctl(c).ListEndpoints(r.Context(), c.TenantID, f)
 			if err != nil {
 				return nil, err
 			}
@@ -193,32 +192,32 @@ func (s *Surface) operations() map[string]op {
 			return withNext(map[string]any{"Endpoints": out}, next), nil
 		}},
 		"AddTags": s.tagOp(func(r *http.Request, c *authn.Principal, in *tagsInput) (any, error) {
-			if out, ok, err := s.registryTagOp(in.ResourceArn, func(kind serving.ResourceKind, name string) (any, error) {
-				return map[string]any{"Tags": in.Tags}, s.Registry.AddTags(r.Context(), c.TenantID, kind, name, tagMap(in.Tags))
+			if out, ok, err := s.registryTagOp(c, in.ResourceArn, func(kind serving.ResourceKind, name string) (any, error) {
+				return map[string]any{"Tags": in.Tags}, s.reg(c).AddTags(r.Context(), c.TenantID, kind, name, tagMap(in.Tags))
 			}); ok {
 				return out, err
 			}
-			if err := ctl.AddTags(r.Context(), c.TenantID, in.ResourceArn, tagMap(in.Tags)); err != nil {
+			if err := s.ctl(c).AddTags(r.Context(), c.TenantID, in.ResourceArn, tagMap(in.Tags)); err != nil {
 				return nil, err
 			}
 			return map[string]any{"Tags": in.Tags}, nil
 		}),
 		"DeleteTags": s.tagOp(func(r *http.Request, c *authn.Principal, in *tagsInput) (any, error) {
-			if out, ok, err := s.registryTagOp(in.ResourceArn, func(kind serving.ResourceKind, name string) (any, error) {
-				return struct{}{}, s.Registry.DeleteTags(r.Context(), c.TenantID, kind, name, in.TagKeys)
+			if out, ok, err := s.registryTagOp(c, in.ResourceArn, func(kind serving.ResourceKind, name string) (any, error) {
+				return struct{}{}, s.reg(c).DeleteTags(r.Context(), c.TenantID, kind, name, in.TagKeys)
 			}); ok {
 				return out, err
 			}
-			return struct{}{}, ctl.DeleteTags(r.Context(), c.TenantID, in.ResourceArn, in.TagKeys)
+			return struct{}{}, s.ctl(c).DeleteTags(r.Context(), c.TenantID, in.ResourceArn, in.TagKeys)
 		}),
 		"ListTags": s.tagOp(func(r *http.Request, c *authn.Principal, in *tagsInput) (any, error) {
-			if out, ok, err := s.registryTagOp(in.ResourceArn, func(kind serving.ResourceKind, name string) (any, error) {
-				tags, err := s.Registry.ListTags(r.Context(), c.TenantID, kind, name)
+			if out, ok, err := s.registryTagOp(c, in.ResourceArn, func(kind serving.ResourceKind, name string) (any, error) {
+				tags, err := s.reg(c).ListTags(r.Context(), c.TenantID, kind, name)
 				return map[string]any{"Tags": tagList(tags)}, err
 			}); ok {
 				return out, err
 			}
-			tags, err := ctl.ListTags(r.Context(), c.TenantID, in.ResourceArn)
+			tags, err := s.ctl(c).ListTags(r.Context(), c.TenantID, in.ResourceArn)
 			if err != nil {
 				return nil, err
 			}
@@ -290,7 +289,7 @@ func (s *Surface) createModel(r *http.Request, c *authn.Principal, in *createMod
 		}
 	}
 	m := &serving.Model{Name: in.ModelName, ExecutionRoleARN: in.ExecutionRoleArn, Tags: tagMap(in.Tags), PrimaryContainer: container}
-	if err := s.Controller.CreateModel(r.Context(), c.TenantID, m); err != nil {
+	if err := s.ctl(c).CreateModel(r.Context(), c.TenantID, m); err != nil {
 		return nil, err
 	}
 	return map[string]any{"ModelArn": m.ARN}, nil
@@ -298,7 +297,7 @@ func (s *Surface) createModel(r *http.Request, c *authn.Principal, in *createMod
 
 // describeEndpoint answers DescribeEndpoint with the config's variants.
 func (s *Surface) describeEndpoint(r *http.Request, c *authn.Principal, name string) (any, error) {
-	ctl := s.Controller
+	ctl := s.ctl(c)
 	e, err := ctl.DescribeEndpoint(r.Context(), c.TenantID, name)
 	if err != nil {
 		return nil, err
@@ -317,7 +316,7 @@ func (s *Surface) describeEndpoint(r *http.Request, c *authn.Principal, name str
 	if ec, err := ctl.DescribeEndpointConfig(r.Context(), "", e.EndpointConfigName); err == nil && e.Status == serving.StatusInService {
 		var counts map[string][2]int
 		if s.Instances != nil {
-			counts = s.Instances(ctl.AccountID, e.Name)
+			counts = s.Instances(ctl.Account(), e.Name)
 		}
 		vs := make([]map[string]any, 0, len(ec.ProductionVariants))
 		for _, v := range ec.ProductionVariants {

@@ -101,21 +101,20 @@ func (s *Surface) registryOperations() map[string]op {
 		return x.ModelPackageName
 	}
 	pkgs := func() any { return new(packageInput) }
-	reg := s.Registry
 	return map[string]op{
 		"CreateModelPackageGroup": {newInput: groups, kind: registry.KindGroup, name: group, create: true,
 			tags: func(in any) ([]tag, []string) { return in.(*groupInput).Tags, nil },
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 				x := in.(*groupInput)
 				g := &registry.Group{Name: x.ModelPackageGroupName, Description: x.ModelPackageGroupDescription, Tags: tagMap(x.Tags)}
-				if err := reg.CreateGroup(r.Context(), c.TenantID, userOf(c), g); err != nil {
+				if err := s.reg(c).CreateGroup(r.Context(), c.TenantID, userOf(c), g); err != nil {
 					return nil, err
 				}
 				return map[string]any{"ModelPackageGroupArn": g.ARN}, nil
 			}},
 		"DescribeModelPackageGroup": {newInput: groups, kind: registry.KindGroup, name: group,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				g, err := reg.DescribeGroup(r.Context(), c.TenantID, group(in))
+				g, err := s.reg(c).DescribeGroup(r.Context(), c.TenantID, group(in))
 				if err != nil {
 					return nil, err
 				}
@@ -125,14 +124,14 @@ func (s *Surface) registryOperations() map[string]op {
 			}},
 		"DeleteModelPackageGroup": {newInput: groups, kind: registry.KindGroup, name: group,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				return struct{}{}, reg.DeleteGroup(r.Context(), c.TenantID, group(in))
+				return struct{}{}, s.reg(c).DeleteGroup(r.Context(), c.TenantID, group(in))
 			}},
 		"ListModelPackageGroups": {newInput: func() any { return new(listInput) }, handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 			f, err := in.(*listInput).registryFilter()
 			if err != nil {
 				return nil, err
 			}
-			gs, next, err := reg.ListGroups(r.Context(), c.TenantID, registry.GroupFilter{ListFilter: f})
+			gs, next, err := s.reg(c).ListGroups(r.Context(), c.TenantID, registry.GroupFilter{ListFilter: f})
 			if err != nil {
 				return nil, err
 			}
@@ -148,14 +147,14 @@ func (s *Surface) registryOperations() map[string]op {
 				if _, err := s.Policies.Parse(x.ResourcePolicy, iam.KindResource); err != nil {
 					return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", "ResourcePolicy is not a valid resource policy: %s", truncate(tenantml.ErrorMessage(err)))
 				}
-				if err := reg.PutGroupPolicy(r.Context(), c.TenantID, x.ModelPackageGroupName, x.ResourcePolicy); err != nil {
+				if err := s.reg(c).PutGroupPolicy(r.Context(), c.TenantID, x.ModelPackageGroupName, x.ResourcePolicy); err != nil {
 					return nil, err
 				}
-				return map[string]any{"ModelPackageGroupArn": registry.GroupARN(reg.Region, reg.AccountID, x.ModelPackageGroupName)}, nil
+				return map[string]any{"ModelPackageGroupArn": registry.GroupARN(s.reg(c).Region, s.reg(c).AccountID, x.ModelPackageGroupName)}, nil
 			}},
 		"GetModelPackageGroupPolicy": {newInput: groups, kind: registry.KindGroup, name: group,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				doc, err := reg.GetGroupPolicy(r.Context(), c.TenantID, group(in))
+				doc, err := s.reg(c).GetGroupPolicy(r.Context(), c.TenantID, group(in))
 				if err != nil {
 					return nil, err
 				}
@@ -163,7 +162,7 @@ func (s *Surface) registryOperations() map[string]op {
 			}},
 		"DeleteModelPackageGroupPolicy": {newInput: groups, kind: registry.KindGroup, name: group,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				return struct{}{}, reg.DeleteGroupPolicy(r.Context(), c.TenantID, group(in))
+				return struct{}{}, s.reg(c).DeleteGroupPolicy(r.Context(), c.TenantID, group(in))
 			}},
 		"CreateModelPackage": {newInput: func() any { return new(createPackageInput) }, kind: registry.KindGroup,
 			name: func(in any) string { return in.(*createPackageInput).ModelPackageGroupName },
@@ -180,11 +179,11 @@ func (s *Surface) registryOperations() map[string]op {
 			}},
 		"DescribeModelPackage": {newInput: pkgs, kind: registry.KindPackage, name: pkgName,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				ref, err := s.packageRef(pkgName(in))
+				ref, err := s.packageRef(c, pkgName(in))
 				if err != nil {
 					return nil, err
 				}
-				p, err := reg.DescribePackage(r.Context(), c.TenantID, ref)
+				p, err := s.reg(c).DescribePackage(r.Context(), c.TenantID, ref)
 				if err != nil {
 					return nil, err
 				}
@@ -197,11 +196,11 @@ func (s *Surface) registryOperations() map[string]op {
 			}},
 		"DeleteModelPackage": {newInput: pkgs, kind: registry.KindPackage, name: pkgName,
 			handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
-				ref, err := s.packageRef(pkgName(in))
+				ref, err := s.packageRef(c, pkgName(in))
 				if err != nil {
 					return nil, err
 				}
-				return struct{}{}, reg.DeletePackage(r.Context(), c.TenantID, ref)
+				return struct{}{}, s.reg(c).DeletePackage(r.Context(), c.TenantID, ref)
 			}},
 		"ListModelPackages": {newInput: func() any { return new(listPackagesInput) }, handle: func(r *http.Request, c *authn.Principal, in any) (any, error) {
 			return s.listModelPackages(r, c, in.(*listPackagesInput))
@@ -225,7 +224,7 @@ func approvalKey(status *string) iam.Context {
 // refused before authorization; a package ARN of another account or
 // region is a missing package.
 func (s *Surface) registryTarget(r *http.Request, c *authn.Principal, kind serving.ResourceKind, name string, create, ours bool, t *api.Target) (*api.Target, error) {
-	reg := s.Registry
+	reg := s.reg(c)
 	if reg == nil {
 		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", "ResourceArn: %q names no resource of this service", truncate(name))
 	}
@@ -276,8 +275,8 @@ func (s *Surface) registryTarget(r *http.Request, c *authn.Principal, kind servi
 
 // packageRef reads a package name of a request (an ARN of this account
 // and region, or "<group>/<version>").
-func (s *Surface) packageRef(name string) (registry.PackageRef, error) {
-	reg := s.Registry
+func (s *Surface) packageRef(c *authn.Principal, name string) (registry.PackageRef, error) {
+	reg := s.reg(c)
 	if name == "" {
 		return registry.PackageRef{}, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", "1 validation error detected: ModelPackageName must not be null")
 	}
@@ -345,14 +344,14 @@ func (s *Surface) listModelPackages(r *http.Request, c *authn.Principal, in *lis
 			if err != nil || a.Service != "sagemaker" || !strings.HasPrefix(a.Resource, string(registry.KindGroup)+"/") {
 				return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", "ModelPackageGroupName %q is not a model package group name or ARN", truncate(g))
 			}
-			if a.AccountID != s.Registry.AccountID || a.Region != s.Registry.Region {
+			if a.AccountID != c.Account || a.Region != s.Registry.Region {
 				return map[string]any{"ModelPackageSummaryList": []any{}}, nil
 			}
 			g = strings.TrimPrefix(a.Resource, string(registry.KindGroup)+"/")
 		}
 		pf.Group = g
 	}
-	ps, next, err := s.Registry.ListPackages(r.Context(), c.TenantID, pf)
+	ps, next, err := s.reg(c).ListPackages(r.Context(), c.TenantID, pf)
 	if err != nil {
 		return nil, err
 	}
@@ -468,7 +467,7 @@ func (s *Surface) createModelPackage(r *http.Request, c *authn.Principal, in *cr
 	}
 	// The group first: a missing one (or another tenant's) answers the
 	// same, before any object is looked at.
-	if _, err := s.Registry.DescribeGroup(r.Context(), c.TenantID, in.ModelPackageGroupName); err != nil {
+	if _, err := s.reg(c).DescribeGroup(r.Context(), c.TenantID, in.ModelPackageGroupName); err != nil {
 		return nil, err
 	}
 	for i := range p.Inference.Containers {
@@ -485,7 +484,7 @@ func (s *Surface) createModelPackage(r *http.Request, c *authn.Principal, in *cr
 		}
 		ct.ModelDataSHA256, ct.ModelDataSize, ct.ModelDataETag = pin.SHA256, pin.Size, pin.ETag
 	}
-	if err := s.Registry.CreatePackage(r.Context(), c.TenantID, userOf(c), p); err != nil {
+	if err := s.reg(c).CreatePackage(r.Context(), c.TenantID, userOf(c), p); err != nil {
 		return nil, err
 	}
 	return map[string]any{"ModelPackageArn": p.ARN}, nil
@@ -498,7 +497,7 @@ func (s *Surface) updateModelPackage(r *http.Request, c *authn.Principal, in *pa
 	if in.ModelPackageArn == "" {
 		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", "1 validation error detected: ModelPackageArn must not be null")
 	}
-	ref, err := s.packageRef(name)
+	ref, err := s.packageRef(c, name)
 	if err != nil {
 		return nil, err
 	}
@@ -510,7 +509,7 @@ func (s *Surface) updateModelPackage(r *http.Request, c *authn.Principal, in *pa
 		st := registry.ApprovalStatus(*in.ModelApprovalStatus)
 		u.ApprovalStatus = &st
 	}
-	p, err := s.Registry.UpdatePackage(r.Context(), c.TenantID, userOf(c), ref, u)
+	p, err := s.reg(c).UpdatePackage(r.Context(), c.TenantID, userOf(c), ref, u)
 	if err != nil {
 		return nil, err
 	}
@@ -521,24 +520,24 @@ func (s *Surface) updateModelPackage(r *http.Request, c *authn.Principal, in *pa
 // returns its kind and name ("<group>/<version>" for a package); foreign
 // reports an ARN of another account or region, which is a missing
 // resource whatever its name.
-func (s *Surface) registryARN(resourceARN string) (kind serving.ResourceKind, name string, foreign, ok bool) {
+func (s *Surface) registryARN(acct, resourceARN string) (kind serving.ResourceKind, name string, foreign, ok bool) {
 	kind, name, err := serving.ParseARN(resourceARN)
 	if err != nil || s.Registry == nil || (kind != registry.KindGroup && kind != registry.KindPackage) {
 		return "", "", false, false
 	}
 	a, _ := arn.Parse(resourceARN)
-	return kind, name, a.AccountID != s.Registry.AccountID || a.Region != s.Registry.Region, true
+	return kind, name, a.AccountID != acct || a.Region != s.Registry.Region, true
 }
 
 // registryTagOp runs a tag operation on the registry resource arn names,
 // if it names one.
-func (s *Surface) registryTagOp(resourceARN string, fn func(kind serving.ResourceKind, name string) (any, error)) (any, bool, error) {
-	kind, name, foreign, ok := s.registryARN(resourceARN)
+func (s *Surface) registryTagOp(c *authn.Principal, resourceARN string, fn func(kind serving.ResourceKind, name string) (any, error)) (any, bool, error) {
+	kind, name, foreign, ok := s.registryARN(c.Account, resourceARN)
 	if !ok {
 		return nil, false, nil
 	}
 	if foreign {
-		return nil, true, s.Registry.ErrNotFound(kind, name)
+		return nil, true, s.reg(c).ErrNotFound(kind, name)
 	}
 	out, err := fn(kind, name)
 	return out, true, err
@@ -561,7 +560,7 @@ func (s *Surface) packageContainer(r *http.Request, c *authn.Principal, ct *cont
 		return serving.Container{}, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException",
 			"a container created from a ModelPackageName takes its Image and ModelDataUrl from the package: leave them out (and Mode SingleModel)")
 	}
-	ref, err := s.packageRef(ct.ModelPackageName)
+	ref, err := s.packageRef(c, ct.ModelPackageName)
 	if err != nil {
 		return serving.Container{}, err
 	}
@@ -578,9 +577,9 @@ func (s *Surface) packageContainer(r *http.Request, c *authn.Principal, ct *cont
 			"User: %s is not authorized to perform: sagemaker:DescribeModelPackage on resource: %s", c.ARN, t.ARN)
 	}
 	if hidden || t.Hide != nil {
-		return serving.Container{}, s.Registry.ErrPackageNotFound(ref)
+		return serving.Container{}, s.reg(c).ErrPackageNotFound(ref)
 	}
-	p, err := s.Registry.DescribePackage(r.Context(), c.TenantID, ref)
+	p, err := s.reg(c).DescribePackage(r.Context(), c.TenantID, ref)
 	if err != nil {
 		return serving.Container{}, err
 	}
@@ -615,11 +614,22 @@ func (s *Surface) createModelParameters(r *http.Request, c *authn.Principal, in 
 		return
 	}
 	params["modelPackageName"] = truncate(ct.ModelPackageName)
-	ref, ours, err := registry.ParsePackageName(s.Registry.Region, s.Registry.AccountID, ct.ModelPackageName)
+	ref, ours, err := registry.ParsePackageName(s.Registry.Region, c.Account, ct.ModelPackageName)
 	if err != nil || !ours {
 		return
 	}
-	if p, err := s.Registry.DescribePackage(r.Context(), c.TenantID, ref); err == nil {
+	if p, err := s.reg(c).DescribePackage(r.Context(), c.TenantID, ref); err == nil {
 		params["modelPackageApprovalStatus"] = string(p.ApprovalStatus)
 	}
+}
+
+// reg is the model registry of the caller's account: a request acts on
+// its own account's groups and packages (another account's are reached
+// by ARN, decided across accounts by their group's resource policy).
+func (s *Surface) reg(c *authn.Principal) *registry.Service {
+	r := *s.Registry
+	if c != nil && c.Account != "" {
+		r.AccountID = c.Account
+	}
+	return &r
 }

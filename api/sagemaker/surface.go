@@ -13,6 +13,7 @@ import (
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/authz"
 	"github.com/tenantml/tenantml/iam"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/registry"
 	"github.com/tenantml/tenantml/serving"
 )
@@ -46,6 +47,15 @@ type Surface struct {
 	// ModelData resolves the objects a model package pins; required with
 	// Registry (*fleet.ObjectSource implements it).
 	ModelData ModelData
+}
+
+// ctl is the controller of the caller's account: a request acts on its
+// own account's resources only.
+func (s *Surface) ctl(c *authn.Principal) *serving.Scoped {
+	if c == nil || c.Account == "" {
+		return s.Controller.In(s.Controller.AccountID)
+	}
+	return s.Controller.In(c.Account)
 }
 
 // Protocol is SageMaker's JSON 1.1 error form: invalid input and missing
@@ -107,7 +117,7 @@ func inputOf(r *http.Request, _ op) any { return api.InputValue(r) }
 func (s *Surface) target(action string, o op) func(*http.Request, *authn.Principal) (*api.Target, error) {
 	return func(r *http.Request, c *authn.Principal) (*api.Target, error) {
 		in := inputOf(r, o)
-		ctl := s.Controller
+		ctl := s.ctl(c)
 		t := &api.Target{Resource: authz.Resource{ARN: "*"}}
 		if o.tags != nil {
 			tags, keys := o.tags(in)
@@ -124,7 +134,14 @@ func (s *Surface) target(action string, o op) func(*http.Request, *authn.Princip
 				return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", "ResourceArn: %s", err.Error())
 			}
 			kind, name = k, n
-			if _, _, foreign, ok := s.registryARN(in.(*tagsInput).ResourceArn); ok {
+			if a := arn.AccountOf(in.(*tagsInput).ResourceArn); a != ctl.Account() {
+				// Another account's resource: decided and answered as a
+				// missing one (SageMaker has no resource policies).
+				t.ARN = in.(*tagsInput).ResourceArn
+				t.NotFound = serving.ErrNotFound(kind, a, ctl.Region, name)
+				return t, nil
+			}
+			if _, _, foreign, ok := s.registryARN(ctl.Account(), in.(*tagsInput).ResourceArn); ok {
 				ours = !foreign
 			}
 		case o.kind == "" || o.name == nil:
@@ -138,7 +155,7 @@ func (s *Surface) target(action string, o op) func(*http.Request, *authn.Princip
 		if kind == registry.KindGroup || kind == registry.KindPackage {
 			return s.registryTarget(r, c, kind, name, o.create, ours, t)
 		}
-		t.ARN = serving.ARN(ctl.Region, ctl.AccountID, kind, name)
+		t.ARN = serving.ARN(ctl.Region, ctl.Account(), kind, name)
 		t.Parameters = map[string]any{"name": name}
 		if x, ok := in.(*createModelInput); ok {
 			s.createModelParameters(r, c, x, t.Parameters)
@@ -146,7 +163,7 @@ func (s *Surface) target(action string, o op) func(*http.Request, *authn.Princip
 		if o.create {
 			return t, nil
 		}
-		t.NotFound = serving.ErrNotFound(kind, ctl.AccountID, ctl.Region, name)
+		t.NotFound = serving.ErrNotFound(kind, ctl.Account(), ctl.Region, name)
 		owner, tags, err := ctl.Resource(r.Context(), kind, name)
 		if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
 			return t, nil

@@ -76,7 +76,20 @@ func (a *AssumeRole) target(r *http.Request, c *authn.Principal) (*api.Target, e
 	if len(req.Tags) > 0 {
 		t.Also = []string{"sts:TagSession"}
 	}
-	return resolveRole(r.Context(), a.AccountID, a.Identity, a.Policies, t)
+	return resolveRole(r.Context(), roleAccount(req.RoleARN, a.AccountID), a.Identity, a.Policies, t)
+}
+
+// roleAccount is the account a role ARN names, where its role is looked
+// up: roles of every account of the deployment can be assumed (across
+// accounts, the role's trust policy and the caller's identity policies
+// must both allow). An ARN that names no account gives primary, where
+// findRole then finds no such role.
+func roleAccount(roleARN, primary string) string {
+	parts := strings.SplitN(roleARN, ":", 6)
+	if len(parts) == 6 && identity.ValidateAccount(parts[4]) == nil {
+		return parts[4]
+	}
+	return primary
 }
 
 // resolveRole fills t's resource from the role its ARN names; a role that
@@ -244,7 +257,7 @@ func (a *AssumeRole) assumeRole(w http.ResponseWriter, r *http.Request, c *authn
 	if err != nil {
 		return err
 	}
-	role, err := findRole(r.Context(), a.AccountID, a.Identity, req.RoleARN)
+	role, err := findRole(r.Context(), roleAccount(req.RoleARN, a.AccountID), a.Identity, req.RoleARN)
 	if err != nil {
 		return &tenantml.Error{Code: tenantml.EFORBIDDEN, Message: "not authorized to assume " + req.RoleARN, Err: err}
 	}

@@ -104,7 +104,7 @@ func (w *WebIdentity) target(r *http.Request, c *authn.Principal) (*api.Target, 
 		t.Also = []string{"sts:TagSession"}
 		t.Parameters["tags"] = hold.id.Tags
 	}
-	return resolveRole(r.Context(), w.AccountID, w.Identity, w.Policies, t)
+	return resolveRole(r.Context(), roleAccount(roleARN, w.AccountID), w.Identity, w.Policies, t)
 }
 
 // trustOnly decides a web identity's call with the role's trust policy
@@ -184,7 +184,8 @@ func (a webIdentityAuthn) Authenticate(r *http.Request) (*authn.Principal, error
 	if err != nil {
 		return nil, err
 	}
-	p, err := a.w.Identity.FindOpenIDConnectProvider(r.Context(), a.w.AccountID, iss)
+	acct := roleAccount(f.Get("RoleArn"), a.w.AccountID)
+	p, err := a.w.Identity.FindOpenIDConnectProvider(r.Context(), acct, iss)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND || tenantml.ErrorCode(err) == tenantml.EINVALID {
 		return nil, authn.Errorf(authn.CodeInvalidIdentityToken, "No OpenIDConnect provider found in your account for %s", iss)
 	}
@@ -207,7 +208,7 @@ func (a webIdentityAuthn) Authenticate(r *http.Request) (*authn.Principal, error
 		return nil, err
 	}
 	hold.provider, hold.id = p, id
-	return &authn.Principal{Type: WebIdentityUser, Account: a.w.AccountID, ARN: p.ARN,
+	return &authn.Principal{Type: WebIdentityUser, Account: acct, ARN: p.ARN,
 		UserID: id.Provider + ":" + id.Audience + ":" + id.Subject}, nil
 }
 
@@ -265,7 +266,7 @@ func (w *WebIdentity) assume(rw http.ResponseWriter, r *http.Request, _ *authn.P
 		return err
 	}
 	roleARN, name := f.Get("RoleArn"), f.Get("RoleSessionName")
-	role, err := findRole(r.Context(), w.AccountID, w.Identity, roleARN)
+	role, err := findRole(r.Context(), roleAccount(roleARN, w.AccountID), w.Identity, roleARN)
 	if err != nil {
 		return &tenantml.Error{Code: tenantml.EFORBIDDEN, Message: "not authorized to assume " + roleARN, Err: err}
 	}

@@ -361,6 +361,10 @@ func crossCases() []crossCase {
 		route("PUT /api/v1/tenants/{tenant}/artifacts/{model}/{version}/{file}", "", tenantPath(artifact), "overwritten by TENANT"),
 		route("DELETE /api/v1/tenants/{tenant}/artifacts/{model}/{version}/{file}", "", tenantPath(artifact), ""),
 		route("POST /api/v1/tenants/{tenant}/artifacts/{model}/{version}/{file}/presign", "", tenantPath(artifact+"/presign"), `{"method":"GET"}`),
+		// Accounts are the platform's: a tenant's principal is refused
+		// whatever the name (attack_accounts_test.go).
+		platform(route("POST /api/v1/accounts", "", func(*crossTarget) string { return "/api/v1/accounts" }, `{"name":"TENANT"}`)),
+		list(route("GET /api/v1/accounts", "", func(*crossTarget) string { return "/api/v1/accounts" }, "")),
 		// Tiers are the platform's (a tenant's principal is refused
 		// whatever the tier); quotas are the tenant's.
 		platform(route("POST /api/v1/tiers", "", func(*crossTarget) string { return "/api/v1/tiers" }, `{"name":"TENANT"}`)),

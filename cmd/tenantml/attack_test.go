@@ -38,6 +38,7 @@ var attacks = []attack{
 	{"Refused_ServingModelData", testRefusedServingModelData},
 	{"Refused_RegistryApproval", testRefusedRegistryApproval},
 	{"Refused_UsageMetricsAlerts", testRefusedUsageMetricsAlerts},
+	{"Refused_CrossAccount", testRefusedCrossAccount},
 }
 
 // lastAttacks run after the others, one at a time: they suspend a tenant

@@ -15,12 +15,18 @@ import (
 // region is us-east-1 unless args name one.
 func awsCLI(t *testing.T, ts *testServer, keyID, secret, token string, args ...string) (string, error) {
 	t.Helper()
+	return awsCLIAt(t, ts.URL, keyID, secret, token, args...)
+}
+
+// awsCLIAt is awsCLI against the server at url (a named listener's).
+func awsCLIAt(t *testing.T, url, keyID, secret, token string, args ...string) (string, error) {
+	t.Helper()
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty")
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args = append(args, "--endpoint-url", ts.URL, "--output", "json")
+	args = append(args, "--endpoint-url", url, "--output", "json")
 	if !slices.Contains(args, "--region") {
 		args = append(args, "--region", "us-east-1")
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
+
+	"github.com/tenantml/tenantml/api"
 )
 
 // config is the server configuration. Every field can come from a flag, a
@@ -57,6 +59,9 @@ type config struct {
 	// PoolCacheBytes is what each pool worker's models may hold; 0 means
 	// 60% of the pool instance's memory.
 	PoolCacheBytes int64
+	// Listeners are the named listeners beside Listen, each standing for
+	// a VPC endpoint (listener.go).
+	Listeners []api.Listener
 	// meteringConfig configures metering, tenant metrics and tracing
 	// (serve_metering.go).
 	meteringConfig
@@ -71,6 +76,7 @@ type setting struct {
 	secret bool   // redacted by config show
 	noFlag bool   // secrets are never taken from flags (they would show in ps)
 	isBool bool   // the bare flag means true
+	multi  bool   // a repeatable flag; its values (and a file's list) are joined with ";"
 	def    string // default as text
 	set    func(c *config, v string) error
 	get    func(c *config) string
@@ -120,6 +126,7 @@ func settings() []setting {
 			}, get: func(c *config) string { return strconv.FormatInt(c.PoolCacheBytes, 10) }},
 		stringSetting("data-dir", "./tenantml-data", "directory for the embedded database, master key, blobs and audit log", func(c *config) *string { return &c.DataDir }),
 		stringSetting("listen", "127.0.0.1:8080", "address the API listens on", func(c *config) *string { return &c.Listen }),
+		listenerSetting(),
 		stringSetting("region", "us-east-1", "region name used in ARNs and SigV4 scopes", func(c *config) *string { return &c.Region }),
 		stringSetting("account-id", "000000000000", "12-digit ID of the operator's account", func(c *config) *string { return &c.AccountID }),
 		stringSetting("store", "", "metadata store: empty for SQLite in the data dir, or postgres://user@host/db", func(c *config) *string { return &c.Store }),
@@ -175,6 +182,10 @@ func addConfigFlags(cmd *cobra.Command) {
 		if s.noFlag {
 			continue
 		}
+		if s.multi {
+			cmd.Flags().StringArray(s.name, nil, fmt.Sprintf("%s (repeatable; env %s, entries separated by ;)", s.help, s.env()))
+			continue
+		}
 		cmd.Flags().String(s.name, "", fmt.Sprintf("%s (env %s, default %q)", s.help, s.env(), s.def))
 		if s.isBool {
 			cmd.Flags().Lookup(s.name).NoOptDefVal = "true"
@@ -207,7 +218,12 @@ func loadConfig(flags *pflag.FlagSet, getenv func(string) string) (*config, erro
 			}
 		}
 		if f := flags.Lookup(s.name); f != nil && f.Changed {
-			if err := s.set(c, f.Value.String()); err != nil {
+			v := f.Value.String()
+			if s.multi {
+				vs, _ := flags.GetStringArray(s.name)
+				v = strings.Join(vs, ";")
+			}
+			if err := s.set(c, v); err != nil {
 				return nil, fmt.Errorf("--%s: %w", s.name, err)
 			}
 		}
@@ -233,7 +249,13 @@ func applyFile(c *config, all []setting, path string) error {
 		if !ok {
 			return fmt.Errorf("config %s: unknown key %q", path, k)
 		}
-		if err := s.set(c, fmt.Sprint(v)); err != nil {
+		text := fmt.Sprint(v)
+		if s.multi {
+			if text, err = multiValue(v); err != nil {
+				return fmt.Errorf("config %s: %s: %w", path, k, err)
+			}
+		}
+		if err := s.set(c, text); err != nil {
 			return fmt.Errorf("config %s: %w", path, err)
 		}
 	}

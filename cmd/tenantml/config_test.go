@@ -106,3 +106,68 @@ func TestConfigShow_RedactsSecrets(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadConfig_Listeners(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "tenantml.yaml")
+	yaml := "listener:\n" +
+		"  - name: vpce-a\n    addr: 127.0.0.1:8081\n    vpce: vpce-0abc1234def567890\n    vpc: vpc-0123456789abcdef0\n" +
+		"  - name=vpce-b,addr=127.0.0.1:8082,vpce=vpce-0fff1234def567890\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	load := func(t *testing.T, args []string, env map[string]string) (*config, error) {
+		t.Helper()
+		cmd := newServeCmd()
+		if err := cmd.Flags().Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return loadConfig(cmd.Flags(), func(k string) string { return env[k] })
+	}
+	t.Run("File", func(t *testing.T) {
+		c, err := load(t, []string{"--config", file}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := formatListeners(c.Listeners)
+		want := "name=vpce-a,addr=127.0.0.1:8081,vpce=vpce-0abc1234def567890,vpc=vpc-0123456789abcdef0;name=vpce-b,addr=127.0.0.1:8082,vpce=vpce-0fff1234def567890"
+		if got != want {
+			t.Errorf("listeners = %s, want %s", got, want)
+		}
+	})
+	t.Run("FlagsOverFile", func(t *testing.T) {
+		c, err := load(t, []string{"--config", file, "--listener", "name=x,addr=127.0.0.1:9001,vpce=vpce-11112222", "--listener", "name=y,addr=127.0.0.1:9002,vpce=vpce-33334444"},
+			map[string]string{"TENANTML_LISTENER": "name=z,addr=127.0.0.1:9003,vpce=vpce-55556666"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Listeners) != 2 || c.Listeners[0].Name != "x" || c.Listeners[1].VPCEndpoint != "vpce-33334444" {
+			t.Errorf("listeners = %+v", c.Listeners)
+		}
+	})
+	t.Run("Env", func(t *testing.T) {
+		c, err := load(t, nil, map[string]string{"TENANTML_LISTENER": "name=z,addr=127.0.0.1:9003,vpce=vpce-55556666;name=w,addr=[::1]:9004,vpce=vpce-77778888,vpc=vpc-99990000"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Listeners) != 2 || c.Listeners[1].Addr != "[::1]:9004" || c.Listeners[1].VPC != "vpc-99990000" {
+			t.Errorf("listeners = %+v", c.Listeners)
+		}
+	})
+	for _, tt := range []struct{ name, spec, want string }{
+		{"ErrNoVPCE", "name=a,addr=127.0.0.1:1", `vpce "" must be a VPC endpoint ID`},
+		{"ErrBadVPCE", "name=a,addr=127.0.0.1:1,vpce=vpc-12345678", `vpce "vpc-12345678" must be`},
+		{"ErrBadVPC", "name=a,addr=127.0.0.1:1,vpce=vpce-12345678,vpc=vpce-12345678", `vpc "vpce-12345678" must be a VPC ID`},
+		{"ErrBadAddr", "name=a,addr=localhost,vpce=vpce-12345678", `addr "localhost" is not host:port`},
+		{"ErrBadName", "name=A B,addr=127.0.0.1:1,vpce=vpce-12345678", `listener name "A B" must be`},
+		{"ErrUnknownKey", "name=a,addr=127.0.0.1:1,vpce=vpce-12345678,port=1", `unknown key "port"`},
+		{"ErrNotKeyValue", "name=a,addr", `"addr" is not key=value`},
+		{"ErrDuplicate", "name=a,addr=127.0.0.1:1,vpce=vpce-12345678;name=a,addr=127.0.0.1:2,vpce=vpce-12345678", `listener name "a" is given twice`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(t, []string{"--listener", tt.spec}, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "--listener") {
+				t.Errorf("err = %v, want --listener: ...%s", err, tt.want)
+			}
+		})
+	}
+}

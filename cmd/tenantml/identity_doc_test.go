@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -105,5 +108,44 @@ func TestIdentityDoc_FirstTenantAdmin(t *testing.T) {
 				t.Fatalf("user %s exists", name)
 			}
 		})
+	}
+}
+
+// TestIdentityDoc_AccountPolicies: the policies docs/identity.md quotes for
+// the three-account setup are exactly the ones accounts_test.go uses.
+func TestIdentityDoc_AccountPolicies(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "identity.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	start := strings.Index(text, "### The three-account setup")
+	end := strings.Index(text, "### Named listeners")
+	if start < 0 || end < start {
+		t.Fatal("docs/identity.md has no three-account setup section")
+	}
+	compact := func(s string) string {
+		var b bytes.Buffer
+		if err := json.Compact(&b, []byte(s)); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, s)
+		}
+		return b.String()
+	}
+	quoted := map[string]bool{}
+	for _, block := range strings.Split(text[start:end], "```json\n")[1:] {
+		quoted[compact(block[:strings.Index(block, "```")])] = true
+	}
+	used := map[string]bool{}
+	for name, p := range accountPolicies {
+		c := compact(p)
+		used[c] = true
+		if !quoted[c] {
+			t.Errorf("policy %s of the tests is not quoted in docs/identity.md", name)
+		}
+	}
+	for q := range quoted {
+		if !used[q] {
+			t.Errorf("docs/identity.md quotes a policy the tests do not use: %s", q)
+		}
 	}
 }

@@ -28,6 +28,7 @@ func newRootCmd() *cobra.Command {
 		newServeCmd(),
 		newConfigCmd(),
 		newTenantCmd(),
+		newAccountCmd(),
 		newTierCmd(),
 		newKeysCmd(),
 		newArtifactCmd(),

@@ -155,3 +155,47 @@ func TestRootRotate_Refusals(t *testing.T) {
 		}
 	})
 }
+
+// TestRootRotate_AccountRoot: the root credentials of a further account
+// are printed once by account create and replaced offline with
+// root rotate --account; afterwards only the new ones work.
+func TestRootRotate_AccountRoot(t *testing.T) {
+	clearRootEnv(t)
+	dataDir := filepath.Join(t.TempDir(), "data")
+	ts := startServerAt(t, dataDir, rootEnv, time.Now)
+	out := ts.mustCLI(t, rootKeyID, rootSecret, "account", "create", "dev")
+	id := strings.Trim(strings.Fields(out)[3], "().")
+	old := &principal{kind: "dev-root", keyID: lineValue(out, "AWS_ACCESS_KEY_ID="), secret: lineValue(out, "AWS_SECRET_ACCESS_KEY=")}
+	if r := send(t, ts, old, queryRequest("sts", "GetCallerIdentity", nil)); r.status != 200 || xmlField(r.body, "Account") != id {
+		t.Fatalf("dev root (account %s): %d %s", id, r.status, r.body)
+	}
+	ts.stop()
+
+	rot, err := runCLI(t, "", "root", "rotate", "--data-dir", dataDir, "--account", id)
+	if err != nil {
+		t.Fatalf("root rotate --account %s: %v\n%s", id, err, rot)
+	}
+	fresh := &principal{kind: "dev-root", keyID: lineValue(rot, "AWS_ACCESS_KEY_ID="), secret: lineValue(rot, "AWS_SECRET_ACCESS_KEY=")}
+	if !strings.Contains(rot, "account "+id) || fresh.keyID == "" || fresh.keyID == old.keyID || fresh.secret == old.secret {
+		t.Fatalf("rotate printed:\n%s", rot)
+	}
+	db, err := os.ReadFile(filepath.Join(dataDir, "metadata.db"))
+	if err != nil || bytes.Contains(db, []byte(fresh.secret)) {
+		t.Fatalf("metadata.db holds the new root secret in clear (err %v)", err)
+	}
+
+	ts = startServerAt(t, dataDir, rootEnv, time.Now)
+	if r := send(t, ts, fresh, queryRequest("sts", "GetCallerIdentity", nil)); r.status != 200 || xmlField(r.body, "Account") != id {
+		t.Errorf("new dev root: %d %s", r.status, r.body)
+	}
+	if r := send(t, ts, old, queryRequest("sts", "GetCallerIdentity", nil)); r.status != 403 || errorCode(r.body) != "InvalidClientTokenId" {
+		t.Errorf("old dev root: %d %s, want 403 InvalidClientTokenId", r.status, r.body)
+	}
+	// The primary account's root is untouched.
+	if r := send(t, ts, &principal{keyID: rootKeyID, secret: rootSecret}, queryRequest("sts", "GetCallerIdentity", nil)); r.status != 200 {
+		t.Errorf("primary root: %d %s", r.status, r.body)
+	}
+	if out, err := runCLI(t, "", "root", "rotate", "--data-dir", dataDir, "--account", "999999999999"); err == nil || !strings.Contains(out+err.Error(), "999999999999") {
+		t.Errorf("rotating an unknown account: %v %s", err, out)
+	}
+}

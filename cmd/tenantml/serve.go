@@ -99,6 +99,10 @@ type server struct {
 	caches hotCaches
 	sealer *auditSealer
 	engine *authz.Engine
+	// accounts are the deployment's further accounts (account.go).
+	accounts *identity.Accounts
+	// named are the named listeners beside ln (listener.go).
+	named []namedListener
 
 	auditWiring                // alerts (serve_audit.go)
 	obs         observeParts   // metering, tenant metrics, tracing (serve_metering.go)
@@ -163,11 +167,15 @@ func (s *server) open(ctx context.Context) error {
 	if s.ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if err := s.openListeners(); err != nil {
+		return err
+	}
 	if err := s.openTLS(); err != nil {
 		return err
 	}
 	s.http = &http.Server{
 		Handler:           s.handler,
+		ConnContext:       connContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -191,7 +199,8 @@ func (s *server) buildHandler() error {
 	}
 	srv := api.NewServer(s.log, metrics)
 	srv.SetMaxBody(s.cfg.MaxBodyBytes)
-	longTerm := &cachedCredentials{Credentials: &identity.Credentials{Account: s.cfg.AccountID, Root: s.root, Users: s.store.Identity(), Sealer: s.kek},
+	s.accounts = &identity.Accounts{Store: s.store.Accounts(), Secrets: s.store.Secrets(), KEK: s.kek, Primary: s.cfg.AccountID, Rand: s.rand, Now: s.now}
+	longTerm := &cachedCredentials{Credentials: &identity.Credentials{Account: s.cfg.AccountID, Root: s.root, Users: s.store.Identity(), Sealer: s.kek, Accounts: s.accounts},
 		revoked: s.caches.revoked, users: s.caches.users}
 	sessions := &cachedSessions{inner: &sts.Source{Issuer: s.issuer, Revocations: longTerm}, cache: s.caches.sessions, now: s.now}
 	verifier := sigv4.NewVerifier(authn.Sources{LongTerm: longTerm, Session: sessions})
@@ -230,6 +239,7 @@ func (s *server) buildHandler() error {
 	srv.Handle("POST /{$}", router)
 	srv.Handle("GET /{$}", router)
 	(&manage.Tenants{Service: s.onboarding(s.store.Tenants()), Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
+	(&manage.Accounts{Service: s.accounts, Pipeline: pipeline, Region: s.cfg.Region, AccountID: s.cfg.AccountID}).Register(srv)
 	if err := s.registerAudit(context.Background(), srv, pipeline); err != nil {
 		return err
 	}
@@ -276,6 +286,9 @@ func (s *server) close(ctx context.Context) error {
 	s.closeTLS()
 	if s.ln != nil && s.http == nil {
 		errs = append(errs, s.ln.Close())
+		for _, n := range s.named {
+			errs = append(errs, n.Close())
+		}
 	}
 	s.closeAutoscale()
 	errs = append(errs, s.closeServing(ctx))

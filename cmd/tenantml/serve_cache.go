@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/tenantml/tenantml/iam/arn"
 	"strings"
 	"time"
 
@@ -106,7 +107,11 @@ func (c *cachedCredentials) Credential(ctx context.Context, accessKeyID, session
 
 // RevokedBefore implements sts.RevocationChecker.
 func (c *cachedCredentials) RevokedBefore(ctx context.Context, roleARN string) (time.Time, error) {
-	k := roleKey{c.Account, roleARN[strings.LastIndex(roleARN, "/")+1:]}
+	acct := c.Account
+	if a := arn.AccountOf(roleARN); a != "" {
+		acct = a // a role of a further account: its own cache entry
+	}
+	k := roleKey{acct, roleARN[strings.LastIndex(roleARN, "/")+1:]}
 	if t, ok := c.revoked.Get(k); ok {
 		return t, nil
 	}

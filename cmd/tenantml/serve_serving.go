@@ -27,6 +27,7 @@ import (
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/authn/oidc"
 	"github.com/tenantml/tenantml/authz"
+	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/registry"
 	"github.com/tenantml/tenantml/serving"
@@ -121,7 +122,7 @@ func (s *server) openServing(ctx context.Context, engine *authz.Engine, reg prom
 			Weight: quotaLimits{s.quotas()}.Weight, Limits: quotaLimits{s.quotas()}.PoolLimits}})
 	s.sp.alarms = &alarm.Service{Store: s.store.Alarms(), AccountID: s.cfg.AccountID, Region: s.cfg.Region, CheckName: serving.CheckTenantName, Now: s.now}
 	s.sp.controller = &serving.Controller{Store: s.store.Serving(), Deployer: s.sp.fleet, Checker: imageChecker{images: images, types: types}, Quota: quotaLimits{s.quotas()},
-		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Log: s.log, Now: s.now,
+		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Log: s.log, Now: s.now, Accounts: s.furtherAccounts,
 		Shifter: s.sp.fleet, Rollouts: s.store.Rollouts(), Alarms: s.sp.alarms, Events: events}
 	s.sp.deployer = &onboard.Deployer{AccountID: s.cfg.AccountID, Region: s.cfg.Region, Identity: s.store.Identity(), Objects: s.kp.artifacts,
 		Controller: s.sp.controller, Evictor: s.sp.fleet, Tenants: s.store.Tenants(), Bucket: s.cfg.ModelBucket, KeyAlias: artifact.DefaultKeyAlias, Now: s.now,
@@ -313,7 +314,11 @@ type roleResources struct {
 }
 
 func (r roleResources) RoleResource(req *http.Request, roleARN string) (authz.Resource, bool, error) {
-	role, err := r.ids.GetRole(req.Context(), r.account, authz.RoleName(roleARN))
+	acct := r.account
+	if a := arn.AccountOf(roleARN); a != "" {
+		acct = a // the controller refuses a role of another account than the caller's
+	}
+	role, err := r.ids.GetRole(req.Context(), acct, authz.RoleName(roleARN))
 	switch code := tenantml.ErrorCode(err); {
 	case code == tenantml.ENOTFOUND || code == tenantml.EINVALID:
 		return authz.Resource{ARN: roleARN}, false, nil

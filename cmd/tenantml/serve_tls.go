@@ -79,13 +79,24 @@ func (s *server) openTLS() error {
 	return nil
 }
 
-// serve answers requests on the listener, over TLS when openTLS set it up.
+// serve answers requests on the listener and the named listeners, over
+// TLS when openTLS set it up; it returns the first listener's error.
 func (s *server) serve() error {
 	if s.tlsConf != nil {
 		s.http.TLSConfig = s.tlsConf
-		return s.http.ServeTLS(s.ln, "", "")
 	}
-	return s.http.Serve(s.ln)
+	one := func(ln net.Listener) error {
+		if s.tlsConf != nil {
+			return s.http.ServeTLS(ln, "", "")
+		}
+		return s.http.Serve(ln)
+	}
+	errc := make(chan error, len(s.named)+1)
+	for _, n := range s.named {
+		go func() { errc <- one(n) }()
+	}
+	go func() { errc <- one(s.ln) }()
+	return <-errc
 }
 
 // closeTLS stops the certificate watcher.

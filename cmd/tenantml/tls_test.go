@@ -517,3 +517,40 @@ func TestLoadConfig_TLS(t *testing.T) {
 		})
 	}
 }
+
+// TestServeTLS_NamedListener: a named listener serves HTTPS with the
+// server's certificate, and its requests (through the TLS connection)
+// carry its VPC endpoint: the audit event names it; the default
+// listener's do not.
+func TestServeTLS_NamedListener(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	ts := startTLSServer(t, map[string]string{"TENANTML_DATA_DIR": dataDir, "TENANTML_TLS_SELF_SIGNED": "true",
+		"TENANTML_LISTENER": "name=vpce-a,addr=127.0.0.1:0,vpce=" + testVPCE})
+	roots := certPool(t, filepath.Join(dataDir, "tls", tlscert.SelfSignedCertName))
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	get := func(base, id string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/tenants", nil)
+		req.Header.Set("X-Request-Id", id)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.TLS == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("GET %s: %d, TLS %v; want 401 over TLS", base, resp.StatusCode, resp.TLS != nil)
+		}
+	}
+	get("https://"+ts.named[0].Addr().String(), "via-named-listener")
+	get(ts.URL, "via-default-listener")
+	got := map[string]string{}
+	for _, ev := range allEvents(t, ts) {
+		got[ev.RequestID] = ev.VPCEndpointID
+	}
+	if v, ok := got["via-named-listener"]; !ok || v != testVPCE {
+		t.Errorf("named listener's event: vpcEndpointId %q (found %v), want %s", v, ok, testVPCE)
+	}
+	if v, ok := got["via-default-listener"]; !ok || v != "" {
+		t.Errorf("default listener's event: vpcEndpointId %q (found %v), want none", v, ok)
+	}
+}

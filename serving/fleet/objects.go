@@ -24,8 +24,12 @@ import (
 // it, and reads the model only if that role may — s3:GetObject on the
 // object (its identity policies and the bucket's policy) and kms:Decrypt on
 // the key that encrypts it (the key's policy) — decided by the IAM engine
-// like every request, the tenant boundary included.
+// like every request, the tenant boundary included, across accounts when
+// the bucket's or the key's account is not the role's, and from the
+// network path the context carries (authz.NetworkOf: aws:SourceVpce).
 type ObjectSource struct {
+	// AccountID is the primary account (execution roles are looked up in
+	// the account their ARN names).
 	AccountID string
 	Objects   *artifact.Store
 	Keys      *keys.Service
@@ -55,8 +59,12 @@ func (o *ObjectSource) Describe(ctx context.Context, u serving.S3URL) (*artifact
 			return nil, authz.Resource{}, fmt.Errorf("bucket policy of %s: %w", u.Bucket, err)
 		}
 	}
+	bucket, err := o.Objects.GetBucket(ctx, u.Bucket)
+	if err != nil {
+		return nil, authz.Resource{}, fmt.Errorf("look up bucket: %w", err)
+	}
 	objARN := arn.New("s3", "", "", u.Bucket+"/"+u.Key).String()
-	return obj, authz.Resource{ARN: objARN, Tenant: obj.Tenant, Policy: bucketPolicy}, nil
+	return obj, authz.Resource{ARN: objARN, Tenant: obj.Tenant, Policy: bucketPolicy, Account: bucket.Account}, nil
 }
 
 // Digest reads the plaintext of the object u names and returns its hex
@@ -93,6 +101,9 @@ func (o *ObjectSource) Object(ctx context.Context, roleARN string, u serving.S3U
 		// object from a missing one.
 		return Model{}, errNoObject(u)
 	}
+	// The bucket's account owns the object (Describe): a role of another
+	// account reads it only if the bucket policy grants it and its own
+	// policies allow (decided across accounts).
 	if err := o.allow(ctx, caller, "s3:GetObject", res); err != nil {
 		return Model{}, err
 	}
@@ -125,11 +136,11 @@ func errNoObject(u serving.S3URL) error {
 // serving platform assumes it.
 func (o *ObjectSource) session(ctx context.Context, roleARN string) (*authn.Principal, error) {
 	a, err := arn.Parse(roleARN)
-	if err != nil || a.AccountID != o.AccountID {
+	if err != nil || identity.ValidateAccount(a.AccountID) != nil {
 		return nil, tenantml.Errorf(tenantml.EFORBIDDEN, "execution role %s is not a role of this account", roleARN)
 	}
 	name := authz.RoleName(roleARN)
-	role, err := o.Identity.GetRole(ctx, o.AccountID, name)
+	role, err := o.Identity.GetRole(ctx, a.AccountID, name)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
 		return nil, tenantml.Errorf(tenantml.EFORBIDDEN, "execution role %s does not exist", roleARN)
 	}
@@ -143,7 +154,7 @@ func (o *ObjectSource) session(ctx context.Context, roleARN string) (*authn.Prin
 	if role.TenantID != "" {
 		tags[tenant.TagKey] = role.TenantID
 	}
-	return &authn.Principal{Type: authn.AssumedRole, Account: o.AccountID, ARN: "arn:aws:sts::" + o.AccountID + ":assumed-role/" + role.Name + "/SageMaker",
+	return &authn.Principal{Type: authn.AssumedRole, Account: role.AccountID, ARN: "arn:aws:sts::" + role.AccountID + ":assumed-role/" + role.Name + "/SageMaker",
 		UserID: role.ID + ":SageMaker", TenantID: role.TenantID, Tags: tags, PermissionsBoundaryARN: role.PermissionsBoundary,
 		Session: &authn.Session{RoleARN: role.ARN, RoleID: role.ID, Name: "SageMaker"}}, nil
 }
@@ -171,7 +182,9 @@ func (o *ObjectSource) KeyResource(ctx context.Context, obj *artifact.Object) (a
 // allow refuses, with a reason fit for an endpoint's FailureReason, what
 // the role may not do.
 func (o *ObjectSource) allow(ctx context.Context, caller *authn.Principal, action string, res authz.Resource) error {
-	d, err := o.Authz.Authorize(ctx, &authz.Request{Caller: caller, Action: action, Resource: res})
+	n := authz.NetworkOf(ctx)
+	d, err := o.Authz.Authorize(ctx, &authz.Request{Caller: caller, Action: action, Resource: res,
+		Origin: authz.Origin{VPCEndpoint: n.VPCEndpoint, VPC: n.VPC}})
 	if err != nil {
 		return err
 	}

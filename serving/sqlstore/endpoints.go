@@ -14,10 +14,11 @@ import (
 func endpoints() spec[*serving.Endpoint] {
 	return spec[*serving.Endpoint]{
 		kind: serving.KindEndpoint,
-		cols: `config_name, status, failure_reason, last_modified_at, version`,
+		cols: `config_name, status, failure_reason, last_modified_at, version, source_vpce, source_vpc`,
 		scan: func(sc sqltx.Row, h *head) (*serving.Endpoint, error) {
 			e := &serving.Endpoint{}
-			if err := sc.Scan(h.dest(&e.EndpointConfigName, &e.Status, &e.FailureReason, sqltx.TimeCol{T: &e.LastModifiedAt}, &e.Version)...); err != nil {
+			if err := sc.Scan(h.dest(&e.EndpointConfigName, &e.Status, &e.FailureReason, sqltx.TimeCol{T: &e.LastModifiedAt}, &e.Version,
+				&e.SourceVPCE, &e.SourceVPC)...); err != nil {
 				return nil, err
 			}
 			e.AccountID, e.Name, e.ARN, e.Tenant, e.CreatedAt = h.acct, h.name, h.arn, h.tenant, h.created
@@ -47,7 +48,8 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *serving.Endpoint) error {
 		return err
 	}
 	h := head{e.AccountID, e.Name, e.ARN, e.Tenant, s.now()}
-	err := create(ctx, s, endpoints(), h, e.Tags, e.EndpointConfigName, string(e.Status), e.FailureReason, s.timeArg(h.created), int64(1))
+	err := create(ctx, s, endpoints(), h, e.Tags, e.EndpointConfigName, string(e.Status), e.FailureReason, s.timeArg(h.created), int64(1),
+		e.SourceVPCE, e.SourceVPC)
 	if err != nil {
 		return err
 	}
@@ -66,7 +68,7 @@ func (s *Store) ListEndpoints(ctx context.Context, acct string, f serving.ListFi
 }
 
 // UpdateEndpoint implements serving.Store: it writes e's config name,
-// status and failure reason if e.Version is the stored version, and sets
+// status, failure reason and network path if e.Version is the stored version, and sets
 // e.Version and e.LastModifiedAt to the new ones.
 func (s *Store) UpdateEndpoint(ctx context.Context, e *serving.Endpoint) error {
 	if e == nil {
@@ -80,9 +82,9 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *serving.Endpoint) error {
 	}
 	now := s.now()
 	err := s.do(ctx, func(q *txn) error {
-		n, err := q.Exec(`UPDATE serving_endpoints SET config_name = ?, status = ?, failure_reason = ?, last_modified_at = ?, version = version + 1
-			WHERE account_id = ? AND name_lc = ? AND version = ?`,
-			e.EndpointConfigName, string(e.Status), e.FailureReason, s.timeArg(now), e.AccountID, lower(e.Name), e.Version)
+		n, err := q.Exec(`UPDATE serving_endpoints SET config_name = ?, status = ?, failure_reason = ?, last_modified_at = ?, source_vpce = ?, source_vpc = ?,
+			version = version + 1 WHERE account_id = ? AND name_lc = ? AND version = ?`,
+			e.EndpointConfigName, string(e.Status), e.FailureReason, s.timeArg(now), e.SourceVPCE, e.SourceVPC, e.AccountID, lower(e.Name), e.Version)
 		if err != nil {
 			return fmt.Errorf("update endpoint: %w", err)
 		}

@@ -30,6 +30,12 @@ func (db *DB) IdentityInTenant(tenantID string) identity.Service {
 	})
 }
 
+// Accounts returns the deployment's further accounts on the operator path
+// (a platform table: row-level security shows it to no tenant scope).
+func (db *DB) Accounts() identity.AccountStore {
+	return db.identity(db.AsOperator).(*sqlstore.Store)
+}
+
 func (db *DB) identity(run func(context.Context, func(pgx.Tx) error) error) identity.Service {
 	return &sqlstore.Store{
 		Run:     sqlRun(run),

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantml/tenantml"
+	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/store"
 	"github.com/tenantml/tenantml/store/postgres"
 	"github.com/tenantml/tenantml/store/storetest"
@@ -331,5 +333,37 @@ func TestDB_Unscoped(t *testing.T) {
 	}
 	if v, err := db.Secrets().GetSecret(ctx, "root"); err != nil || string(v) != "sealed" {
 		t.Fatalf("secret after unscoped transactions = %q, %v", v, err)
+	}
+}
+
+// TestDB_AccountsOperatorOnly: the accounts table is a platform table:
+// neither a tenant-scoped nor an unscoped transaction sees or writes it.
+func TestDB_AccountsOperatorOnly(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	db := seed(t, e, "acme")
+	if err := db.Accounts().CreateAccount(ctx, &identity.Account{ID: "111111111111", Name: "dev", RootAccessKeyID: "AKIADEVROOT000000001", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for name, run := range map[string]func(fn func(pgx.Tx) error) error{
+		"Tenant":   func(fn func(pgx.Tx) error) error { return db.InTenant(ctx, "acme", fn) },
+		"Unscoped": func(fn func(pgx.Tx) error) error { return pgx.BeginFunc(ctx, db.PoolForTest(), fn) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			var n int
+			if err := run(func(tx pgx.Tx) error { return tx.QueryRow(ctx, `SELECT count(*) FROM accounts`).Scan(&n) }); err != nil || n != 0 {
+				t.Errorf("accounts seen: %d, %v; want 0", n, err)
+			}
+			err := run(func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, `INSERT INTO accounts (account_id, name, name_lc, root_key_id, created_at) VALUES ('222222222222', 'x-1', 'x-1', 'AKIAX', now())`)
+				return err
+			})
+			if err == nil || !strings.Contains(err.Error(), "row-level security") {
+				t.Errorf("insert = %v, want a row-level security violation", err)
+			}
+		})
+	}
+	if got, err := db.Accounts().ListAccounts(ctx); err != nil || len(got) != 1 {
+		t.Errorf("operator view: %d accounts, %v", len(got), err)
 	}
 }

@@ -11,7 +11,13 @@ import (
 // Identity returns the IAM entity store (the queries live in
 // identity/sqlstore, shared with store/postgres). SQLite has no row-level
 // security: every query filters by account explicitly.
-func (s *DB) Identity() identity.Service {
+func (s *DB) Identity() identity.Service { return s.identityStore() }
+
+// Accounts returns the deployment's further accounts (the queries live in
+// identity/sqlstore).
+func (s *DB) Accounts() identity.AccountStore { return s.identityStore() }
+
+func (s *DB) identityStore() *sqlstore.Store {
 	return &sqlstore.Store{
 		Run: s.runTx,
 		// Reads use deferred, read-only transactions beside the writer.

@@ -340,6 +340,7 @@ func testRoundTrip(t *testing.T, open openServing) {
 	t.Run("Endpoint", func(t *testing.T) {
 		in := NewEndpoint(AccountA, "acme--ep", "acme")
 		in.Status, in.FailureReason = serving.StatusFailed, "image pull failed"
+		in.SourceVPCE, in.SourceVPC = "vpce-0abc1234def567890", "vpc-0123456789abcdef0"
 		must(t, s.CreateEndpoint(ctx, in))
 		if in.Version != 1 || !in.LastModifiedAt.Equal(created) || !in.CreatedAt.Equal(created) {
 			t.Fatalf("create filled %+v", in)
@@ -369,13 +370,14 @@ func testUpdateEndpoint(t *testing.T, open openServing) {
 		must(t, err)
 		now := clk.Advance(1500 * time.Millisecond)
 		e.Status, e.EndpointConfigName, e.FailureReason = serving.StatusInService, "acme--cfg-2", ""
+		e.SourceVPCE = "vpce-0fff1234def567890"
 		must(t, s.UpdateEndpoint(ctx, e))
 		if e.Version != 2 || !e.LastModifiedAt.Equal(stored(now)) {
 			t.Fatalf("update set version %d, last modified %v; want 2, %v", e.Version, e.LastModifiedAt, stored(now))
 		}
 		got, err := s.GetEndpoint(ctx, AccountA, "acme--ep")
 		must(t, err)
-		if got.Version != 2 || got.Status != serving.StatusInService || got.EndpointConfigName != "acme--cfg-2" ||
+		if got.Version != 2 || got.Status != serving.StatusInService || got.EndpointConfigName != "acme--cfg-2" || got.SourceVPCE != "vpce-0fff1234def567890" ||
 			!got.LastModifiedAt.Equal(stored(now)) || !got.CreatedAt.Equal(created) || got.Name != "acme--ep" {
 			t.Fatalf("after update = %+v", got)
 		}

@@ -22,6 +22,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Secrets", func(t *testing.T) { testSecrets(t, newStore) })
 	t.Run("Identity", func(t *testing.T) { testIdentity(t, newStore) })
 	t.Run("Quotas", func(t *testing.T) { RunQuotas(t, newStore) })
+	t.Run("Accounts", func(t *testing.T) { testDeploymentAccounts(t, newStore) })
 }
 
 // NewTenant returns a valid tenant with the given ID for tests.
