@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -110,6 +111,10 @@ type Admitter interface {
 type Op struct {
 	// Action is the IAM action, e.g. "tenantml:CreateTenant".
 	Action string
+	// Audited, when set, is the action the audit event records instead of
+	// Action: S3 authorizes HeadObject as s3:GetObject and UploadPart as
+	// s3:PutObject, while CloudTrail names the operation.
+	Audited string
 	// Service is the SigV4 service the request must be signed for; ""
 	// means the Action's prefix ("sts" for "sts:AssumeRole").
 	Service string
@@ -139,6 +144,14 @@ type Op struct {
 	Stream func(r *http.Request, c *authn.Principal) (*Stream, error)
 }
 
+// auditedAction is the action the audit event records.
+func (op Op) auditedAction() string {
+	if op.Audited != "" {
+		return op.Audited
+	}
+	return op.Action
+}
+
 // Target is what an operation acts on, as resolved for one request.
 type Target struct {
 	authz.Resource
@@ -161,6 +174,18 @@ type Target struct {
 	// Parameters are recorded in the audit event (never secrets).
 	Parameters map[string]any
 }
+
+// QuietAnswer, as a Target's NotFound, is the bodiless success a protocol
+// answers for a missing resource where that is not an error: S3's
+// DeleteObject of a missing key is 204 No Content, so the same request for
+// another tenant's object must be too. The pipeline writes Status alone
+// and records no error code.
+type QuietAnswer struct {
+	Status int
+}
+
+// Error implements error.
+func (q *QuietAnswer) Error() string { return "answered " + http.StatusText(q.Status) + " as for a missing resource" }
 
 // Stream is a streamed response of an Op.
 type Stream struct {
@@ -224,7 +249,7 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 	rec := &AuditRecord{
 		Time:      start,
 		RequestID: RequestID(r.Context()),
-		Action:    truncateText(op.Action, maxAuditedAction),
+		Action:    truncateText(op.auditedAction(), maxAuditedAction),
 		SourceIP:  sourceIP(r),
 		UserAgent: truncateText(r.UserAgent(), maxAuditedUserAgent),
 	}
@@ -236,7 +261,11 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 	}
 	buf := newBufferedResponse()
 	err := p.run(r, op, rec, func(r *http.Request, c *authn.Principal) error { return op.Handle(buf, r, c) })
-	if err != nil {
+	var quiet *QuietAnswer
+	switch {
+	case errors.As(err, &quiet):
+		buf.reset().WriteHeader(quiet.Status)
+	case err != nil:
 		rec.ErrorCode = p.writeError(buf.reset(), r, err, rec.Resource)
 	}
 	rec.Status = buf.status
@@ -496,6 +525,14 @@ func (p *Pipeline) checkTenant(ctx context.Context, caller *authn.Principal, rec
 		return tenantml.Errorf(tenantml.EFORBIDDEN, "tenant %s is not active: requests of its principals are refused until an operator resumes it", t)
 	}
 	return nil
+}
+
+// Denied is the error the pipeline answers when no policy allows caller
+// action on resource: for handlers that must refuse, in the same words, a
+// request they cannot answer as for a missing resource (a write over
+// another tenant's object, where a missing one would be created).
+func Denied(c *authn.Principal, action, resource string) error {
+	return tenantml.Errorf(tenantml.EFORBIDDEN, "%s", deniedMessage(c, action, resource, authz.Deny("")))
 }
 
 // deniedMessage is the AWS-style explanation a denied caller reads. It names

@@ -52,6 +52,10 @@ type Resource struct {
 	// Policy is the resource-based policy (a role's trust policy, a key
 	// policy, a bucket policy), nil if none.
 	Policy *iam.Policy
+	// Account owns the resource when its ARN does not say (an S3 bucket's
+	// ARN names no account): a caller of another account is then decided
+	// across accounts. "" means the ARN's account.
+	Account string
 }
 
 // Missing returns the resource as it would be if it did not exist: only

@@ -117,7 +117,7 @@ func (e *Engine) Authorize(ctx context.Context, req *Request) (Decision, error) 
 	if set == nil { // the operator's root, no resource policy
 		return Allow("the account root user may perform every action in its account"), nil
 	}
-	ireq := &iam.Request{Principal: c.ARN, PrincipalAccount: c.Account, Action: req.Action, Resource: req.Resource.ARN, Context: e.requestContext(c, req)}
+	ireq := &iam.Request{Principal: c.ARN, PrincipalAccount: c.Account, Action: req.Action, Resource: req.Resource.ARN, ResourceAccount: req.Resource.Account, Context: e.requestContext(c, req)}
 	if c.Session != nil {
 		ireq.RoleARN = c.Session.RoleARN
 	}
