@@ -185,7 +185,9 @@ type QuietAnswer struct {
 }
 
 // Error implements error.
-func (q *QuietAnswer) Error() string { return "answered " + http.StatusText(q.Status) + " as for a missing resource" }
+func (q *QuietAnswer) Error() string {
+	return "answered " + http.StatusText(q.Status) + " as for a missing resource"
+}
 
 // Stream is a streamed response of an Op.
 type Stream struct {

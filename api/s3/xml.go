@@ -92,7 +92,7 @@ type ownerXML struct {
 type listAllMyBucketsResult struct {
 	XMLName xml.Name     `xml:"ListAllMyBucketsResult"`
 	Xmlns   string       `xml:"xmlns,attr"`
-	Owner   ownerXML       `xml:"Owner"`
+	Owner   ownerXML     `xml:"Owner"`
 	Buckets []bucketInfo `xml:"Buckets>Bucket"`
 }
 

@@ -20,8 +20,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantml/tenantml/api"
-	apis3 "github.com/tenantml/tenantml/api/s3"
 	"github.com/tenantml/tenantml/api/manage"
+	apis3 "github.com/tenantml/tenantml/api/s3"
 	apists "github.com/tenantml/tenantml/api/sts"
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/authn"
