@@ -202,7 +202,8 @@ type Stream struct {
 
 // Pipeline runs every operation through authenticate → tenant context →
 // authorize → admit → handle → audit. Authn, Authz, Audit and Log are
-// required.
+// required. A request is audited even when its client went away mid-way
+// (the record is written under a context its cancellation does not reach).
 type Pipeline struct {
 	Authn Authenticator
 	Authz authz.Authorizer
@@ -272,7 +273,7 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 	}
 	rec.Status = buf.status
 	rec.Latency = p.Now().Sub(start)
-	if aerr := p.Audit.Record(r.Context(), rec); aerr != nil {
+	if aerr := p.Audit.Record(context.WithoutCancel(r.Context()), rec); aerr != nil {
 		p.auditFailed(w, r, rec, aerr)
 		return
 	}
@@ -301,7 +302,7 @@ func (p *Pipeline) serveStream(w http.ResponseWriter, r *http.Request, op Op, re
 		buf := newBufferedResponse()
 		rec.ErrorCode = p.writeError(buf, r, err, rec.Resource)
 		rec.Status, rec.Latency = buf.status, p.Now().Sub(start)
-		if aerr := p.Audit.Record(r.Context(), rec); aerr != nil {
+		if aerr := p.Audit.Record(context.WithoutCancel(r.Context()), rec); aerr != nil {
 			p.auditFailed(w, r, rec, aerr)
 			return
 		}
@@ -316,7 +317,7 @@ func (p *Pipeline) serveStream(w http.ResponseWriter, r *http.Request, op Op, re
 		rec.Status = http.StatusOK
 	}
 	rec.Latency = p.Now().Sub(start)
-	if aerr := p.Audit.Record(r.Context(), rec); aerr != nil {
+	if aerr := p.Audit.Record(context.WithoutCancel(r.Context()), rec); aerr != nil {
 		p.auditFailed(w, r, rec, aerr)
 		return
 	}

@@ -150,6 +150,8 @@ var s3Codes = map[string]WireCode{
 	"RequestExpired":             {"AccessDenied", http.StatusForbidden},
 	"ValidationError":            {"InvalidArgument", http.StatusBadRequest},
 	"IncompleteSignature":        {"AccessDenied", http.StatusForbidden},
+	"InvalidRange":               {"InvalidRange", http.StatusRequestedRangeNotSatisfiable},
+	"NotImplemented":             {"NotImplemented", http.StatusNotImplemented},
 }
 
 // Describe implements Protocol: the dialect's form, with other services'

@@ -60,10 +60,11 @@ func (s *Surface) uploadPart(w http.ResponseWriter, r *http.Request, c *authn.Pr
 	if err := s.useUploadKey(r, c, req.upload); err != nil {
 		return err
 	}
+	in := &body{r: r.Body}
 	p, err := s.Store.UploadPart(r.Context(), artifact.UploadPartInput{Bucket: req.bucket, Key: req.key, UploadID: req.upload.UploadID, PartNumber: n,
-		Checks: artifact.Checks{ContentLength: r.ContentLength, ContentMD5: r.Header.Get("Content-Md5"), MaxSize: artifact.MaxPartSize}}, r.Body)
+		Checks: artifact.Checks{ContentLength: r.ContentLength, ContentMD5: r.Header.Get("Content-Md5"), MaxSize: artifact.MaxPartSize}}, in)
 	if err != nil {
-		return err
+		return in.bodyError(r.Context(), err)
 	}
 	api.ReportUsage(r.Context(), api.Usage{BytesIn: p.Size})
 	w.Header().Set("ETag", quote(p.ETag))

@@ -1,11 +1,14 @@
 package s3
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/tenantml/tenantml"
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/authn"
@@ -70,6 +73,38 @@ func missing(req *request) error {
 	return artifact.ErrNoSuchKey()
 }
 
+// body is a request body that remembers how reading it failed, so that a
+// body cut short is told from a failure of the store.
+type body struct {
+	r   io.Reader
+	err error
+}
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// bodyError is the answer for a store error err after reading b: the
+// verifier's own error (a payload not as signed), IncompleteBody for a
+// body cut short (or a client gone), else err.
+func (b *body) bodyError(ctx context.Context, err error) error {
+	if err == nil || tenantml.AsError(err).Code != tenantml.EINTERNAL {
+		return err
+	}
+	if b.err != nil && tenantml.AWSCodeOf(b.err) != "" {
+		return b.err
+	}
+	if b.err != nil || ctx.Err() != nil {
+		return &tenantml.Error{Code: tenantml.EINVALID, AWSCode: string(artifact.CodeIncompleteBody),
+			Message: "You did not provide the number of bytes specified by the Content-Length HTTP header.", Err: err}
+	}
+	return err
+}
+
 // putObject stores the body as it streams in, encrypted under the key
 // the request, the bucket or the caller's tenant names (kms:GenerateDataKey
 // on it decided first).
@@ -86,13 +121,14 @@ func (s *Surface) putObject(w http.ResponseWriter, r *http.Request, c *authn.Pri
 	if err != nil {
 		return err
 	}
+	in := &body{r: r.Body}
 	obj, err := s.Store.PutObject(r.Context(), artifact.PutObjectInput{
 		Bucket: req.bucket, Key: req.key, Encryption: ref, ContentType: r.Header.Get("Content-Type"),
 		Metadata: metadataOf(r.Header), Tags: tags,
 		Checks: artifact.Checks{ContentLength: r.ContentLength, ContentMD5: r.Header.Get("Content-Md5"), MaxSize: s.maxObject()},
-	}, r.Body)
+	}, in)
 	if err != nil {
-		return err
+		return in.bodyError(r.Context(), err)
 	}
 	api.ReportUsage(r.Context(), api.Usage{BytesIn: obj.Size})
 	w.Header().Set("ETag", quote(obj.ETag))
