@@ -83,6 +83,9 @@ func (s *Surface) getBucketLocation(w http.ResponseWriter, r *http.Request, _ *a
 }
 
 func (s *Surface) deleteBucket(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
+	if reqOf(r).b == nil {
+		return artifact.ErrNoSuchBucket()
+	}
 	if err := s.Store.DeleteBucket(r.Context(), reqOf(r).bucket); err != nil {
 		return err
 	}
@@ -94,6 +97,9 @@ func (s *Surface) deleteBucket(w http.ResponseWriter, r *http.Request, _ *authn.
 // A tenant principal sees, in a bucket not its tenant's, only its
 // tenant's objects, and only the common prefixes under which it has one.
 func (s *Surface) listObjects(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
+	if reqOf(r).b == nil {
+		return artifact.ErrNoSuchBucket()
+	}
 	req := reqOf(r)
 	q := req.query
 	v2 := q.Get("list-type") == "2"
@@ -174,6 +180,9 @@ func (s *Surface) ownsUnder(r *http.Request, c *authn.Principal, bucket, prefix 
 }
 
 func (s *Surface) getBucketPolicy(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
+	if reqOf(r).b == nil {
+		return artifact.ErrNoSuchBucket()
+	}
 	doc, err := s.Store.GetBucketPolicy(r.Context(), reqOf(r).bucket)
 	if err != nil {
 		return err
@@ -187,6 +196,9 @@ func (s *Surface) getBucketPolicy(w http.ResponseWriter, r *http.Request, _ *aut
 // putBucketPolicy stores a bucket policy: a resource-based policy the IAM
 // engine parses, whose every Resource names the bucket or its objects.
 func (s *Surface) putBucketPolicy(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
+	if reqOf(r).b == nil {
+		return artifact.ErrNoSuchBucket()
+	}
 	req := reqOf(r)
 	body, err := readBody(r)
 	if err != nil {
@@ -247,6 +259,9 @@ func policyInBucket(doc []byte, bucket string) error {
 }
 
 func (s *Surface) deleteBucketPolicy(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
+	if reqOf(r).b == nil {
+		return artifact.ErrNoSuchBucket()
+	}
 	if err := s.Store.DeleteBucketPolicy(r.Context(), reqOf(r).bucket); err != nil {
 		return err
 	}
@@ -257,6 +272,9 @@ func (s *Surface) deleteBucketPolicy(w http.ResponseWriter, r *http.Request, _ *
 // getBucketEncryption answers the bucket's default key (aws:kms, its
 // ARN).
 func (s *Surface) getBucketEncryption(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
+	if reqOf(r).b == nil {
+		return artifact.ErrNoSuchBucket()
+	}
 	ref, err := s.Store.GetBucketEncryption(r.Context(), reqOf(r).bucket)
 	if err != nil {
 		return err
@@ -270,6 +288,9 @@ func (s *Surface) getBucketEncryption(w http.ResponseWriter, r *http.Request, _ 
 // default (every object is then encrypted under its writer's tenant's
 // key, ChooseKey).
 func (s *Surface) putBucketEncryption(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
+	if reqOf(r).b == nil {
+		return artifact.ErrNoSuchBucket()
+	}
 	req := reqOf(r)
 	var in sseConfiguration
 	if err := decodeXML(r, &in); err != nil {
@@ -300,6 +321,9 @@ func (s *Surface) putBucketEncryption(w http.ResponseWriter, r *http.Request, c 
 }
 
 func (s *Surface) deleteBucketEncryption(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
+	if reqOf(r).b == nil {
+		return artifact.ErrNoSuchBucket()
+	}
 	if err := s.Store.DeleteBucketEncryption(r.Context(), reqOf(r).bucket); err != nil {
 		return err
 	}
@@ -308,6 +332,9 @@ func (s *Surface) deleteBucketEncryption(w http.ResponseWriter, r *http.Request,
 }
 
 func (s *Surface) getBucketTagging(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
+	if reqOf(r).b == nil {
+		return artifact.ErrNoSuchBucket()
+	}
 	tags, err := s.Store.GetBucketTagging(r.Context(), reqOf(r).bucket)
 	if err != nil {
 		return err
@@ -316,6 +343,9 @@ func (s *Surface) getBucketTagging(w http.ResponseWriter, r *http.Request, _ *au
 }
 
 func (s *Surface) putBucketTagging(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
+	if reqOf(r).b == nil {
+		return artifact.ErrNoSuchBucket()
+	}
 	var in tagging
 	if err := decodeXML(r, &in); err != nil {
 		return err
@@ -328,6 +358,9 @@ func (s *Surface) putBucketTagging(w http.ResponseWriter, r *http.Request, _ *au
 }
 
 func (s *Surface) deleteBucketTagging(w http.ResponseWriter, r *http.Request, _ *authn.Principal) error {
+	if reqOf(r).b == nil {
+		return artifact.ErrNoSuchBucket()
+	}
 	if err := s.Store.DeleteBucketTagging(r.Context(), reqOf(r).bucket); err != nil {
 		return err
 	}
@@ -338,6 +371,9 @@ func (s *Surface) deleteBucketTagging(w http.ResponseWriter, r *http.Request, _ 
 // listUploads is ListMultipartUploads; a tenant principal sees, in a
 // bucket not its tenant's, only its tenant's uploads.
 func (s *Surface) listUploads(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
+	if reqOf(r).b == nil {
+		return artifact.ErrNoSuchBucket()
+	}
 	req := reqOf(r)
 	q := req.query
 	n, err := maxKeys(q, "max-uploads", artifact.MaxListKeys)

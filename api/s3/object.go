@@ -249,30 +249,52 @@ func copySource(h string) (string, string, error) {
 	return bucket, key, nil
 }
 
-// copyObject copies server-side: s3:GetObject on the source (decided, the
-// tenant boundary included, as a GetObject would be) and kms:Decrypt on
-// its key, s3:PutObject on the destination (the pipeline) and
-// kms:GenerateDataKey on its key.
-func (s *Surface) copyObject(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
-	req := reqOf(r)
+// copyTarget is the destination of a CopyObject; the source is resolved
+// and decided (s3:GetObject, as a GetObject would be) here too, so that
+// another tenant's source is answered — as Target.Hide, flagged for the
+// operator — exactly as a missing source would be: AccessDenied when the
+// caller may not read it, else NoSuchKey (NoSuchBucket).
+func (s *Surface) copyTarget(r *http.Request, c *authn.Principal) (*api.Target, error) {
+	t, err := s.objectTarget(objectWrite)(r, c)
+	if err != nil {
+		return nil, err
+	}
 	sb, sk, err := copySource(r.Header.Get("X-Amz-Copy-Source"))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	t.Parameters["copySource"] = truncate(sb+"/"+sk, maxAuditedKey+256)
 	_, _, st, err := s.objectResource(r.Context(), c, "s3:GetObject", sb, sk, objectRead)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	d, hidden, err := s.Pipeline.Check(r, c, "s3:GetObject", st.Resource, st.Context)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !d.Allowed() {
-		return api.Denied(c, "s3:GetObject", st.Resource.ARN)
+	req := reqOf(r)
+	req.srcBucket, req.srcKey = sb, sk
+	switch {
+	case !d.Allowed():
+		req.srcErr = api.Denied(c, "s3:GetObject", st.Resource.ARN)
+	case hidden:
+		req.srcErr = st.NotFound
 	}
 	if hidden {
-		return st.NotFound
+		t.Hide = req.srcErr
 	}
+	return t, nil
+}
+
+// copyObject copies server-side: s3:GetObject on the source (copyTarget)
+// and kms:Decrypt on its key, s3:PutObject on the destination (the
+// pipeline) and kms:GenerateDataKey on its key.
+func (s *Surface) copyObject(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
+	req := reqOf(r)
+	if req.srcErr != nil {
+		return req.srcErr
+	}
+	sb, sk := req.srcBucket, req.srcKey
 	if req.b == nil {
 		return artifact.ErrNoSuchBucket()
 	}
@@ -290,7 +312,7 @@ func (s *Surface) copyObject(w http.ResponseWriter, r *http.Request, c *authn.Pr
 		ReplaceTags:     strings.EqualFold(r.Header.Get("X-Amz-Tagging-Directive"), "REPLACE"),
 		CheckSource: func(o *artifact.Object) error {
 			if c.TenantID != "" && owner(o.Tenant) != "" && o.Tenant != c.TenantID {
-				return st.NotFound // replaced by another tenant's object meanwhile
+				return artifact.ErrNoSuchKey() // replaced by another tenant's object meanwhile
 			}
 			_, err := s.authorizeKey(r, c, "kms:Decrypt", artifact.KeyRef{Tenant: o.Tenant, KeyID: o.KeyARN})
 			return err

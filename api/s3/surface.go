@@ -89,6 +89,10 @@ type request struct {
 	// tags are a PutObjectTagging's tags, read by the target for
 	// s3:RequestObjectTag.
 	tags []artifact.Tag
+	// A CopyObject's source, and the answer for it when it may not be
+	// read (copyTarget).
+	srcBucket, srcKey string
+	srcErr            error
 }
 
 type requestKey struct{}
@@ -265,7 +269,7 @@ func (s *Surface) operations() []def {
 		{"GetObject", api.Op{Target: s.objectTarget(objectRead), Stream: s.getObject}},
 		{"HeadObject", api.Op{Action: "s3:GetObject", Target: s.objectTarget(objectRead), Handle: s.headObject}},
 		{"DeleteObject", api.Op{Target: s.objectTarget(objectDelete), Handle: s.deleteObject}},
-		{"CopyObject", api.Op{Action: "s3:PutObject", Target: s.objectTarget(objectWrite), Handle: s.copyObject}},
+		{"CopyObject", api.Op{Action: "s3:PutObject", Target: s.copyTarget, Handle: s.copyObject}},
 		{"GetObjectTagging", api.Op{Target: s.objectTarget(objectRead), Handle: s.getObjectTagging}},
 		{"PutObjectTagging", api.Op{Target: s.objectTarget(objectTagging), Handle: s.putObjectTagging}},
 		{"DeleteObjectTagging", api.Op{Target: s.objectTarget(objectRead), Handle: s.deleteObjectTagging}},
