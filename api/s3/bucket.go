@@ -128,14 +128,13 @@ func (s *Surface) listObjects(w http.ResponseWriter, r *http.Request, c *authn.P
 	}
 	last := ""
 	for _, o := range page.Objects {
-		last = o.Key
 		if filter && o.Tenant != c.TenantID {
 			continue
 		}
+		last = o.Key
 		out.Contents = append(out.Contents, content{Key: encodeKey(o.Key, enc), LastModified: xmlTime(o.LastModified), ETag: quote(o.ETag), Size: o.Size, StorageClass: "STANDARD"})
 	}
 	for _, p := range page.CommonPrefixes {
-		last = max(last, p)
 		if filter {
 			mine, err := s.ownsUnder(r, c, req.bucket, p)
 			if err != nil {
@@ -145,6 +144,7 @@ func (s *Surface) listObjects(w http.ResponseWriter, r *http.Request, c *authn.P
 				continue
 			}
 		}
+		last = max(last, p)
 		out.CommonPrefixes = append(out.CommonPrefixes, commonPrefix{Prefix: encodeKey(p, enc)})
 	}
 	if v2 {
@@ -385,26 +385,63 @@ func (s *Surface) listUploads(w http.ResponseWriter, r *http.Request, c *authn.P
 	if n == 0 {
 		in.MaxUploads = 1
 	}
+	filter := c.TenantID != "" && req.b.Tenant != c.TenantID
+	if filter {
+		return s.listOwnUploads(w, r, c, in, n)
+	}
 	page, err := s.Store.ListMultipartUploads(r.Context(), req.bucket, in)
 	if err != nil {
 		return err
 	}
-	filter := c.TenantID != "" && req.b != nil && req.b.Tenant != c.TenantID
 	enc := q.Get("encoding-type") == "url"
 	out := listUploadsResult{Xmlns: namespace, Bucket: req.bucket, KeyMarker: in.KeyMarker, UploadIDMarker: in.UploadIDMarker,
-		NextKeyMarker: page.NextKeyMarker, NextUploadIDMarker: page.NextUploadIDMarker, Prefix: encodeKey(in.Prefix, enc),
-		Delimiter: in.Delimiter, MaxUploads: n, IsTruncated: page.IsTruncated}
+		Prefix: encodeKey(in.Prefix, enc), Delimiter: in.Delimiter, MaxUploads: n, IsTruncated: page.IsTruncated}
+	if page.IsTruncated {
+		out.NextKeyMarker, out.NextUploadIDMarker = page.NextKeyMarker, page.NextUploadIDMarker
+	}
 	for _, u := range page.Uploads {
-		if filter && u.Tenant != c.TenantID {
-			continue
-		}
 		out.Uploads = append(out.Uploads, uploadInfo{Key: encodeKey(u.Key, enc), UploadID: u.UploadID, Initiated: xmlTime(u.Initiated), StorageClass: "STANDARD"})
 	}
 	for _, p := range page.CommonPrefixes {
-		if filter {
-			continue
-		}
 		out.CommonPrefixes = append(out.CommonPrefixes, commonPrefix{Prefix: encodeKey(p, enc)})
+	}
+	return writeXML(w, out)
+}
+
+// listOwnUploads is ListMultipartUploads for a tenant principal in a
+// bucket not its tenant's: only its tenant's uploads, without common
+// prefixes, paged by its own uploads alone (the markers name only what
+// the page shows), reading the store's pages until n are found.
+func (s *Surface) listOwnUploads(w http.ResponseWriter, r *http.Request, c *authn.Principal, in artifact.ListUploadsInput, n int) error {
+	req := reqOf(r)
+	enc := req.query.Get("encoding-type") == "url"
+	out := listUploadsResult{Xmlns: namespace, Bucket: req.bucket, KeyMarker: in.KeyMarker, UploadIDMarker: in.UploadIDMarker,
+		Prefix: encodeKey(in.Prefix, enc), MaxUploads: n}
+	var own []*artifact.Upload
+	scan := artifact.ListUploadsInput{Prefix: in.Prefix, KeyMarker: in.KeyMarker, UploadIDMarker: in.UploadIDMarker, MaxUploads: artifact.MaxListKeys}
+	for len(own) <= n {
+		page, err := s.Store.ListMultipartUploads(r.Context(), req.bucket, scan)
+		if err != nil {
+			return err
+		}
+		for _, u := range page.Uploads {
+			if u.Tenant == c.TenantID {
+				own = append(own, u)
+			}
+		}
+		if !page.IsTruncated {
+			break
+		}
+		scan.KeyMarker, scan.UploadIDMarker = page.NextKeyMarker, page.NextUploadIDMarker
+	}
+	if len(own) > n {
+		own, out.IsTruncated = own[:n], true
+		if n > 0 {
+			out.NextKeyMarker, out.NextUploadIDMarker = encodeKey(own[n-1].Key, enc), own[n-1].UploadID
+		}
+	}
+	for _, u := range own {
+		out.Uploads = append(out.Uploads, uploadInfo{Key: encodeKey(u.Key, enc), UploadID: u.UploadID, Initiated: xmlTime(u.Initiated), StorageClass: "STANDARD"})
 	}
 	return writeXML(w, out)
 }

@@ -81,6 +81,8 @@ type attackEnv struct {
 	tenants  map[string]*tenantFixture
 	// sv names the serving resources (attack_servingfixture_test.go).
 	sv servingFixture
+	// s3f names the S3 resources (attack_s3_test.go).
+	s3f s3Fixture
 
 	mu      sync.Mutex
 	secrets map[string]string // description → secret or token the suite saw
@@ -121,6 +123,7 @@ func newAttackEnv(t *testing.T, st attackStore) *attackEnv {
 		e.tenants[id].session = e.brokerSession(t, id, id+"-app")
 	}
 	e.serving(t)
+	e.s3Setup(t)
 	e.startBoto3(t)
 	t.Logf("%s: scenario built in %v", e.store, time.Since(start).Round(time.Millisecond))
 	return e
