@@ -279,7 +279,9 @@ func (s *Surface) operations() []def {
 		{"AbortMultipartUpload", api.Op{Target: s.uploadTarget, Handle: s.abortUpload}},
 		{"ListParts", api.Op{Action: "s3:ListMultipartUploadParts", Target: s.uploadTarget, Handle: s.listParts}},
 		{opUnknown, api.Op{Action: "s3:Unknown", Refuse: "an S3 operation this server does not implement", Handle: func(http.ResponseWriter, *http.Request, *authn.Principal) error {
-			return tenantml.AWSErrorf(tenantml.ENOTIMPLEMENTED, "NotImplemented", "A header or query you provided implies functionality that is not implemented.")
+			e := tenantml.AWSErrorf(tenantml.EINVALID, "MethodNotAllowed", "The specified method is not allowed against this resource: this server does not implement the operation.")
+			e.Status = http.StatusMethodNotAllowed
+			return e
 		}}},
 	}
 }

@@ -219,7 +219,7 @@ func TestS3_BadInput(t *testing.T) {
 		{"KeyWithoutSSE", "InvalidArgument", 400, s3Req("PUT", "/models/acme/sse2", body, "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id", "x"), "acme/sse2"},
 		{"NoSuchBucket", "AccessDenied", 403, s3Req("GET", "/no-such-bucket/x", nil), ""},
 		{"BadRange", "InvalidRange", 416, s3Req("GET", "/models/acme/m.json", nil, "Range", "bytes=100000-"), ""},
-		{"Unsupported", "NotImplemented", 501, s3Req("GET", "/models/acme/m.json?acl", nil), ""},
+		{"Unsupported", "MethodNotAllowed", 405, s3Req("GET", "/models/acme/m.json?acl", nil), ""},
 	}
 	e.as(t, e.acme, "s3api", "put-object", "--bucket", "models", "--key", "acme/m.json", "--body", writeTemp(t, body))
 	var up struct{ UploadId string }
