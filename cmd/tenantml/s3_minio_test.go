@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -90,6 +92,46 @@ func TestS3_MinioGo(t *testing.T) {
 			if err := c.RemoveObject(ctx, "models", k, minio.RemoveObjectOptions{}); err != nil {
 				t.Fatal(err)
 			}
+		}
+	})
+	t.Run("KeyTricks", func(t *testing.T) {
+		// Stored literally, as S3 does; never a path: every body lands in
+		// acme's directory of the bucket.
+		keys := []string{"acme/../../../escape", "acme/a\\b", "acme//double", "acme/./dot", "acme/trailing/", "acme/%2e%2e/enc"}
+		for _, k := range keys {
+			if _, err := c.PutObject(ctx, "models", k, strings.NewReader("trick "+k), -1, minio.PutObjectOptions{}); err != nil {
+				t.Fatalf("PutObject %q: %v", k, err)
+			}
+			obj, err := c.GetObject(ctx, "models", k, minio.GetObjectOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := io.ReadAll(obj); err != nil || string(got) != "trick "+k {
+				t.Fatalf("GetObject %q = %q, %v", k, got, err)
+			}
+		}
+		listed := map[string]bool{}
+		for o := range c.ListObjects(ctx, "models", minio.ListObjectsOptions{Prefix: "acme/", Recursive: true}) {
+			listed[o.Key] = true
+		}
+		for _, k := range keys {
+			if !listed[k] {
+				t.Errorf("%q not listed literally: %v", k, listed)
+			}
+		}
+		root := filepath.Join(e.ts.cfg.DataDir, "blobs")
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(root, p)
+			if !strings.HasPrefix(rel, "tenants/") {
+				t.Errorf("a body outside tenants/: %s", rel)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("ErrOtherTenant", func(t *testing.T) {
