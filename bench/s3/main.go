@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,7 +71,7 @@ func run(size, runs int, dir, bin string) error {
 	}
 	defer os.RemoveAll(work)
 	if bin == "" {
-		bin = filepath.Join(work, "tenantml")
+		bin = filepath.Join(work, "tenantml-bin")
 		if out, err := exec.Command("go", "build", "-o", bin, "./cmd/tenantml").CombinedOutput(); err != nil {
 			return fmt.Errorf("build tenantml: %v\n%s", err, out)
 		}
@@ -89,7 +90,7 @@ func run(size, runs int, dir, bin string) error {
 	if _, err := rand.Read(data); err != nil {
 		return err
 	}
-	fmt.Printf("object %d MiB, %d runs, data in %s, GOMAXPROCS-visible CPUs: see /proc/cpuinfo\n\n", size>>20, runs, dir)
+	fmt.Printf("object %d MiB, %d runs, data in %s, %d CPUs\n\n", size>>20, runs, dir, runtime.NumCPU())
 	fmt.Printf("%-10s %-9s %12s %16s\n", "server", "direction", "MB/s", "heap growth MiB")
 	results := map[string]float64{}
 	for _, s := range []*server{ours, theirs} {
