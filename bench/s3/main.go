@@ -50,8 +50,9 @@ func main() {
 	runs := flag.Int("runs", 3, "runs per direction and server (the median is reported)")
 	dir := flag.String("dir", defaultDir(), "directory for both servers' data")
 	bin := flag.String("tenantml", "", "tenantml binary (default: go build ./cmd/tenantml)")
+	part := flag.Int("part", 64, "part size in MiB of the multipart upload")
 	flag.Parse()
-	if err := run(*size<<20, *runs, *dir, *bin); err != nil {
+	if err := run(int64(*size)<<20, int64(*part)<<20, *runs, *dir, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "s3-bench:", err)
 		os.Exit(1)
 	}
@@ -64,7 +65,7 @@ func defaultDir() string {
 	return os.TempDir()
 }
 
-func run(size, runs int, dir, bin string) error {
+func run(size, part int64, runs int, dir, bin string) error {
 	work, err := os.MkdirTemp(dir, "s3-bench-")
 	if err != nil {
 		return err
@@ -86,18 +87,20 @@ func run(size, runs int, dir, bin string) error {
 		return err
 	}
 	defer stop2()
-	data := make([]byte, size)
-	if _, err := rand.Read(data); err != nil {
+	// The body is a random 1 MiB block repeated: the client holds no
+	// copy of the object, and encryption does not care.
+	block := make([]byte, 1<<20)
+	if _, err := rand.Read(block); err != nil {
 		return err
 	}
-	fmt.Printf("object %d MiB, %d runs, data in %s, %d CPUs\n\n", size>>20, runs, dir, runtime.NumCPU())
+	fmt.Printf("object %d MiB (multipart: %d MiB parts), %d runs, data in %s, %d CPUs\n\n", size>>20, part>>20, runs, dir, runtime.NumCPU())
 	fmt.Printf("%-10s %-9s %12s %16s\n", "server", "direction", "MB/s", "heap growth MiB")
 	results := map[string]float64{}
 	for _, s := range []*server{ours, theirs} {
 		if a, err := s.do("PUT", "/bench", nil); err != nil || a != 200 {
 			return fmt.Errorf("%s: create bucket: %d %v", s.name, a, err)
 		}
-		for _, dirn := range []string{"upload", "download"} {
+		for _, dirn := range []string{"upload", "multipart", "download"} {
 			var rates []float64
 			var peak int64
 			for i := 0; i < runs; i++ {
@@ -105,17 +108,20 @@ func run(size, runs int, dir, bin string) error {
 				stop := s.sampleHeap()
 				start := time.Now()
 				var err error
-				if dirn == "upload" {
-					_, err = s.put("/bench/object", data)
-				} else {
-					err = s.get("/bench/object", int64(len(data)))
+				switch dirn {
+				case "upload":
+					err = s.put("/bench/object", &repeat{block: block, left: size}, size)
+				case "multipart":
+					err = s.multipart("/bench/parts", block, size, part)
+				default:
+					err = s.get("/bench/object", size)
 				}
 				elapsed := time.Since(start)
 				top := stop()
 				if err != nil {
 					return fmt.Errorf("%s %s: %w", s.name, dirn, err)
 				}
-				rates = append(rates, float64(len(data))/1e6/elapsed.Seconds())
+				rates = append(rates, float64(size)/1e6/elapsed.Seconds())
 				if base >= 0 && top-base > peak {
 					peak = top - base
 				}
@@ -131,7 +137,7 @@ func run(size, runs int, dir, bin string) error {
 		}
 	}
 	fmt.Println()
-	for _, d := range []string{"upload", "download"} {
+	for _, d := range []string{"upload", "multipart", "download"} {
 		fmt.Printf("tenantml / versitygw %s: %.2fx\n", d, results["tenantml "+d]/results["versitygw "+d])
 	}
 	return nil
@@ -236,25 +242,74 @@ func (s *server) request(method, path string, body io.Reader, n int64) (*http.Re
 }
 
 func (s *server) do(method, path string, body []byte) (int, error) {
-	req, err := s.request(method, path, bytes.NewReader(body), int64(len(body)))
+	st, _, err := s.send(method, path, bytes.NewReader(body), int64(len(body)))
+	return st, err
+}
+
+// send sends a request and returns its status and body (read whole: the
+// answers read here are small).
+func (s *server) send(method, path string, body io.Reader, n int64) (int, http.Header, error) {
+	req, err := s.request(method, path, body, n)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != 200 {
+		return resp.StatusCode, resp.Header, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	resp.Header.Set("X-Bench-Body", string(b))
+	return resp.StatusCode, resp.Header, nil
 }
 
-func (s *server) put(path string, data []byte) (int, error) {
-	st, err := s.do("PUT", path, data)
-	if err == nil && st != 200 {
-		err = fmt.Errorf("PUT %s: %d", path, st)
+func (s *server) put(path string, body io.Reader, n int64) error {
+	_, _, err := s.send("PUT", path, body, n)
+	return err
+}
+
+// multipart uploads size bytes in parts of part bytes.
+func (s *server) multipart(path string, block []byte, size, part int64) error {
+	_, h, err := s.send("POST", path+"?uploads", nil, 0)
+	if err != nil {
+		return err
 	}
-	return st, err
+	body := h.Get("X-Bench-Body")
+	_, id, _ := strings.Cut(body, "<UploadId>")
+	id, _, _ = strings.Cut(id, "</UploadId>")
+	var done strings.Builder
+	done.WriteString("<CompleteMultipartUpload>")
+	for n, off := 1, int64(0); off < size; n, off = n+1, off+part {
+		l := min(part, size-off)
+		_, ph, err := s.send("PUT", fmt.Sprintf("%s?partNumber=%d&uploadId=%s", path, n, id), &repeat{block: block, left: l}, l)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&done, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>", n, ph.Get("ETag"))
+	}
+	done.WriteString("</CompleteMultipartUpload>")
+	_, _, err = s.send("POST", path+"?uploadId="+id, strings.NewReader(done.String()), int64(done.Len()))
+	return err
+}
+
+// repeat reads block over and over, left bytes in all.
+type repeat struct {
+	block []byte
+	off   int
+	left  int64
+}
+
+func (r *repeat) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(int64(len(p)), r.left)], r.block[r.off:])
+	r.off = (r.off + n) % len(r.block)
+	r.left -= int64(n)
+	return n, nil
 }
 
 func (s *server) get(path string, want int64) error {
