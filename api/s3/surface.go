@@ -127,7 +127,7 @@ func operation(method string, req *request, h http.Header) string {
 	has := q.Has
 	switch {
 	case req.bucket == "":
-		if method == http.MethodGet {
+		if method == http.MethodGet && req.key == "" {
 			return "ListBuckets"
 		}
 	case req.key == "":
