@@ -164,6 +164,22 @@ func TestS3_AWSCLI(t *testing.T) {
 			t.Fatalf("after rm: %v %s", err, out)
 		}
 	})
+	t.Run("OneStoreWithTheArtifactAPI", func(t *testing.T) {
+		// An artifact is the object s3://tenantml-artifacts/<tenant>/<model>/<version>/<file>,
+		// and an object written there under the tenant's key is its artifact.
+		e.ts.mustCLI(t, rootKeyID, rootSecret, "artifact", "put", "--tenant", "acme", "churn/v1/model.tar.gz", src)
+		dst := filepath.Join(t.TempDir(), "via-s3")
+		e.root(t, "s3", "cp", "s3://tenantml-artifacts/acme/churn/v1/model.tar.gz", dst)
+		if got, err := os.ReadFile(dst); err != nil || !bytes.Equal(got, model) {
+			t.Fatalf("artifact read through S3: %d bytes (%v)", len(got), err)
+		}
+		e.root(t, "s3", "cp", src, "s3://tenantml-artifacts/acme/uploaded/v2/model.tar.gz", "--sse", "aws:kms", "--sse-kms-key-id", e.acmeKey)
+		back := filepath.Join(t.TempDir(), "via-artifact")
+		e.ts.mustCLI(t, rootKeyID, rootSecret, "artifact", "get", "--tenant", "acme", "uploaded/v2/model.tar.gz", back)
+		if got, err := os.ReadFile(back); err != nil || !bytes.Equal(got, model) {
+			t.Fatalf("S3 object read as an artifact: %d bytes (%v)", len(got), err)
+		}
+	})
 	t.Run("Presign", func(t *testing.T) {
 		url := strings.TrimSpace(e.as(t, e.acme, "s3", "presign", "s3://models/acme/model.tar.gz", "--expires-in", "300"))
 		resp, err := http.Get(url)
