@@ -157,6 +157,10 @@ func s3Cases() []crossCase {
 		onObject("PutObjectTagging", "PUT", "?tagging", tags),
 		onObject("DeleteObjectTagging", "DELETE", "?tagging", ""),
 		deleteQuiet,
+		op("DeleteObjects", "platform", crossScoped, func(x *crossTarget) signedRequest {
+			body := `<Delete><Object><Key>` + x.objKey + `</Key></Object></Delete>`
+			return s3Req("POST", "/"+x.platBucket+"?delete", []byte(body), "Content-MD5", md5b64([]byte(body)))
+		}),
 		sse,
 		copyPlat,
 		copyBucket,
@@ -191,6 +195,23 @@ func testRefusedS3(t *testing.T, e *attackEnv) {
 		r := send(t, e.ts, e.root, s3Req("GET", "/"+f.platBucket+"/"+f.objKey, nil))
 		if string(r.body) != "globex model" {
 			t.Fatalf("globex's object changed: %q", r.body)
+		}
+	})
+	t.Run("DeleteOtherTenantObject", func(t *testing.T) {
+		// Answered as for a missing key (204, Deleted) and left alone.
+		del := `<Delete><Object><Key>` + f.objKey + `</Key></Object></Delete>`
+		for _, req := range []signedRequest{
+			s3Req("DELETE", "/"+f.platBucket+"/"+f.objKey, nil),
+			s3Req("POST", "/"+f.platBucket+"?delete", []byte(del), "Content-MD5", md5b64([]byte(del))),
+		} {
+			r := send(t, e.ts, s, req)
+			if r.status >= 300 || strings.Contains(string(r.body), "<Error>") {
+				t.Errorf("%s %s: %d %s", req.method, req.path, r.status, r.body)
+			}
+		}
+		r := send(t, e.ts, e.root, s3Req("GET", "/"+f.platBucket+"/"+f.objKey, nil))
+		if string(r.body) != "globex model" {
+			t.Fatalf("globex's object after acme's deletes: %d %q", r.status, r.body)
 		}
 	})
 	t.Run("BucketNameTaken", func(t *testing.T) {
