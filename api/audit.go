@@ -74,7 +74,7 @@ func EventFor(rec *AuditRecord) audit.Event {
 		ev.UserIdentity = audit.UserIdentity{Type: "Anonymous"}
 	}
 	if rec.Resource != "" {
-		ev.Resources = []audit.Resource{{ARN: rec.Resource}}
+		ev.Resources = resourcesOf(service, rec.Resource)
 	}
 	if rec.BytesIn > 0 || rec.BytesOut > 0 || rec.ModelTime > 0 {
 		ev.AdditionalEventData = map[string]string{
@@ -106,13 +106,29 @@ func CrossTenantEventFor(rec *AuditRecord) audit.Event {
 	return ev
 }
 
-// dataEvent reports the actions CloudTrail records as data events.
+// dataEvent reports the actions CloudTrail records as data events: model
+// invocations and S3's object-level operations.
 func dataEvent(action string) bool {
-	switch action {
-	case "sagemaker:InvokeEndpoint", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:HeadObject":
+	if action == "sagemaker:InvokeEndpoint" {
 		return true
 	}
-	return false
+	name, ok := strings.CutPrefix(action, "s3:")
+	return ok && (strings.Contains(name, "Object") || strings.Contains(name, "Part") || strings.Contains(name, "MultipartUpload"))
+}
+
+// resourcesOf is an event's resources: the ARN acted on and, for an S3
+// object (arn:aws:s3:::bucket/key), its bucket too, as CloudTrail's S3
+// data events list them.
+func resourcesOf(service, resource string) []audit.Resource {
+	if service != "s3" || !strings.HasPrefix(resource, "arn:aws:s3:::") {
+		return []audit.Resource{{ARN: resource}}
+	}
+	path := strings.TrimPrefix(resource, "arn:aws:s3:::")
+	bucket, key, isObject := strings.Cut(path, "/")
+	if !isObject || key == "" || bucket == "" {
+		return []audit.Resource{{ARN: resource, Type: "AWS::S3::Bucket"}}
+	}
+	return []audit.Resource{{ARN: resource, Type: "AWS::S3::Object"}, {ARN: "arn:aws:s3:::" + bucket, Type: "AWS::S3::Bucket"}}
 }
 
 func eventSource(service string) string {

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -112,6 +113,10 @@ type Admitter interface {
 type Op struct {
 	// Action is the IAM action, e.g. "tenantml:CreateTenant".
 	Action string
+	// Audited, when set, is the action the audit event records instead of
+	// Action: S3 authorizes HeadObject as s3:GetObject and UploadPart as
+	// s3:PutObject, while CloudTrail names the operation.
+	Audited string
 	// Service is the SigV4 service the request must be signed for; ""
 	// means the Action's prefix ("sts" for "sts:AssumeRole").
 	Service string
@@ -141,6 +146,14 @@ type Op struct {
 	Stream func(r *http.Request, c *authn.Principal) (*Stream, error)
 }
 
+// auditedAction is the action the audit event records.
+func (op Op) auditedAction() string {
+	if op.Audited != "" {
+		return op.Audited
+	}
+	return op.Action
+}
+
 // Target is what an operation acts on, as resolved for one request.
 type Target struct {
 	authz.Resource
@@ -164,6 +177,20 @@ type Target struct {
 	Parameters map[string]any
 }
 
+// QuietAnswer, as a Target's NotFound, is the bodiless success a protocol
+// answers for a missing resource where that is not an error: S3's
+// DeleteObject of a missing key is 204 No Content, so the same request for
+// another tenant's object must be too. The pipeline writes Status alone
+// and records no error code.
+type QuietAnswer struct {
+	Status int
+}
+
+// Error implements error.
+func (q *QuietAnswer) Error() string {
+	return "answered " + http.StatusText(q.Status) + " as for a missing resource"
+}
+
 // Stream is a streamed response of an Op.
 type Stream struct {
 	// Status is the HTTP status; 0 means 200.
@@ -177,7 +204,8 @@ type Stream struct {
 
 // Pipeline runs every operation through authenticate → tenant context →
 // authorize → admit → handle → audit. Authn, Authz, Audit and Log are
-// required.
+// required. A request is audited even when its client went away mid-way
+// (the record is written under a context its cancellation does not reach).
 type Pipeline struct {
 	Authn Authenticator
 	Authz authz.Authorizer
@@ -226,7 +254,7 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 	rec := &AuditRecord{
 		Time:        start,
 		RequestID:   RequestID(r.Context()),
-		Action:      truncateText(op.Action, maxAuditedAction),
+		Action:      truncateText(op.auditedAction(), maxAuditedAction),
 		SourceIP:    sourceIP(r),
 		UserAgent:   truncateText(r.UserAgent(), maxAuditedUserAgent),
 		VPCEndpoint: authz.NetworkOf(r.Context()).VPCEndpoint,
@@ -239,12 +267,16 @@ func (p *Pipeline) serve(w http.ResponseWriter, r *http.Request, op Op) {
 	}
 	buf := newBufferedResponse()
 	err := p.run(r, op, rec, func(r *http.Request, c *authn.Principal) error { return op.Handle(buf, r, c) })
-	if err != nil {
+	var quiet *QuietAnswer
+	switch {
+	case errors.As(err, &quiet):
+		buf.reset().WriteHeader(quiet.Status)
+	case err != nil:
 		rec.ErrorCode = p.writeError(buf.reset(), r, err, rec.Resource)
 	}
 	rec.Status = buf.status
 	rec.Latency = p.Now().Sub(start)
-	if aerr := p.Audit.Record(r.Context(), rec); aerr != nil {
+	if aerr := p.Audit.Record(context.WithoutCancel(r.Context()), rec); aerr != nil {
 		p.auditFailed(w, r, rec, aerr)
 		return
 	}
@@ -273,7 +305,7 @@ func (p *Pipeline) serveStream(w http.ResponseWriter, r *http.Request, op Op, re
 		buf := newBufferedResponse()
 		rec.ErrorCode = p.writeError(buf, r, err, rec.Resource)
 		rec.Status, rec.Latency = buf.status, p.Now().Sub(start)
-		if aerr := p.Audit.Record(r.Context(), rec); aerr != nil {
+		if aerr := p.Audit.Record(context.WithoutCancel(r.Context()), rec); aerr != nil {
 			p.auditFailed(w, r, rec, aerr)
 			return
 		}
@@ -288,7 +320,7 @@ func (p *Pipeline) serveStream(w http.ResponseWriter, r *http.Request, op Op, re
 		rec.Status = http.StatusOK
 	}
 	rec.Latency = p.Now().Sub(start)
-	if aerr := p.Audit.Record(r.Context(), rec); aerr != nil {
+	if aerr := p.Audit.Record(context.WithoutCancel(r.Context()), rec); aerr != nil {
 		p.auditFailed(w, r, rec, aerr)
 		return
 	}
@@ -502,6 +534,14 @@ func (p *Pipeline) checkTenant(ctx context.Context, caller *authn.Principal, rec
 		return tenantml.Errorf(tenantml.EFORBIDDEN, "tenant %s is not active: requests of its principals are refused until an operator resumes it", t)
 	}
 	return nil
+}
+
+// Denied is the error the pipeline answers when no policy allows caller
+// action on resource: for handlers that must refuse, in the same words, a
+// request they cannot answer as for a missing resource (a write over
+// another tenant's object, where a missing one would be created).
+func Denied(c *authn.Principal, action, resource string) error {
+	return tenantml.Errorf(tenantml.EFORBIDDEN, "%s", deniedMessage(c, action, resource, authz.Deny("")))
 }
 
 // deniedMessage is the AWS-style explanation a denied caller reads. It names

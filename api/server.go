@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tenantml/tenantml"
@@ -32,7 +33,10 @@ type Server struct {
 	metrics *Metrics
 	limits  map[string]int64
 	maxBody int64 // Handle's body limit
-	now     func() time.Time
+	// services are the surfaces chosen by the SigV4 scope of requests
+	// no other route takes (HandleSigned).
+	services map[string]signedService
+	now      func() time.Time
 
 	// Audit, when set, records every request that matches no route (404,
 	// 405) as UnknownRouteAction by an anonymous caller; if the record
@@ -75,6 +79,59 @@ func (s *Server) HandleWithLimit(pattern string, maxBody int64, h http.Handler) 
 	s.mux.Handle(pattern, h)
 }
 
+type signedService struct {
+	maxBody int64
+	h       http.Handler
+}
+
+// HandleSigned sends to h the requests signed with SigV4 for service (the
+// credential scope of the Authorization header or of a presigned URL's
+// X-Amz-Credential) that no route registered with Handle takes, the root
+// path's included: a route's pattern always wins, so a path-style surface
+// (S3: /{bucket}/{key}) never shadows another surface's route, and the
+// signed scope, which the client chose, says which surface "/" is for.
+// Its requests' bodies are limited to maxBody bytes (0: no limit; the
+// handler bounds them itself); metrics label them with the route
+// "sigv4:<service>".
+func (s *Server) HandleSigned(service string, maxBody int64, h http.Handler) {
+	if s.services == nil {
+		s.services = map[string]signedService{}
+	}
+	s.services[service] = signedService{maxBody: maxBody, h: h}
+}
+
+// signedFor returns the surface a request no route takes is signed for.
+func (s *Server) signedFor(r *http.Request, pattern string) (signedService, string, bool) {
+	if len(s.services) == 0 || (pattern != "" && !strings.HasSuffix(pattern, " /{$}")) {
+		return signedService{}, "", false
+	}
+	svc := SignedService(r)
+	h, ok := s.services[svc]
+	return h, svc, ok
+}
+
+// SignedService is the service of a SigV4 request's credential scope
+// (Authorization: AWS4-HMAC-SHA256 Credential=<key>/<date>/<region>/<service>/aws4_request,
+// or the X-Amz-Credential query parameter), "" when it has none. It only
+// routes: the signature is verified by the surface's pipeline.
+func SignedService(r *http.Request) string {
+	cred := ""
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "AWS4-HMAC-SHA256 ") {
+		_, rest, ok := strings.Cut(auth, "Credential=")
+		if !ok {
+			return ""
+		}
+		cred, _, _ = strings.Cut(rest, ",")
+	} else if strings.Contains(r.URL.RawQuery, "X-Amz-Credential") {
+		cred = r.URL.Query().Get("X-Amz-Credential")
+	}
+	parts := strings.Split(strings.TrimSpace(cred), "/")
+	if len(parts) != 5 || parts[4] != "aws4_request" {
+		return ""
+	}
+	return parts[3]
+}
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	withRequestID(http.HandlerFunc(s.route)).ServeHTTP(w, r)
@@ -96,6 +153,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.observe(pattern, r.Method, sw.status, s.now().Sub(start))
 	}()
+	if svc, name, ok := s.signedFor(r, pattern); ok {
+		pattern = "sigv4:" + name
+		if svc.maxBody > 0 {
+			r.Body = http.MaxBytesReader(sw, r.Body, svc.maxBody)
+		}
+		svc.h.ServeHTTP(sw, r)
+		return
+	}
 	if pattern == "" {
 		s.unmatched(sw, r, h)
 		return

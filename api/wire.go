@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"encoding/xml"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -116,13 +117,69 @@ func (p *JSONProtocol) WriteError(w http.ResponseWriter, _ *http.Request, e Wire
 }
 
 // S3Protocol is S3's REST-XML error form:
-// <Error><Code/><Message/><Resource/><RequestId/></Error>.
+// <Error><Code/><Message/><Resource/><RequestId/></Error>. It is the one
+// error writer of the S3 surface: errors of every layer (authentication,
+// the pipeline, the object store, quotas) are described here in S3's
+// codes. A nil Dialect is S3Dialect.
 type S3Protocol struct {
 	Dialect Dialect
 }
 
-// Describe implements Protocol.
-func (p *S3Protocol) Describe(err error) WireError { return p.Dialect.Describe(err) }
+// s3Dialect is how S3 names the kinds of error: a missing resource is
+// NoSuchKey or NoSuchBucket (the store's own codes win), a refused one
+// AccessDenied, a throttled one SlowDown with status 503.
+var s3Dialect = Dialect{
+	tenantml.EINVALID:         {"InvalidArgument", http.StatusBadRequest},
+	tenantml.ETOOLARGE:        {"EntityTooLarge", http.StatusBadRequest},
+	tenantml.ENOTFOUND:        {"NoSuchKey", http.StatusNotFound},
+	tenantml.ECONFLICT:        {"OperationAborted", http.StatusConflict},
+	tenantml.EINTERNAL:        {"InternalError", http.StatusInternalServerError},
+	tenantml.EUNAVAILABLE:     {"ServiceUnavailable", http.StatusServiceUnavailable},
+	tenantml.ETOOMANYREQUESTS: {"SlowDown", http.StatusServiceUnavailable},
+}
+
+// S3Dialect returns S3's dialect (a copy: dialects are read-only).
+func S3Dialect() Dialect { return maps.Clone(s3Dialect) }
+
+// s3Codes renames the codes other layers use for what S3 calls otherwise.
+var s3Codes = map[string]WireCode{
+	"InvalidClientTokenId":       {"InvalidAccessKeyId", http.StatusForbidden},
+	"MissingAuthenticationToken": {"AccessDenied", http.StatusForbidden},
+	"RequestEntityTooLarge":      {"EntityTooLarge", http.StatusBadRequest},
+	"ExpiredToken":               {"ExpiredToken", http.StatusBadRequest},
+	"RequestExpired":             {"AccessDenied", http.StatusForbidden},
+	"ValidationError":            {"InvalidArgument", http.StatusBadRequest},
+	"IncompleteSignature":        {"AccessDenied", http.StatusForbidden},
+	"InvalidRange":               {"InvalidRange", http.StatusRequestedRangeNotSatisfiable},
+	"NotImplemented":             {"NotImplemented", http.StatusNotImplemented},
+}
+
+// Describe implements Protocol: the dialect's form, with other services'
+// codes renamed to S3's and every throttling (a rate limit, a storage
+// quota) answered SlowDown, 503, with its Retry-After.
+func (p *S3Protocol) Describe(err error) WireError {
+	d := p.Dialect
+	if d == nil {
+		d = s3Dialect
+	}
+	out := d.Describe(err)
+	e := tenantml.AsError(err)
+	switch {
+	case e == nil:
+	case e.Code == tenantml.ETOOMANYREQUESTS:
+		out.Code, out.Status = "SlowDown", http.StatusServiceUnavailable
+		if out.RetryAfter <= 0 {
+			out.RetryAfter = time.Second
+		}
+	case e.Code == tenantml.EINTERNAL:
+		out.Code, out.Status = "InternalError", http.StatusInternalServerError
+	default:
+		if wc, ok := s3Codes[out.Code]; ok {
+			out.Code, out.Status = wc.Code, wc.Status
+		}
+	}
+	return out
+}
 
 type s3Error struct {
 	XMLName   xml.Name `xml:"Error"`

@@ -115,3 +115,18 @@ func isConflict(err error) bool { return tenantml.ErrorCode(err) == tenantml.ECO
 
 // isIntegrity reports ErrIntegrity.
 func isIntegrity(err error) bool { return errors.Is(err, ErrIntegrity) }
+
+// ErrNoSuchBucket is the store's answer for a bucket that does not exist:
+// a surface answers it, word for word, for a bucket the caller may not
+// learn exists.
+func ErrNoSuchBucket() error { return errNoSuchBucket() }
+
+// ErrNoSuchKey is the store's answer for a key that does not exist.
+func ErrNoSuchKey() error { return errNoSuchKey() }
+
+// ErrNoSuchUpload is the store's answer for an upload that does not exist.
+func ErrNoSuchUpload() error { return errNoSuchUpload() }
+
+// Err returns an error with S3 code c and a caller-safe message, of the
+// application kind the store gives c.
+func Err(c Code, format string, args ...any) error { return s3Err(c, format, args...) }

@@ -54,7 +54,8 @@ type Resource struct {
 	// policy, a bucket policy), nil if none.
 	Policy *iam.Policy
 	// Account owns the resource when its ARN does not say (an S3 bucket's
-	// or object's ARN has no account); "" means the ARN's account.
+	// ARN names no account): a caller of another account is then decided
+	// across accounts. "" means the ARN's account.
 	Account string
 }
 

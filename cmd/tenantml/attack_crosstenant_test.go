@@ -79,6 +79,11 @@ type crossTarget struct {
 	ownModel, ownConfig, ownEndpoint, ownExecRole, pool                 string
 	// Alarms (attack_bluegreen_test.go): globex's alarm and acme's own.
 	alarm, alarmARN, ownAlarm string
+	// S3 (attack_s3_test.go): globex's bucket, its object and upload in
+	// the platform bucket; the platform bucket, acme's bucket and object
+	// and the upload's key (the same on both sides).
+	bucket, objKey, upload                      string
+	platBucket, ownBucket, ownObjKey, uploadKey string
 }
 
 // names are the target's names in a fixed order: the same index names
@@ -88,7 +93,7 @@ func (x *crossTarget) names() []string {
 	// seq, a short number, is left out: it would match inside other
 	// numbers; no answer names it.
 	return append([]string{x.userARN, x.roleARN, x.policyARN, x.oidcARN, x.keyARN, x.ciphertext, x.oidcURL, x.alias, x.keyID,
-		x.accessKey, x.user, x.role, x.policy, x.group, x.tenant, x.eventID}, append(x.servingNames(), x.registryNames()...)...)
+		x.accessKey, x.user, x.role, x.policy, x.group, x.tenant, x.eventID}, append(append(x.servingNames(), x.registryNames()...), x.s3Names()...)...)
 }
 
 // crossCase is one request template.
@@ -147,6 +152,7 @@ var crossAllowlist = map[string]string{
 	"GET /v2":                              "Open Inference Protocol server metadata: the server's name, version and extensions, no resource",
 	"GET /v2/health/live":                  "Open Inference Protocol liveness probe: no resource, no tenant data",
 	"GET /v2/health/ready":                 "Open Inference Protocol readiness probe: no resource, no tenant data",
+	"s3:CreateBucket":                      "bucket names are global, as on S3: a missing name is created, another tenant's answers BucketAlreadyExists naming no owner (Refused_S3/BucketNameTaken)",
 }
 
 // q is an IAM or STS query template.
@@ -448,6 +454,7 @@ func (e *attackEnv) crossTargets(t *testing.T, rng *rand.Rand) (other, missing *
 	e.servingTargets(other, missing, word)
 	e.alarmTargets(other, missing, word)
 	e.registryTargets(other, missing, word)
+	e.s3Targets(other, missing, word)
 	return other, missing
 }
 
@@ -496,14 +503,14 @@ func testCrossTenantEveryOperation(t *testing.T, e *attackEnv) {
 	}
 	t.Logf("%s: seed %d (rerun with TENANTML_ATTACK_SEED=%d)", e.store, seed, seed)
 	other, missing := e.crossTargets(t, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)))
-	cases := append(append(crossCases(), oipCases()...), autoscaleCases()...)
+	cases := append(append(append(crossCases(), oipCases()...), autoscaleCases()...), s3Cases()...)
 
 	t.Run("CoversEveryOperation", func(t *testing.T) {
 		covered := map[string]bool{}
 		for _, c := range cases {
 			covered[c.op] = true
 		}
-		exposed := append(e.ts.routes.Patterns(), e.ts.aws.Operations()...)
+		exposed := append(append(e.ts.routes.Patterns(), e.ts.aws.Operations()...), e.ts.s3.Operations()...)
 		for _, op := range exposed {
 			_, allowed := crossAllowlist[op]
 			switch {

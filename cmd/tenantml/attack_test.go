@@ -30,6 +30,7 @@ var attacks = []attack{
 	{"Refused_CrossTenantIAM", testRefusedCrossTenantIAM},
 	{"Refused_PlatformEscape", testRefusedPlatformEscape},
 	{"Refused_Artifacts", testRefusedArtifacts},
+	{"Refused_S3", testRefusedS3},
 	{"Refused_AuditScoping", testRefusedAuditScoping},
 	{"Refused_SigV4Tampering", testRefusedSigV4Tampering},
 	{"Refused_PathTricks", testRefusedPathTricks},

@@ -7,9 +7,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -255,6 +257,43 @@ func (c *apiClient) stream(ctx context.Context, method, path string, body io.Rea
 		}
 		e.Error.Status = resp.StatusCode
 		return nil, &e.Error
+	}
+	return resp, nil
+}
+
+// s3Get opens s3://bucket/key through the server's S3 API, signed for s3
+// with the caller's credentials (so s3:GetObject and kms:Decrypt are
+// decided for the caller), and returns the response for the caller to
+// stream and close. An S3 error answer is an *apiError.
+func (c *apiClient) s3Get(ctx context.Context, bucket, key string) (*http.Response, error) {
+	u := &url.URL{Path: "/" + bucket + "/" + key}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+u.EscapedPath(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	empty := hex.EncodeToString(sha256.New().Sum(nil))
+	req.Header.Set("X-Amz-Content-Sha256", empty)
+	creds := aws.Credentials{AccessKeyID: c.accessKeyID, SecretAccessKey: c.secret, SessionToken: c.sessionToken}
+	if err := c.signer.SignHTTP(ctx, creds, req, empty, "s3", c.region, time.Now(), func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }); err != nil {
+		return nil, fmt.Errorf("sign request: %w", err)
+	}
+	hc := &http.Client{Transport: c.http.Transport}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("call %s: %w", c.endpoint, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		var e struct {
+			Code      string `xml:"Code"`
+			Message   string `xml:"Message"`
+			RequestID string `xml:"RequestId"`
+		}
+		if xml.Unmarshal(data, &e) != nil || e.Code == "" {
+			return nil, fmt.Errorf("GET s3://%s/%s: HTTP %d", bucket, key, resp.StatusCode)
+		}
+		return nil, &apiError{Status: resp.StatusCode, Code: e.Code, Message: e.Message, RequestID: e.RequestID}
 	}
 	return resp, nil
 }

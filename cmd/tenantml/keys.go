@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tenantml/tenantml/api/manage"
+	"github.com/tenantml/tenantml/artifact"
 )
 
 func newKeysCmd() *cobra.Command {
@@ -19,7 +21,7 @@ func newKeysCmd() *cobra.Command {
 		Long:  "List a tenant's customer master keys and rotate them, optionally re-wrapping every artifact data key to the new version (the artifact bodies are not rewritten).",
 	}
 	addClientFlags(cmd)
-	cmd.AddCommand(newKeysListCmd(), newKeysRotateCmd())
+	cmd.AddCommand(newKeysListCmd(), newKeysRotateCmd(), newKeysARNCmd())
 	return cmd
 }
 
@@ -53,6 +55,42 @@ func newKeysListCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&tenantID, "tenant", "", "tenant ID (required)")
+	_ = cmd.MarkFlagRequired("tenant")
+	return cmd
+}
+
+// newKeysARNCmd prints the ARN of a tenant's key named by an alias: what
+// x-amz-server-side-encryption-aws-kms-key-id takes (aws s3 cp --sse aws:kms
+// --sse-kms-key-id).
+func newKeysARNCmd() *cobra.Command {
+	var tenantID, alias string
+	cmd := &cobra.Command{
+		Use:     "arn --tenant TENANT_ID [--alias ALIAS]",
+		Short:   "Print the ARN of a tenant's key (default: its artifact key), for aws s3 cp --sse-kms-key-id",
+		Example: "  aws s3 cp model.tar.gz s3://models/acme/model.tar.gz --sse aws:kms --sse-kms-key-id $(tenantml keys arn --tenant acme)",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := newAPIClient(cmd)
+			if err != nil {
+				return err
+			}
+			var out manage.ListTenantKeysOutput
+			if err := c.do(cmd.Context(), "GET", "/api/v1/tenants/"+url.PathEscape(tenantID)+"/keys", nil, &out); err != nil {
+				return err
+			}
+			for _, k := range out.Keys {
+				if slices.Contains(k.Aliases, alias) {
+					return printOutput(cmd, map[string]string{"tenant": tenantID, "alias": alias, "arn": k.Metadata.Arn}, func(w io.Writer) error {
+						_, err := fmt.Fprintln(w, k.Metadata.Arn)
+						return err
+					})
+				}
+			}
+			return fmt.Errorf("tenant %s has no key with alias %s", tenantID, alias)
+		},
+	}
+	cmd.Flags().StringVar(&tenantID, "tenant", "", "tenant ID (required)")
+	cmd.Flags().StringVar(&alias, "alias", artifact.DefaultKeyAlias, "the key's alias")
 	_ = cmd.MarkFlagRequired("tenant")
 	return cmd
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -36,9 +37,13 @@ pool-invoke role. The model is stored encrypted under the tenant's key.`,
 func newModelDeployCmd() *cobra.Command {
 	var tenantID string
 	cmd := &cobra.Command{
-		Use:     "deploy --tenant TENANT_ID FILE",
-		Short:   "Deploy a tenant's model.tar.gz; answers once it serves",
-		Example: "  tenantml model deploy --tenant acme examples/models/model.tar.gz",
+		Use:   "deploy --tenant TENANT_ID FILE|s3://BUCKET/KEY",
+		Short: "Deploy a tenant's model.tar.gz (a local file or an S3 object); answers once it serves",
+		Long: `Deploy a tenant's model.tar.gz and answer once it serves. The model is a
+local file, or an object of the S3 API (s3://bucket/key) read with the
+caller's credentials (s3:GetObject and kms:Decrypt on its key) and streamed
+to the deployment.`,
+		Example: "  tenantml model deploy --tenant acme examples/models/model.tar.gz\n  tenantml model deploy --tenant acme s3://models/acme/model.tar.gz",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := tenant.ValidateID(tenantID); err != nil {
@@ -48,21 +53,40 @@ func newModelDeployCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			f, err := os.Open(args[0])
-			if err != nil {
-				return usage(fmt.Errorf("open %s: %w", args[0], err))
+			var (
+				body io.Reader
+				size int64
+				hdr  = http.Header{"Content-Type": {"application/x-gzip"}}
+			)
+			if bucket, key, ok := parseS3URL(args[0]); ok {
+				// Read through the S3 API with the caller's credentials
+				// and stream it to the deployment: never held whole.
+				src, err := c.s3Get(cmd.Context(), bucket, key)
+				if err != nil {
+					return err
+				}
+				defer src.Body.Close()
+				if src.ContentLength < 0 {
+					return fmt.Errorf("GET %s: the answer has no Content-Length", args[0])
+				}
+				body, size = src.Body, src.ContentLength
+			} else {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return usage(fmt.Errorf("open %s: %w", args[0], err))
+				}
+				defer f.Close()
+				h := sha256.New()
+				if size, err = io.Copy(h, f); err != nil {
+					return fmt.Errorf("hash %s: %w", args[0], err)
+				}
+				if _, err := f.Seek(0, io.SeekStart); err != nil {
+					return fmt.Errorf("rewind %s: %w", args[0], err)
+				}
+				body = f
+				hdr.Set(manage.SHA256Header, hex.EncodeToString(h.Sum(nil)))
 			}
-			defer f.Close()
-			h := sha256.New()
-			size, err := io.Copy(h, f)
-			if err != nil {
-				return fmt.Errorf("hash %s: %w", args[0], err)
-			}
-			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				return fmt.Errorf("rewind %s: %w", args[0], err)
-			}
-			hdr := http.Header{manage.SHA256Header: {hex.EncodeToString(h.Sum(nil))}, "Content-Type": {"application/x-gzip"}}
-			resp, err := c.stream(cmd.Context(), http.MethodPost, "/api/v1/tenants/"+url.PathEscape(tenantID)+"/models", f, size, hdr)
+			resp, err := c.stream(cmd.Context(), http.MethodPost, "/api/v1/tenants/"+url.PathEscape(tenantID)+"/models", body, size, hdr)
 			if err != nil {
 				return err
 			}
@@ -77,6 +101,16 @@ func newModelDeployCmd() *cobra.Command {
 	cmd.Flags().StringVar(&tenantID, "tenant", "", "tenant ID (required)")
 	_ = cmd.MarkFlagRequired("tenant")
 	return cmd
+}
+
+// parseS3URL splits s3://bucket/key.
+func parseS3URL(s string) (bucket, key string, ok bool) {
+	rest, ok := strings.CutPrefix(s, "s3://")
+	if !ok {
+		return "", "", false
+	}
+	bucket, key, ok = strings.Cut(rest, "/")
+	return bucket, key, ok && bucket != "" && key != ""
 }
 
 // printResult prints a deployment's result.

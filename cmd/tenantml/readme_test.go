@@ -55,8 +55,12 @@ func TestREADME_Commands(t *testing.T) {
 		t.Fatal(err)
 	}
 	checks := map[string]readmeCheck{
-		"go run ./cmd/tenantml tenant create umbrella --isolation pool --tier premium": {want: []string{"umbrella", "pool", "premium", "active"}},
-		"go run ./cmd/tenantml model deploy --tenant umbrella examples/models/model.tar.gz   # stored under umbrella's key, served by the pool": {
+		"go run ./cmd/tenantml tenant create umbrella --isolation pool --tier premium":                                                    {want: []string{"umbrella", "pool", "premium", "active"}},
+		"export AWS_ACCESS_KEY_ID=$TENANTML_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$TENANTML_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=us-east-1": {},
+		"aws s3 mb s3://models --endpoint-url http://127.0.0.1:8080":                                                                      {want: []string{"make_bucket: models"}},
+		"aws s3 cp examples/models/model.tar.gz s3://models/umbrella/model.tar.gz --sse aws:kms --sse-kms-key-id $(go run ./cmd/tenantml keys arn --tenant umbrella) --endpoint-url http://127.0.0.1:8080": {
+			want: []string{"upload: examples/models/model.tar.gz to s3://models/umbrella/model.tar.gz"}},
+		"go run ./cmd/tenantml model deploy --tenant umbrella s3://models/umbrella/model.tar.gz   # umbrella's object, served by the pool": {
 			want: []string{"umbrella", "pool", "pool-endpoint", "umbrella.tar.gz", "role/pool-invoke"}},
 		"go run ./cmd/tenantml tenant list": {want: []string{"acme", "globex", "initech", "umbrella"}},
 		"AWS_ACCESS_KEY_ID=$TENANTML_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$TENANTML_SECRET_ACCESS_KEY aws sagemaker describe-endpoint --endpoint-name pool-endpoint --endpoint-url http://127.0.0.1:8080 --region us-east-1": {

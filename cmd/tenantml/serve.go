@@ -21,6 +21,7 @@ import (
 
 	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/api/manage"
+	apis3 "github.com/tenantml/tenantml/api/s3"
 	apists "github.com/tenantml/tenantml/api/sts"
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/authn"
@@ -90,6 +91,7 @@ type server struct {
 	// enumerate every operation the server exposes.
 	routes *api.Server
 	aws    *api.AWSRouter
+	s3     *apis3.Surface
 	http   *http.Server
 	ln     net.Listener
 
@@ -251,6 +253,7 @@ func (s *server) buildHandler() error {
 	if err := s.registerMetering(srv, pipeline, reg); err != nil {
 		return err
 	}
+	s.registerS3(srv, &awsPipeline, engine)
 	s.handler = srv
 	return nil
 }

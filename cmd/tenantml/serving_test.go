@@ -20,6 +20,7 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/serving"
 	"github.com/tenantml/tenantml/serving/onboard"
 )
@@ -79,17 +80,34 @@ func TestServe_ModelDeployAndInvoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := expected(t)
+	ctx := context.Background()
 	results := map[string]onboard.Result{}
+	s3cli := func(args ...string) {
+		if out, err := awsCLI(t, ts, rootKeyID, rootSecret, "", args...); err != nil {
+			t.Fatalf("aws %v: %v\n%s", args, err, out)
+		}
+	}
+	s3cli("s3", "mb", "s3://uploads")
 	for _, tn := range []struct{ id, iso string }{{"acme", "silo"}, {"globex", "pool"}, {"initech", "bridge"}} {
 		ts.mustCLI(t, rootKeyID, rootSecret, "tenant", "create", tn.id, "--isolation", tn.iso)
-		out := ts.mustCLI(t, rootKeyID, rootSecret, "model", "deploy", "--tenant", tn.id, model, "-o", "json")
+		src := model
+		if tn.id == "globex" {
+			// The pool tenant's model goes up with the AWS CLI under its
+			// own key and is deployed from its s3:// URL.
+			key, err := ts.kp.keys.DescribeKey(ctx, tn.id, artifact.DefaultKeyAlias)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s3cli("s3", "cp", model, "s3://uploads/globex/model.tar.gz", "--sse", "aws:kms", "--sse-kms-key-id", key.Arn)
+			src = "s3://uploads/globex/model.tar.gz"
+		}
+		out := ts.mustCLI(t, rootKeyID, rootSecret, "model", "deploy", "--tenant", tn.id, src, "-o", "json")
 		var res onboard.Result
 		if err := json.Unmarshal([]byte(out), &res); err != nil {
 			t.Fatalf("%s: %v in %s", tn.id, err, out)
 		}
 		results[tn.id] = res
 	}
-	ctx := context.Background()
 	// A platform broker (root) assumes each tenant's invoke role with the
 	// TenantID session tag, as a SaaS backend does.
 	session := func(tenantID string) *sagemakerruntime.Client {

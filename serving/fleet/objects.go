@@ -36,9 +36,7 @@ type ObjectSource struct {
 	Identity  identity.Service
 	Authz     authz.Authorizer
 	// Policies parses bucket and key policies; *authz.Engine implements it.
-	Policies interface {
-		Parse(doc string, kind iam.Kind) (*iam.Policy, error)
-	}
+	Policies authz.Parser
 }
 
 var _ ModelSource = (*ObjectSource)(nil)
@@ -159,24 +157,10 @@ func (o *ObjectSource) session(ctx context.Context, roleARN string) (*authn.Prin
 		Session: &authn.Session{RoleARN: role.ARN, RoleID: role.ID, Name: "SageMaker"}}, nil
 }
 
-// KeyResource is the key encrypting obj as kms:Decrypt is decided on: its
-// ARN, tenant, tags and key policy.
+// KeyResource is the key encrypting obj as kms:Decrypt is decided on
+// (authz.KeyResource: its ARN, tenant, tags and key policy).
 func (o *ObjectSource) KeyResource(ctx context.Context, obj *artifact.Object) (authz.Resource, error) {
-	doc, err := o.Keys.GetKeyPolicy(ctx, obj.Tenant, obj.KeyARN, "default")
-	if err != nil {
-		return authz.Resource{}, fmt.Errorf("key policy of %s: %w", obj.KeyARN, err)
-	}
-	pol, err := o.Policies.Parse(doc, iam.KindResource)
-	if err != nil {
-		return authz.Resource{}, fmt.Errorf("key policy of %s: %w", obj.KeyARN, err)
-	}
-	tags := map[string]string{tenant.TagKey: obj.Tenant}
-	if list, err := o.Keys.ListResourceTags(ctx, obj.Tenant, obj.KeyARN); err == nil {
-		for _, t := range list {
-			tags[t.Key] = t.Value
-		}
-	}
-	return authz.Resource{ARN: obj.KeyARN, Tenant: obj.Tenant, Tags: tags, Policy: pol}, nil
+	return authz.KeyResource(ctx, o.Keys, o.Policies, obj.Tenant, obj.KeyARN)
 }
 
 // allow refuses, with a reason fit for an endpoint's FailureReason, what
