@@ -103,7 +103,7 @@ func (s *Surface) putTarget(r *http.Request, f url.Values, c *authn.Principal) (
 	if name == "" {
 		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "MissingParameter", "The parameter AlarmName is required.")
 	}
-	tags := formTags(f)
+	tags := api.FormTags(f)
 	t := &api.Target{Resource: authz.Resource{ARN: s.arn(name)}, Parameters: map[string]any{"alarmName": name}}
 	for k, v := range tags {
 		t.Context = append(t.Context, iam.Single("aws:RequestTag/"+k, v))
@@ -119,7 +119,7 @@ func (s *Surface) putTarget(r *http.Request, f url.Values, c *authn.Principal) (
 }
 
 func (s *Surface) deleteTarget(r *http.Request, f url.Values, _ *authn.Principal) (*api.Target, error) {
-	names := formList(f, "AlarmNames")
+	names := api.FormList(f, "AlarmNames")
 	if len(names) == 0 {
 		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "MissingParameter", "The parameter AlarmNames is required.")
 	}
@@ -137,7 +137,7 @@ func (s *Surface) put(r *http.Request, f url.Values, c *authn.Principal) (any, e
 	}
 	a := &alarm.Alarm{Name: f.Get("AlarmName"), Description: f.Get("AlarmDescription"), ActionsEnabled: f.Get("ActionsEnabled") != "false",
 		Namespace: f.Get("Namespace"), MetricName: f.Get("MetricName"), Statistic: f.Get("Statistic"), ExtendedStatistic: f.Get("ExtendedStatistic"),
-		ComparisonOperator: f.Get("ComparisonOperator"), TreatMissingData: f.Get("TreatMissingData"), Unit: f.Get("Unit"), Tags: formTags(f)}
+		ComparisonOperator: f.Get("ComparisonOperator"), TreatMissingData: f.Get("TreatMissingData"), Unit: f.Get("Unit"), Tags: api.FormTags(f)}
 	var err error
 	if a.Period, err = intParam(f, "Period", true); err != nil {
 		return nil, err
@@ -211,7 +211,7 @@ type describeResult struct {
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 func (s *Surface) describe(r *http.Request, f url.Values, c *authn.Principal) (any, error) {
-	filter := alarm.Filter{Names: formList(f, "AlarmNames"), Prefix: f.Get("AlarmNamePrefix"), State: alarm.StateValue(f.Get("StateValue"))}
+	filter := alarm.Filter{Names: api.FormList(f, "AlarmNames"), Prefix: f.Get("AlarmNamePrefix"), State: alarm.StateValue(f.Get("StateValue"))}
 	switch filter.State {
 	case "", alarm.StateOK, alarm.StateAlarm, alarm.StateInsufficientData:
 	default:
@@ -266,7 +266,7 @@ func (s *Surface) describe(r *http.Request, f url.Values, c *authn.Principal) (a
 // every further one is authorized here, as the pipeline would, and
 // another tenant's answers as a missing one.
 func (s *Surface) delete(r *http.Request, f url.Values, c *authn.Principal) (any, error) {
-	names := formList(f, "AlarmNames")
+	names := api.FormList(f, "AlarmNames")
 	for _, n := range names[1:] {
 		t, err := s.existing(r, n)
 		if err != nil {
@@ -302,32 +302,4 @@ func intParam(f url.Values, name string, required bool) (int, error) {
 		return 0, tenantml.AWSErrorf(tenantml.EINVALID, "InvalidParameterValue", "%s must be an integer", name)
 	}
 	return n, nil
-}
-
-// formTags reads Tags.member.N.Key / Tags.member.N.Value (as package
-// api/iam does for IAM's).
-func formTags(f url.Values) map[string]string {
-	var tags map[string]string
-	for i := 1; ; i++ {
-		k, ok := f["Tags.member."+strconv.Itoa(i)+".Key"]
-		if !ok || len(k) == 0 {
-			return tags
-		}
-		if tags == nil {
-			tags = map[string]string{}
-		}
-		tags[k[0]] = f.Get("Tags.member." + strconv.Itoa(i) + ".Value")
-	}
-}
-
-// formList reads <name>.member.N.
-func formList(f url.Values, name string) []string {
-	var out []string
-	for i := 1; ; i++ {
-		v, ok := f[name+".member."+strconv.Itoa(i)]
-		if !ok || len(v) == 0 {
-			return out
-		}
-		out = append(out, v[0])
-	}
 }

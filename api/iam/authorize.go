@@ -90,7 +90,7 @@ func (s *Surface) checkCreate(action string, f url.Values, c *authn.Principal) e
 	if err := identity.CheckTenantName(c.TenantID, f.Get(param)); err != nil {
 		return err
 	}
-	return identity.CheckTenantTag(c.TenantID, formTags(f))
+	return identity.CheckTenantTag(c.TenantID, api.FormTags(f))
 }
 
 // resolve fills t from the user, role or policy its ARN names: the stored
@@ -190,7 +190,7 @@ func (s *Surface) related(ctx context.Context, action string, f url.Values, c *a
 			return nil // another tenant's principal: the pipeline answers as for a missing one
 		}
 		if strings.HasPrefix(action, "Create") {
-			holder = identity.TenantOf(formTags(f))
+			holder = identity.TenantOf(api.FormTags(f))
 		}
 		return identity.CheckAttachable(holder, c.TenantID, p)
 	case "AddUserToGroup", "RemoveUserFromGroup":
@@ -232,8 +232,8 @@ func (s *Surface) policy(ctx context.Context, c *authn.Principal, arn string) (*
 // requestKeys are the request-derived IAM condition keys.
 func requestKeys(f url.Values) iam.Context {
 	var out iam.Context
-	tags := formTags(f)
-	keys := formList(f, "TagKeys")
+	tags := api.FormTags(f)
+	keys := api.FormList(f, "TagKeys")
 	for k, v := range tags {
 		out = append(out, iam.Single("aws:RequestTag/"+k, v))
 		keys = append(keys, k)

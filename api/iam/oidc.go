@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/identity"
@@ -70,9 +71,9 @@ func (s *Surface) createOIDCProvider(ctx context.Context, f url.Values, c *authn
 	if err := required(f, "Url"); err != nil {
 		return nil, err
 	}
-	tags, claims := splitClaimTags(formTags(f))
-	p := &identity.OIDCProvider{URL: f.Get("Url"), ClientIDs: formList(f, "ClientIDList"),
-		Thumbprints: formList(f, "ThumbprintList"), ClaimTags: claims, Tags: tags}
+	tags, claims := splitClaimTags(api.FormTags(f))
+	p := &identity.OIDCProvider{URL: f.Get("Url"), ClientIDs: api.FormList(f, "ClientIDList"),
+		Thumbprints: api.FormList(f, "ThumbprintList"), ClaimTags: claims, Tags: tags}
 	if err := s.Service.CreateOpenIDConnectProvider(ctx, s.account(c), p); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/identity"
@@ -81,7 +82,7 @@ func (s *Surface) registerPolicies(add func(string, resourceFunc, handler)) {
 		if err := required(f, "PolicyName", "PolicyDocument"); err != nil {
 			return nil, err
 		}
-		p := &identity.Policy{Name: f.Get("PolicyName"), Path: f.Get("Path"), Description: f.Get("Description"), Tags: formTags(f)}
+		p := &identity.Policy{Name: f.Get("PolicyName"), Path: f.Get("Path"), Description: f.Get("Description"), Tags: api.FormTags(f)}
 		if err := s.Service.CreatePolicy(ctx, s.account(c), p, f.Get("PolicyDocument")); err != nil {
 			return nil, err
 		}

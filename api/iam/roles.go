@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/identity"
@@ -70,7 +71,7 @@ func (s *Surface) registerRoles(add func(string, resourceFunc, handler)) {
 			return nil, err
 		}
 		r := &identity.Role{Name: f.Get("RoleName"), Path: f.Get("Path"), AssumeRolePolicyDocument: f.Get("AssumeRolePolicyDocument"),
-			Description: f.Get("Description"), PermissionsBoundary: f.Get("PermissionsBoundary"), Tags: formTags(f)}
+			Description: f.Get("Description"), PermissionsBoundary: f.Get("PermissionsBoundary"), Tags: api.FormTags(f)}
 		if d := f.Get("MaxSessionDuration"); d != "" {
 			n, err := strconv.Atoi(d)
 			if err != nil {
@@ -124,13 +125,13 @@ func (s *Surface) registerRoles(add func(string, resourceFunc, handler)) {
 		if err := required(f, "RoleName", "Tags.member.1.Key"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.TagRole(ctx, s.account(c), f.Get("RoleName"), formTags(f))
+		return nil, s.Service.TagRole(ctx, s.account(c), f.Get("RoleName"), api.FormTags(f))
 	})
 	add("UntagRole", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName", "TagKeys.member.1"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.UntagRole(ctx, s.account(c), f.Get("RoleName"), formList(f, "TagKeys"))
+		return nil, s.Service.UntagRole(ctx, s.account(c), f.Get("RoleName"), api.FormList(f, "TagKeys"))
 	})
 	add("ListRoleTags", s.roleARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "RoleName"); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/iam"
 	"github.com/tenantml/tenantml/identity"
@@ -64,7 +65,7 @@ func (s *Surface) registerSimulate(add func(string, resourceFunc, handler)) {
 		if sim.principal == "" && c != nil {
 			sim.principal = c.ARN
 		}
-		for i, d := range formList(f, "PolicyInputList") {
+		for i, d := range api.FormList(f, "PolicyInputList") {
 			sim.identity = append(sim.identity, simPolicy{doc: d, id: "PolicyInputList." + strconv.Itoa(i+1), kind: "IAM Policy"})
 		}
 		return s.simulate(f, &sim)
@@ -78,7 +79,7 @@ func (s *Surface) registerSimulate(add func(string, resourceFunc, handler)) {
 			if err != nil {
 				return nil, err
 			}
-			for i, d := range formList(f, "PolicyInputList") {
+			for i, d := range api.FormList(f, "PolicyInputList") {
 				sim.identity = append(sim.identity, simPolicy{doc: d, id: "PolicyInputList." + strconv.Itoa(i+1), kind: "IAM Policy"})
 			}
 			return s.simulate(f, sim)
@@ -150,15 +151,15 @@ func documentPolicy(d identity.Document, kind string) simPolicy {
 // simulate adds the request's boundary, resource policy and context entries
 // to sim and decides every action on every resource.
 func (s *Surface) simulate(f url.Values, sim *simulation) (any, error) {
-	actions := formList(f, "ActionNames")
+	actions := api.FormList(f, "ActionNames")
 	if len(actions) == 0 {
 		return nil, required(f, "ActionNames")
 	}
-	resources := formList(f, "ResourceArns")
+	resources := api.FormList(f, "ResourceArns")
 	if len(resources) == 0 {
 		resources = []string{"*"}
 	}
-	for i, d := range formList(f, "PermissionsBoundaryPolicyInputList") {
+	for i, d := range api.FormList(f, "PermissionsBoundaryPolicyInputList") {
 		sim.boundary = append(sim.boundary, simPolicy{doc: d, id: "PermissionsBoundaryPolicyInputList." + strconv.Itoa(i+1), kind: "IAM Policy"})
 	}
 	if d := f.Get("ResourcePolicy"); d != "" {
@@ -271,7 +272,7 @@ func contextEntries(f url.Values) (iam.Context, error) {
 		p := "ContextEntries.member." + strconv.Itoa(i) + "."
 		name := f.Get(p + "ContextKeyName")
 		typ := f.Get(p + "ContextKeyType")
-		vals := formList(f, p+"ContextKeyValues")
+		vals := api.FormList(f, p+"ContextKeyValues")
 		if name == "" {
 			if typ != "" || len(vals) > 0 {
 				return nil, identity.Errorf(identity.InvalidInput, "context entry %d has no ContextKeyName", i)

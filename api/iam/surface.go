@@ -179,33 +179,6 @@ func listOptions(f url.Values, c *authn.Principal) (identity.ListOptions, error)
 	return opt, nil
 }
 
-// formTags reads Tags.member.N.Key / Tags.member.N.Value.
-func formTags(f url.Values) map[string]string {
-	var tags map[string]string
-	for i := 1; ; i++ {
-		k, ok := f["Tags.member."+strconv.Itoa(i)+".Key"]
-		if !ok || len(k) == 0 {
-			return tags
-		}
-		if tags == nil {
-			tags = map[string]string{}
-		}
-		tags[k[0]] = f.Get("Tags.member." + strconv.Itoa(i) + ".Value")
-	}
-}
-
-// formList reads <name>.member.N.
-func formList(f url.Values, name string) []string {
-	var out []string
-	for i := 1; ; i++ {
-		v, ok := f[name+".member."+strconv.Itoa(i)]
-		if !ok || len(v) == 0 {
-			return out
-		}
-		out = append(out, v[0])
-	}
-}
-
 // isoTime formats a time as IAM's XML does.
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 
+	"github.com/tenantml/tenantml/api"
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/iam/arn"
 	"github.com/tenantml/tenantml/identity"
@@ -69,7 +70,7 @@ func (s *Surface) registerUsers(add func(string, resourceFunc, handler)) {
 		if err := required(f, "UserName"); err != nil {
 			return nil, err
 		}
-		u := &identity.User{Name: f.Get("UserName"), Path: f.Get("Path"), Tags: formTags(f), PermissionsBoundary: f.Get("PermissionsBoundary")}
+		u := &identity.User{Name: f.Get("UserName"), Path: f.Get("Path"), Tags: api.FormTags(f), PermissionsBoundary: f.Get("PermissionsBoundary")}
 		if err := s.Service.CreateUser(ctx, s.account(c), u); err != nil {
 			return nil, err
 		}
@@ -182,13 +183,13 @@ func (s *Surface) registerUserExtras(add func(string, resourceFunc, handler)) {
 		if err := required(f, "UserName", "Tags.member.1.Key"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.TagUser(ctx, s.account(c), f.Get("UserName"), formTags(f))
+		return nil, s.Service.TagUser(ctx, s.account(c), f.Get("UserName"), api.FormTags(f))
 	})
 	add("UntagUser", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName", "TagKeys.member.1"); err != nil {
 			return nil, err
 		}
-		return nil, s.Service.UntagUser(ctx, s.account(c), f.Get("UserName"), formList(f, "TagKeys"))
+		return nil, s.Service.UntagUser(ctx, s.account(c), f.Get("UserName"), api.FormList(f, "TagKeys"))
 	})
 	add("ListUserTags", s.userARN, func(ctx context.Context, f url.Values, c *authn.Principal) (any, error) {
 		if err := required(f, "UserName"); err != nil {
