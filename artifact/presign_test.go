@@ -17,7 +17,8 @@ func TestPresigner_Verify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := p.Presign("GET", "acme", "churn/model.tar.gz", "3", 15*time.Minute)
+	iss := artifact.Issuer{AccessKeyID: "ASIAEXAMPLE", SessionToken: "token-of-the-session"}
+	q, err := p.Presign("GET", "acme", "churn/model.tar.gz", "3", iss, 15*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,20 +59,31 @@ func TestPresigner_Verify(t *testing.T) {
 		{"ErrShortSignature", "GET", "acme", "churn/model.tar.gz", "3", tamper(artifact.QuerySignature, sig[:10]), 0, artifact.ErrBadSignature},
 		{"ErrNotHex", "GET", "acme", "churn/model.tar.gz", "3", tamper(artifact.QuerySignature, "zz"), 0, artifact.ErrBadSignature},
 		{"ErrNoParams", "GET", "acme", "churn/model.tar.gz", "3", url.Values{}, 0, artifact.ErrBadSignature},
+		{"ErrOtherIssuer", "GET", "acme", "churn/model.tar.gz", "3", tamper(artifact.QueryCredential, "AKIAOTHERKEY"), 0, artifact.ErrBadSignature},
+		{"ErrOtherSessionToken", "GET", "acme", "churn/model.tar.gz", "3", tamper(artifact.QuerySecurityToken, "token-of-another-session"), 0, artifact.ErrBadSignature},
+		{"ErrNoCredential", "GET", "acme", "churn/model.tar.gz", "3", func() url.Values {
+			c := tamper(artifact.QueryExpires, q.Get(artifact.QueryExpires))
+			c.Del(artifact.QueryCredential)
+			return c
+		}(), 0, artifact.ErrBadSignature},
 		{"ErrDuplicated", "GET", "acme", "churn/model.tar.gz", "3", url.Values{artifact.QueryExpires: {"1", "2"}, artifact.QuerySignature: {sig}}, 0, artifact.ErrBadSignature},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			at := now.Add(tc.at)
 			v, _ := artifact.NewPresigner(bytes.Repeat([]byte{7}, 32), func() time.Time { return at })
-			if err := v.Verify(tc.method, tc.tenant, tc.key, tc.version, tc.q); !errors.Is(err, tc.want) {
+			got, err := v.Verify(tc.method, tc.tenant, tc.key, tc.version, tc.q)
+			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if err == nil && got != iss {
+				t.Fatalf("issuer = %+v, want %+v", got, iss)
 			}
 		})
 	}
 	t.Run("ErrOtherSecret", func(t *testing.T) {
 		o, _ := artifact.NewPresigner(bytes.Repeat([]byte{8}, 32), clock)
-		if err := o.Verify("GET", "acme", "churn/model.tar.gz", "3", q); !errors.Is(err, artifact.ErrBadSignature) {
+		if _, err := o.Verify("GET", "acme", "churn/model.tar.gz", "3", q); !errors.Is(err, artifact.ErrBadSignature) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -82,8 +94,12 @@ func TestPresigner_Presign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Presign("PUT", "acme", "m/f", "1", time.Hour); err != nil {
+	iss := artifact.Issuer{AccessKeyID: "AKIAEXAMPLE"}
+	if _, err := p.Presign("PUT", "acme", "m/f", "1", iss, time.Hour); err != nil {
 		t.Fatalf("PUT: %v", err)
+	}
+	if _, err := p.Presign("GET", "acme", "m/f", "1", artifact.Issuer{}, time.Hour); err == nil {
+		t.Fatal("a presign without an issuer was accepted")
 	}
 	bad := []struct {
 		name, method, tenant, key string
@@ -97,7 +113,7 @@ func TestPresigner_Presign(t *testing.T) {
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := p.Presign(tc.method, tc.tenant, tc.key, "1", tc.ttl); err == nil {
+			if _, err := p.Presign(tc.method, tc.tenant, tc.key, "1", iss, tc.ttl); err == nil {
 				t.Fatal("want error")
 			}
 		})

@@ -38,13 +38,19 @@ import (
 // engine before anything is looked up, so the answer is the same whether
 // the artifact, or the tenant, exists.
 //
-// GET, HEAD and PUT also accept presigned URLs (X-Tenantml-Expires and
-// X-Tenantml-Signature query parameters, no credentials): the request is
-// then authenticated by the Presigner alone, as a principal of type
-// PresignedURL named by the artifact's ARN, and allowed exactly the signed
-// method on exactly that artifact. A presign is issued only to a caller the
-// IAM engine allows both tenantml:PresignArtifact and the underlying
-// tenantml:GetArtifact or tenantml:PutArtifact on the artifact.
+// GET, HEAD and PUT also accept presigned URLs (X-Tenantml-Expires,
+// X-Tenantml-Credential, [X-Tenantml-Security-Token,]
+// X-Tenantml-Signature; no credentials): the Presigner checks the URL is
+// for exactly this method on exactly this artifact and not expired, and
+// names its issuer (the access key, and session token, the presign was
+// requested with). The issuer is then resolved again through Credentials —
+// a deactivated key, an expired or revoked session fails — and the
+// request proceeds as the issuer's, decided by the IAM engine on the
+// underlying tenantml:GetArtifact or tenantml:PutArtifact with the
+// issuer's current policies (S3's behaviour: a URL never grants more than
+// its signer holds when it is used). A presign is issued only to a caller
+// the IAM engine allows both tenantml:PresignArtifact and the underlying
+// action, and a role session's URL expires no later than the session.
 type Artifacts struct {
 	Tenants interface {
 		FindTenant(ctx context.Context, id string) (*tenant.Tenant, error)
@@ -62,11 +68,11 @@ type Artifacts struct {
 	MaxUploadBytes int64
 	Region         string
 	AccountID      string
+	// Credentials resolves a presigned URL's issuer when the URL is used
+	// (the SigV4 verifier's credential source); without it presigned
+	// URLs are refused.
+	Credentials authn.CredentialSource
 }
-
-// PresignedURLType is the principal type (and the audit event's
-// userIdentity.type) of a request authenticated by a presigned URL.
-const PresignedURLType authn.PrincipalType = "PresignedURL"
 
 // SHA256Header carries an artifact's hex SHA-256: declared by an upload
 // (checked before the artifact is committed) and reported by a download.
@@ -125,7 +131,6 @@ func (h *Artifacts) Register(srv *api.Server) {
 		objects = *h.ObjectPipeline
 	}
 	objects.Authn = &presignAuthenticator{h: h, next: objects.Authn}
-	objects.Authz = &presignAuthorizer{next: objects.Authz}
 
 	const one = "/api/v1/tenants/{tenant}/artifacts/{model}/{version}/{file}"
 	res := func(r *http.Request) string {
@@ -346,7 +351,23 @@ func (h *Artifacts) presign(w http.ResponseWriter, r *http.Request, c *authn.Pri
 	if err := h.activeTenant(r.Context(), o.tenant); err != nil {
 		return err
 	}
-	q, err := h.Presigner.Presign(in.Method, o.tenant, o.key, o.version, ttl)
+	if c.AccessKeyID == "" {
+		return tenantml.Errorf(tenantml.EINVALID, "a presigned URL is issued to a caller that signs with an access key")
+	}
+	if c.Session != nil && !c.Session.Expiration.IsZero() {
+		// A session's URL expires no later than the session.
+		if left := time.Until(c.Session.Expiration); left < ttl {
+			ttl = left.Truncate(time.Second)
+		}
+		if ttl <= 0 {
+			return tenantml.Errorf(tenantml.EFORBIDDEN, "the session has expired")
+		}
+	}
+	iss := artifact.Issuer{AccessKeyID: c.AccessKeyID, SessionToken: r.Header.Get("X-Amz-Security-Token")}
+	if iss.SessionToken == "" {
+		iss.SessionToken = r.URL.Query().Get("X-Amz-Security-Token")
+	}
+	q, err := h.Presigner.Presign(in.Method, o.tenant, o.key, o.version, iss, ttl)
 	if err != nil {
 		return tenantml.Errorf(tenantml.EINVALID, "%s", err.Error())
 	}
@@ -383,19 +404,28 @@ func (a *presignAuthenticator) Authenticate(r *http.Request) (*authn.Principal, 
 	if err != nil {
 		return nil, accessDenied()
 	}
-	switch err := a.h.Presigner.Verify(r.Method, o.tenant, o.key, o.version, q); {
+	iss, err := a.h.Presigner.Verify(r.Method, o.tenant, o.key, o.version, q)
+	switch {
 	case errors.Is(err, artifact.ErrExpired):
 		return nil, tenantml.Errorf(tenantml.EFORBIDDEN, "presigned URL expired at %s; ask for a new one", expiresOf(q))
 	case err != nil:
 		return nil, accessDenied()
 	}
-	return &authn.Principal{
-		Type:     PresignedURLType,
-		Account:  a.h.AccountID,
-		ARN:      a.h.arn(o.tenant, r.PathValue("model"), o.version, r.PathValue("file")),
-		UserID:   "presigned:" + r.Method,
-		TenantID: o.tenant,
-	}, nil
+	if a.h.Credentials == nil {
+		return nil, tenantml.Errorf(tenantml.EFORBIDDEN, "presigned URLs are not accepted by this server")
+	}
+	// The issuer again, as it is now: a deactivated key or an expired or
+	// revoked session no longer presigns anything.
+	cred, err := a.h.Credentials.Credential(r.Context(), iss.AccessKeyID, iss.SessionToken)
+	if err != nil && tenantml.AWSCodeOf(err) != "" { // InvalidClientTokenId, ExpiredToken, ...
+		return nil, tenantml.Errorf(tenantml.EFORBIDDEN, "the presigned URL's issuer credentials are no longer valid")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("resolve the presigned URL's issuer: %w", err)
+	}
+	p := *cred.Principal
+	p.AccessKeyID = iss.AccessKeyID
+	return &p, nil
 }
 
 func accessDenied() error {
@@ -408,24 +438,4 @@ func expiresOf(q url.Values) string {
 		return "?"
 	}
 	return time.Unix(n, 0).UTC().Format(time.RFC3339)
-}
-
-// presignAuthorizer allows a presigned-URL principal exactly the action of
-// its signed method on its own artifact, and hands every other caller to
-// next.
-type presignAuthorizer struct {
-	next authz.Authorizer
-}
-
-// Authorize implements authz.Authorizer.
-func (a *presignAuthorizer) Authorize(ctx context.Context, req *authz.Request) (authz.Decision, error) {
-	c := req.Caller
-	if c.Type != PresignedURLType {
-		return a.next.Authorize(ctx, req)
-	}
-	want := map[string]string{"presigned:" + http.MethodGet: "tenantml:GetArtifact", "presigned:" + http.MethodPut: "tenantml:PutArtifact"}[c.UserID]
-	if want != "" && req.Action == want && req.Resource.ARN == c.ARN {
-		return authz.Allow("presigned URL for " + strings.TrimPrefix(c.UserID, "presigned:") + " on this artifact"), nil
-	}
-	return authz.Deny("a presigned URL allows only its signed method on its own artifact"), nil
 }

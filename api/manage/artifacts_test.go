@@ -87,6 +87,58 @@ type artifactFixture struct {
 	url   string
 	audit *memAuditor
 	clock atomic.Int64 // seconds added to the presigner's clock
+	creds *keyCreds
+}
+
+// keyCreds gives each test caller an access key (its X-Test-Caller name)
+// and resolves it again as a presigned URL's issuer: as the caller was
+// last authenticated, with the permissions set by allow, or not at all
+// once revoked.
+type keyCreds struct {
+	mu      sync.Mutex
+	next    api.Authenticator
+	byKey   map[string]*authn.Principal
+	revoked map[string]bool
+}
+
+func (k *keyCreds) Authenticate(r *http.Request) (*authn.Principal, error) {
+	p, err := k.next.Authenticate(r)
+	if err != nil {
+		return nil, err
+	}
+	p.AccessKeyID = "AKIA-" + r.Header.Get("X-Test-Caller")
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	cp := *p
+	k.byKey[p.AccessKeyID] = &cp
+	return p, nil
+}
+
+func (k *keyCreds) Credential(_ context.Context, accessKeyID, _ string) (*authn.Credential, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p, ok := k.byKey[accessKeyID]
+	if !ok || k.revoked[accessKeyID] {
+		return nil, authn.Errorf(authn.CodeInvalidClientTokenID, "The security token included in the request is invalid.")
+	}
+	cp := *p
+	return &authn.Credential{AccessKeyID: accessKeyID, Principal: &cp}, nil
+}
+
+// allow changes what the caller's key may do from now on.
+func (k *keyCreds) allow(caller, actions string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p := k.byKey["AKIA-"+caller]
+	cp := *p
+	cp.Tags = map[string]string{"test-allow": actions}
+	k.byKey["AKIA-"+caller] = &cp
+}
+
+func (k *keyCreds) revoke(caller string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.revoked["AKIA-"+caller] = true
 }
 
 func newArtifactFixture(t *testing.T) *artifactFixture {
@@ -110,17 +162,18 @@ func newArtifactFixture(t *testing.T) *artifactFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close(ctx) })
-	f := &artifactFixture{audit: &memAuditor{}}
+	f := &artifactFixture{audit: &memAuditor{}, creds: &keyCreds{next: headerAuthn{}, byKey: map[string]*authn.Principal{}, revoked: map[string]bool{}}}
 	presigner, err := artifact.NewPresigner(bytes.Repeat([]byte{7}, 32), func() time.Time { return time.Now().Add(time.Duration(f.clock.Load()) * time.Second) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	srv := api.NewServer(log, nil)
-	p := &api.Pipeline{Authn: headerAuthn{}, Authz: actionAuthz{}, Audit: f.audit, Log: log, Now: time.Now}
+	p := &api.Pipeline{Authn: f.creds, Authz: actionAuthz{}, Audit: f.audit, Log: log, Now: time.Now}
 	(&manage.Artifacts{
 		Tenants: memTenants{"acme": tenant.Active, "globex": tenant.Active, "paused": tenant.Suspended},
 		Store:   store, Presigner: presigner, Pipeline: p, MaxUploadBytes: 1 << 20, Region: "us-east-1", AccountID: testAccount,
+		Credentials: f.creds,
 	}).Register(srv)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
@@ -198,8 +251,8 @@ func TestArtifacts_PresignNeverExceedsCaller(t *testing.T) {
 }
 
 // TestArtifacts_Presigned: presigned URLs authenticate only their method on
-// their artifact until they expire, on GET/PUT only, and are audited as a
-// PresignedURL principal.
+// their artifact until they expire, on GET/PUT only, as their issuer (who
+// is audited).
 func TestArtifacts_Presigned(t *testing.T) {
 	f := newArtifactFixture(t)
 	data := []byte("model bytes")
@@ -216,12 +269,12 @@ func TestArtifacts_Presigned(t *testing.T) {
 		t.Fatalf("presigned GET = %d %q", resp.StatusCode, b)
 	}
 	rec, ok := f.audit.byRequest(resp.Header.Get("X-Request-Id"))
-	if !ok || rec.Caller == nil || rec.Caller.Type != manage.PresignedURLType || rec.Action != "tenantml:GetArtifact" ||
-		rec.Caller.ARN != "arn:aws:tenantml:us-east-1:"+testAccount+":artifact/acme/churn/v1/model.bin" || !rec.Decision.Allowed() || rec.TenantID != "acme" {
+	if !ok || rec.Caller == nil || rec.Caller.Type != authn.Root || rec.Action != "tenantml:GetArtifact" ||
+		rec.Caller.ARN != "arn:aws:iam::"+testAccount+":root" || !rec.Decision.Allowed() || rec.TenantID != "acme" {
 		t.Fatalf("audit record = %+v (caller %+v)", rec, rec.Caller)
 	}
 	ev := api.EventFor(&rec)
-	if ev.UserIdentity.Type != "PresignedURL" {
+	if ev.UserIdentity.ARN != "arn:aws:iam::"+testAccount+":root" {
 		t.Fatalf("audit event identity = %+v", ev.UserIdentity)
 	}
 
@@ -278,6 +331,38 @@ func TestArtifacts_Presigned(t *testing.T) {
 			t.Fatalf("presign on a suspended tenant = %d %s", code, body)
 		}
 	})
+}
+
+// TestArtifacts_PresignedReauthorized: a presigned URL grants only what
+// its issuer holds when it is used: it stops working when the issuer loses
+// the permission or its key, and works again only for a fresh grant.
+func TestArtifacts_PresignedReauthorized(t *testing.T) {
+	f := newArtifactFixture(t)
+	data := []byte("model bytes")
+	if resp, b := f.do(t, http.MethodPut, f.url+acmeModel, "root", "", data); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("put = %d %s", resp.StatusCode, b)
+	}
+	code, get, body := f.presign(t, acmeModel, "tenant:acme", "tenantml:PresignArtifact,tenantml:GetArtifact", `{"method":"GET","expiresIn":60}`)
+	if code != 200 {
+		t.Fatalf("presign = %d %s", code, body)
+	}
+	if !strings.Contains(get.URL, artifact.QueryCredential+"=AKIA-tenant") {
+		t.Fatalf("the URL names no issuer: %s", get.URL)
+	}
+	use := func(want int, contains string) {
+		t.Helper()
+		resp, b := f.do(t, http.MethodGet, get.URL, "", "", nil)
+		if resp.StatusCode != want || !strings.Contains(string(b), contains) {
+			t.Fatalf("presigned GET = %d %s, want %d %q", resp.StatusCode, b, want, contains)
+		}
+	}
+	use(200, "model bytes")
+	f.creds.allow("tenant:acme", "tenantml:PresignArtifact") // GetArtifact detached
+	use(403, "")
+	f.creds.allow("tenant:acme", "tenantml:GetArtifact")
+	use(200, "model bytes")
+	f.creds.revoke("tenant:acme") // the key deactivated
+	use(403, "no longer valid")
 }
 
 // TestArtifacts_TenantState: a missing tenant is 404 and a suspended one

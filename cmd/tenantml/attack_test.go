@@ -22,6 +22,7 @@ var attacks = []attack{
 	{"F04_NoExistenceOracles", testF04NoExistenceOracles},
 	{"F05_EveryRequestAudited", testF05EveryRequestAudited},
 	{"F06_AuditFidelity", testF06AuditFidelity},
+	{"F07_PresignedURLOutlivesIssuer", testF07PresignedURLOutlivesIssuer},
 	{"F08_SigV4CredentialScope", testF08SigV4CredentialScope},
 	{"F09_KMSAuthorizationContext", testF09KMSAuthorizationContext},
 	{"F10_SideChannels", testF10SideChannels},

@@ -73,11 +73,14 @@ TENANTML_ROOT_SECRET_ACCESS_KEY are set).`,
 // server is one running tenantml serve: everything it opened, in the order
 // it opened them, so that close can undo them in reverse.
 type server struct {
-	cfg    *config
-	stdout io.Writer // the generated root secret is printed here, once
-	stderr io.Writer // JSON logs
-	rand   io.Reader
-	now    func() time.Time
+	// credentials resolves access keys and session tokens (the SigV4
+	// verifier's, and presigned artifact URLs' issuers).
+	credentials authn.CredentialSource
+	cfg         *config
+	stdout      io.Writer // the generated root secret is printed here, once
+	stderr      io.Writer // JSON logs
+	rand        io.Reader
+	now         func() time.Time
 
 	log     *slog.Logger
 	store   store.Store
@@ -205,7 +208,8 @@ func (s *server) buildHandler() error {
 	longTerm := &cachedCredentials{Credentials: &identity.Credentials{Account: s.cfg.AccountID, Root: s.root, Users: s.store.Identity(), Sealer: s.kek, Accounts: s.accounts},
 		revoked: s.caches.revoked, users: s.caches.users}
 	sessions := &cachedSessions{inner: &sts.Source{Issuer: s.issuer, Revocations: longTerm}, cache: s.caches.sessions, now: s.now}
-	verifier := sigv4.NewVerifier(authn.Sources{LongTerm: longTerm, Session: sessions})
+	s.credentials = authn.Sources{LongTerm: longTerm, Session: sessions}
+	verifier := sigv4.NewVerifier(s.credentials)
 	verifier.Now = s.now
 	sigV4 := &api.SigV4Authenticator{Verifier: verifier}
 	engine := s.newAuthorizer()

@@ -34,7 +34,7 @@ func (s *server) registerArtifacts(ctx context.Context, srv *api.Server, p *api.
 	(&manage.Artifacts{
 		Tenants: s.store.Tenants(), Store: s.kp.artifacts, Presigner: presigner,
 		Pipeline: p, ObjectPipeline: objects, MaxUploadBytes: s.cfg.MaxArtifactBytes,
-		Region: s.cfg.Region, AccountID: s.cfg.AccountID,
+		Region: s.cfg.Region, AccountID: s.cfg.AccountID, Credentials: s.credentials,
 	}).Register(srv)
 	return nil
 }
