@@ -190,7 +190,9 @@ func TestRegistry_BadInput(t *testing.T) {
 		{"GetMissingPolicy", "GetModelPackageGroupPolicy", map[string]any{"ModelPackageGroupName": "acme--bad"}, "", "ValidationException"},
 		{"DeleteMissingPolicy", "DeleteModelPackageGroupPolicy", map[string]any{"ModelPackageGroupName": "acme--bad"}, "", "ValidationException"},
 		{"TagBadARN", "AddTags", map[string]any{"ResourceArn": "arn:aws:sagemaker:us-east-1:000000000000:model-package/acme--bad/x", "Tags": tagged}, "", "ValidationException"},
-		{"TagForeignAccount", "ListTags", map[string]any{"ResourceArn": "arn:aws:sagemaker:us-east-1:999999999999:model-package-group/acme--bad"}, "", "ValidationException"},
+		// Another account's group: decided across accounts (no resource
+		// policy grants the caller), as another account's endpoint is.
+		{"TagForeignAccount", "ListTags", map[string]any{"ResourceArn": "arn:aws:sagemaker:us-east-1:999999999999:model-package-group/acme--bad"}, "", "AccessDeniedException"},
 		{"ModelFromPackageWithImage", "CreateModel", map[string]any{"ModelName": "acme--m", "ExecutionRoleArn": "arn:aws:iam::000000000000:role/x",
 			"PrimaryContainer": map[string]any{"ModelPackageName": "acme--bad/1", "Image": "tenantml/xgboost"}, "Tags": tagged}, "", "ValidationException"},
 	}
