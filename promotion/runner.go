@@ -22,7 +22,7 @@ type Deployer interface {
 	Deploy(ctx context.Context, p *Pipeline, env string, t Target, r *Run) error
 	// Invoke sends one request to the target's endpoint and returns the
 	// answer's body.
-	Invoke(ctx context.Context, p *Pipeline, t Target, contentType string, payload []byte) ([]byte, error)
+	Invoke(ctx context.Context, p *Pipeline, t Target, r *Run, contentType string, payload []byte) ([]byte, error)
 }
 
 // ErrRolledBack is wrapped by a Deployer's error when a blue/green update
@@ -230,7 +230,7 @@ func (r *Runner) Advance(ctx context.Context, acct, pipeline, id string) error {
 		case SmokeTesting:
 			env, next, kind = "staging", AwaitingApproval, EventSmokeTestPassed
 			var out []byte
-			out, stepErr = r.Deployer.Invoke(ctx, p, p.Spec.Staging, p.Spec.SmokeTest.ContentType, []byte(p.Spec.SmokeTest.Payload))
+			out, stepErr = r.Deployer.Invoke(ctx, p, p.Spec.Staging, run, p.Spec.SmokeTest.ContentType, []byte(p.Spec.SmokeTest.Payload))
 			if stepErr == nil {
 				stepErr = p.Spec.SmokeTest.Check(out)
 			}

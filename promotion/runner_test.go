@@ -120,7 +120,7 @@ func (f *fakeDeployer) Deploy(_ context.Context, _ *Pipeline, env string, t Targ
 	return nil
 }
 
-func (f *fakeDeployer) Invoke(_ context.Context, _ *Pipeline, t Target, ct string, payload []byte) ([]byte, error) {
+func (f *fakeDeployer) Invoke(_ context.Context, _ *Pipeline, t Target, _ *Run, ct string, payload []byte) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, fmt.Sprintf("invoke %s %s %s", t.EndpointName, ct, payload))
