@@ -76,6 +76,11 @@ type Runner struct {
 	Now func() time.Time
 	// NewID returns a new run ID; nil means 16 random hex digits.
 	NewID func() string
+	// Context, when set, is the context runs are driven in (a server
+	// cancels it to stop them; they resume at the next start); nil means
+	// the context of the call that started the run, without its
+	// cancellation.
+	Context context.Context
 	// Go runs a run's steps in the background; nil means a goroutine.
 	// Tests pass a function that runs them inline.
 	Go func(func())
@@ -186,7 +191,11 @@ func (r *Runner) start(ctx context.Context, acct, pipeline, id string) {
 	}
 	r.driving[key] = true
 	r.mu.Unlock()
-	ctx = context.WithoutCancel(ctx)
+	if r.Context != nil {
+		ctx = r.Context
+	} else {
+		ctx = context.WithoutCancel(ctx)
+	}
 	r.wg.Add(1)
 	run := func() {
 		defer r.wg.Done()
