@@ -300,6 +300,31 @@ webhook: %[6]s
 		t.Fatalf("production serves model %d after the failed run, want 1", got)
 	}
 
+	// Another account's package is decided across accounts and behind
+	// the tenant boundary: a principal of globex in staging, even named
+	// by the group's resource policy, is answered for acme's package
+	// exactly as for a missing one.
+	createTenant(t, ts, "globex", "silo")
+	mustSend(t, ts, roots["staging"], queryRequest("iam", "CreateUser", pairs("UserName", "globex.ml", "Tags.member.1.Key", "TenantID", "Tags.member.1.Value", "globex")))
+	mustSend(t, ts, roots["staging"], queryRequest("iam", "PutUserPolicy", pairs("UserName", "globex.ml", "PolicyName", "all",
+		"PolicyDocument", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sagemaker:*","iam:PassRole"],"Resource":"*"}]}`)))
+	mustSend(t, ts, roots["staging"], queryRequest("iam", "CreateRole", pairs("RoleName", "globex.model-exec",
+		"AssumeRolePolicyDocument", pipelinePolicy("exec-trust", ids, ""), "Tags.member.1.Key", "TenantID", "Tags.member.1.Value", "globex")))
+	sk := createAccessKey(t, ts.URL, cliKey{id: roots["staging"].keyID, secret: roots["staging"].secret}, "globex.ml")
+	globex := &principal{kind: "globex-staging", tenant: "globex", keyID: sk.id, secret: sk.secret}
+	smRoot(t, ts, "PutModelPackageGroupPolicy", map[string]any{"ModelPackageGroupName": "acme--churn",
+		"ResourcePolicy": strings.Replace(pipelinePolicy("group-policy", ids, ""), `"arn:aws:iam::`+ids["staging"]+`:role/acme.deploy",`,
+			`"arn:aws:iam::`+ids["staging"]+`:role/acme.deploy","arn:aws:iam::`+ids["staging"]+`:user/globex.ml",`, 1)}, nil)
+	createFrom := func(pkg string) reply {
+		return send(t, ts, globex, sagemakerRequest("CreateModel", map[string]any{"ModelName": "globex--stolen",
+			"ExecutionRoleArn": "arn:aws:iam::" + ids["staging"] + ":role/globex.model-exec", "PrimaryContainer": map[string]any{"ModelPackageName": pkg}}))
+	}
+	theirs, missing := createFrom(pkgs[0]), createFrom(strings.TrimSuffix(pkgs[0], "/1")+"/99")
+	if theirs.status != missing.status || errorCode(theirs.body) != errorCode(missing.body) || errorCode(theirs.body) != "AccessDeniedException" || !strings.Contains(string(theirs.body), "sagemaker:DescribeModelPackage") ||
+		strings.Replace(string(theirs.body), "acme--churn/1", "acme--churn/99", 1) != string(missing.body) {
+		t.Errorf("CreateModel from acme's package as globex: %d %s; from a missing one: %d %s", theirs.status, theirs.body, missing.status, missing.body)
+	}
+
 	// The webhook received EventBridge events.
 	endpointARN := func(acct, name string) string {
 		return "arn:aws:sagemaker:us-east-1:" + ids[acct] + ":endpoint/" + name
