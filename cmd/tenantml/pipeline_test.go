@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -360,6 +361,31 @@ webhook: %[6]s
 		}
 		if _, err := time.Parse(time.RFC3339, ev.Time); err != nil {
 			t.Errorf("webhook event %s: time %q", c.what, ev.Time)
+		}
+	}
+}
+
+// TestPromotionDoc_Policies checks that docs/promotion.md quotes every
+// policy the end-to-end test uses, verbatim (as compact JSON).
+func TestPromotionDoc_Policies(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "promotion.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quoted := map[string]bool{}
+	for _, b := range regexp.MustCompile("(?s)```json\n(.*?)```").FindAllSubmatch(doc, -1) {
+		var buf bytes.Buffer
+		if json.Compact(&buf, b[1]) == nil {
+			quoted[buf.String()] = true
+		}
+	}
+	for name, p := range pipelinePolicies {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(p)); err != nil {
+			t.Fatalf("policy %s: %v", name, err)
+		}
+		if !quoted[buf.String()] {
+			t.Errorf("docs/promotion.md does not quote the policy %s:\n%s", name, p)
 		}
 	}
 }
