@@ -20,6 +20,7 @@ import (
 
 	"github.com/tenantml/tenantml/api/manage"
 	"github.com/tenantml/tenantml/artifact"
+	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/promotion"
 )
 
@@ -299,6 +300,41 @@ webhook: %[6]s
 	}
 	if got := invoke("prod", "acme--churn"); got != 1 {
 		t.Fatalf("production serves model %d after the failed run, want 1", got)
+	}
+
+	// The audit log: the runner's calls are made as the deployment
+	// roles' sessions in their accounts, and every step is a service
+	// event of acme.
+	calls, steps := map[string]bool{}, map[string]bool{}
+	for _, ev := range allEvents(t, ts) {
+		if ev.EventSource == "sagemaker.amazonaws.com" && ev.ErrorCode == "" {
+			calls[ev.EventName+" "+ev.UserIdentity.ARN] = true
+		}
+		if ev.EventType == audit.TypeServiceEvent && ev.EventSource == "tenantml.amazonaws.com" && ev.TenantID == "acme" {
+			d := ev.AdditionalEventData
+			steps[ev.EventName+" "+d["run"]+" "+d["state"]+" "+d["approvedBy"]+" "+d["reason"]] = true
+		}
+	}
+	for _, c := range []struct{ acct, run string }{{"staging", run1.ID}, {"prod", run1.ID}, {"staging", run2.ID}} {
+		session := "arn:aws:sts::" + ids[c.acct] + ":assumed-role/acme.deploy/tenantml-pipeline-" + c.run
+		for _, op := range []string{"CreateModel", "CreateEndpointConfig"} {
+			if !calls[op+" "+session] {
+				t.Errorf("no audited %s as %s", op, session)
+			}
+		}
+	}
+	for _, want := range []string{
+		"PipelineRunStarted " + run1.ID + " DeployingStaging  ",
+		"PipelineStagingDeployed " + run1.ID + " SmokeTesting  ",
+		"PipelineSmokeTestPassed " + run1.ID + " AwaitingApproval  ",
+		"PipelineApproved " + run1.ID + " DeployingProduction arn:aws:iam::" + ids["dev"] + ":user/acme.ci ",
+		"PipelineProductionDeployed " + run1.ID + " Succeeded  ",
+		"PipelineStagingDeployed " + run2.ID + " SmokeTesting  ",
+		"PipelineRunFailed " + run2.ID + " Failed  " + run2.Reason,
+	} {
+		if !steps[want] {
+			t.Errorf("no audit event %q", want)
+		}
 	}
 
 	// Another account's package is decided across accounts and behind
