@@ -94,6 +94,8 @@ func (h *hookSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *hookSink) wait(t *testing.T, what string, match func(promotion.EventBridgeEvent) bool) promotion.EventBridgeEvent {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		h.mu.Lock()
 		for _, ev := range h.events {
@@ -107,7 +109,7 @@ func (h *hookSink) wait(t *testing.T, what string, match func(promotion.EventBri
 		if time.Now().After(deadline) {
 			t.Fatalf("no webhook event %s within a minute (%d received)", what, n)
 		}
-		time.Sleep(20 * time.Millisecond) // polling observable state with a deadline
+		<-tick.C
 	}
 }
 
@@ -174,6 +176,8 @@ func TestPipeline_PromoteAcrossAccounts(t *testing.T) {
 	if math.Abs(m.scores[2][0]-want) <= 10*tolerance {
 		t.Fatalf("fixture: models 1 and 2 score the first row alike (%g, %g)", want, m.scores[2][0])
 	}
+	tick := time.NewTicker(100 * time.Millisecond) // status polls, each with a deadline
+	defer tick.Stop()
 	hooks := &hookSink{}
 	hookSrv := httptest.NewServer(hooks)
 	t.Cleanup(hookSrv.Close)
@@ -237,7 +241,7 @@ webhook: %[6]s
 			if time.Now().After(deadline) {
 				t.Fatalf("run of v%d not %s within 3 minutes: %+v", version, state, status().Runs)
 			}
-			time.Sleep(100 * time.Millisecond) // polling observable state with a deadline
+			<-tick.C
 		}
 	}
 	invoke := func(acct, endpoint string) int {
@@ -280,7 +284,7 @@ webhook: %[6]s
 		if run2.State == promotion.Succeeded || run2.State == promotion.AwaitingApproval || time.Now().After(deadline) {
 			t.Fatalf("run of v2: %+v, want Failed", run2)
 		}
-		time.Sleep(100 * time.Millisecond) // polling observable state with a deadline
+		<-tick.C
 	}
 	if !strings.HasPrefix(run2.Reason, "SmokeTesting: ") || !strings.Contains(run2.Reason, "differs from the expected") {
 		t.Errorf("run 2's reason %q, want the smoke test's mismatch", run2.Reason)
