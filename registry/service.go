@@ -23,6 +23,15 @@ type Service struct {
 	// Images, when set, checks each container's image (the control plane's
 	// serving.Checker): a package names only images this platform runs.
 	Images interface{ CheckImage(image string) error }
+	// Approvals, when set, is told of every package that becomes
+	// Approved (the promotion runner starts its pipelines' runs); its
+	// error is logged by it, never failing the update.
+	Approvals ApprovalListener
+}
+
+// ApprovalListener is told when a package of a group becomes Approved.
+type ApprovalListener interface {
+	PackageApproved(ctx context.Context, acct, tenantID, group, packageARN string, version int) error
 }
 
 func (s *Service) now() time.Time {
@@ -302,12 +311,13 @@ func (s *Service) UpdatePackage(ctx context.Context, callerTenant string, by Use
 		return nil, validation("CustomerMetadataPropertiesToRemove: at most %d keys", MaxCustomerMetadata)
 	}
 	var out *Package
-	hidden := false
+	hidden, approved := false, false
 	err := s.Store.UpdatePackage(ctx, s.AccountID, ref.Group, ref.Version, func(p *Package) error {
 		if !visible(callerTenant, p.Tenant) {
 			hidden = true
 			return s.ErrPackageNotFound(ref)
 		}
+		approved = u.ApprovalStatus != nil && *u.ApprovalStatus == Approved && p.ApprovalStatus != Approved
 		now := s.now()
 		if u.ApprovalStatus != nil {
 			p.ApprovalStatus, p.ApprovalModifiedBy, p.ApprovalModifiedAt = *u.ApprovalStatus, by, now
@@ -340,6 +350,9 @@ func (s *Service) UpdatePackage(ctx context.Context, callerTenant string, by Use
 	}
 	if err != nil {
 		return nil, err
+	}
+	if approved && s.Approvals != nil {
+		_ = s.Approvals.PackageApproved(ctx, s.AccountID, out.Tenant, out.GroupName, out.ARN, out.Version)
 	}
 	return out, nil
 }

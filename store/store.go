@@ -9,6 +9,7 @@ import (
 	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/keys"
 	"github.com/tenantml/tenantml/metering"
+	"github.com/tenantml/tenantml/promotion"
 	"github.com/tenantml/tenantml/quota"
 	"github.com/tenantml/tenantml/registry"
 	"github.com/tenantml/tenantml/serving"
@@ -35,6 +36,9 @@ type Store interface {
 	// Registry returns the model registry of every account (model package
 	// groups and their versioned packages).
 	Registry() registry.Store
+	// Pipelines returns the promotion pipelines and their runs (every
+	// read names its account explicitly; the API scopes it to a tenant).
+	Pipelines() promotion.Store
 	// Objects returns the S3 object store's index (package artifact):
 	// buckets, objects, multipart uploads and parts.
 	Objects() artifact.Index

@@ -11,6 +11,7 @@ import (
 	"github.com/tenantml/tenantml/authn"
 	"github.com/tenantml/tenantml/iam"
 	"github.com/tenantml/tenantml/iam/arn"
+	"github.com/tenantml/tenantml/identity"
 	"github.com/tenantml/tenantml/registry"
 	"github.com/tenantml/tenantml/serving"
 )
@@ -224,7 +225,12 @@ func approvalKey(status *string) iam.Context {
 // refused before authorization; a package ARN of another account or
 // region is a missing package.
 func (s *Surface) registryTarget(r *http.Request, c *authn.Principal, kind serving.ResourceKind, name string, create, ours bool, t *api.Target) (*api.Target, error) {
-	reg := s.reg(c)
+	return s.registryTargetIn(r, c, s.reg(c), kind, name, create, ours, t)
+}
+
+// registryTargetIn is registryTarget in the registry reg (of the caller's
+// account, or of the account owning a package a model is created from).
+func (s *Surface) registryTargetIn(r *http.Request, c *authn.Principal, reg *registry.Service, kind serving.ResourceKind, name string, create, ours bool, t *api.Target) (*api.Target, error) {
 	if reg == nil {
 		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException", "ResourceArn: %q names no resource of this service", truncate(name))
 	}
@@ -560,11 +566,22 @@ func (s *Surface) packageContainer(r *http.Request, c *authn.Principal, ct *cont
 		return serving.Container{}, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationException",
 			"a container created from a ModelPackageName takes its Image and ModelDataUrl from the package: leave them out (and Mode SingleModel)")
 	}
-	ref, err := s.packageRef(c, ct.ModelPackageName)
+	reg := s.reg(c)
+	ref, ours, err := registry.ParsePackageName(reg.Region, reg.AccountID, ct.ModelPackageName)
 	if err != nil {
 		return serving.Container{}, err
 	}
-	t, err := s.registryTarget(r, c, registry.KindPackage, ref.Group+"/"+strconv.Itoa(ref.Version), false, true, &api.Target{})
+	if !ours {
+		// Another account's package (by ARN, in this region): looked up
+		// in that account's registry and decided across accounts, by the
+		// caller's identity policy and the group's resource policy.
+		a, _ := arn.Parse(ct.ModelPackageName)
+		if a.Region != reg.Region || identity.ValidateAccount(a.AccountID) != nil {
+			return serving.Container{}, reg.ErrPackageNotFound(ref)
+		}
+		reg.AccountID = a.AccountID
+	}
+	t, err := s.registryTargetIn(r, c, reg, registry.KindPackage, ref.Group+"/"+strconv.Itoa(ref.Version), false, true, &api.Target{})
 	if err != nil {
 		return serving.Container{}, err
 	}
@@ -577,9 +594,9 @@ func (s *Surface) packageContainer(r *http.Request, c *authn.Principal, ct *cont
 			"User: %s is not authorized to perform: sagemaker:DescribeModelPackage on resource: %s", c.ARN, t.ARN)
 	}
 	if hidden || t.Hide != nil {
-		return serving.Container{}, s.reg(c).ErrPackageNotFound(ref)
+		return serving.Container{}, reg.ErrPackageNotFound(ref)
 	}
-	p, err := s.reg(c).DescribePackage(r.Context(), c.TenantID, ref)
+	p, err := reg.DescribePackage(r.Context(), c.TenantID, ref)
 	if err != nil {
 		return serving.Container{}, err
 	}

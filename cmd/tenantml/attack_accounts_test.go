@@ -233,6 +233,33 @@ func testRefusedCrossAccount(t *testing.T, e *attackEnv) {
 		}
 	})
 
+	t.Run("ModelPackagesOfAnotherAccount", func(t *testing.T) {
+		// CreateModel from a package of another account is decided across
+		// accounts: globex's package of the primary account answers as a
+		// missing one, to staging's acme session (allowed everything by
+		// its own policy) and to dev's root.
+		sess, res := e.assume(t, deployer, roleARN(stagingID, "acme.deploy"), "pkg", nil)
+		if sess == nil {
+			t.Fatalf("assume: %s %s", res.Code, res.Message)
+		}
+		e.mustIAM(t, dev, "CreateRole", "RoleName", "model-exec", "AssumeRolePolicyDocument", accountPolicies["sagemaker-trust"])
+		missing := strings.Replace(e.rg.pkg, "/1", "/7", 1)
+		for _, c := range []struct {
+			by   *principal
+			role string
+		}{{sess, roleARN(stagingID, "acme.deploy")}, {dev, roleARN(devID, "model-exec")}} {
+			create := func(pkg string) reply {
+				return send(t, e.ts, c.by, sagemakerRequest("CreateModel", map[string]any{"ModelName": "acme--from-globex", "ExecutionRoleArn": c.role,
+					"PrimaryContainer": map[string]any{"ModelPackageName": pkg}}))
+			}
+			theirs, none := create(e.rg.pkg), create(missing)
+			if theirs.status != none.status || errorCode(theirs.body) != "AccessDeniedException" || !strings.Contains(string(theirs.body), "sagemaker:DescribeModelPackage") ||
+				strings.Replace(string(theirs.body), e.rg.pkg, missing, 1) != string(none.body) {
+				t.Errorf("%s: CreateModel from globex's package = %d %s; from a missing one = %d %s", c.by.kind, theirs.status, theirs.body, none.status, none.body)
+			}
+		}
+	})
+
 	t.Run("FurtherAccountsDoNotRunThePlatform", func(t *testing.T) {
 		// Deployment-wide decisions (tenants, accounts) are the primary
 		// account's: another account's root is refused them.

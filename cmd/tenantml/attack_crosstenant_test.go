@@ -84,6 +84,9 @@ type crossTarget struct {
 	// and the upload's key (the same on both sides).
 	bucket, objKey, upload                      string
 	platBucket, ownBucket, ownObjKey, uploadKey string
+	// Promotion pipelines (attack_pipelines_test.go): globex's pipeline
+	// and its run awaiting approval.
+	pipeline, pipelineRun string
 }
 
 // names are the target's names in a fixed order: the same index names
@@ -93,7 +96,7 @@ func (x *crossTarget) names() []string {
 	// seq, a short number, is left out: it would match inside other
 	// numbers; no answer names it.
 	return append([]string{x.userARN, x.roleARN, x.policyARN, x.oidcARN, x.keyARN, x.ciphertext, x.oidcURL, x.alias, x.keyID,
-		x.accessKey, x.user, x.role, x.policy, x.group, x.tenant, x.eventID}, append(append(x.servingNames(), x.registryNames()...), x.s3Names()...)...)
+		x.accessKey, x.user, x.role, x.policy, x.group, x.tenant, x.eventID}, append(append(x.servingNames(), x.registryNames()...), append(x.s3Names(), x.pipelineNames()...)...)...)
 }
 
 // crossCase is one request template.
@@ -392,7 +395,7 @@ func crossCases() []crossCase {
 		quiet(route("GET /api/v1/audit/proofs/inclusion", "tenant", func(x *crossTarget) string {
 			return "/api/v1/audit/proofs/inclusion?eventId=" + x.eventID + "&tenant=" + x.tenant
 		}, ""), opScoped),
-	}, append(append(servingCases(), alarmCases()...), registryCases()...)...)
+	}, append(append(append(servingCases(), alarmCases()...), registryCases()...), pipelineCases()...)...)
 }
 
 // crossTargets returns globex's side and a missing side of the same
@@ -455,6 +458,7 @@ func (e *attackEnv) crossTargets(t *testing.T, rng *rand.Rand) (other, missing *
 	e.alarmTargets(other, missing, word)
 	e.registryTargets(other, missing, word)
 	e.s3Targets(other, missing, word)
+	e.pipelineTargets(other, missing, word)
 	return other, missing
 }
 

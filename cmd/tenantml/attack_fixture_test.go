@@ -83,6 +83,7 @@ type attackEnv struct {
 	sv servingFixture
 	// rg names the registry resources (attack_registry_test.go).
 	rg registryFixture
+	pl pipelineFixture
 	// s3f names the S3 resources (attack_s3_test.go).
 	s3f s3Fixture
 
@@ -128,6 +129,7 @@ func newAttackEnv(t *testing.T, st attackStore) *attackEnv {
 	e.autoscaleFixture(t)
 	e.alarms(t)
 	e.registry(t)
+	e.pipelines(t)
 	e.s3Setup(t)
 	e.startBoto3(t)
 	t.Logf("%s: scenario built in %v", e.store, time.Since(start).Round(time.Millisecond))

@@ -34,6 +34,7 @@ func newRootCmd() *cobra.Command {
 		newArtifactCmd(),
 		newModelCmd(),
 		newRegistryCmd(),
+		newPipelineCmd(),
 		newPolicyCmd(),
 		newAuditCmd(),
 		newUsageCmd(),

@@ -114,6 +114,7 @@ type server struct {
 	sp          servingParts   // workers, endpoints, control plane (serve_serving.go)
 	qp          quotaParts     // tiers, quotas, rate limits, admission (serve_quota.go)
 	as          autoscaleParts // the autoscaler (serve_autoscale.go)
+	pl          pipelineParts  // promotion pipelines (serve_pipelines.go)
 	tlsWiring                  // HTTPS (serve_tls.go)
 }
 
@@ -259,7 +260,7 @@ func (s *server) buildHandler() error {
 	}
 	s.registerS3(srv, &awsPipeline, engine)
 	s.handler = srv
-	return nil
+	return s.openPipelines(srv, pipeline)
 }
 
 // run serves until ctx is cancelled (SIGINT/SIGTERM), then stops accepting
@@ -298,6 +299,7 @@ func (s *server) close(ctx context.Context) error {
 		}
 	}
 	s.closeAutoscale()
+	s.closePipelines()
 	errs = append(errs, s.closeServing(ctx))
 	errs = append(errs, s.closeMetering(ctx))
 	if s.audit != nil {

@@ -42,3 +42,14 @@ func TestDB_Registry(t *testing.T) {
 		return db
 	})
 }
+
+func TestDB_Pipelines(t *testing.T) {
+	storetest.RunPipelines(t, func(t *testing.T, now func() time.Time) store.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Now = now
+		return db
+	})
+}
