@@ -106,9 +106,24 @@ func (s *Service) Put(ctx context.Context, caller string, a *Alarm) error {
 	return s.Store.PutAlarm(ctx, a)
 }
 
+// In returns the service of account acct: the same store, rules and
+// clock, for that account's alarms. Alarms are account-scoped as
+// CloudWatch's are: each account of a deployment has its own, watching
+// its own endpoints.
+func (s *Service) In(acct string) *Service {
+	cp := *s
+	cp.AccountID = acct
+	return &cp
+}
+
 // Get returns an alarm the caller may see.
 func (s *Service) Get(ctx context.Context, caller, name string) (*Alarm, error) {
-	a, err := s.Store.GetAlarm(ctx, s.AccountID, name)
+	return s.GetIn(ctx, s.AccountID, caller, name)
+}
+
+// GetIn returns an alarm of account acct the caller may see.
+func (s *Service) GetIn(ctx context.Context, acct, caller, name string) (*Alarm, error) {
+	a, err := s.Store.GetAlarm(ctx, acct, name)
 	if tenantml.ErrorCode(err) == tenantml.ENOTFOUND || (err == nil && !visible(caller, a.Tenant)) {
 		return nil, ErrNotFound(name)
 	}
@@ -143,13 +158,17 @@ func (s *Service) Delete(ctx context.Context, caller string, names []string) err
 }
 
 // Record stores an evaluation of a whose state differs from the stored
-// one.
+// one, in a's account.
 func (s *Service) Record(ctx context.Context, a *Alarm, state StateValue, reason string) error {
 	if state == a.State {
 		return nil
 	}
+	acct := a.AccountID
+	if acct == "" {
+		acct = s.AccountID
+	}
 	at := s.now()
-	if err := s.Store.SetState(ctx, s.AccountID, a.Name, state, reason, at); err != nil {
+	if err := s.Store.SetState(ctx, acct, a.Name, state, reason, at); err != nil {
 		return err
 	}
 	a.State, a.StateReason, a.StateUpdatedAt = state, reason, at

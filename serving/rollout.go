@@ -43,10 +43,10 @@ type Shifter interface {
 
 // Alarms is what a rollout needs of the alarm service.
 type Alarms interface {
-	// Get returns the alarm named name as a caller of tenant caller sees
-	// it (another tenant's is ENOTFOUND).
-	Get(ctx context.Context, caller, name string) (*alarm.Alarm, error)
-	// Record stores a changed state of the alarm.
+	// GetIn returns the alarm named name of account acct as a caller of
+	// tenant caller sees it (another tenant's is ENOTFOUND).
+	GetIn(ctx context.Context, acct, caller, name string) (*alarm.Alarm, error)
+	// Record stores a changed state of the alarm (in its account).
 	Record(ctx context.Context, a *alarm.Alarm, state alarm.StateValue, reason string) error
 }
 
@@ -108,14 +108,15 @@ type rolloutRun struct {
 }
 
 // rolloutAlarms returns the alarms of a blue/green update: each must be
-// visible to the caller, of the endpoint's tenant, and watch the endpoint.
+// an alarm of the endpoint's account, visible to the caller, of the
+// endpoint's tenant, and watch the endpoint.
 func (c *Controller) rolloutAlarms(ctx context.Context, callerTenant string, e *Endpoint, dc *DeploymentConfig) ([]*alarm.Alarm, error) {
 	if dc.AutoRollbackConfiguration == nil {
 		return nil, nil
 	}
 	var out []*alarm.Alarm
 	for _, name := range dc.AutoRollbackConfiguration.Alarms {
-		a, err := c.Alarms.Get(ctx, callerTenant, name)
+		a, err := c.Alarms.GetIn(ctx, e.AccountID, callerTenant, name)
 		if tenantml.ErrorCode(err) == tenantml.ENOTFOUND {
 			return nil, validation("Could not find alarm %q.", truncateName(name))
 		}

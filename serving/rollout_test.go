@@ -570,3 +570,30 @@ func TestBlueGreenUpdatePolicy_Plan(t *testing.T) {
 		})
 	}
 }
+
+// An update's alarms are its endpoint's account's: an alarm of the same
+// name in another account is "Could not find alarm", as a missing one,
+// and starts nothing.
+func TestController_BlueGreenAlarmOfAnotherAccount(t *testing.T) {
+	env := newRolloutEnv(t, t.TempDir())
+	env.seed(t)
+	other := env.alarms.In("222222222222")
+	a := errorRate("acme--5xx", "acme")
+	if err := other.Put(context.Background(), "acme", &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.ARN != "arn:aws:cloudwatch:us-east-1:222222222222:alarm:acme--5xx" {
+		t.Errorf("ARN of the other account's alarm = %s", a.ARN)
+	}
+	ctx := context.Background()
+	_, err := env.ctl.UpdateEndpointDeployment(ctx, "acme", serving.UpdateInput{Endpoint: "acme", Config: "acme--v2", Deployment: canary(600, 0, "acme--5xx")})
+	if err == nil || !strings.Contains(tenantml.ErrorMessage(err), `Could not find alarm "acme--5xx"`) {
+		t.Fatalf("update naming another account's alarm: %v", err)
+	}
+	if _, err := env.alarms.Get(ctx, "acme", "acme--5xx"); tenantml.ErrorCode(err) != tenantml.ENOTFOUND {
+		t.Errorf("the primary account's view of the other account's alarm: %v", err)
+	}
+	if e := env.endpoint(t); e.Status != serving.StatusInService || e.EndpointConfigName != "acme--v1" {
+		t.Errorf("endpoint after the refused update: %s on %s", e.Status, e.EndpointConfigName)
+	}
+}

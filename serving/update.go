@@ -60,9 +60,6 @@ func (c *Scoped) UpdateEndpointDeployment(ctx context.Context, callerTenant stri
 		if err := dc.Validate(instancesOf(d.Config)); err != nil {
 			return nil, err
 		}
-		if ar := dc.AutoRollbackConfiguration; ar != nil && len(ar.Alarms) > 0 && c.acct != c.AccountID {
-			return nil, validation("AutoRollbackConfiguration: alarms serve the deployment's primary account only")
-		}
 		alarms, err := c.rolloutAlarms(ctx, callerTenant, e, dc)
 		if err != nil {
 			return nil, err

@@ -47,12 +47,6 @@ func (s *Surface) Register(router *api.AWSRouter) {
 				if err != nil {
 					return nil, err
 				}
-				if c.Account != s.Alarms.AccountID {
-					// Alarms watch the primary account's endpoints (the
-					// blue/green updates that evaluate them run there): a
-					// further account's caller never sees them.
-					return nil, tenantml.AWSErrorf(tenantml.EINVALID, "ValidationError", "alarms serve the deployment's primary account only; account %s has none", c.Account)
-				}
 				return target(r, f, c)
 			},
 			Handle: func(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
@@ -76,18 +70,20 @@ func (s *Surface) Register(router *api.AWSRouter) {
 	add("DeleteAlarms", s.deleteTarget, s.delete)
 }
 
-func (s *Surface) arn(name string) string {
-	return alarm.ARN(s.Alarms.Region, s.Alarms.AccountID, name)
+// arn is the ARN of the alarm name of account acct: alarms are the
+// caller's account's, as CloudWatch's are.
+func (s *Surface) arn(acct, name string) string {
+	return alarm.ARN(s.Alarms.Region, acct, name)
 }
 
 // existing is the target of an action on the existing alarm name: its
 // tenant and tags, or its ARN alone when it does not exist.
-func (s *Surface) existing(r *http.Request, name string) (*api.Target, error) {
+func (s *Surface) existing(r *http.Request, acct, name string) (*api.Target, error) {
 	if name == "" {
 		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "MissingParameter", "The parameter AlarmName(s) is required.")
 	}
-	t := &api.Target{Resource: authz.Resource{ARN: s.arn(name)}, NotFound: alarm.ErrNotFound(name), Parameters: map[string]any{"alarmName": name}}
-	a, err := s.Alarms.Store.GetAlarm(r.Context(), s.Alarms.AccountID, name)
+	t := &api.Target{Resource: authz.Resource{ARN: s.arn(acct, name)}, NotFound: alarm.ErrNotFound(name), Parameters: map[string]any{"alarmName": name}}
+	a, err := s.Alarms.Store.GetAlarm(r.Context(), acct, name)
 	switch {
 	case tenantml.ErrorCode(err) == tenantml.ENOTFOUND:
 		return t, nil
@@ -104,7 +100,7 @@ func (s *Surface) putTarget(r *http.Request, f url.Values, c *authn.Principal) (
 		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "MissingParameter", "The parameter AlarmName is required.")
 	}
 	tags := api.FormTags(f)
-	t := &api.Target{Resource: authz.Resource{ARN: s.arn(name)}, Parameters: map[string]any{"alarmName": name}}
+	t := &api.Target{Resource: authz.Resource{ARN: s.arn(c.Account, name)}, Parameters: map[string]any{"alarmName": name}}
 	for k, v := range tags {
 		t.Context = append(t.Context, iam.Single("aws:RequestTag/"+k, v))
 	}
@@ -118,12 +114,12 @@ func (s *Surface) putTarget(r *http.Request, f url.Values, c *authn.Principal) (
 	return t, nil
 }
 
-func (s *Surface) deleteTarget(r *http.Request, f url.Values, _ *authn.Principal) (*api.Target, error) {
+func (s *Surface) deleteTarget(r *http.Request, f url.Values, c *authn.Principal) (*api.Target, error) {
 	names := api.FormList(f, "AlarmNames")
 	if len(names) == 0 {
 		return nil, tenantml.AWSErrorf(tenantml.EINVALID, "MissingParameter", "The parameter AlarmNames is required.")
 	}
-	return s.existing(r, names[0])
+	return s.existing(r, c.Account, names[0])
 }
 
 // refused lists parameters of features tenantml does not have.
@@ -163,7 +159,7 @@ func (s *Surface) put(r *http.Request, f url.Values, c *authn.Principal) (any, e
 		}
 		a.Dimensions = append(a.Dimensions, alarm.Dimension{Name: n[0], Value: f.Get(p + "Value")})
 	}
-	if err := s.Alarms.Put(r.Context(), c.TenantID, a); err != nil {
+	if err := s.Alarms.In(c.Account).Put(r.Context(), c.TenantID, a); err != nil {
 		return nil, err
 	}
 	return nil, nil
@@ -236,7 +232,7 @@ func (s *Surface) describe(r *http.Request, f url.Values, c *authn.Principal) (a
 		}
 		after = string(b)
 	}
-	all, err := s.Alarms.Describe(r.Context(), c.TenantID, filter)
+	all, err := s.Alarms.In(c.Account).Describe(r.Context(), c.TenantID, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +264,7 @@ func (s *Surface) describe(r *http.Request, f url.Values, c *authn.Principal) (a
 func (s *Surface) delete(r *http.Request, f url.Values, c *authn.Principal) (any, error) {
 	names := api.FormList(f, "AlarmNames")
 	for _, n := range names[1:] {
-		t, err := s.existing(r, n)
+		t, err := s.existing(r, c.Account, n)
 		if err != nil {
 			return nil, err
 		}
@@ -283,7 +279,7 @@ func (s *Surface) delete(r *http.Request, f url.Values, c *authn.Principal) (any
 			return nil, alarm.ErrNotFound(n)
 		}
 	}
-	if err := s.Alarms.Delete(r.Context(), c.TenantID, names); err != nil {
+	if err := s.Alarms.In(c.Account).Delete(r.Context(), c.TenantID, names); err != nil {
 		return nil, err
 	}
 	return nil, nil

@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/tenantml/tenantml/alarm"
 	"github.com/tenantml/tenantml/api/manage"
 )
 
@@ -230,6 +232,57 @@ func testRefusedCrossAccount(t *testing.T, e *attackEnv) {
 		r = e.mustOK(t, e.root, sagemakerRequest("DescribeEndpoint", map[string]any{"EndpointName": e.sv.endpoint}))
 		if err := json.Unmarshal(r.body, &ep); err != nil || ep.EndpointStatus != "InService" {
 			t.Errorf("globex's endpoint after dev's attempts: %s", r.body)
+		}
+	})
+
+	t.Run("AlarmsOfAnotherAccount", func(t *testing.T) {
+		// Alarms are their account's, as CloudWatch's are: the primary
+		// account's (globex's and acme's) are missing alarms to dev's
+		// root; dev's alarm is missing to the primary's root; and in
+		// staging the tenant rule holds as in the primary: globex's
+		// alarm is a missing one to acme's session.
+		put := func(by *principal, name, endpoint, tenant string) {
+			p := alarmParams(name, endpoint)
+			p.Set("Tags.member.1.Key", "TenantID")
+			p.Set("Tags.member.1.Value", tenant)
+			e.mustOK(t, by, queryRequest("monitoring", "PutMetricAlarm", p))
+		}
+		named := func(body []byte, name string) bool {
+			return strings.Contains(string(body), "<AlarmName>"+name+"</AlarmName>")
+		}
+		put(dev, "globex--dev-errors", "globex--dev", "globex")
+		put(staging, "globex--staging-errors", "globex--staging", "globex")
+		sess, res := e.assume(t, deployer, roleARN(stagingID, "acme.deploy"), "alarms", nil)
+		if sess == nil {
+			t.Fatalf("assume: %s %s", res.Code, res.Message)
+		}
+		for _, c := range []struct {
+			by           *principal
+			theirs, mine string
+		}{{dev, e.sv.alarm, "globex--dev-errors"}, {dev, e.sv.ownAlarm, "globex--dev-errors"}, {e.root, "globex--dev-errors", e.sv.alarm}, {sess, "globex--staging-errors", ""}} {
+			list := e.mustOK(t, c.by, queryRequest("monitoring", "DescribeAlarms", url.Values{}))
+			if named(list.body, c.theirs) || (c.mine != "" && !named(list.body, c.mine)) {
+				t.Errorf("%s: DescribeAlarms names %s or misses %s: %s", c.by.kind, c.theirs, c.mine, list.body)
+			}
+			byName := e.mustOK(t, c.by, queryRequest("monitoring", "DescribeAlarms", url.Values{"AlarmNames.member.1": {c.theirs}}))
+			if named(byName.body, c.theirs) {
+				t.Errorf("%s: DescribeAlarms(%s) names it: %s", c.by.kind, c.theirs, byName.body)
+			}
+			theirs := send(t, e.ts, c.by, queryRequest("monitoring", "DeleteAlarms", url.Values{"AlarmNames.member.1": {c.theirs}}))
+			none := send(t, e.ts, c.by, queryRequest("monitoring", "DeleteAlarms", url.Values{"AlarmNames.member.1": {"globex--no-such"}}))
+			if theirs.status != http.StatusNotFound || errorCode(theirs.body) != "ResourceNotFound" || none.status != theirs.status || errorCode(none.body) != errorCode(theirs.body) {
+				t.Errorf("%s: DeleteAlarms(%s) = %d %s; of a missing one = %d %s", c.by.kind, c.theirs, theirs.status, theirs.body, none.status, none.body)
+			}
+		}
+		// Every alarm is intact, in its account, with its account's ARN.
+		for _, c := range []struct {
+			by         *principal
+			name, acct string
+		}{{e.root, e.sv.alarm, e.acct}, {e.root, e.sv.ownAlarm, e.acct}, {dev, "globex--dev-errors", devID}, {staging, "globex--staging-errors", stagingID}} {
+			r := e.mustOK(t, c.by, queryRequest("monitoring", "DescribeAlarms", url.Values{"AlarmNames.member.1": {c.name}}))
+			if !strings.Contains(string(r.body), "<AlarmArn>"+alarm.ARN(e.ts.cfg.Region, c.acct, c.name)+"</AlarmArn>") {
+				t.Errorf("%s: alarm %s after the attempts: %s", c.by.kind, c.name, r.body)
+			}
 		}
 	})
 

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/tenantml/tenantml/artifact"
 	"github.com/tenantml/tenantml/audit"
 	"github.com/tenantml/tenantml/promotion"
+	"github.com/tenantml/tenantml/promotion/deploy"
 )
 
 // The promotion pipeline of docs/promotion.md end to end, against a real
@@ -115,8 +117,21 @@ func (h *hookSink) wait(t *testing.T, what string, match func(promotion.EventBri
 
 func TestPipeline_PromoteAcrossAccounts(t *testing.T) {
 	m := models(t)
-	ts := startServer(t, servingEnv(t))
+	// The smoke test: the first row, and model 1's score for it.
+	row := strings.SplitN(strings.TrimSpace(string(m.rows)), "\n", 2)[0]
+	want := m.scores[1][0]
+	wantText := strconv.FormatFloat(want, 'g', -1, 64)
+	// v3's image: serving/testdata/misbehave answering the smoke payload
+	// with model 1's score and every other request 500, a model that
+	// passes staging and fails on production traffic.
+	dataDir := filepath.Join(t.TempDir(), "data")
+	misbehaveEnvImages(t, dataDir, map[string]map[string]string{"smoke-only": {
+		"MISBEHAVE_INVOCATIONS_STATUS": "500", "MISBEHAVE_PASS_BODY": row, "MISBEHAVE_PASS_ANSWER": wantText}})
+	ts := startServerAt(t, dataDir, servingEnv(t), time.Now)
 	createTenant(t, ts, "acme", "silo")
+	// Above the basic tier's rate: production takes a steady load during
+	// v3's canary.
+	mustSend(t, ts, rootPrincipal(), manageRequest(http.MethodPut, "/api/v1/tenants/acme/quotas", []byte(`{"invocationsPerSecond":100000,"invocationBurst":100000}`)))
 	ids := map[string]string{"dev": ts.cfg.AccountID}
 	roots := map[string]*principal{}
 	for _, name := range []string{"staging", "prod"} {
@@ -154,24 +169,25 @@ func TestPipeline_PromoteAcrossAccounts(t *testing.T) {
 	tagged := []map[string]string{{"Key": "TenantID", "Value": "acme"}}
 	smRoot(t, ts, "CreateModelPackageGroup", map[string]any{"ModelPackageGroupName": "acme--churn", "Tags": tagged}, nil)
 	smRoot(t, ts, "PutModelPackageGroupPolicy", map[string]any{"ModelPackageGroupName": "acme--churn", "ResourcePolicy": pipelinePolicy("group-policy", ids, "")}, nil)
-	// v1 is model 1; v2 is model 2, whose answer is not the smoke test's.
+	// v1 is model 1; v2 is model 2, whose answer is not the smoke test's;
+	// v3 is model 1's data served by the smoke-only image.
 	var pkgs []string
-	for v, i := range []int{1, 2} {
-		body, key := m.model(t, i), fmt.Sprintf("churn/v%d/model.tar.gz", v+1)
+	for v, c := range []struct {
+		model int
+		image string
+	}{{1, "tenantml/xgboost"}, {2, "tenantml/xgboost"}, {1, "smoke-only"}} {
+		body, key := m.model(t, c.model), fmt.Sprintf("churn/v%d/model.tar.gz", v+1)
 		if _, err := ts.kp.artifacts.PutObject(ctx, artifact.PutObjectInput{Bucket: "acme-models", Key: key, ContentType: "application/x-gzip",
 			Encryption: artifact.KeyRef{Tenant: "acme", KeyID: keyARN}, Checks: artifact.Checks{ContentLength: int64(len(body))}}, bytes.NewReader(body)); err != nil {
 			t.Fatalf("put %s: %v", key, err)
 		}
 		var created struct{ ModelPackageArn string }
 		smRoot(t, ts, "CreateModelPackage", map[string]any{"ModelPackageGroupName": "acme--churn",
-			"InferenceSpecification": map[string]any{"Containers": []map[string]any{{"Image": "tenantml/xgboost", "ModelDataUrl": "s3://acme-models/" + key}},
+			"InferenceSpecification": map[string]any{"Containers": []map[string]any{{"Image": c.image, "ModelDataUrl": "s3://acme-models/" + key}},
 				"SupportedContentTypes": []string{"text/csv"}, "SupportedResponseMIMETypes": []string{"text/csv"}}}, &created)
 		pkgs = append(pkgs, created.ModelPackageArn)
 	}
 
-	// The smoke test: the first row, and model 1's score for it.
-	row := strings.SplitN(strings.TrimSpace(string(m.rows)), "\n", 2)[0]
-	want := m.scores[1][0]
 	const tolerance = 1e-4
 	if math.Abs(m.scores[2][0]-want) <= 10*tolerance {
 		t.Fatalf("fixture: models 1 and 2 score the first row alike (%g, %g)", want, m.scores[2][0])
@@ -198,13 +214,20 @@ production:
   instanceType: ml.m5.large
   instanceCount: 1
   executionRoleArn: arn:aws:iam::%[2]s:role/acme.model-exec
+  deploymentConfig:
+    BlueGreenUpdatePolicy:
+      TrafficRoutingConfiguration: {Type: CANARY, CanarySize: {Type: CAPACITY_PERCENT, Value: 25}, WaitIntervalInSeconds: 60}
+      TerminationWaitInSeconds: 0
+      MaximumExecutionTimeoutInSeconds: 600
+    AutoRollbackConfiguration:
+      Alarms: [{AlarmName: acme--churn-errors}]
 smokeTest:
   contentType: text/csv
   payload: %[3]q
   expected: "%[4]s"
   tolerance: %[5]g
 webhook: %[6]s
-`, ids["staging"], ids["prod"], row, strconv.FormatFloat(want, 'g', -1, 64), tolerance, hookSrv.URL)
+`, ids["staging"], ids["prod"], row, wantText, tolerance, hookSrv.URL)
 	specFile := filepath.Join(t.TempDir(), "pipeline.yaml")
 	if err := os.WriteFile(specFile, []byte(spec), 0o600); err != nil {
 		t.Fatal(err)
@@ -306,6 +329,144 @@ webhook: %[6]s
 		t.Fatalf("production serves model %d after the failed run, want 1", got)
 	}
 
+	// v3 approved: its model passes the smoke test in staging, but fails
+	// every other request. Production's deploymentConfig is a canary
+	// with the error-rate alarm acme--churn-errors (Invocation5XXErrors
+	// Average > 0.1 over 10 s, put by prod's root in prod: alarms are
+	// their account's): it breaches during the canary, and every request
+	// goes back to v1, while four clients invoke production throughout.
+	alarmArgs := map[string]any{"AlarmName": "acme--churn-errors", "Namespace": "AWS/SageMaker", "MetricName": "Invocation5XXErrors", "Statistic": "Average",
+		"Period": 10, "EvaluationPeriods": 1, "Threshold": 0.1, "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
+		"Dimensions": []map[string]any{{"Name": "EndpointName", "Value": "acme--churn"}}, "Tags": []map[string]any{{"Key": "TenantID", "Value": "acme"}}}
+	prodSteps := func(steps ...bgStep) []bgResult {
+		t.Helper()
+		in, _ := json.Marshal(steps)
+		raw := runBoto3(t, blueGreenScript, ts.URL, roots["prod"].keyID, roots["prod"].secret, string(in))
+		var out []bgResult
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%v in %s", err, raw)
+		}
+		return out
+	}
+	if put := prodSteps(bgStep{"cloudwatch.put_metric_alarm", alarmArgs}); put[0].Code != "" {
+		t.Fatalf("put_metric_alarm in prod: %+v", put[0])
+	}
+	var (
+		stop      = make(chan struct{})
+		wg        sync.WaitGroup
+		rolled    atomic.Bool // set once the run failed: every request is v1's
+		counts    [4]atomic.Int64
+		lateWrong atomic.Int64
+		mu        sync.Mutex
+		drops     []string
+		answered  = newLoadCounter()
+	)
+	for range 4 {
+		repeat(&wg, stop, 2*time.Millisecond, func() {
+			after := rolled.Load()
+			r, err := trySend(t, ts, roots["prod"], invokeRequest("acme--churn", "", m.rows))
+			o := dropped
+			switch {
+			case err != nil:
+			case r.status == http.StatusOK && m.which(r.body) == 1:
+				o = byOld
+			case r.status == 424 && strings.Contains(string(r.body), "canary failure") && strings.Contains(string(r.body), "500"):
+				o = canaryError
+			}
+			counts[o].Add(1)
+			if o == dropped {
+				mu.Lock()
+				drops = append(drops, fmt.Sprintf("%d %s %s", r.status, r.body, errString(err)))
+				mu.Unlock()
+			}
+			if after && o != byOld {
+				lateWrong.Add(1)
+			}
+			answered.add()
+		})
+	}
+	var once sync.Once
+	stopLoad := func() {
+		once.Do(func() {
+			close(stop)
+			answered.cond.Broadcast()
+			wg.Wait()
+		})
+	}
+	defer stopLoad()
+	if !answered.waitFor(40, stop) {
+		t.Fatal("no load on production")
+	}
+	smRoot(t, ts, "UpdateModelPackage", map[string]any{"ModelPackageArn": pkgs[2], "ModelApprovalStatus": "Approved"}, nil)
+	run3 := waitRun(3, promotion.AwaitingApproval)
+	if r := mustSend(t, ts, roots["staging"], invokeRequest("acme--churn-staging", "text/csv", []byte(row))); strings.TrimSpace(string(r.body)) != wantText {
+		t.Errorf("staging answers the smoke payload %q, want %q", r.body, wantText)
+	}
+	if out := ts.mustCLI(t, ci.id, ci.secret, "pipeline", "approve", "acme--churn", "--run", run3.ID); !strings.Contains(out, "Approved run "+run3.ID) {
+		t.Fatalf("pipeline approve: %s", out)
+	}
+	deadline = time.Now().Add(3 * time.Minute)
+	for run3.State != promotion.Failed {
+		for _, r := range status().Runs {
+			if r.ID == run3.ID {
+				run3 = r
+			}
+		}
+		if run3.State == promotion.Succeeded || time.Now().After(deadline) {
+			t.Fatalf("run of v3: %+v, want Failed (rolled back)", run3)
+		}
+		<-tick.C
+	}
+	rolled.Store(true)
+	if !strings.HasPrefix(run3.Reason, "DeployingProduction: ") || !strings.Contains(run3.Reason, "rolled back") ||
+		!strings.Contains(run3.Reason, "Alarm acme--churn-errors went into ALARM") {
+		t.Errorf("run 3's reason %q, want production's rollback by acme--churn-errors", run3.Reason)
+	}
+	canaryErrors := counts[canaryError].Load()
+	if at := answered.count(); !answered.waitFor(at+40, stop) {
+		t.Fatal("the load on production stopped")
+	}
+	stopLoad()
+	mu.Lock()
+	for i, dr := range drops {
+		if i < 5 {
+			t.Errorf("dropped request: %s", dr)
+		}
+	}
+	mu.Unlock()
+	if n := counts[dropped].Load(); n > 0 {
+		t.Errorf("%d production requests failed for another reason than v3's own errors", n)
+	}
+	if canaryErrors == 0 {
+		t.Error("v3's canary answered no request: the alarm had nothing to breach on")
+	}
+	if n := lateWrong.Load(); n > 0 {
+		t.Errorf("%d production requests sent after the rollback were not answered by v1", n)
+	}
+	t.Logf("production answers during v3's canary: v1 %d, v3's model errors %d, dropped %d", counts[byOld].Load(), counts[canaryError].Load(), counts[dropped].Load())
+	table = ts.mustCLI(t, ci.id, ci.secret, "pipeline", "status", "acme--churn")
+	found = false
+	for _, line := range strings.Split(table, "\n") {
+		if f := strings.Fields(line); len(f) > 4 && f[0] == run3.ID {
+			found = f[1] == "3" && f[2] == "Failed" && strings.Join(f[3:], " ") == strings.Join(strings.Fields(run3.Reason), " ")
+		}
+	}
+	if !found {
+		t.Errorf("pipeline status table has no Failed run %s with its reason:\n%s", run3.ID, table)
+	}
+	if got := invoke("prod", "acme--churn"); got != 1 {
+		t.Fatalf("production serves model %d after the rollback, want 1", got)
+	}
+	after := prodSteps(bgStep{"sagemaker.describe_endpoint", map[string]any{"EndpointName": "acme--churn"}},
+		bgStep{"cloudwatch.describe_alarms", map[string]any{"AlarmNames": []string{"acme--churn-errors"}}})
+	if ep := after[0].OK; ep["EndpointStatus"] != "InService" || ep["EndpointConfigName"] != deploy.ResourceName("acme--churn", &promotion.Run{ID: run1.ID, Version: 1}) || !strings.Contains(fmt.Sprint(ep["FailureReason"]), "rolled back") {
+		t.Errorf("production endpoint after the rollback: %v", ep)
+	}
+	if a, _ := after[1].OK["MetricAlarms"].([]any); len(a) != 1 || a[0].(map[string]any)["StateValue"] != "ALARM" ||
+		a[0].(map[string]any)["AlarmArn"] != "arn:aws:cloudwatch:us-east-1:"+ids["prod"]+":alarm:acme--churn-errors" {
+		t.Errorf("prod's alarm after the rollback: %v", after[1])
+	}
+
 	// The audit log: the runner's calls are made as the deployment
 	// roles' sessions in their accounts, and every step is a service
 	// event of acme.
@@ -335,6 +496,8 @@ webhook: %[6]s
 		"PipelineProductionDeployed " + run1.ID + " Succeeded  ",
 		"PipelineStagingDeployed " + run2.ID + " SmokeTesting  ",
 		"PipelineRunFailed " + run2.ID + " Failed  " + run2.Reason,
+		"PipelineApproved " + run3.ID + " DeployingProduction arn:aws:iam::" + ids["dev"] + ":user/acme.ci ",
+		"PipelineProductionRolledBack " + run3.ID + " Failed  " + run3.Reason,
 	} {
 		if !steps[want] {
 			t.Errorf("no audit event %q", want)
@@ -383,6 +546,8 @@ webhook: %[6]s
 			map[string]any{"State": "DEPLOYMENT_COMPLETED", "Stage": "production", "PipelineState": "Succeeded", "ModelPackageArn": pkgs[0]}},
 		{"v2 failed", run2.ID, promotion.DetailEndpointDeployChange, ids["staging"], endpointARN("staging", "acme--churn-staging"),
 			map[string]any{"State": "DEPLOYMENT_FAILED", "Stage": "staging", "PipelineState": "Failed", "Reason": run2.Reason, "ModelPackageVersion": 2.0}},
+		{"v3 rolled back", run3.ID, promotion.DetailEndpointDeployChange, ids["prod"], endpointARN("prod", "acme--churn"),
+			map[string]any{"State": "ROLLBACK_COMPLETED", "Stage": "production", "PipelineState": "Failed", "Reason": run3.Reason, "ModelPackageVersion": 3.0}},
 	} {
 		ev := hooks.wait(t, c.what, func(ev promotion.EventBridgeEvent) bool {
 			if ev.Detail["PipelineRunId"] != c.run || ev.DetailType != c.detailType {

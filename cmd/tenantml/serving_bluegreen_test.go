@@ -21,6 +21,14 @@ import (
 // that fails on all traffic.
 func failingImage(t *testing.T, dataDir string) {
 	t.Helper()
+	misbehaveEnvImages(t, dataDir, map[string]map[string]string{"failing-500": {"MISBEHAVE_INVOCATIONS_STATUS": "500"}})
+}
+
+// misbehaveEnvImages writes the data directory's images.json registering
+// serving/testdata/misbehave's server under each name, with that name's
+// environment.
+func misbehaveEnvImages(t *testing.T, dataDir string, envs map[string]map[string]string) {
+	t.Helper()
 	src, err := os.ReadFile(filepath.Join("..", "..", "serving", "testdata", "misbehave", "server.py"))
 	if err != nil {
 		t.Fatal(err)
@@ -37,9 +45,11 @@ func failingImage(t *testing.T, dataDir string) {
 	if err := os.Chmod(pub, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	images, _ := json.Marshal(map[string]any{
-		"failing-500": map[string]any{"Command": []string{"/usr/bin/python3", script}, "Env": map[string]string{"MISBEHAVE_INVOCATIONS_STATUS": "500"}},
-	})
+	registered := map[string]any{}
+	for name, env := range envs {
+		registered[name] = map[string]any{"Command": []string{"/usr/bin/python3", script}, "Env": env}
+	}
+	images, _ := json.Marshal(registered)
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		t.Fatal(err)
 	}

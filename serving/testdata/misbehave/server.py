@@ -15,7 +15,11 @@ a time, and misbehaves on request:
 
 With MISBEHAVE_INVOCATIONS_STATUS set (e.g. 500), every POST answers that
 status with the body "canary failure": a model that fails on all traffic,
-for the blue/green rollback tests.
+for the blue/green rollback tests. With MISBEHAVE_PASS_BODY set as well,
+a POST whose body is exactly MISBEHAVE_PASS_BODY answers 200 with
+MISBEHAVE_PASS_ANSWER instead: a model that passes a smoke test with that
+payload and fails on every other request (the promotion pipeline's
+canary test).
 
 It is test data, never a production image: tenantml's own worker has no
 such switch.
@@ -54,6 +58,9 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(n).decode()
         status = os.environ.get("MISBEHAVE_INVOCATIONS_STATUS")
         if status:
+            passing = os.environ.get("MISBEHAVE_PASS_BODY")
+            if passing is not None and body == passing:
+                return self.reply(200, os.environ.get("MISBEHAVE_PASS_ANSWER", "").encode())
             return self.reply(int(status), b"canary failure")
         if body == "hang":
             while True:
