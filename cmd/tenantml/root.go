@@ -40,6 +40,7 @@ func newRootCmd() *cobra.Command {
 		newUsageCmd(),
 		newPredictCmd(),
 		newRootCredsCmd(),
+		newImageCmd(),
 		newWorkerCmd(),
 		newSandboxCmd(),
 	)
