@@ -325,20 +325,31 @@ func (s *Surface) describeTargets(r *http.Request, c *authn.Principal, in *descr
 	return withNext(map[string]any{"ScalableTargets": out}, next), nil
 }
 
-func (s *Surface) describePolicies(r *http.Request, c *authn.Principal, in *describePoliciesInput) (any, error) {
-	if err := checkNamespace(in.ServiceNamespace); err != nil {
-		return nil, err
+// describeFilter is the store filter of DescribeScalingPolicies and
+// DescribeScalingActivities: the caller's rows, of one variant when
+// resourceID names one.
+func (s *Surface) describeFilter(c *authn.Principal, namespace, resourceID, dimension string) (autoscale.Filter, error) {
+	if err := checkNamespace(namespace); err != nil {
+		return autoscale.Filter{}, err
+	}
+	if dimension != "" && dimension != autoscale.Dimension {
+		return autoscale.Filter{}, validation("ScalableDimension must be %s for the sagemaker namespace", autoscale.Dimension)
 	}
 	f := s.scope(c)
-	if in.ResourceID != "" {
-		rid, err := autoscale.ParseResourceID(in.ResourceID)
+	if resourceID != "" {
+		rid, err := autoscale.ParseResourceID(resourceID)
 		if err != nil {
-			return nil, err
+			return autoscale.Filter{}, err
 		}
 		f.ResourceIDs = []autoscale.ResourceID{rid}
 	}
-	if in.ScalableDimension != "" && in.ScalableDimension != autoscale.Dimension {
-		return nil, validation("ScalableDimension must be %s for the sagemaker namespace", autoscale.Dimension)
+	return f, nil
+}
+
+func (s *Surface) describePolicies(r *http.Request, c *authn.Principal, in *describePoliciesInput) (any, error) {
+	f, err := s.describeFilter(c, in.ServiceNamespace, in.ResourceID, in.ScalableDimension)
+	if err != nil {
+		return nil, err
 	}
 	if len(in.PolicyNames) > 50 {
 		return nil, validation("PolicyNames names at most 50 policies")
@@ -381,19 +392,9 @@ func configJSON(c autoscale.TargetTracking) targetTrackingJSON {
 const maxActivities = 1000
 
 func (s *Surface) describeActivities(r *http.Request, c *authn.Principal, in *describeActivitiesInput) (any, error) {
-	if err := checkNamespace(in.ServiceNamespace); err != nil {
+	f, err := s.describeFilter(c, in.ServiceNamespace, in.ResourceID, in.ScalableDimension)
+	if err != nil {
 		return nil, err
-	}
-	f := s.scope(c)
-	if in.ResourceID != "" {
-		rid, err := autoscale.ParseResourceID(in.ResourceID)
-		if err != nil {
-			return nil, err
-		}
-		f.ResourceIDs = []autoscale.ResourceID{rid}
-	}
-	if in.ScalableDimension != "" && in.ScalableDimension != autoscale.Dimension {
-		return nil, validation("ScalableDimension must be %s for the sagemaker namespace", autoscale.Dimension)
 	}
 	f.Limit = maxActivities
 	as, err := s.Store.Activities(r.Context(), f)
