@@ -20,15 +20,7 @@ func missingUpload(req *request) error {
 // createUpload starts a multipart upload under the key a PutObject would
 // use (kms:GenerateDataKey on it).
 func (s *Surface) createUpload(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
-	req := reqOf(r)
-	if req.b == nil {
-		return artifact.ErrNoSuchBucket()
-	}
-	tags, err := requestTags(r.Header.Get("X-Amz-Tagging"))
-	if err != nil {
-		return err
-	}
-	ref, err := s.chooseKey(r, c, req.b)
+	req, tags, ref, err := s.newObject(r, c)
 	if err != nil {
 		return err
 	}

@@ -105,19 +105,30 @@ func (b *body) bodyError(ctx context.Context, err error) error {
 	return err
 }
 
+// newObject reads what a new object (PutObject, CreateMultipartUpload)
+// needs: its bucket (which must exist), the X-Amz-Tagging tags and the key
+// it is encrypted under (kms:GenerateDataKey on it decided).
+func (s *Surface) newObject(r *http.Request, c *authn.Principal) (*request, []artifact.Tag, artifact.KeyRef, error) {
+	req := reqOf(r)
+	if req.b == nil {
+		return nil, nil, artifact.KeyRef{}, artifact.ErrNoSuchBucket()
+	}
+	tags, err := requestTags(r.Header.Get("X-Amz-Tagging"))
+	if err != nil {
+		return nil, nil, artifact.KeyRef{}, err
+	}
+	ref, err := s.chooseKey(r, c, req.b)
+	if err != nil {
+		return nil, nil, artifact.KeyRef{}, err
+	}
+	return req, tags, ref, nil
+}
+
 // putObject stores the body as it streams in, encrypted under the key
 // the request, the bucket or the caller's tenant names (kms:GenerateDataKey
 // on it decided first).
 func (s *Surface) putObject(w http.ResponseWriter, r *http.Request, c *authn.Principal) error {
-	req := reqOf(r)
-	if req.b == nil {
-		return artifact.ErrNoSuchBucket()
-	}
-	tags, err := requestTags(r.Header.Get("X-Amz-Tagging"))
-	if err != nil {
-		return err
-	}
-	ref, err := s.chooseKey(r, c, req.b)
+	req, tags, ref, err := s.newObject(r, c)
 	if err != nil {
 		return err
 	}
